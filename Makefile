@@ -1,0 +1,47 @@
+# Two commands for a new user: `make run` and `make test`. Every target creates .venv when missing.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+KN     := $(VENV)/bin/kiemnhiem
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export OMP_NUM_THREADS ?= 2
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install run ingest test bench lint eval clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and exactly: any other version pulls a multi-GB CUDA build
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+ingest: install
+	$(KN) ingest
+
+run: install
+	$(KN) ingest
+	@echo "Mở trình duyệt / open: http://$(HOST):$(PORT)/"
+	$(KN) serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m assistant.bench
+
+eval: install
+	$(KN) eval
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf .kiemnhiem .pytest_cache .ruff_cache

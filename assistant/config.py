@@ -1,0 +1,111 @@
+"""One Settings object for the whole product, read from ``KIEMNHIEM_*`` environment variables.
+
+It is created once at the edge (CLI command, API start-up, test fixture) and passed down;
+nothing below reads the environment by itself, so tests can run several configurations
+side by side in one process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Every field maps to ``KIEMNHIEM_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="KIEMNHIEM_", env_file=None, extra="ignore")
+
+    # --- storage -----------------------------------------------------------------------------
+    data_dir: Path = Field(default=Path(".kiemnhiem"), description="Model, Chroma, BM25, feedback DB, lock")
+    knowledge_paths: list[Path] = Field(default=[Path("knowledge")], description="Default ingest sources")
+    chroma_url: str | None = Field(default=None, description="Chroma server URL; unset = embedded store")
+    collection: str = Field(default="kiemnhiem", description="Chroma collection name")
+    model_path: Path | None = Field(default=None, description="Materialised model folder; default <data_dir>/model")
+
+    # --- compute -----------------------------------------------------------------------------
+    threads: int = Field(default=2, ge=1, le=64, description="torch / BLAS threads per process")
+    embed_batch_size: int = Field(default=16, ge=1, le=512)
+
+    # --- retrieval ---------------------------------------------------------------------------
+    top_k: int = Field(default=5, ge=1, le=50, description="Passages returned to the answerer")
+    candidates: int = Field(default=30, ge=5, le=500, description="Candidates per retriever before fusion")
+    rrf_k: int = Field(default=60, ge=1)
+    rerank: bool = True
+    min_score: float = Field(default=0.5, description="Refusal threshold on the top rerank score")
+    min_coverage: float = Field(default=0.3, description="Refusal threshold on question-word coverage")
+
+    # --- answering ---------------------------------------------------------------------------
+    answerer: Literal["extractive", "llm"] = "extractive"
+    max_answer_sentences: int = Field(default=4, ge=1, le=12)
+    llm_url: str | None = Field(default=None, description="OpenAI-compatible base URL, e.g. http://host:8001/v1")
+    llm_model: str = "qwen2.5-1.5b-instruct"
+    llm_api_key: str = "not-needed"
+    llm_timeout: float = Field(default=30.0, gt=0)
+
+    # --- API ---------------------------------------------------------------------------------
+    admin_key: str | None = Field(default=None, description="Enables admin endpoints when set")
+    cors_origins: list[str] = Field(default=[], description="Allowed CORS origins; empty = closed")
+    max_question_chars: int = 2000
+    max_history_turns: int = 20
+    max_history_chars: int = 8000
+    max_body_bytes: int = 65536
+
+    @field_validator("chroma_url", "llm_url", "admin_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    # --- derived paths -----------------------------------------------------------------------
+    @property
+    def model_dir(self) -> Path:
+        return self.model_path or self.data_dir / "model"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def bm25_dir(self) -> Path:
+        return self.data_dir / "bm25"
+
+    @property
+    def feedback_db(self) -> Path:
+        return self.data_dir / "feedback.sqlite3"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.data_dir / "ingest.lock"
+
+    @property
+    def chroma_mode(self) -> str:
+        return "server" if self.chroma_url else "embedded"
+
+
+def configure_threads(settings: Settings) -> None:
+    """Pin thread pools before heavy libraries spin them up: oversubscription costs 50x here."""
+    import os
+
+    n = str(settings.threads)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TOKENIZERS_PARALLELISM"):
+        if var == "TOKENIZERS_PARALLELISM":
+            os.environ.setdefault(var, "false")
+        else:
+            os.environ.setdefault(var, n)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    try:
+        import torch
+
+        torch.set_num_threads(settings.threads)
+        if torch.get_num_interop_threads() != 1:
+            try:
+                torch.set_num_interop_threads(1)
+            except RuntimeError:
+                pass  # already set once in this process
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        pass

@@ -1,0 +1,131 @@
+"""The data that flows through the pipeline: Document -> Passage -> (retrieval) -> AnswerResult.
+
+Plain dataclasses with no behaviour beyond (de)serialisation, so every stage can be tested
+on its own and the Chroma metadata round-trip is explicit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+KINDS = (
+    "luat", "nghi-dinh", "thong-tu", "nghi-quyet", "ket-luan", "quy-dinh", "chi-thi",
+    "huong-dan", "hoi-dap", "tin-tuc", "khac",
+)
+STATUSES = ("con-hieu-luc", "het-hieu-luc", "da-sua-doi", "thi-diem", "tham-khao")
+STATUS_LABELS = {
+    "con-hieu-luc": "còn hiệu lực",
+    "het-hieu-luc": "hết hiệu lực",
+    "da-sua-doi": "đã sửa đổi",
+    "thi-diem": "thí điểm",
+    "tham-khao": "tham khảo",
+}
+KIND_LABELS = {
+    "luat": "Luật",
+    "nghi-dinh": "Nghị định",
+    "thong-tu": "Thông tư",
+    "nghi-quyet": "Nghị quyết",
+    "ket-luan": "Kết luận",
+    "quy-dinh": "Quy định",
+    "chi-thi": "Chỉ thị",
+    "huong-dan": "Hướng dẫn",
+    "hoi-dap": "Hỏi đáp",
+    "tin-tuc": "Tin tức",
+    "khac": "Tài liệu",
+}
+
+
+@dataclass
+class Document:
+    """One source file after loading: metadata plus NFC body text (front matter removed)."""
+
+    id: str
+    title: str
+    text: str
+    path: str = ""
+    number: str = ""
+    kind: str = "khac"
+    issuer: str = ""
+    issued: str = ""
+    effective: str = ""
+    status: str = "tham-khao"
+    amended_by: list[str] = field(default_factory=list)
+    text_form: str = ""
+    source_urls: list[str] = field(default_factory=list)
+    short_title: str = ""
+    # 1-based line in the source file where ``text`` starts (front matter is above it)
+    body_line: int = 1
+
+    def meta(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("text")
+        return d
+
+    @property
+    def citation_name(self) -> str:
+        """How a citation names this document: ``Luật Bầu cử 85/2015/QH13``, ``Hỏi đáp: …``."""
+        if self.short_title:
+            return f"{self.short_title} {self.number}".strip() if self.number and self.number not in self.short_title else self.short_title
+        if self.number:
+            return f"{KIND_LABELS.get(self.kind, '')} {self.number}".strip()
+        return self.title
+
+
+@dataclass
+class Passage:
+    """A retrievable, citable unit: one article/section (or a khoản-aligned part of one).
+
+    ``text`` is what is embedded, indexed and quoted. ``start``/``end`` locate the passage body
+    in ``Document.text``; when a long article is split, ``text`` starts with the repeated
+    heading line followed by ``Document.text[start:end]``.
+    """
+
+    id: str
+    doc_id: str
+    title: str
+    section: str  # "Điều 27", "Mục 2", "Trả lời", or a news section heading
+    heading: str  # the full heading line as written in the source
+    label: str  # "Điều 27, Luật Bầu cử 85/2015/QH13"
+    text: str
+    start: int
+    end: int
+    number: str = ""
+    kind: str = "khac"
+    status: str = "tham-khao"
+    issuer: str = ""
+    issued: str = ""
+    effective: str = ""
+    source_url: str = ""
+    chapter: str = ""  # "Chương III" etc., when the document has chapters
+    part: int = 0  # 0 = whole section; 1.. = khoản-aligned part of a long article
+    ordinal: int = 0  # position of the passage in its document
+    hash: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.hash:
+            self.hash = self.compute_hash()
+
+    def compute_hash(self) -> str:
+        """Content hash over everything that changes what is embedded or shown."""
+        payload = json.dumps(
+            [self.text, self.label, self.section, self.title, self.number, self.kind, self.status,
+             self.issued, self.effective, self.source_url, self.heading, self.chapter],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def to_metadata(self) -> dict[str, Any]:
+        """Flat scalar metadata for Chroma (no lists, no None)."""
+        d = asdict(self)
+        d.pop("text")
+        d.pop("id")
+        return {k: (v if v is not None else "") for k, v in d.items()}
+
+    @classmethod
+    def from_record(cls, pid: str, text: str, meta: dict[str, Any]) -> Passage:
+        known = {f for f in cls.__dataclass_fields__}
+        kwargs = {k: v for k, v in meta.items() if k in known and k not in ("id", "text")}
+        return cls(id=pid, text=text, **kwargs)

@@ -1,0 +1,157 @@
+"""Vietnamese text helpers: pure functions, no I/O, shared by ingestion and retrieval.
+
+Users type with or without diacritics, with old or new tone placement (``hoà``/``hòa``) and
+with administrative abbreviations (``UBND``). Everything that compares text goes through
+these functions so that indexing and querying agree.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_TONES = "\u0300\u0301\u0303\u0309\u0323"  # grave, acute, tilde, hook above, dot below
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+# old-style tone placement on open "oa", "oe", "uy" (hoà, khoẻ, thuỷ) -> new style (hòa, khỏe, thủy)
+_OLD_TONE_RE = re.compile(
+    r"(?<![qQ])([oO])([aeAE])([" + _TONES + r"])(?![\w\u0300-\u036f])"
+    r"|(?<![qQ])([uU])([yY])([" + _TONES + r"])(?![\w\u0300-\u036f])"
+)
+
+
+def strip_controls(text: str) -> str:
+    """Drop control and zero-width characters (keeps tab and newline)."""
+    return _CONTROL_RE.sub("", text)
+
+
+def _new_tone_style(match: re.Match[str]) -> str:
+    if match.group(1):
+        return match.group(1) + match.group(3) + match.group(2)
+    return match.group(4) + match.group(6) + match.group(5)
+
+
+def nfc(text: str) -> str:
+    """NFC-normalise, strip control characters and unify tone placement (idempotent)."""
+    text = strip_controls(text)
+    decomposed = unicodedata.normalize("NFD", text)
+    decomposed = _OLD_TONE_RE.sub(_new_tone_style, decomposed)
+    return unicodedata.normalize("NFC", decomposed)
+
+
+def fold(text: str) -> str:
+    """Lower-case and remove every diacritic (``Thành viên`` -> ``thanh vien``, ``đ`` -> ``d``)."""
+    text = unicodedata.normalize("NFD", text.lower())
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", text.replace("đ", "d"))
+
+
+def has_diacritics(text: str) -> bool:
+    return fold(text) != text.lower()
+
+
+_TOKEN_RE = re.compile(r"\d+(?:[.,/]\d+)*|[^\W\d_]+\d*|\d+", re.UNICODE)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased syllable tokens; numbers keep their separators (``1.017``, ``85/2015``)."""
+    return _TOKEN_RE.findall(nfc(text).lower())
+
+
+def tokenize_folded(text: str) -> list[str]:
+    """Syllable tokens without diacritics, for matching queries typed without them."""
+    return _TOKEN_RE.findall(fold(nfc(text)))
+
+
+# Abbreviation -> expansion. Matched as whole words, not inside document numbers (34-KL/TW).
+ABBREVIATIONS: dict[str, str] = {
+    "HĐND": "Hội đồng nhân dân",
+    "UBND": "Ủy ban nhân dân",
+    "ĐBQH": "đại biểu Quốc hội",
+    "MTTQ": "Mặt trận Tổ quốc",
+    "UBMTTQ": "Ủy ban Mặt trận Tổ quốc",
+    "BCH": "Ban Chấp hành",
+    "BTV": "Ban Thường vụ",
+    "TW": "Trung ương",
+    "NĐ-CP": "Nghị định",
+    "KL": "Kết luận",
+    "NQ": "Nghị quyết",
+    "QĐ": "Quyết định",
+    "TT": "Thông tư",
+    "HĐBCQG": "Hội đồng bầu cử quốc gia",
+    "CB": "cán bộ",
+    "CC": "công chức",
+    "CBCC": "cán bộ, công chức",
+}
+_FOLDED_ABBR = {fold(k).upper(): v for k, v in ABBREVIATIONS.items()}
+_ABBR_RE = re.compile(
+    r"(?<![\w/.-])(" + "|".join(sorted({re.escape(k) for k in [*ABBREVIATIONS, *_FOLDED_ABBR]}, key=len, reverse=True)) + r")(?![\w/-])",
+    re.IGNORECASE,
+)
+
+
+def expand_abbreviations(text: str) -> str:
+    """Append the expansion after each known abbreviation: ``UBND xã`` -> ``UBND (Ủy ban nhân dân) xã``.
+
+    Keeping the abbreviation itself preserves exact matches; the expansion gives both BM25 and
+    the embedding model the words the sources actually use. Lower-case two-letter forms
+    (``tw``, ``kl``, ``nq``) are only expanded when typed in upper case, to avoid false hits.
+    """
+
+    def repl(match: re.Match[str]) -> str:
+        word = match.group(1)
+        key = word.upper()
+        if len(word) <= 3 and word != key:
+            return word
+        expansion = ABBREVIATIONS.get(key) or _FOLDED_ABBR.get(fold(key).upper())
+        return f"{word} ({expansion})" if expansion else word
+
+    return _ABBR_RE.sub(repl, text)
+
+
+def normalize_query(text: str) -> str:
+    """Everything a user question goes through before retrieval."""
+    text = nfc(text)
+    text = re.sub(r"\s+", " ", text).strip()
+    return expand_abbreviations(text)
+
+
+_SENT_BOUNDARY_RE = re.compile(r"(?<=[.!?…])[\"”’)]*\s+(?=[\"“(\[]?[A-ZÀ-Ỹ0-9Đ])")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans ``(start, end)`` into ``text``: lines first, then sentence punctuation.
+
+    Spans exclude surrounding whitespace, so ``text[s:e]`` is a verbatim, quotable sentence.
+    Numbers such as ``1.017`` and list markers such as ``1.`` do not end a sentence.
+    """
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.split("\n"):
+        line_start = pos
+        pos += len(line) + 1
+        start = 0
+        pieces: list[tuple[int, int]] = []
+        for m in _SENT_BOUNDARY_RE.finditer(line):
+            candidate = line[start : m.start()]
+            # "1." / "a)" list markers and very short heads are not sentences on their own
+            if re.fullmatch(r"\s*(\d+|[a-zđ])[.)]?\s*", candidate):
+                continue
+            pieces.append((start, m.start()))
+            start = m.end()
+        pieces.append((start, len(line)))
+        for s, e in pieces:
+            seg = line[s:e]
+            stripped = seg.strip()
+            if not stripped:
+                continue
+            lead = len(seg) - len(seg.lstrip())
+            spans.append((line_start + s + lead, line_start + s + lead + len(stripped)))
+    return spans
+
+
+def sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in split_sentences(text)]
+
+
+def collapse_ws(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
