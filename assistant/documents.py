@@ -1,0 +1,536 @@
+"""Load source files of every supported format into :class:`~assistant.models.Document`.
+
+Markdown notes carry their metadata in YAML front matter (see ``knowledge/README.md``);
+other files (``.txt``, ``.html``, ``.pdf``, ``.docx``) and Markdown files without front matter
+take it from a same-name sidecar ``name.yaml`` / ``name.yml`` next to them, or have it inferred
+(id from the file name, title from the first heading or line).
+
+Every problem is reported as a :class:`LoadError` that names the file and, where it makes sense,
+the line (``knowledge/x.md:3: front matter: …``), so that a user can fix their own source.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .models import KINDS, STATUSES, Document
+from .text import collapse_ws, fold, nfc
+
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")
+SIDECAR_SUFFIXES = (".yaml", ".yml")
+TEXT_FORMS = ("tom-luoc", "nguyen-van")
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ISO_DATE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[Tt ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_FM_OPEN_RE = re.compile(r"^---[ \t]*$")
+_FM_CLOSE_RE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
+_STRING_KEYS = ("id", "title", "short_title", "number", "kind", "issuer", "status", "text_form")
+_LIST_KEYS = ("amended_by", "source_urls")
+_DATE_KEYS = ("issued", "effective")
+
+
+class LoadError(Exception):
+    """A source file that cannot be loaded. ``str()`` is ``path:line: message``."""
+
+    def __init__(self, path: Path | str, message: str, line: int | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
+        return f"{where}: {self.message}"
+
+    def __reduce__(self):  # keep pickling (multiprocessing, pytest-xdist) working
+        return (LoadError, (self.path, self.message, self.line))
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
+
+
+def load_document(path: Path) -> Document:
+    """Load one file (any supported format) into a :class:`Document`; raise :class:`LoadError`."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoadError(
+            path,
+            f"định dạng không hỗ trợ / unsupported file type {suffix or '(none)'}; "
+            f"dùng / use one of: {' '.join(SUPPORTED_SUFFIXES)}",
+        )
+    if not path.is_file():
+        raise LoadError(path, "không tìm thấy tệp / file not found")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LoadError(path, f"không đọc được tệp / cannot read file: {exc.strerror or exc}") from exc
+
+    meta: dict[str, Any] = {}
+    key_lines: dict[str, int] = {}
+    meta_path = path
+    body_line = 1
+    inferred_title = ""
+
+    if suffix in MARKDOWN_SUFFIXES or suffix == ".txt":
+        text = _decode_text(path, raw)
+        if suffix in MARKDOWN_SUFFIXES:
+            fm = _split_front_matter(path, text)
+            if fm is not None:
+                fm_text, fm_first_line, text, body_line = fm
+                meta, key_lines = _parse_yaml_mapping(path, fm_text, fm_first_line, "front matter")
+                meta_path = path
+            inferred_title = _first_markdown_title(text)
+    elif suffix in (".html", ".htm"):
+        text, inferred_title = _html_text(path, raw)
+    elif suffix == ".pdf":
+        text, inferred_title = _pdf_text(path, raw)
+    else:  # .docx
+        text, inferred_title = _docx_text(path, raw)
+
+    if not meta:
+        sidecar = find_sidecar(path)
+        if sidecar is not None:
+            meta, key_lines, meta_path = _load_sidecar(sidecar)
+
+    text = nfc(text)
+    if not text.strip():
+        what = "PDF không có lớp chữ (bản quét?) / PDF has no text layer (scanned? run OCR first)" if (
+            suffix == ".pdf"
+        ) else "tài liệu không có nội dung / document has no text"
+        raise LoadError(path, what)
+    if not inferred_title:
+        inferred_title = _first_line(text)
+    return _build_document(path, meta_path, meta, key_lines, text, body_line, inferred_title)
+
+
+def iter_documents(paths: Iterable[Path | str]) -> tuple[list[Document], list[LoadError]]:
+    """Load every document under ``paths`` (files or directories, walked recursively, sorted).
+
+    Returns the documents that loaded and one :class:`LoadError` per file that did not (a bad
+    file never stops the others). ``README.md`` files, ``.yaml`` sidecars, hidden files and
+    unsupported types inside directories are skipped; an explicitly named file of an
+    unsupported type is an error. A second document with an id already seen is an error.
+    """
+    docs: list[Document] = []
+    errors: list[LoadError] = []
+    seen_paths: set[Path] = set()
+    ids: dict[str, str] = {}
+    for path in discover_files(paths, errors):
+        key = path.resolve()
+        if key in seen_paths:
+            continue
+        seen_paths.add(key)
+        try:
+            doc = load_document(path)
+        except LoadError as exc:
+            errors.append(exc)
+            continue
+        if doc.id in ids:
+            errors.append(
+                LoadError(path, f"trùng id / duplicate id {doc.id!r} (đã có trong / already used by {ids[doc.id]})")
+            )
+            continue
+        ids[doc.id] = str(path)
+        docs.append(doc)
+    return docs, errors
+
+
+def discover_files(paths: Iterable[Path | str], errors: list[LoadError] | None = None) -> list[Path]:
+    """The document files ``iter_documents`` would load, in order (errors appended for bad paths)."""
+    found: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for child in sorted(p.rglob("*")):
+                rel = child.relative_to(p)
+                if any(part.startswith((".", "~$")) for part in rel.parts):
+                    continue
+                if child.is_file() and is_document_file(child):
+                    found.append(child)
+        elif p.is_file():
+            if p.suffix.lower() in SUPPORTED_SUFFIXES:
+                found.append(p)
+            elif errors is not None:
+                errors.append(
+                    LoadError(p, f"định dạng không hỗ trợ / unsupported file type {p.suffix or '(none)'}")
+                )
+        elif errors is not None:
+            errors.append(LoadError(p, "không tìm thấy / not found"))
+    return found
+
+
+def is_document_file(path: Path) -> bool:
+    """Whether a file met while walking a directory is a document (not README, sidecar, hidden)."""
+    name = path.name
+    if name.startswith((".", "~$")):
+        return False
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        return False
+    if path.stem.lower() == "readme" and suffix in (*MARKDOWN_SUFFIXES, ".txt"):
+        return False
+    return True
+
+
+def find_sidecar(path: Path) -> Path | None:
+    """``name.yaml`` / ``name.yml`` (or ``name.pdf.yaml``) next to ``path``, if present."""
+    for base in (path.with_suffix(""), path):
+        for ext in SIDECAR_SUFFIXES:
+            candidate = base.parent / (base.name + ext)
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def slugify(text: str) -> str:
+    """ASCII ``a-z0-9-`` slug (``Điều 27`` -> ``dieu-27``); ``""`` if nothing is left."""
+    s = fold(nfc(text))
+    s = re.sub(r"[^a-z0-9]+", "-", s)
+    return s.strip("-")
+
+
+# --------------------------------------------------------------------------------------------
+# metadata
+# --------------------------------------------------------------------------------------------
+
+
+def _split_front_matter(path: Path, text: str) -> tuple[str, int, str, int] | None:
+    """``(yaml_text, line of its first line, body, body_line)``, or None without front matter."""
+    lines = text.split("\n")
+    if not lines or not _FM_OPEN_RE.match(lines[0]):
+        return None
+    for i in range(1, len(lines)):
+        if _FM_CLOSE_RE.match(lines[i]):
+            return "\n".join(lines[1:i]), 2, "\n".join(lines[i + 1 :]), i + 2
+    raise LoadError(path, "front matter: thiếu dòng '---' đóng / missing closing '---' line", 1)
+
+
+def _parse_yaml_mapping(
+    path: Path, source: str, first_line: int, what: str
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Parse a YAML mapping, returning it and the file line of each top-level key."""
+    offset = first_line - 1
+    loader = _MetaLoader(source)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 + offset if mark is not None else first_line
+        context = exc.context or ""
+        if context and exc.context_mark is not None and exc.context_mark.line + 1 + offset != line:
+            context += f" (từ dòng / from line {exc.context_mark.line + 1 + offset})"
+        problem = ": ".join(str(x) for x in (context, exc.problem) if x)
+        raise LoadError(path, f"{what}: YAML không hợp lệ / invalid YAML: {problem}", line) from exc
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
+        raise LoadError(path, f"{what}: YAML không hợp lệ / invalid YAML: {exc}", first_line) from exc
+    finally:
+        loader.dispose()
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        raise LoadError(
+            path, f"{what}: phải là các cặp 'khóa: giá trị' / must be a mapping of 'key: value'", first_line
+        )
+    key_lines: dict[str, int] = {}
+    for key_node, _ in node.value:
+        key = str(key_node.value)
+        line = key_node.start_mark.line + 1 + offset
+        if key in key_lines:
+            raise LoadError(path, f"{what}: khóa '{key}' bị lặp / duplicate key '{key}'", line)
+        key_lines[key] = line
+    return {str(k): v for k, v in data.items()}, key_lines
+
+
+class _MetaLoader(yaml.SafeLoader):
+    """SafeLoader that keeps timestamps as text, so dates are validated with the key's line."""
+
+
+_MetaLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+
+
+def _load_sidecar(sidecar: Path) -> tuple[dict[str, Any], dict[str, int], Path]:
+    try:
+        source = _decode_text(sidecar, sidecar.read_bytes())
+    except OSError as exc:
+        raise LoadError(sidecar, f"không đọc được tệp / cannot read file: {exc.strerror or exc}") from exc
+    meta, key_lines = _parse_yaml_mapping(sidecar, source, 1, "sidecar")
+    return meta, key_lines, sidecar
+
+
+def _build_document(
+    path: Path,
+    meta_path: Path,
+    meta: dict[str, Any],
+    key_lines: dict[str, int],
+    text: str,
+    body_line: int,
+    inferred_title: str,
+) -> Document:
+    what = "front matter" if meta_path == path else "sidecar"
+
+    def fail(key: str, message: str) -> LoadError:
+        return LoadError(meta_path, f"{what}: {message}", key_lines.get(key))
+
+    values: dict[str, Any] = {}
+    for key in _STRING_KEYS:
+        if key not in meta or meta[key] is None:
+            continue
+        v = meta[key]
+        if isinstance(v, (dict, list)):
+            raise fail(key, f"'{key}' phải là một chuỗi / must be a single string")
+        values[key] = collapse_ws(nfc(str(v)))
+    for key in _LIST_KEYS:
+        v = meta.get(key)
+        if v is None or v == "":
+            values[key] = []
+        elif isinstance(v, (str, int, float)):
+            values[key] = [collapse_ws(nfc(str(v)))]
+        elif isinstance(v, list) and all(isinstance(x, (str, int, float)) for x in v):
+            values[key] = [collapse_ws(nfc(str(x))) for x in v if str(x).strip()]
+        else:
+            raise fail(key, f"'{key}' phải là danh sách chuỗi / must be a list of strings")
+    for key in _DATE_KEYS:
+        v = meta.get(key)
+        if v is None or v == "":
+            values[key] = ""
+            continue
+        if isinstance(v, _dt.datetime):
+            v = v.date()
+        if isinstance(v, _dt.date):
+            values[key] = v.isoformat()
+            continue
+        raw = str(v).strip()
+        m = _ISO_DATE_RE.match(raw)
+        try:
+            if m is None:
+                raise ValueError(raw)
+            values[key] = _dt.date.fromisoformat(m.group(1)).isoformat()
+        except ValueError:
+            raise fail(
+                key, f"'{key}: {raw}' không phải ngày hợp lệ dạng YYYY-MM-DD / is not a valid ISO date"
+            ) from None
+
+    doc_id = values.get("id") or ""
+    if doc_id:
+        if not ID_RE.match(doc_id):
+            raise fail("id", f"id {doc_id!r} chỉ được gồm a-z, 0-9, '-' / must match {ID_RE.pattern}")
+    else:
+        doc_id = slugify(path.stem) or "tai-lieu"
+    title = values.get("title") or collapse_ws(inferred_title) or path.stem
+    kind = values.get("kind") or "khac"
+    if kind not in KINDS:
+        raise fail("kind", f"kind {kind!r} không hợp lệ / invalid; dùng một trong / use one of: {', '.join(KINDS)}")
+    status = values.get("status") or "tham-khao"
+    if status not in STATUSES:
+        raise fail(
+            "status", f"status {status!r} không hợp lệ / invalid; dùng một trong / use one of: {', '.join(STATUSES)}"
+        )
+    text_form = values.get("text_form", "")
+    if text_form and text_form not in TEXT_FORMS:
+        raise fail(
+            "text_form", f"text_form {text_form!r} không hợp lệ / invalid; dùng / use: {', '.join(TEXT_FORMS)}"
+        )
+    return Document(
+        id=doc_id,
+        title=title,
+        text=text,
+        path=str(path),
+        number=values.get("number", ""),
+        kind=kind,
+        issuer=values.get("issuer", ""),
+        issued=values["issued"],
+        effective=values["effective"],
+        status=status,
+        amended_by=values["amended_by"],
+        text_form=text_form,
+        source_urls=values["source_urls"],
+        short_title=values.get("short_title", ""),
+        body_line=body_line,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# formats
+# --------------------------------------------------------------------------------------------
+
+
+def _decode_text(path: Path, raw: bytes) -> str:
+    """UTF-8 (or UTF-16 with BOM) bytes -> str with ``\\n`` line ends."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = raw.decode("utf-16")
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise LoadError(
+                path, "không phải UTF-8 / not valid UTF-8 (hãy lưu lại với mã UTF-8 / re-save as UTF-8)", line
+            ) from exc
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _first_markdown_title(text: str) -> str:
+    for line in text.split("\n"):
+        m = re.match(r"^#[ \t]+(.+?)[ \t#]*$", line)
+        if m:
+            return m.group(1)
+    return ""
+
+
+def _first_line(text: str) -> str:
+    for line in text.split("\n"):
+        line = line.strip().lstrip("#").strip()
+        if line:
+            return line[:200]
+    return ""
+
+
+_HTML_DROP = {
+    "script", "style", "nav", "noscript", "template", "iframe", "svg", "head", "button", "select",
+    "canvas", "object", "embed", "form",
+}
+_HTML_BLOCK = {
+    "p", "div", "section", "article", "main", "header", "footer", "aside", "li", "ul", "ol", "dl", "dt",
+    "dd", "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tfoot", "tr", "caption",
+    "blockquote", "pre", "hr", "figure", "figcaption", "address", "fieldset", "body", "html",
+}
+
+
+def _html_text(path: Path, raw: bytes) -> tuple[str, str]:
+    try:
+        from bs4 import BeautifulSoup
+        from bs4.element import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
+
+        soup = BeautifulSoup(raw, "html.parser")
+    except Exception as exc:
+        raise LoadError(path, f"không đọc được HTML / cannot parse HTML: {exc}") from exc
+
+    title = ""
+    if soup.title is not None and soup.title.get_text(strip=True):
+        title = soup.title.get_text(" ", strip=True)
+    lines: list[str] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        line = collapse_ws("".join(current)).strip(" |")
+        current.clear()
+        if line:
+            lines.append(line)
+
+    def walk(node: Tag, in_pre: bool) -> None:
+        for child in node.children:
+            if isinstance(child, (Comment, Declaration, Doctype, ProcessingInstruction)):
+                continue
+            if isinstance(child, NavigableString):
+                s = str(child)
+                if in_pre and "\n" in s:
+                    parts = s.split("\n")
+                    for i, part in enumerate(parts):
+                        if i:
+                            flush()
+                        current.append(part)
+                else:
+                    current.append(s)
+                continue
+            if not isinstance(child, Tag):
+                continue
+            name = (child.name or "").lower()
+            if name in _HTML_DROP:
+                continue
+            if name == "br":
+                flush()
+                continue
+            if name in ("td", "th"):
+                walk(child, in_pre)
+                current.append(" | ")
+                continue
+            block = name in _HTML_BLOCK
+            if block:
+                flush()
+            walk(child, in_pre or name == "pre")
+            if block:
+                flush()
+
+    try:
+        walk(soup, False)
+    except RecursionError as exc:
+        raise LoadError(path, "HTML lồng nhau quá sâu / HTML nested too deeply") from exc
+    flush()
+    if not title:
+        h1 = soup.find("h1")
+        if h1 is not None:
+            title = h1.get_text(" ", strip=True)
+    return "\n".join(lines), collapse_ws(title)
+
+
+def _pdf_text(path: Path, raw: bytes) -> tuple[str, str]:
+    import io
+
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(raw))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError(path, "PDF được mã hóa / PDF is encrypted")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta_title = ""
+        if reader.metadata is not None and reader.metadata.title:
+            meta_title = str(reader.metadata.title)
+    except LoadError:
+        raise
+    except Exception as exc:
+        raise LoadError(path, f"không đọc được PDF / cannot read PDF: {exc}") from exc
+    text = "\n".join(p.replace("\r\n", "\n").replace("\r", "\n") for p in pages)
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    return text, collapse_ws(meta_title)
+
+
+def _docx_text(path: Path, raw: bytes) -> tuple[str, str]:
+    import io
+
+    try:
+        import docx
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+
+        document = docx.Document(io.BytesIO(raw))
+        lines: list[str] = []
+        heading_title = ""
+        body = document.element.body
+        for child in body.iterchildren():
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                para = Paragraph(child, document)
+                for part in para.text.replace("\r", "\n").split("\n"):
+                    part = part.strip()
+                    if part:
+                        lines.append(part)
+                style = (para.style.name if para.style is not None else "") or ""
+                if not heading_title and style in ("Title", "Heading 1") and para.text.strip():
+                    heading_title = para.text.strip()
+            elif tag == "tbl":
+                table = Table(child, document)
+                for row in table.rows:
+                    cells: list[str] = []
+                    for cell in row.cells:
+                        t = collapse_ws(cell.text)
+                        if t and (not cells or cells[-1] != t):  # merged cells repeat
+                            cells.append(t)
+                    if cells:
+                        lines.append(" | ".join(cells))
+        core_title = (document.core_properties.title or "").strip()
+    except Exception as exc:
+        raise LoadError(path, f"không đọc được DOCX / cannot read DOCX: {exc}") from exc
+    return "\n".join(lines), collapse_ws(core_title or heading_title)
