@@ -155,3 +155,114 @@ def sentences(text: str) -> list[str]:
 
 def collapse_ws(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+# Capitalised words that open institutional names rather than places or people
+_INSTITUTION_WORDS = {fold(w) for w in (
+    "Ban", "Ủy", "Uỷ", "Hội", "Tổ", "Bộ", "Chính", "Quốc", "Mặt", "Luật", "Nghị", "Thông", "Chỉ", "Kết", "Quy",
+    "Bí", "Chủ", "Phó", "Trưởng", "Thường", "Đảng", "Tỉnh", "Huyện", "Thành", "Điều", "Khoản", "Mục", "Chương",
+    "Trung", "Nhà", "Văn", "Công", "Cán", "Người", "Đại", "Hướng", "Tin", "Theo", "Năm", "Tôi", "Xin", "Cho",
+    "Còn", "Vậy", "Nếu", "Khi", "Trong", "Ở", "Tại", "Từ", "Sau", "Trước", "Các", "Những", "Mỗi", "Có", "Được",
+    "Là", "Và", "Hay", "Hoặc", "Thì", "Việc", "Thủ", "Xã", "Phường", "Thôn", "Ấp", "Khu", "Đặc", "Cấp",
+)}
+
+
+def _capitalised(word: str) -> bool:
+    return len(word) >= 2 and word[0].isupper() and word[1:].isalpha() and word[1:].islower()
+
+
+def proper_names(text: str) -> list[str]:
+    """Multi-syllable capitalised names (places, people) in a question: ``Quảng Ninh``, ``Lê Đức Thọ``.
+
+    Leading institutional or sentence words are trimmed (``Tỉnh Quảng Ninh`` -> ``Quảng Ninh``),
+    so that what remains is the specific thing a source must mention to answer.
+    """
+    names: list[str] = []
+    run: list[str] = []
+    for raw in [*re.split(r"\s+", nfc(text)), ""]:
+        word = raw.strip(".,;:!?()\"'“”")
+        if word and _capitalised(word) and word == raw.rstrip(".,;:!?)\"'”"):
+            run.append(word)
+            continue
+        if word and _capitalised(word):
+            run.append(word)  # a name ending at punctuation
+        words = list(run)
+        run = []
+        while words and fold(words[0]) in _INSTITUTION_WORDS:
+            words = words[1:]
+        if len(words) >= 2:
+            names.append(" ".join(words))
+    return names
+
+
+class DiacriticRestorer:
+    """Put the diacritics back on a query typed without them, using the corpus's own spelling.
+
+    ``thanh vien ban bau cu`` is ambiguous syllable by syllable (``ban``/``bàn``/``bán``), but not
+    in context: a Viterbi pass over corpus bigram counts picks ``thành viên ban bầu cử``. Then
+    an unaccented question is searched exactly like its accented twin, dense search included.
+    Syllables the corpus never writes stay as typed.
+    """
+
+    def __init__(self, unigrams: dict[str, dict[str, int]], bigrams: dict[tuple[str, str], int]) -> None:
+        self.unigrams = unigrams
+        self.bigrams = bigrams
+
+    # Everyday words that questions use more than legal texts do: seeded so "thi sao" -> "thì sao"
+    SEED = ("thì sao thế nào không có được là gì nào bao nhiêu người tôi mình vậy nữa còn của và ở ai "
+            "đâu khi nếu với cho phải hay hoặc mấy những các một này đó làm bị đã đang sẽ cần muốn")
+
+    @classmethod
+    def from_texts(cls, texts: list[str]) -> DiacriticRestorer:
+        unigrams: dict[str, dict[str, int]] = {}
+        bigrams: dict[tuple[str, str], int] = {}
+        for tok in tokenize(cls.SEED):
+            unigrams.setdefault(fold(tok), {})[tok] = 50
+        for text in texts:
+            prev = ""
+            for tok in tokenize(text):
+                forms = unigrams.setdefault(fold(tok), {})
+                forms[tok] = forms.get(tok, 0) + 1
+                if prev:
+                    bigrams[(prev, tok)] = bigrams.get((prev, tok), 0) + 1
+                prev = tok
+        return cls(unigrams, bigrams)
+
+    def restore(self, text: str) -> str:
+        if has_diacritics(text):
+            return text
+        matches = list(_TOKEN_RE.finditer(text.lower()))
+        if not matches:
+            return text
+        import math
+
+        cands = [list(self.unigrams.get(m.group(0), {m.group(0): 0}).items()) for m in matches]
+        # Viterbi: best[i][form] = (score, back-pointer)
+        best: list[dict[str, tuple[float, str]]] = [
+            {f: (math.log1p(c), "") for f, c in cands[0]}
+        ]
+        for i in range(1, len(cands)):
+            layer: dict[str, tuple[float, str]] = {}
+            for form, count in cands[i]:
+                uni = math.log1p(count)
+                score, back = max(
+                    ((s + 2.0 * math.log1p(self.bigrams.get((p, form), 0)) + uni, p) for p, (s, _) in best[-1].items()),
+                    key=lambda x: x[0],
+                )
+                layer[form] = (score, back)
+            best.append(layer)
+        form = max(best[-1].items(), key=lambda kv: kv[1][0])[0]
+        chosen = [form]
+        for i in range(len(best) - 1, 0, -1):
+            form = best[i][form][1]
+            chosen.append(form)
+        chosen.reverse()
+        out, pos = [], 0
+        for m, form in zip(matches, chosen, strict=True):
+            out.append(text[pos : m.start()])
+            original = text[m.start() : m.end()]
+            out.append(form.upper() if original.isupper() and len(original) > 1 else
+                       form.capitalize() if original[:1].isupper() else form)
+            pos = m.end()
+        out.append(text[pos:])
+        return "".join(out)

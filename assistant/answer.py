@@ -1,0 +1,330 @@
+"""Answerers and their guards.
+
+The extractive answerer (default) only ever writes sentences copied from the passages, each
+followed by its marker, so it cannot invent a number or a citation. The LLM answerer writes
+freely but every sentence is checked against the passage it cites; what fails is dropped, and
+if nothing survives (or the endpoint fails) the extractive answer is returned with a note.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.config import Settings
+from assistant.models import STATUS_LABELS, Passage
+from assistant.retrieval import QUESTION_SECTION, ScoredPassage, SentenceHit
+from assistant.text import collapse_ws, fold, sentences, tokenize_folded
+
+REFUSAL = (
+    "Xin lỗi, các nguồn hiện có không trả lời được câu hỏi này, nên tôi không đưa ra câu trả lời. "
+    "Tôi chỉ trả lời dựa trên các văn bản về kiêm nhiệm và nhất thể hóa chức danh (ví dụ: bí thư cấp ủy "
+    "kiêm chủ tịch Ủy ban nhân dân, bí thư chi bộ kiêm trưởng thôn, tổ dân phố, phụ cấp kiêm nhiệm) và về "
+    "thành phần các tổ chức phụ trách bầu cử (Ủy ban bầu cử, Ban bầu cử, Tổ bầu cử). "
+    "Bạn có thể hỏi lại cụ thể hơn: nêu rõ chức danh, cấp (tỉnh, xã, thôn) hoặc văn bản mà bạn quan tâm."
+)
+GREETING = (
+    "Xin chào! Tôi là Trợ lý Kiêm nhiệm. Tôi trả lời câu hỏi về kiêm nhiệm, nhất thể hóa chức danh, phụ cấp "
+    "kiêm nhiệm và thành viên các tổ chức phụ trách bầu cử, chỉ dựa trên các văn bản trong kho nguồn và luôn "
+    "kèm trích dẫn. Ví dụ: \"Thành viên Ban bầu cử có được kiêm nhiệm không?\""
+)
+THANKS = "Rất vui được giúp bạn. Nếu còn câu hỏi về kiêm nhiệm hay tổ chức bầu cử, bạn cứ hỏi tiếp."
+LLM_FALLBACK_NOTE = "(Câu trả lời của mô hình ngôn ngữ không qua được bước kiểm tra trích dẫn, nên dưới đây là các câu trích nguyên văn từ nguồn.)"
+
+STATUS_NOTES = {
+    "het-hieu-luc": "đã hết hiệu lực; nội dung chỉ để tham khảo quy định cũ",
+    "da-sua-doi": "đã được sửa đổi hoặc thay thế một phần; cần đối chiếu văn bản hiện hành",
+    "thi-diem": "là quy định thí điểm, chỉ áp dụng trong phạm vi và thời gian thí điểm",
+    "tham-khao": "là tài liệu tham khảo, không phải văn bản quy phạm pháp luật",
+}
+
+_GREETING_RE = re.compile(
+    r"^(xin chao|chao( ban| em| anh| chi| tro ly)?|hello|hi|alo|hey|good (morning|afternoon|evening)|"
+    r"ban (la ai|lam duoc gi)|tro ly (la ai|lam duoc gi))[\s!.?,]*(ban|tro ly|nhe|a)?[\s!.?]*$"
+)
+_THANKS_RE = re.compile(r"^(cam on|thank(s| you)|ok cam on|cam on ban|tot qua|ok)[\s!.?,a-z]*$")
+_YESNO_RE = re.compile(r"(co duoc|duoc khong|co phai|duoc phep|co the .* khong|khong\??$|hay khong|duoc ko)")
+_QUANT_RE = re.compile(r"(bao nhieu|may nguoi|may truong hop|so luong|ty le|muc phu cap|muc huong|muc bao nhieu|"
+                       r"toi da|toi thieu|bao lau|khi nao|ngay nao|nam nao)")
+_VERDICT_RE = re.compile(r"\b(duoc|khong duoc|la duoc|khong co|co the|phai|khong phai|chua)\b")
+_NUMBER_RE = re.compile(r"\d+(?:[.,/]\d+)*")
+_MARKER_RE = re.compile(r"\[(\d+)\]")
+_LIST_PREFIX_RE = re.compile(r"^(\d+\.|[a-zđ]\)|[-•*])\s+")
+
+
+def refusal_for_missing(names: Sequence[str]) -> str:
+    quoted = ", ".join(f"«{n}»" for n in names)
+    return (f"Các nguồn hiện có không đề cập đến {quoted}, nên tôi không trả lời được câu hỏi này. "
+            + REFUSAL.split(". ", 1)[1])
+
+
+def small_talk(question: str) -> str | None:
+    """A fixed reply for greetings and thanks, which are not questions to retrieve for."""
+    f = collapse_ws(fold(question))
+    if len(f) <= 40 and _GREETING_RE.match(f):
+        return GREETING
+    if len(f) <= 30 and _THANKS_RE.match(f):
+        return THANKS
+    return None
+
+
+@dataclass
+class Citation:
+    n: int
+    hit: ScoredPassage
+    quote: str
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.hit.passage
+        return {
+            "n": self.n, "doc_id": p.doc_id, "title": p.title, "number": p.number, "section": p.section,
+            "label": p.label, "quote": self.quote, "source_url": p.source_url, "status": p.status,
+            "score": round(float(self.hit.score), 4), "passage_id": p.id, "issuer": p.issuer,
+            "issued": p.issued, "effective": p.effective,
+        }
+
+
+@dataclass
+class Answer:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    refused: bool = False
+    note: str = ""
+
+
+def status_lines(citations: Sequence[Citation]) -> list[str]:
+    """One line per cited document whose status is not plainly in force."""
+    lines, seen = [], set()
+    for c in citations:
+        p = c.hit.passage
+        if p.status in STATUS_NOTES and p.doc_id not in seen:
+            seen.add(p.doc_id)
+            lines.append(f"Lưu ý: nguồn [{c.n}] ({document_name(p)}) {STATUS_NOTES[p.status]}.")
+    return lines
+
+
+def document_name(p: Passage) -> str:
+    """The short citation name of a passage's document (its label without the section)."""
+    prefix = f"{p.section}, "
+    return p.label[len(prefix):] if p.label.startswith(prefix) else p.title
+
+
+def clean_sentence(text: str) -> str:
+    """A quoted sentence as shown in the answer: whitespace folded, list marker dropped."""
+    return _LIST_PREFIX_RE.sub("", collapse_ws(text))
+
+
+def _similar(a: str, b: str) -> bool:
+    ta, tb = set(tokenize_folded(a)), set(tokenize_folded(b))
+    if not ta or not tb:
+        return False
+    return len(ta & tb) / min(len(ta), len(tb)) > 0.8
+
+
+class ExtractiveAnswerer:
+    """Quote the sentences that answer best; deterministic, so the same question gives the same answer."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def select(self, question: str, hits: Sequence[ScoredPassage]) -> list[tuple[ScoredPassage, SentenceHit]]:
+        fq = fold(question)
+        yesno = bool(_YESNO_RE.search(fq))
+        quant = bool(_QUANT_RE.search(fq))
+        if not hits:
+            return []
+        top = hits[0].score
+        scored: list[tuple[float, ScoredPassage, SentenceHit]] = []
+        for rank, h in enumerate(hits[:3]):
+            if rank and h.score < top - 0.08:
+                continue
+            if h.passage.section == QUESTION_SECTION:
+                continue  # a restated question is not an answer
+            for s in h.sentences:
+                text = fold(h.passage.text[s.start : s.end])
+                bonus = 0.0
+                if yesno and _VERDICT_RE.search(text):
+                    bonus += 0.03
+                if quant and _NUMBER_RE.search(text):
+                    bonus += 0.06
+                if h.passage.section == "Trả lời" and s.start == min(x.start for x in h.sentences):
+                    bonus += 0.04
+                final = s.score + bonus + 0.8 * (h.score - top)
+                scored.append((final, h, s))
+        scored.sort(key=lambda x: -x[0])
+        if not scored:
+            return []
+        if hits[0].via_question and hits[0].sentences:
+            # the user asked what this Q&A asks: its answer's opening sentence is the direct answer
+            first = min(hits[0].sentences, key=lambda x: x.start)
+            scored.sort(key=lambda x: (x[2] is not first, -x[0]))
+        lead_score = scored[0][0]
+        chosen: list[tuple[float, ScoredPassage, SentenceHit]] = [scored[0]]
+        for cand in scored[1:]:
+            if len(chosen) >= self.settings.max_answer_sentences:
+                break
+            if cand[0] < lead_score - 0.1:
+                break
+            text = cand[1].passage.text[cand[2].start : cand[2].end]
+            if any(_similar(text, c[1].passage.text[c[2].start : c[2].end]) for c in chosen):
+                continue
+            chosen.append(cand)
+        lead, rest = chosen[0], chosen[1:]
+        # supporting sentences in reading order: by passage rank, then position in the passage
+        order = {id(h): i for i, h in enumerate(hits)}
+        rest.sort(key=lambda c: (order[id(c[1])], c[2].start))
+        return [(c[1], c[2]) for c in [lead, *rest]]
+
+    def answer(self, question: str, hits: Sequence[ScoredPassage]) -> Answer:
+        picked = self.select(question, hits)
+        if not picked:
+            return Answer(REFUSAL, [], refused=True)
+        citations: list[Citation] = []
+        lines: list[str] = []
+        for h, s in picked:
+            quote = h.passage.text[s.start : s.end]
+            c = Citation(len(citations) + 1, h, quote)
+            citations.append(c)
+            lines.append(f"{clean_sentence(quote)} [{c.n}]")
+        text = "\n".join(lines)
+        notes = status_lines(citations)
+        if notes:
+            text += "\n\n" + "\n".join(notes)
+        return Answer(text, citations)
+
+
+# --- LLM answerer ---------------------------------------------------------------------------------
+
+SYSTEM_PROMPT = (
+    "Bạn là trợ lý pháp lý trả lời bằng tiếng Việt về quy định kiêm nhiệm và tổ chức bầu cử. "
+    "Chỉ dùng thông tin trong các NGUỒN được đánh số bên dưới; không dùng kiến thức bên ngoài. "
+    "Trả lời ngắn gọn (tối đa 4 câu), câu đầu trả lời trực tiếp câu hỏi. Sau MỖI câu, ghi số nguồn "
+    "trong ngoặc vuông, ví dụ [1] hoặc [2]. Không bịa số liệu: mọi con số phải có trong nguồn được trích. "
+    "Nếu các nguồn không trả lời được, chỉ viết: KHÔNG ĐỦ NGUỒN."
+)
+
+
+def build_prompt(question: str, hits: Sequence[ScoredPassage]) -> str:
+    parts = []
+    for i, h in enumerate(hits, start=1):
+        parts.append(f"[{i}] {h.passage.label} (tình trạng: {STATUS_LABELS.get(h.passage.status, h.passage.status)})\n"
+                     f"{h.passage.text}")
+    return "NGUỒN:\n\n" + "\n\n".join(parts) + f"\n\nCÂU HỎI: {question}\n\nTRẢ LỜI:"
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.rstrip(".,") for n in _NUMBER_RE.findall(text)}
+
+
+def verify_llm_sentence(sentence: str, hits: Sequence[ScoredPassage]) -> tuple[bool, list[int], str]:
+    """Check one generated sentence: markers name retrieved passages, numbers occur in the cited text."""
+    markers = [int(m) for m in _MARKER_RE.findall(sentence)]
+    if not markers:
+        return False, [], "no citation marker"
+    if any(m < 1 or m > len(hits) for m in markers):
+        return False, markers, "marker names no retrieved passage"
+    body = _MARKER_RE.sub("", sentence)
+    cited_text = " ".join(hits[m - 1].passage.text for m in markers)
+    missing = [n for n in _numbers(body) if n not in _numbers(cited_text) and n not in cited_text]
+    if missing:
+        return False, markers, f"numbers not in the cited passage: {missing}"
+    return True, markers, ""
+
+
+def best_quote(sentence: str, hit: ScoredPassage) -> str:
+    """The passage sentence a generated sentence rests on (most shared words): a verbatim quote."""
+    words = set(tokenize_folded(_MARKER_RE.sub("", sentence)))
+    best, best_overlap = "", -1.0
+    for sent in sentences(hit.passage.text):
+        sw = set(tokenize_folded(sent))
+        overlap = len(words & sw) / (len(sw) ** 0.5 or 1)
+        if overlap > best_overlap:
+            best, best_overlap = sent, overlap
+    return best or hit.passage.text
+
+
+def split_generated(text: str) -> list[str]:
+    """Sentences of a model reply, keeping each sentence's trailing markers with it."""
+    text = text.strip()
+    pieces = re.split(r"(?<=[.!?…])((?:\s*\[\d+\])*)\s+", text)
+    out, buf = [], ""
+    for i, piece in enumerate(pieces):
+        buf += piece
+        if i % 2 == 1:
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return [s for s in out if s]
+
+
+class LLMAnswerer:
+    """An OpenAI-compatible chat model, guarded: unverifiable sentences never reach the user."""
+
+    def __init__(self, settings: Settings, extractive: ExtractiveAnswerer) -> None:
+        self.settings = settings
+        self.extractive = extractive
+        self._llm: Any | None = None
+
+    @property
+    def llm(self) -> Any:
+        if self._llm is None:
+            from langchain_openai import ChatOpenAI
+
+            if not self.settings.llm_url:
+                raise RuntimeError("KIEMNHIEM_LLM_URL is not set")
+            self._llm = ChatOpenAI(base_url=self.settings.llm_url, model=self.settings.llm_model,
+                                   api_key=self.settings.llm_api_key, timeout=self.settings.llm_timeout,
+                                   max_retries=0, temperature=0.0, max_tokens=400)
+        return self._llm
+
+    def _messages(self, question: str, hits: Sequence[ScoredPassage]) -> list[tuple[str, str]]:
+        return [("system", SYSTEM_PROMPT), ("human", build_prompt(question, hits))]
+
+    def _assemble(self, question: str, hits: Sequence[ScoredPassage], generated: str) -> Answer:
+        if "KHÔNG ĐỦ NGUỒN" in generated.upper() and len(generated) < 40:
+            return Answer(REFUSAL, [], refused=True)
+        kept: list[str] = []
+        citations: list[Citation] = []
+        by_marker: dict[int, int] = {}
+        for sent in split_generated(generated):
+            ok, markers, _why = verify_llm_sentence(sent, hits)
+            if not ok:
+                continue
+            body = _MARKER_RE.sub("", sent).strip()
+            new_markers = []
+            for m in markers:
+                if m not in by_marker:
+                    c = Citation(len(citations) + 1, hits[m - 1], best_quote(body, hits[m - 1]))
+                    citations.append(c)
+                    by_marker[m] = c.n
+                new_markers.append(by_marker[m])
+            kept.append(body + " " + "".join(f"[{n}]" for n in dict.fromkeys(new_markers)))
+        if not kept:
+            fallback = self.extractive.answer(question, hits)
+            fallback.note = LLM_FALLBACK_NOTE
+            fallback.text = LLM_FALLBACK_NOTE + "\n" + fallback.text
+            return fallback
+        text = "\n".join(kept)
+        notes = status_lines(citations)
+        if notes:
+            text += "\n\n" + "\n".join(notes)
+        return Answer(text, citations)
+
+    def answer(self, question: str, hits: Sequence[ScoredPassage]) -> Answer:
+        try:
+            reply = self.llm.invoke(self._messages(question, hits))
+            generated = str(reply.content)
+        except Exception as exc:  # endpoint down, timeout, bad reply: fall back, never fail the user
+            fallback = self.extractive.answer(question, hits)
+            fallback.note = f"(Không gọi được mô hình ngôn ngữ: {type(exc).__name__}; dưới đây là các câu trích nguyên văn từ nguồn.)"
+            fallback.text = fallback.note + "\n" + fallback.text
+            return fallback
+        return self._assemble(question, hits, generated)
+
+
+def answer_pieces(text: str) -> Iterator[str]:
+    """Split a finished answer into stream tokens (words with their trailing space) that rejoin exactly."""
+    yield from re.findall(r"\S+\s*|\s+", text)

@@ -1,0 +1,199 @@
+"""The answering pipeline as LangChain runnables, and the one result contract.
+
+condense follow-up -> retrieve -> decide answerable -> answer -> verify citations -> result.
+Every way in (CLI, ``POST /ask``, the OpenAI-compatible endpoint, evals) goes through
+``Assistant.ask`` and gets the same ``AnswerResult``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.runnables import RunnableBranch, RunnableLambda
+
+from assistant.answer import (
+    REFUSAL,
+    Answer,
+    ExtractiveAnswerer,
+    LLMAnswerer,
+    answer_pieces,
+    refusal_for_missing,
+    small_talk,
+)
+from assistant.config import Settings
+from assistant.index import KnowledgeIndex
+from assistant.retrieval import HybridSearcher, KiemNhiemRetriever, ScoredPassage, passages_payload
+from assistant.text import collapse_ws, fold, nfc, proper_names, tokenize_folded
+
+# A follow-up leans on the conversation: "còn cấp xã thì sao?", "vậy mức phụ cấp là bao nhiêu?"
+_FOLLOWUP_RE = re.compile(
+    r"^(con|the con|vay|the|va|nhung|neu|truong hop|con truong hop|con doi voi|doi voi|o|voi)\b|"
+    r"(thi sao|the nao|ra sao|nhu the nao|thi the nao|nua khong|nua|cung vay|cung the|do|nay|kia|ay)\??$|"
+    r"\b(truong hop (do|nay|tren)|nguoi (do|nay)|chuc danh (do|nay)|van ban (do|nay|tren)|dieu (do|nay)|"
+    r"quy dinh (do|nay|tren)|cai (do|nay)|no)\b"
+)
+
+
+@dataclass
+class AnswerResult:
+    answer: str
+    refused: bool
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    passages: list[dict[str, Any]] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    query: str = ""  # the standalone question that was searched (after follow-up resolution)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "refused": self.refused,
+            "citations": self.citations,
+            "passages": self.passages,
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "query": self.query,
+        }
+
+
+def condense(question: str, history: Sequence[dict[str, str]] | None) -> tuple[str, str | None]:
+    """Make a follow-up standalone: ``(query to search, focus words)``.
+
+    Without a generative model we do what a careful reader does: when the new message cannot
+    stand alone (a follow-up cue, or too few topic words), it is read together with the previous
+    user question, and its own words are kept as the focus for choosing sentences.
+    """
+    question = collapse_ws(nfc(question))
+    prev = [h["content"] for h in (history or []) if h.get("role") == "user" and h.get("content", "").strip()]
+    if not prev:
+        return question, None
+    fq = fold(question).strip(" ?.!")
+    content = [t for t in tokenize_folded(question) if len(t) > 1]
+    is_followup = bool(_FOLLOWUP_RE.search(fq)) or len(content) <= 4
+    if not is_followup:
+        return question, None
+    return f"{collapse_ws(nfc(prev[-1]))} {question}", question
+
+
+class Assistant:
+    """Holds the model, index and answerers for one process; ``ask`` is thread-safe."""
+
+    def __init__(self, settings: Settings, index: KnowledgeIndex | None = None) -> None:
+        self.settings = settings
+        self.index = index or KnowledgeIndex(settings)
+        self.searcher = HybridSearcher(self.index, settings)
+        self.extractive = ExtractiveAnswerer(settings)
+        self.llm = LLMAnswerer(settings, self.extractive)
+        self.chain = self._build_chain()
+
+    # --- the runnable pipeline ----------------------------------------------------------------
+    def _build_chain(self) -> Any:
+        return (
+            RunnableLambda(self._condense, name="condense")
+            | RunnableLambda(self._retrieve, name="retrieve")
+            | RunnableLambda(self._decide, name="answerable")
+            | RunnableBranch(
+                (lambda s: s["refused"], RunnableLambda(self._refuse, name="refuse")),
+                RunnableLambda(self._answer, name="answer"),
+            )
+            | RunnableLambda(self._verify, name="verify_citations")
+            | RunnableLambda(self._result, name="result")
+        )
+
+    def retriever(self, k: int | None = None, filters: dict[str, Any] | None = None) -> KiemNhiemRetriever:
+        return KiemNhiemRetriever(searcher=self.searcher, k=k or self.settings.top_k, filters=filters)
+
+    def _condense(self, state: dict[str, Any]) -> dict[str, Any]:
+        state["t0"] = time.perf_counter()
+        query, focus = condense(state["question"], state.get("history"))
+        return {**state, "query": query, "focus": focus}
+
+    def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
+        reply = small_talk(state["question"])
+        if reply is not None:
+            return {**state, "hits": [], "small_talk": reply, "t_retrieved": time.perf_counter()}
+        res = self.searcher.search(state["query"], k=state.get("top_k") or self.settings.top_k,
+                                   filters=state.get("filters"), focus=state.get("focus"))
+        return {**state, "hits": res.hits, "small_talk": None, "t_retrieved": time.perf_counter()}
+
+    def answerable(self, hits: Sequence[ScoredPassage]) -> bool:
+        """Refuse unless the best passage clears the threshold calibrated on the gold set."""
+        if not hits:
+            return False
+        top = hits[0]
+        return top.score >= self.settings.min_score and top.coverage >= self.settings.min_coverage
+
+    @staticmethod
+    def missing_names(question: str, hits: Sequence[ScoredPassage]) -> list[str]:
+        """Names the question is specifically about (``Quảng Ninh``) that no retrieved passage mentions."""
+        names = proper_names(question)
+        if not names:
+            return []
+        texts = " ".join(fold(collapse_ws(h.passage.text)) for h in hits)
+        return [n for n in names if fold(n) not in texts]
+
+    def _decide(self, state: dict[str, Any]) -> dict[str, Any]:
+        if state["small_talk"] is not None:
+            return {**state, "refused": True, "missing": []}
+        missing = self.missing_names(state["focus"] or state["question"], state["hits"])
+        refused = bool(missing) or not self.answerable(state["hits"])
+        return {**state, "refused": refused, "missing": missing}
+
+    def _refuse(self, state: dict[str, Any]) -> dict[str, Any]:
+        if state["small_talk"] is not None:
+            return {**state, "answer": Answer(state["small_talk"], [], refused=False)}
+        text = refusal_for_missing(state["missing"]) if state.get("missing") else REFUSAL
+        return {**state, "answer": Answer(text, [], refused=True)}
+
+    def _answer(self, state: dict[str, Any]) -> dict[str, Any]:
+        if (state.get("answerer") or self.settings.answerer) == "llm":
+            # the model needs the standalone question; the extractive picker the literal one
+            return {**state, "answer": self.llm.answer(state["query"], state["hits"])}
+        return {**state, "answer": self.extractive.answer(state["question"], state["hits"])}
+
+    def _verify(self, state: dict[str, Any]) -> dict[str, Any]:
+        ans: Answer = state["answer"]
+        ok = [c for c in ans.citations if c.quote and c.quote in c.hit.passage.text]
+        markers = {int(m) for m in re.findall(r"\[(\d+)\]", ans.text)}
+        valid = {c.n for c in ok}
+        if len(ok) != len(ans.citations) or not markers <= valid:
+            # never show a marker that does not resolve: keep only lines whose markers all resolve
+            lines = [ln for ln in ans.text.split("\n")
+                     if {int(m) for m in re.findall(r"\[(\d+)\]", ln)} <= valid]
+            ans = Answer("\n".join(lines).strip() or REFUSAL, ok, refused=not lines)
+        return {**state, "answer": ans}
+
+    def _result(self, state: dict[str, Any]) -> AnswerResult:
+        ans: Answer = state["answer"]
+        t_end = time.perf_counter()
+        return AnswerResult(
+            answer=ans.text,
+            refused=ans.refused,
+            citations=[c.to_json() for c in ans.citations],
+            passages=passages_payload(state["hits"]),
+            timings_ms={
+                "retrieve": (state["t_retrieved"] - state["t0"]) * 1000,
+                "generate": (t_end - state["t_retrieved"]) * 1000,
+                "total": (t_end - state["t0"]) * 1000,
+            },
+            query=state["query"],
+        )
+
+    # --- public API ---------------------------------------------------------------------------
+    def ask(self, question: str, history: Sequence[dict[str, str]] | None = None, top_k: int | None = None,
+            filters: dict[str, Any] | None = None, answerer: str | None = None) -> AnswerResult:
+        return self.chain.invoke({"question": question, "history": list(history or []), "top_k": top_k,
+                                  "filters": filters, "answerer": answerer})
+
+    def stream(self, question: str, history: Sequence[dict[str, str]] | None = None, top_k: int | None = None,
+               filters: dict[str, Any] | None = None) -> Iterator[tuple[str, Any]]:
+        """``("token", str)`` pieces of the verified answer, then ``("result", AnswerResult)``.
+
+        Tokens are only released after verification, so what streams is exactly what ``ask`` returns.
+        """
+        result = self.ask(question, history, top_k, filters)
+        for piece in answer_pieces(result.answer):
+            yield "token", piece
+        yield "result", result

@@ -1,0 +1,264 @@
+"""``kiemnhiem`` command line: a thin layer over the library (ingest, sources, ask, chat, serve, eval)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from assistant.config import Settings, configure_threads
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Trợ lý Kiêm nhiệm: hỏi đáp quy định kiêm nhiệm, trả lời kèm trích dẫn nguồn.",
+)
+console = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic ValidationError: name the variable
+        _fail(f"Cấu hình không hợp lệ / invalid configuration: {exc}")
+    configure_threads(settings)
+    return settings
+
+
+def _fail(message: str, code: int = 1) -> None:
+    console.print(f"[bold red]Lỗi:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: knowledge/)")] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed everything (e.g. after a model change)")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Abort, index untouched, if any file fails")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON summary object")] = False,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another running ingest")] = 300.0,
+) -> None:
+    """Nạp tài liệu vào chỉ mục (chỉ nhúng lại đoạn đã thay đổi) / Index sources incrementally."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from assistant.index import IndexStoreError, IngestError, KnowledgeIndex
+
+    settings = _settings()
+    targets = list(paths) if paths else list(settings.knowledge_paths)
+    for t in targets:
+        if not t.exists():
+            _fail(f"không tìm thấy / not found: {t}")
+    index = KnowledgeIndex(settings)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        console=console, disable=as_json or not console.is_terminal, transient=True)
+    tasks: dict[str, Any] = {}
+
+    def on_progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            label = {"embed": "Nhúng đoạn văn", "store": "Ghi chỉ mục"}.get(stage, stage)
+            tasks[stage] = progress.add_task(label, total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+
+    try:
+        with progress:
+            if not as_json:
+                console.print("Đang nạp mô hình và tài liệu… / loading model and sources…")
+            report = index.ingest(targets, rebuild=rebuild, strict=strict, progress=on_progress, lock_timeout=wait)
+    except IngestError as exc:
+        for err in exc.errors:
+            console.print(f"  {err}", highlight=False, markup=False)
+        _fail(str(exc))
+    except IndexStoreError as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        for err in report.errors:
+            console.print(f"[yellow]Bỏ qua[/] {err}", highlight=False)
+        out.print(
+            f"Xong: {report.documents} tài liệu, {report.passages} đoạn — thêm {report.added}, cập nhật "
+            f"{report.updated}, xóa {report.removed}, giữ nguyên {report.unchanged}; đã nhúng {report.embedded} "
+            f"đoạn trong {report.seconds:.1f} s (thế hệ chỉ mục {report.generation})."
+        )
+    if report.errors:
+        raise typer.Exit(3)
+
+
+@app.command()
+def sources(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list")] = False,
+) -> None:
+    """Liệt kê tài liệu trong chỉ mục / List indexed documents."""
+    from assistant.index import IndexStoreError, KnowledgeIndex
+    from assistant.models import STATUS_LABELS
+
+    settings = _settings()
+    try:
+        snap = KnowledgeIndex(settings).snapshot()
+    except IndexStoreError as exc:
+        _fail(str(exc))
+    docs = sorted(snap.documents.values(), key=lambda d: d["id"])
+    rows = [{k: d[k] for k in ("id", "title", "number", "kind", "status", "issued", "passages")} for d in docs]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title=f"{len(rows)} tài liệu / documents")
+    for col in ("id", "số hiệu", "loại", "hiệu lực", "ban hành", "đoạn"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], r["number"], r["kind"], STATUS_LABELS.get(r["status"], r["status"]), r["issued"],
+                      str(r["passages"]))
+    out.print(table)
+
+
+def _assistant(settings: Settings) -> Any:
+    from assistant.chain import Assistant
+    from assistant.index import IndexStoreError
+
+    assistant = Assistant(settings)
+    try:
+        assistant.index.snapshot()
+    except IndexStoreError as exc:
+        _fail(str(exc))
+    return assistant
+
+
+def _validate_question(question: str, settings: Settings, where: str = "") -> str:
+    from assistant.text import nfc
+
+    q = nfc(question).strip()
+    if not q:
+        _fail(f"{where}câu hỏi trống / empty question", 2)
+    if len(q) > settings.max_question_chars:
+        _fail(f"{where}câu hỏi dài quá {settings.max_question_chars} ký tự / question longer than "
+              f"{settings.max_question_chars} characters", 2)
+    return q
+
+
+def _print_answer(result: Any) -> None:
+    out.print(result.answer)
+    if result.citations:
+        out.print("\n[bold]Nguồn:[/]")
+        for c in result.citations:
+            out.print(f"  [{c['n']}] {c['label']} — {c['status']}", markup=False)
+            out.print(f"      “{c['quote']}”", markup=False)
+    t = result.timings_ms
+    console.print(f"[dim]({t.get('total', 0):.0f} ms)[/]")
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="Câu hỏi / the question")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result contract as JSON")] = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="Read JSON lines {question, history} from stdin")] = False,
+    k: Annotated[int | None, typer.Option("-k", "--top-k", min=1, max=50, help="Passages to retrieve")] = None,
+    answerer: Annotated[str | None, typer.Option("--answerer", help="extractive | llm")] = None,
+) -> None:
+    """Hỏi một câu / Ask one question (or many with --jsonl, model loaded once)."""
+    settings = _settings()
+    if answerer not in (None, "extractive", "llm"):
+        _fail("--answerer phải là extractive hoặc llm / must be extractive or llm", 2)
+    if not jsonl and question is None:
+        _fail("thiếu câu hỏi / missing question (or use --jsonl)", 2)
+    assistant = _assistant(settings)
+    if not jsonl:
+        q = _validate_question(question or "", settings)
+        result = assistant.ask(q, top_k=k, answerer=answerer)
+        if as_json:
+            _print_json(result.to_json())
+        else:
+            _print_answer(result)
+        return
+    failures = 0
+    for lineno, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+                raise ValueError("expected an object with a string 'question'")
+            history = item.get("history") or []
+            if not isinstance(history, list) or not all(
+                isinstance(h, dict) and h.get("role") in ("user", "assistant") and isinstance(h.get("content"), str)
+                for h in history
+            ):
+                raise ValueError("'history' must be a list of {role: user|assistant, content: str}")
+            q = item["question"].strip()
+            if not q or len(q) > settings.max_question_chars:
+                raise ValueError(f"question must be 1-{settings.max_question_chars} characters")
+        except ValueError as exc:
+            failures += 1
+            _print_json({"error": {"line": lineno, "message": f"stdin:{lineno}: {exc}"}})
+            continue
+        result = assistant.ask(q, history=history[-settings.max_history_turns:], top_k=k, answerer=answerer)
+        _print_json(result.to_json())
+    if failures:
+        raise typer.Exit(3)
+
+
+@app.command()
+def chat(
+    k: Annotated[int | None, typer.Option("-k", "--top-k", min=1, max=50)] = None,
+) -> None:
+    """Trò chuyện trong terminal, có hỏi tiếp / Terminal conversation with follow-ups."""
+    settings = _settings()
+    assistant = _assistant(settings)
+    history: list[dict[str, str]] = []
+    out.print("Trợ lý Kiêm nhiệm — gõ câu hỏi; /moi để bắt đầu cuộc trò chuyện mới; /thoat để thoát.")
+    while True:
+        try:
+            q = input("\nBạn: ").strip()
+        except (EOFError, KeyboardInterrupt):
+            out.print()
+            return
+        if not q:
+            continue
+        if q in ("/thoat", "/quit", "/exit"):
+            return
+        if q in ("/moi", "/new"):
+            history.clear()
+            out.print("(Đã bắt đầu cuộc trò chuyện mới.)")
+            continue
+        if len(q) > settings.max_question_chars:
+            out.print(f"Câu hỏi dài quá {settings.max_question_chars} ký tự.")
+            continue
+        result = assistant.ask(q, history=history[-settings.max_history_turns:], top_k=k)
+        out.print("\nTrợ lý:")
+        _print_answer(result)
+        history += [{"role": "user", "content": q}, {"role": "assistant", "content": result.answer}]
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+) -> None:
+    """Chạy API và giao diện web / Serve the HTTP API and the web chat (uvicorn)."""
+    import uvicorn
+
+    settings = _settings()
+    console.print(f"Trợ lý Kiêm nhiệm: http://{host}:{port}/  (API docs: /docs)")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", proxy_headers=False, timeout_graceful_shutdown=5,
+                limit_concurrency=None, access_log=False)
+    del settings
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
