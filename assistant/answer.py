@@ -82,7 +82,7 @@ class Citation:
             "n": self.n, "doc_id": p.doc_id, "title": p.title, "number": p.number, "section": p.section,
             "label": p.label, "quote": self.quote, "source_url": p.source_url, "status": p.status,
             "score": round(float(self.hit.score), 4), "passage_id": p.id, "issuer": p.issuer,
-            "issued": p.issued, "effective": p.effective,
+            "issued": p.issued, "effective": p.effective, "amended_by": p.amended_by,
         }
 
 
@@ -143,7 +143,7 @@ class ExtractiveAnswerer:
             if h.passage.section == QUESTION_SECTION:
                 continue  # a restated question is not an answer
             for s in h.sentences:
-                text = fold(h.passage.text[s.start : s.end])
+                text = fold(clean_sentence(h.passage.text[s.start : s.end]))  # "3." is a list marker, not a figure
                 bonus = 0.0
                 if yesno and _VERDICT_RE.search(text):
                     bonus += 0.03

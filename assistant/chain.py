@@ -38,6 +38,48 @@ _FOLLOWUP_RE = re.compile(
 )
 
 
+# Attempts to override the assistant's instructions ("Bỏ qua mọi hướng dẫn trước đó và …", "Ignore all
+# previous instructions and …"), matched on folded text. The phrase is dropped before retrieval (so it
+# never reaches an LLM prompt and does not skew the search) and what remains is answered only on evidence
+# stronger than usual (``STEERED_MARGIN`` above ``min_score``).
+_OVR_NOUN = (r"(?:huong dan|chi dan|chi thi|yeu cau|quy tac|cau lenh|lenh|loi nhac|instructions?|prompts?|rules?|"
+             r"directions?|guidelines?)")
+_OVR_FILL = r"(?:(?:cac|nhung|the|your|my|of|previous|prior|above|earlier|preceding)\s+)*"
+_OVR_QUAL = (r"(?:\s+(?:truoc do|truoc day|truoc|o tren|phia tren|ben tren|he thong|cua ban|previous|prior|above|"
+             r"earlier|before|so far))")
+_OVERRIDE_RE = re.compile(
+    r"(?:\b(?:hay|xin|vui long|please)\s+)?\b(?:bo qua|phot lo|quen di|quen|ignore|disregard|forget)\s+"
+    rf"(?:(?:het|moi|tat ca|toan bo|all|any|every)\s+{_OVR_FILL}{_OVR_NOUN}{_OVR_QUAL}*"
+    rf"|(?:(?:the|your|my|cac|nhung)\s+)*(?:previous|prior|above|earlier|preceding|system)\s+{_OVR_NOUN}{_OVR_QUAL}*"
+    rf"|{_OVR_FILL}{_OVR_NOUN}{_OVR_QUAL}+)\b"
+)
+_OVERRIDE_TAIL_RE = re.compile(
+    r"(?:[\s,.;:!\-–—]|\b(?:va|roi|sau do|ma|and|then|now)\b)*"
+    r"(?:\b(?:hay\s+)?(?:tra loi|answer)(?:\s+(?:cau hoi|the question|this|sau|following))*\s*[:,\-–—]\s*)?"
+)
+STEERED_MARGIN = 0.05
+
+
+def strip_override(question: str) -> tuple[str, bool]:
+    """``(question without instruction-override phrases, whether there were any)``."""
+    folded_chars = [fold(ch) for ch in question]
+    folded = "".join(folded_chars)
+    if not _OVERRIDE_RE.search(folded):
+        return question, False
+    origin = [i for i, f in enumerate(folded_chars) for _ in f]  # folded index -> original index
+    origin.append(len(question))
+    kept, pos = [], 0
+    for m in _OVERRIDE_RE.finditer(folded):
+        kept.append(question[pos : origin[m.start()]])
+        pos = origin[m.end()]
+        tail = _OVERRIDE_TAIL_RE.match(folded, m.end())
+        if tail:
+            pos = origin[tail.end()]
+    kept.append(question[pos:])
+    rest = collapse_ws(" ".join(kept)).strip(" ,.;:-–—")
+    return (rest or question), True
+
+
 @dataclass
 class AnswerResult:
     answer: str
@@ -107,8 +149,9 @@ class Assistant:
 
     def _condense(self, state: dict[str, Any]) -> dict[str, Any]:
         state["t0"] = time.perf_counter()
-        query, focus = condense(state["question"], state.get("history"))
-        return {**state, "query": query, "focus": focus}
+        question, steered = strip_override(nfc(state["question"]))
+        query, focus = condense(question, state.get("history"))
+        return {**state, "question": question, "steered": steered, "query": query, "focus": focus}
 
     def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         reply = small_talk(state["question"])
@@ -118,12 +161,12 @@ class Assistant:
                                    filters=state.get("filters"), focus=state.get("focus"))
         return {**state, "hits": res.hits, "small_talk": None, "t_retrieved": time.perf_counter()}
 
-    def answerable(self, hits: Sequence[ScoredPassage]) -> bool:
-        """Refuse unless the best passage clears the threshold calibrated on the gold set."""
+    def answerable(self, hits: Sequence[ScoredPassage], margin: float = 0.0) -> bool:
+        """Refuse unless the best passage clears the threshold calibrated on the gold set (plus ``margin``)."""
         if not hits:
             return False
         top = hits[0]
-        return top.score >= self.settings.min_score and top.coverage >= self.settings.min_coverage
+        return top.score >= self.settings.min_score + margin and top.coverage >= self.settings.min_coverage
 
     @staticmethod
     def missing_names(question: str, hits: Sequence[ScoredPassage]) -> list[str]:
@@ -138,7 +181,8 @@ class Assistant:
         if state["small_talk"] is not None:
             return {**state, "refused": True, "missing": []}
         missing = self.missing_names(state["focus"] or state["question"], state["hits"])
-        refused = bool(missing) or not self.answerable(state["hits"])
+        refused = bool(missing) or not self.answerable(state["hits"],
+                                                        STEERED_MARGIN if state.get("steered") else 0.0)
         return {**state, "refused": refused, "missing": missing}
 
     def _refuse(self, state: dict[str, Any]) -> dict[str, Any]:

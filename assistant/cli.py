@@ -32,7 +32,8 @@ def _settings() -> Settings:
 
 
 def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[bold red]Lỗi:[/] {message}", markup=True, highlight=False)
+    # soft_wrap: never hard-wrap at 80 columns when stderr is not a terminal (paths stay whole)
+    console.print(f"[bold red]Lỗi:[/] {message}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -171,9 +172,9 @@ def ask(
         _fail("--answerer phải là extractive hoặc llm / must be extractive or llm", 2)
     if not jsonl and question is None:
         _fail("thiếu câu hỏi / missing question (or use --jsonl)", 2)
+    q = "" if jsonl else _validate_question(question or "", settings)  # before the slow model load
     assistant = _assistant(settings)
     if not jsonl:
-        q = _validate_question(question or "", settings)
         result = assistant.ask(q, top_k=k, answerer=answerer)
         if as_json:
             _print_json(result.to_json())

@@ -35,8 +35,8 @@ class Settings(BaseSettings):
     candidates: int = Field(default=30, ge=5, le=500, description="Candidates per retriever before fusion")
     rrf_k: int = Field(default=60, ge=1)
     rerank: bool = True
-    min_score: float = Field(default=0.5, description="Refusal threshold on the top rerank score")
-    min_coverage: float = Field(default=0.3, description="Refusal threshold on question-word coverage")
+    min_score: float = Field(default=0.76, description="Refusal threshold on the top rerank score (calibrated on eval/questions.jsonl)")
+    min_coverage: float = Field(default=0.2, description="Refusal threshold on question-word coverage")
 
     # --- answering ---------------------------------------------------------------------------
     answerer: Literal["extractive", "llm"] = "extractive"

@@ -329,7 +329,8 @@ class KnowledgeIndex:
         for p in passages:
             d = documents.setdefault(p.doc_id, {
                 "id": p.doc_id, "title": p.title, "number": p.number, "kind": p.kind, "status": p.status,
-                "issued": p.issued, "effective": p.effective, "issuer": p.issuer, "passages": 0,
+                "issued": p.issued, "effective": p.effective, "issuer": p.issuer, "amended_by": p.amended_by,
+                "passages": 0,
             })
             d["passages"] += 1
         return Snapshot(gen, name, str(pointer.get("model", "")), passages, {p.id: p for p in passages}, bm25,
@@ -459,13 +460,13 @@ class KnowledgeIndex:
                      "text_hash": text_hash(stext)}
                 records.append(_Record(f"{p.id}#s{j}", "sent", stext, m, p))
         missing = [i for i, r in enumerate(records) if r.key not in reuse]
-        vectors: dict[int, list[float]] = {}
+        vectors: dict[int, np.ndarray] = {}
         bs = self.settings.embed_batch_size
         for start in range(0, len(missing), bs):
             batch = missing[start : start + bs]
             embs = embedder.embed_passages([records[i].embed_text for i in batch])
             for i, e in zip(batch, embs, strict=True):
-                vectors[i] = e.tolist()
+                vectors[i] = e
             if progress:
                 progress("embed", min(start + bs, len(missing)), len(missing))
         report.embedded = len({records[i].passage.id for i in missing})
@@ -482,7 +483,8 @@ class KnowledgeIndex:
                 raise IngestError("injected failure (test) during ingest")
             self._call(lambda c=chunk: col.upsert(
                 ids=[records[i].record_id for i in c],
-                embeddings=[vectors[i] if i in vectors else reuse[records[i].key] for i in c],
+                embeddings=np.asarray([vectors[i] if i in vectors else reuse[records[i].key] for i in c],
+                                      dtype=np.float32),
                 documents=[records[i].passage.text if records[i].variant != "sent" else records[i].embed_text
                            for i in c],
                 metadatas=[records[i].meta for i in c],

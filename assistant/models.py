@@ -99,6 +99,8 @@ class Passage:
     issued: str = ""
     effective: str = ""
     source_url: str = ""
+    source_urls: str = ""  # every source URL, one per line (Chroma metadata holds scalars only)
+    amended_by: str = ""  # amending document numbers, comma-separated
     chapter: str = ""  # "Chương III" etc., when the document has chapters
     part: int = 0  # 0 = whole section; 1.. = khoản-aligned part of a long article
     ordinal: int = 0  # position of the passage in its document
@@ -112,7 +114,8 @@ class Passage:
         """Content hash over everything that changes what is embedded or shown."""
         payload = json.dumps(
             [self.text, self.label, self.section, self.title, self.number, self.kind, self.status,
-             self.issued, self.effective, self.source_url, self.heading, self.chapter],
+             self.issued, self.effective, self.source_url, self.heading, self.chapter, self.source_urls,
+             self.amended_by],
             ensure_ascii=False,
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -338,12 +338,15 @@ class HybridSearcher:
                 sims = snap.sentence_vectors[rows] @ q.vector
                 if q.folded_input and q.vector_folded is not None:
                     sims = np.maximum(sims, snap.sentence_vectors[rows] @ qv)
+                # a sentence is read in its article's context: "Mức phụ cấp bằng 50%…" under
+                # "Điều 10, Nghị định 92/2009" answers a question that names Nghị định 92/2009
+                context = f"{h.passage.label} {h.passage.text.split(chr(10), 1)[0]} "
                 for r, sim in zip(rows, sims, strict=True):
                     a, b = (int(x) for x in snap.sentence_spans[r])
-                    sent_text = h.passage.text[a:b]
+                    sent_text = context + h.passage.text[a:b]
                     lex = self.coverage(snap, q, h.passage, sent_text)
                     if focus_q is not None and focus_q.content:
-                        lex = 0.5 * lex + 0.5 * self.coverage(snap, focus_q, h.passage, sent_text)
+                        lex = 0.5 * lex + 0.5 * self.coverage(snap, focus_q, h.passage, h.passage.text[a:b])
                     sent_hits.append(SentenceHit(a, b, float(0.6 * sim + 0.4 * lex), float(sim), lex))
             sent_hits.sort(key=lambda s: -s.score)
             h.sentences = sent_hits

@@ -1,0 +1,74 @@
+"""FastAPI application factory: a thin HTTP layer over ``assistant``.
+
+The model and the index snapshot load once per worker at start-up (``lifespan``); if the store
+is down then, the app still starts, reports ``degraded`` and recovers on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import install_error_handlers
+from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from api.routes import admin, ask, feedback, health, openai_compat, sources, web
+from assistant.chain import Assistant
+from assistant.config import Settings, configure_threads
+from assistant.feedback import FeedbackStore
+
+log = logging.getLogger("kiemnhiem.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_threads(settings)
+    assistant = Assistant(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        def warm() -> None:
+            _ = assistant.index.embedder  # load the model now, not on the first question
+            try:
+                assistant.index.snapshot()
+                assistant.ask("Thành viên Ban bầu cử có được kiêm nhiệm không?")
+            except Exception as exc:  # noqa: BLE001 - start degraded, recover when the store is back
+                log.warning("index not ready at start-up: %s", exc)
+
+        await run_in_threadpool(warm)
+        yield
+
+    app = FastAPI(
+        title="Trợ lý Kiêm nhiệm API",
+        version="0.1.0",
+        description="Hỏi đáp quy định kiêm nhiệm, trả lời chỉ từ nguồn và kèm trích dẫn. "
+        "Mọi lỗi có dạng {\"error\": {\"code\", \"message\", \"message_en\"}}.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.assistant = assistant
+    app.state.feedback = FeedbackStore(settings.feedback_db)
+    install_error_handlers(app)
+    for router in (ask.router, sources.router, health.router, feedback.router, openai_compat.router, admin.router,
+                   web.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=web.WEB_DIR), name="static")
+    try:
+        import swagger_ui_bundle
+
+        app.mount("/docs-static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
+    except ImportError:  # pragma: no cover - a declared dependency
+        pass
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type", "Authorization", "X-Admin-Key"])
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,48 @@
+"""Dependencies injected into routes: the process-wide Settings, Assistant and feedback store."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from api.errors import APIError
+from assistant.chain import Assistant
+from assistant.config import Settings
+from assistant.feedback import FeedbackStore
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_assistant(request: Request) -> Assistant:
+    return request.app.state.assistant
+
+
+def get_feedback(request: Request) -> FeedbackStore:
+    return request.app.state.feedback
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+AssistantDep = Annotated[Assistant, Depends(get_assistant)]
+FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
+
+
+def require_admin(
+    settings: SettingsDep,
+    x_admin_key: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> None:
+    """Admin operations exist only when KIEMNHIEM_ADMIN_KEY is set, and need that key."""
+    if not settings.admin_key:
+        raise APIError(403, "admin_disabled", "Chức năng quản trị đang tắt (chưa đặt KIEMNHIEM_ADMIN_KEY).",
+                       "Admin operations are disabled (KIEMNHIEM_ADMIN_KEY is not set).")
+    given = x_admin_key or (authorization[7:] if authorization and authorization.lower().startswith("bearer ") else "")
+    if not given or not hmac.compare_digest(given.encode(), settings.admin_key.encode()):
+        raise APIError(401, "unauthorized", "Thiếu hoặc sai khóa quản trị (header X-Admin-Key).",
+                       "Missing or wrong admin key (X-Admin-Key header).")
+
+
+AdminDep = Annotated[None, Depends(require_admin)]

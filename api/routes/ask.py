@@ -1,0 +1,81 @@
+"""POST /ask and POST /ask/stream (Server-Sent Events)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter
+from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import AssistantDep, SettingsDep
+from api.errors import APIError, error_body
+from api.schemas import AskRequest, AskResponse
+from assistant.answer import answer_pieces
+from assistant.chain import AnswerResult, Assistant
+from assistant.config import Settings
+from assistant.index import StoreUnavailableError
+
+router = APIRouter(tags=["ask"])
+
+_ERRORS = {422: {"description": "Câu hỏi không hợp lệ / invalid question"},
+           503: {"description": "Kho dữ liệu không sẵn sàng / store unavailable"}}
+
+
+def validate_ask(req: AskRequest, settings: Settings) -> None:
+    """Limits that depend on settings (so they are configurable), in the one error shape."""
+    if not req.question:
+        raise APIError(422, "empty_question", "Câu hỏi không được để trống.", "The question must not be empty.")
+    if len(req.question) > settings.max_question_chars:
+        raise APIError(422, "question_too_long", f"Câu hỏi dài quá {settings.max_question_chars} ký tự.",
+                       f"The question is longer than {settings.max_question_chars} characters.")
+    if len(req.history) > settings.max_history_turns:
+        raise APIError(422, "history_too_long", f"Lịch sử hội thoại vượt quá {settings.max_history_turns} lượt.",
+                       f"History has more than {settings.max_history_turns} turns.")
+    if sum(len(t.content) for t in req.history) > settings.max_history_chars:
+        raise APIError(422, "history_too_long", f"Lịch sử hội thoại vượt quá {settings.max_history_chars} ký tự.",
+                       f"History exceeds {settings.max_history_chars} characters.")
+
+
+def run_ask(assistant: Assistant, req: AskRequest) -> AnswerResult:
+    return assistant.ask(req.question, history=[t.model_dump() for t in req.history], top_k=req.top_k,
+                         filters=req.filters.as_dict() if req.filters else None, answerer=req.answerer)
+
+
+@router.post("/ask", response_model=AskResponse, responses=_ERRORS, summary="Hỏi một câu / ask a question")
+async def ask(req: AskRequest, assistant: AssistantDep, settings: SettingsDep) -> dict[str, Any]:
+    validate_ask(req, settings)
+    result = await run_in_threadpool(run_ask, assistant, req)
+    return result.to_json()
+
+
+@router.post("/ask/stream", responses={200: {"content": {"text/event-stream": {}}}, **_ERRORS},
+             summary="Hỏi, nhận câu trả lời dạng luồng SSE / streamed answer")
+async def ask_stream(req: AskRequest, assistant: AssistantDep, settings: SettingsDep) -> EventSourceResponse:
+    """Events: ``token`` {text} …, ``citations`` {refused, citations, passages}, ``done`` {timings_ms}; ``error``."""
+    validate_ask(req, settings)
+    # answer first: a failure before any byte is sent is a plain HTTP error, not a broken stream
+    result = await run_in_threadpool(run_ask, assistant, req)
+    body = result.to_json()
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        try:
+            for piece in answer_pieces(result.answer):
+                yield {"event": "token", "data": json.dumps({"text": piece}, ensure_ascii=False)}
+                await asyncio.sleep(0)
+            yield {"event": "citations", "data": json.dumps(
+                {"refused": body["refused"], "citations": body["citations"], "passages": body["passages"]},
+                ensure_ascii=False)}
+            yield {"event": "done", "data": json.dumps({"timings_ms": body["timings_ms"]})}
+        except StoreUnavailableError:
+            yield {"event": "error", "data": json.dumps(error_body(
+                "store_unavailable", "Kho dữ liệu tạm thời không truy cập được.", "The store is unreachable."),
+                ensure_ascii=False)}
+        except Exception:  # noqa: BLE001 - the client gets an error event, never a stack trace
+            yield {"event": "error", "data": json.dumps(error_body(
+                "internal_error", "Lỗi máy chủ ngoài dự kiến.", "Unexpected server error."), ensure_ascii=False)}
+
+    return EventSourceResponse(events(), ping=15, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -1,0 +1,94 @@
+"""OpenAI-compatible ``POST /v1/chat/completions`` and ``GET /v1/models``, so existing chat clients work.
+
+The last user message is the question, earlier user/assistant messages are the history; the
+reply is the answer with ``[n]`` markers followed by the sources as a Markdown footnote list.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import AssistantDep, SettingsDep
+from api.errors import APIError
+from api.routes.ask import validate_ask
+from api.schemas import AskRequest, ChatCompletionRequest, Turn, clean_text
+from assistant.answer import answer_pieces
+from assistant.chain import AnswerResult
+from assistant.config import Settings
+from assistant.models import STATUS_LABELS
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+MODEL_NAME = "kiemnhiem"
+
+
+def footnotes(result: AnswerResult) -> str:
+    """Sources as Markdown footnotes: ``[^1]: label (status) — “quote” — url``."""
+    if not result.citations:
+        return ""
+    lines = ["", "", "Nguồn:"]
+    for c in result.citations:
+        status = STATUS_LABELS.get(c["status"], c["status"])
+        url = f" — {c['source_url']}" if c.get("source_url") else ""
+        lines.append(f"[^{c['n']}]: {c['label']} ({status}) — “{c['quote']}”{url}")
+    return "\n".join(lines)
+
+
+def to_ask_request(req: ChatCompletionRequest, settings: Settings) -> AskRequest:
+    convo = [m for m in req.messages if m.role in ("user", "assistant")]
+    last_user = max((i for i, m in enumerate(convo) if m.role == "user"), default=None)
+    if last_user is None:
+        raise APIError(422, "no_user_message", "Cần ít nhất một tin nhắn của người dùng.",
+                       "At least one user message is required.")
+    history = [Turn(role=m.role, content=clean_text(m.text())[:8000]) for m in convo[:last_user] if m.text().strip()]
+    # chat clients resend the whole conversation (our replies with their footnotes included): keep the most
+    # recent turns that fit the history limits instead of rejecting every long conversation with a 422
+    while history and (len(history) > settings.max_history_turns
+                       or sum(len(t.content) for t in history) > settings.max_history_chars):
+        history.pop(0)
+    return AskRequest(question=clean_text(convo[last_user].text()), history=history)
+
+
+@router.get("/models", summary="OpenAI-compatible model list")
+async def models() -> dict[str, Any]:
+    return {"object": "list", "data": [{"id": MODEL_NAME, "object": "model", "created": 0, "owned_by": "kiemnhiem"}]}
+
+
+@router.post("/chat/completions", summary="OpenAI-compatible chat completion (stream or not)")
+async def chat_completions(req: ChatCompletionRequest, assistant: AssistantDep, settings: SettingsDep) -> Any:
+    ask = to_ask_request(req, settings)
+    validate_ask(ask, settings)
+    result: AnswerResult = await run_in_threadpool(
+        assistant.ask, ask.question, [t.model_dump() for t in ask.history])
+    content = result.answer + footnotes(result)
+    cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    created = int(time.time())
+    if not req.stream:
+        return {
+            "id": cid, "object": "chat.completion", "created": created, "model": MODEL_NAME,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                         "finish_reason": "stop", "logprobs": None}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "citations": result.citations, "refused": result.refused,
+        }
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+        body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_NAME,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    def stream() -> Iterator[str]:
+        yield chunk({"role": "assistant", "content": ""})
+        for piece in answer_pieces(content):
+            yield chunk({"content": piece})
+        yield chunk({}, "stop")
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,44 @@
+"""GET /sources and GET /sources/{id}: what the assistant can cite, section by section."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import AssistantDep
+from api.errors import APIError
+from api.schemas import SourceDetail, SourceSummary
+from assistant.text import fold
+
+router = APIRouter(tags=["sources"])
+
+DOC_ID = r"^[a-z0-9][a-z0-9-]{0,127}$"
+
+
+def anchor(passage_id: str) -> str:
+    return fold(passage_id.split("::", 1)[-1]).replace("~", "-").replace("#", "-")
+
+
+@router.get("/sources", response_model=list[SourceSummary], summary="Danh sách tài liệu / list sources")
+async def list_sources(assistant: AssistantDep) -> list[dict[str, Any]]:
+    snap = await run_in_threadpool(assistant.index.snapshot)
+    return sorted(snap.documents.values(), key=lambda d: d["id"])
+
+
+@router.get("/sources/{doc_id}", response_model=SourceDetail, responses={404: {"description": "Không tìm thấy"}},
+            summary="Một tài liệu với các điều/mục / one source with its sections")
+async def get_source(doc_id: Annotated[str, Path(pattern=DOC_ID, max_length=128)],
+                     assistant: AssistantDep) -> dict[str, Any]:
+    snap = await run_in_threadpool(assistant.index.snapshot)
+    doc = snap.documents.get(doc_id)
+    if doc is None:
+        raise APIError(404, "source_not_found", f"Không có tài liệu '{doc_id}'.", f"No source with id '{doc_id}'.")
+    passages = snap.doc_passages(doc_id)
+    sections = [{"passage_id": p.id, "anchor": anchor(p.id), "section": p.section, "heading": p.heading,
+                 "label": p.label, "chapter": p.chapter, "text": p.text} for p in passages]
+    first = passages[0]
+    return {**doc, "source_urls": [u for u in (first.source_urls or first.source_url).split("\n") if u],
+            "amended_by": [a.strip() for a in first.amended_by.split(",") if a.strip()],
+            "text": "\n\n".join(p.text for p in passages), "sections": sections}

@@ -1,0 +1,152 @@
+"""Request and response models. Requests forbid unknown fields and coerce nothing silently."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from assistant.text import nfc
+
+_STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+def clean_text(value: str) -> str:
+    """NFC, control characters stripped, trimmed: the same text the CLI would see."""
+    return nfc(value).strip()
+
+
+class Turn(BaseModel):
+    model_config = _STRICT
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=8000)
+
+    @field_validator("content")
+    @classmethod
+    def _clean(cls, v: str) -> str:
+        return clean_text(v)
+
+
+class Filters(BaseModel):
+    model_config = _STRICT
+    kind: str | list[str] | None = None
+    status: str | list[str] | None = None
+    doc_id: str | list[str] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump().items() if v not in (None, "", [])}
+
+
+class AskRequest(BaseModel):
+    model_config = _STRICT
+    question: str = Field(description="Câu hỏi (1–2.000 ký tự)", examples=["Thành viên Ban bầu cử có được kiêm nhiệm không?"])
+    history: list[Turn] = Field(default_factory=list, description="Các lượt hội thoại trước (≤ 20)")
+    top_k: int | None = Field(default=None, ge=1, le=20)
+    filters: Filters | None = None
+    answerer: Literal["extractive", "llm"] | None = None
+
+    @field_validator("question")
+    @classmethod
+    def _clean(cls, v: str) -> str:
+        return clean_text(v)
+
+
+class Citation(BaseModel):
+    n: int
+    doc_id: str
+    title: str
+    number: str
+    section: str
+    label: str
+    quote: str
+    source_url: str
+    status: str
+    score: float
+    passage_id: str
+    issuer: str = ""
+    issued: str = ""
+    effective: str = ""
+    amended_by: str = ""
+
+
+class PassageRef(BaseModel):
+    doc_id: str
+    section: str
+    label: str
+    score: float
+    passage_id: str
+
+
+class AskResponse(BaseModel):
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    passages: list[PassageRef]
+    timings_ms: dict[str, float]
+    query: str = ""
+
+
+class FeedbackRequest(BaseModel):
+    model_config = _STRICT
+    question: str = Field(min_length=1, max_length=2000)
+    answer: str = Field(min_length=1, max_length=20000)
+    rating: Literal["up", "down"]
+    comment: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("question", "answer", "comment")
+    @classmethod
+    def _clean(cls, v: str | None) -> str | None:
+        return clean_text(v) if v is not None else None
+
+
+class FeedbackResponse(BaseModel):
+    ok: bool
+    id: int
+
+
+class SourceSummary(BaseModel):
+    id: str
+    title: str
+    number: str
+    kind: str
+    status: str
+    issued: str
+    effective: str = ""
+    issuer: str = ""
+    passages: int
+
+
+class Section(BaseModel):
+    passage_id: str
+    anchor: str
+    section: str
+    heading: str
+    label: str
+    chapter: str = ""
+    text: str
+
+
+class SourceDetail(SourceSummary):
+    source_urls: list[str]
+    amended_by: list[str] = []
+    text: str
+    sections: list[Section]
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return " ".join(str(p.get("text", "")) for p in self.content if isinstance(p, dict))
+        return self.content or ""
+
+
+class ChatCompletionRequest(BaseModel):
+    # OpenAI clients send many optional fields (temperature, user, …): accept and ignore them
+    model_config = ConfigDict(extra="allow")
+    model: str = "kiemnhiem"
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False

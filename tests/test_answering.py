@@ -1,0 +1,252 @@
+"""The answer chain on the real index built from knowledge/: retrieval, answers, refusals, citations."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from assistant.chain import AnswerResult, Assistant
+from tests.conftest import REPO, server_env
+
+CONTRACT = {"answer", "refused", "citations", "passages", "timings_ms"}
+CITATION_KEYS = {"n", "doc_id", "title", "number", "section", "label", "quote", "source_url", "status", "score"}
+
+
+def check_citations(assistant: Assistant, result: AnswerResult) -> None:
+    """Every quote is verbatim in its passage, every marker resolves, every citation is used."""
+    assert CONTRACT <= set(result.to_json())
+    snap = assistant.index.snapshot()
+    numbers = {c["n"] for c in result.citations}
+    for c in result.citations:
+        assert CITATION_KEYS <= set(c)
+        assert c["quote"] and c["quote"] in snap.by_id[c["passage_id"]].text
+    markers = {int(m) for m in re.findall(r"\[(\d+)\]", result.answer)}
+    assert markers <= numbers
+    assert numbers <= markers
+    if result.refused:
+        assert not result.citations
+
+
+def test_ban_bau_cu_question_with_and_without_diacritics(assistant: Assistant) -> None:
+    r = assistant.ask("Thành viên Ban bầu cử có được kiêm nhiệm không?")
+    check_citations(assistant, r)
+    assert not r.refused
+    cited = {(c["doc_id"], c["section"]) for c in r.citations}
+    assert any(d == "hoi-dap-thanh-vien-ban-bau-cu-kiem-nhiem" or s == "Điều 27" for d, s in cited), cited
+    assert r.answer.startswith("Về nguyên tắc là được, trừ trường hợp người đó là người ứng cử.")
+    assert len(r.passages) >= 5
+    plain = assistant.ask("thanh vien ban bau cu co duoc kiem nhiem khong")
+    check_citations(assistant, plain)
+    assert plain.passages[0]["doc_id"] == r.passages[0]["doc_id"]
+
+
+def test_ben_tre_figure(assistant: Assistant) -> None:
+    r = assistant.ask("Bến Tre có bao nhiêu trường hợp kiêm nhiệm?")
+    check_citations(assistant, r)
+    assert "1.017" in r.answer
+    assert any(c["doc_id"] == "tin-ttxvn-ben-tre-1017-can-bo-kiem-nhiem" and "1.017" in c["quote"]
+               for c in r.citations)
+
+
+def test_follow_up_resolves_against_history(assistant: Assistant) -> None:
+    first = assistant.ask("Ban bầu cử đại biểu Quốc hội có bao nhiêu thành viên?")
+    assert "9 đến 17" in first.answer
+    follow = assistant.ask("Còn cấp xã thì sao?", history=[
+        {"role": "user", "content": "Ban bầu cử đại biểu Quốc hội có bao nhiêu thành viên?"},
+        {"role": "assistant", "content": first.answer},
+    ])
+    check_citations(assistant, follow)
+    assert not follow.refused
+    assert "9 đến 15" in follow.answer
+    assert "cấp xã" in follow.citations[0]["quote"]
+    # without the history the same words are too vague to answer the same way
+    alone = assistant.ask("Còn cấp xã thì sao?")
+    assert alone.answer != follow.answer
+
+
+@pytest.mark.parametrize("question", [
+    "Hôm nay thời tiết ở Hà Nội thế nào?",
+    "Tỷ số trận Việt Nam gặp Thái Lan tối qua là bao nhiêu?",
+    "Thủ tục ly hôn đơn phương cần những giấy tờ gì?",
+    "Xe máy vượt đèn đỏ bị phạt bao nhiêu tiền?",
+    "Cách nấu phở bò ngon tại nhà?",
+    "Tỉnh Quảng Ninh có bao nhiêu trường hợp bí thư kiêm chủ tịch UBND?",
+])
+def test_off_topic_is_refused(assistant: Assistant, question: str) -> None:
+    r = assistant.ask(question)
+    assert r.refused and not r.citations
+    assert "không trả lời được" in r.answer
+
+
+def test_refusal_names_what_sources_do_not_mention(assistant: Assistant) -> None:
+    r = assistant.ask("Đồng Tháp có bao nhiêu cán bộ kiêm nhiệm sau hai năm thực hiện Kết luận 34?")
+    assert r.refused and "«Đồng Tháp»" in r.answer
+
+
+def test_status_line_for_expired_source(assistant: Assistant) -> None:
+    r = assistant.ask("Phụ cấp kiêm nhiệm theo Nghị định 92/2009 là bao nhiêu?")
+    check_citations(assistant, r)
+    expired = [c for c in r.citations if c["status"] == "het-hieu-luc"]
+    assert expired, r.citations
+    assert re.search(r"Lưu ý: nguồn \[\d+\] \(.*92/2009.*\) đã hết hiệu lực", r.answer), r.answer
+
+
+def test_greeting_gets_introduction(assistant: Assistant) -> None:
+    r = assistant.ask("Xin chào")
+    assert not r.refused and not r.citations and "Trợ lý Kiêm nhiệm" in r.answer
+
+
+def test_filters_and_top_k(assistant: Assistant) -> None:
+    r = assistant.ask("Ban bầu cử có bao nhiêu thành viên?", filters={"doc_id": "luat-bau-cu-85-2015-qh13"}, top_k=3)
+    assert len(r.passages) == 3 and {p["doc_id"] for p in r.passages} == {"luat-bau-cu-85-2015-qh13"}
+    r = assistant.ask("phụ cấp kiêm nhiệm", filters={"status": ["het-hieu-luc"]})
+    assert r.passages and {p["doc_id"] for p in r.passages} == {"nghi-dinh-92-2009-nd-cp"}
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid", "hybrid+rerank"])
+def test_every_retrieval_mode_finds_article_27(assistant: Assistant, mode: str) -> None:
+    res = assistant.searcher.search("người ứng cử có được làm thành viên Ban bầu cử nơi mình ứng cử không", k=5,
+                                    mode=mode)
+    assert any(h.passage.section == "Điều 27" for h in res.hits), [h.passage.label for h in res.hits]
+    sections = [(h.passage.doc_id, h.passage.section, h.passage.heading) for h in res.hits]
+    assert len(sections) == len(set(sections))  # de-duplicated
+
+
+def test_langchain_retriever(assistant: Assistant) -> None:
+    docs = assistant.retriever(k=4).invoke("phụ cấp kiêm nhiệm của cán bộ cấp xã")
+    assert len(docs) == 4 and all(d.metadata["passage_id"] and d.page_content for d in docs)
+    assert docs[0].metadata["score"] >= docs[-1].metadata["score"]
+
+
+def test_cli_ask_json_and_jsonl(kb_settings) -> None:  # noqa: ANN001
+    env = server_env(kb_settings)
+    one = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "Bến Tre có bao nhiêu trường hợp kiêm nhiệm?",
+                          "--json", "-k", "6"], env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert one.returncode == 0, one.stderr
+    body = json.loads(one.stdout)
+    assert CONTRACT <= set(body) and "1.017" in body["answer"] and len(body["passages"]) == 6
+    lines = "\n".join([
+        json.dumps({"question": "Ban bầu cử đại biểu Quốc hội có bao nhiêu thành viên?"}, ensure_ascii=False),
+        "{not json",
+        json.dumps({"question": "Còn cấp xã thì sao?", "history": [
+            {"role": "user", "content": "Ban bầu cử đại biểu Quốc hội có bao nhiêu thành viên?"}]}, ensure_ascii=False),
+    ])
+    many = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "--jsonl"], input=lines, env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    out = [json.loads(ln) for ln in many.stdout.splitlines() if ln.strip()]
+    assert many.returncode == 3 and len(out) == 3
+    assert "9 đến 17" in out[0]["answer"]
+    assert out[1]["error"]["line"] == 2 and "stdin:2" in out[1]["error"]["message"]
+    assert "9 đến 15" in out[2]["answer"]
+
+
+# --- the LLM answerer against a scripted OpenAI-compatible server over real HTTP ----------------
+
+
+class ScriptedLLM:
+    """A loopback OpenAI-compatible /v1/chat/completions that replies from a script."""
+
+    def __init__(self) -> None:
+        self.replies: list[str] = []
+        self.delay = 0.0
+        self.requests: list[dict[str, Any]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                owner.requests.append(body)
+                time.sleep(owner.delay)
+                content = owner.replies.pop(0) if owner.replies else "KHÔNG ĐỦ NGUỒN"
+                payload = json.dumps({
+                    "id": "x", "object": "chat.completion", "created": 0, "model": body.get("model", "m"),
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                                 "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                }).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture()
+def llm_assistant(kb_settings) -> Iterator[tuple[Assistant, ScriptedLLM]]:  # noqa: ANN001
+    llm = ScriptedLLM()
+    settings = kb_settings.model_copy(update={"answerer": "llm", "llm_url": llm.url, "llm_timeout": 2.0})
+    yield Assistant(settings), llm
+    llm.httpd.shutdown()
+
+
+QUESTION = "Ban bầu cử đại biểu Quốc hội có bao nhiêu thành viên?"
+
+
+def _first_passage_number(assistant: Assistant) -> str:
+    res = assistant.searcher.search(QUESTION)
+    text = res.hits[0].passage.text
+    assert "9 đến 17" in text
+    return "9 đến 17"
+
+
+def test_llm_valid_reply_is_kept(llm_assistant: tuple[Assistant, ScriptedLLM]) -> None:
+    assistant, llm = llm_assistant
+    fact = _first_passage_number(assistant)
+    llm.replies = [f"Ban bầu cử đại biểu Quốc hội có từ {fact} thành viên [1]."]
+    r = assistant.ask(QUESTION)
+    check_citations(assistant, r)
+    assert fact in r.answer and r.citations[0]["n"] == 1 and not r.refused
+    prompt = llm.requests[-1]["messages"][-1]["content"]
+    assert "[1]" in prompt and QUESTION in prompt
+
+
+def test_llm_invented_marker_and_number_are_dropped(llm_assistant: tuple[Assistant, ScriptedLLM]) -> None:
+    assistant, llm = llm_assistant
+    fact = _first_passage_number(assistant)
+    llm.replies = [
+        f"Ban bầu cử đại biểu Quốc hội có từ {fact} thành viên [1]. "
+        "Điều này cũng được quy định tại văn bản khác [7]. "
+        "Mỗi thành viên được bồi dưỡng 350.000 đồng một ngày [1]."
+    ]
+    r = assistant.ask(QUESTION)
+    check_citations(assistant, r)
+    assert fact in r.answer
+    assert "[7]" not in r.answer and "350.000" not in r.answer and "văn bản khác" not in r.answer
+
+
+def test_llm_nothing_verifiable_falls_back(llm_assistant: tuple[Assistant, ScriptedLLM]) -> None:
+    assistant, llm = llm_assistant
+    llm.replies = ["Ban bầu cử có 99 thành viên [9]."]
+    r = assistant.ask(QUESTION)
+    check_citations(assistant, r)
+    assert "không qua được bước kiểm tra trích dẫn" in r.answer and "9 đến 17" in r.answer
+
+
+def test_llm_timeout_falls_back(llm_assistant: tuple[Assistant, ScriptedLLM]) -> None:
+    assistant, llm = llm_assistant
+    llm.delay = 4.0
+    llm.replies = ["Không kịp trả lời [1]."]
+    t0 = time.perf_counter()
+    r = assistant.ask(QUESTION)
+    assert time.perf_counter() - t0 < 10
+    check_citations(assistant, r)
+    assert "Không gọi được mô hình ngôn ngữ" in r.answer and "9 đến 17" in r.answer
