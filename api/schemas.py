@@ -113,6 +113,7 @@ class SourceSummary(BaseModel):
     issued: str
     effective: str = ""
     issuer: str = ""
+    amended_by: list[str] = []
     passages: int
 
 
@@ -128,7 +129,6 @@ class Section(BaseModel):
 
 class SourceDetail(SourceSummary):
     source_urls: list[str]
-    amended_by: list[str] = []
     text: str
     sections: list[Section]
 

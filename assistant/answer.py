@@ -51,6 +51,7 @@ _QUANT_RE = re.compile(r"(bao nhieu|may nguoi|may truong hop|so luong|ty le|muc 
 _VERDICT_RE = re.compile(r"\b(duoc|khong duoc|la duoc|khong co|co the|phai|khong phai|chua)\b")
 _NUMBER_RE = re.compile(r"\d+(?:[.,/]\d+)*")
 _MARKER_RE = re.compile(r"\[(\d+)\]")
+MAX_JOINED_QUOTE = 900  # characters: beyond this two sentences of one passage get separate markers
 _LIST_PREFIX_RE = re.compile(r"^(\d+\.|[a-zđ]\)|[-•*])\s+")
 
 
@@ -181,13 +182,25 @@ class ExtractiveAnswerer:
         picked = self.select(question, hits)
         if not picked:
             return Answer(REFUSAL, [], refused=True)
+        # one marker per passage: its quote is the contiguous span covering every sentence used from it
+        spans: dict[str, list[int]] = {}
+        for h, s in picked:
+            span = spans.setdefault(h.passage.id, [s.start, s.end])
+            span[0], span[1] = min(span[0], s.start), max(span[1], s.end)
         citations: list[Citation] = []
+        by_passage: dict[str, Citation] = {}
         lines: list[str] = []
         for h, s in picked:
-            quote = h.passage.text[s.start : s.end]
-            c = Citation(len(citations) + 1, h, quote)
-            citations.append(c)
-            lines.append(f"{clean_sentence(quote)} [{c.n}]")
+            a, b = spans[h.passage.id]
+            if b - a > MAX_JOINED_QUOTE:  # far apart in a long article: cite each sentence on its own
+                a, b = s.start, s.end
+            key = f"{h.passage.id}:{a}:{b}"
+            c = by_passage.get(key)
+            if c is None:
+                c = Citation(len(citations) + 1, h, h.passage.text[a:b])
+                citations.append(c)
+                by_passage[key] = c
+            lines.append(f"{clean_sentence(h.passage.text[s.start : s.end])} [{c.n}]")
         text = "\n".join(lines)
         notes = status_lines(citations)
         if notes:

@@ -28,6 +28,9 @@ async def health(assistant: AssistantDep, settings: SettingsDep) -> JSONResponse
             if not stats["passages"]:
                 body["status"] = "degraded"
                 body["reason"] = "index empty: run `kiemnhiem ingest`"
+            elif stats["model"] and stats["model"] != body["model"]:  # /ask would answer 503 index_model_mismatch
+                body["status"] = "degraded"
+                body["reason"] = "index built with another embedding model: run `kiemnhiem ingest --rebuild`"
         except Exception as exc:  # noqa: BLE001 - health must answer whatever broke
             body["status"] = "degraded"
             body["reason"] = f"store unavailable: {type(exc).__name__}"

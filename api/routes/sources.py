@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -15,6 +16,8 @@ from assistant.text import fold
 router = APIRouter(tags=["sources"])
 
 DOC_ID = r"^[a-z0-9][a-z0-9-]{0,127}$"
+# a source list may hold plain citations ("TTXVN: …") and URLs; never hand a script URL to a browser
+_UNSAFE_URL = re.compile(r"^\s*(javascript|data|vbscript|file)\s*:", re.IGNORECASE)
 
 
 def anchor(passage_id: str) -> str:
@@ -24,7 +27,12 @@ def anchor(passage_id: str) -> str:
 @router.get("/sources", response_model=list[SourceSummary], summary="Danh sách tài liệu / list sources")
 async def list_sources(assistant: AssistantDep) -> list[dict[str, Any]]:
     snap = await run_in_threadpool(assistant.index.snapshot)
-    return sorted(snap.documents.values(), key=lambda d: d["id"])
+    return [{**d, "amended_by": _split(d.get("amended_by", ""))} for d in sorted(snap.documents.values(),
+                                                                               key=lambda d: d["id"])]
+
+
+def _split(amended_by: str) -> list[str]:
+    return [a.strip() for a in amended_by.split(",") if a.strip()]
 
 
 @router.get("/sources/{doc_id}", response_model=SourceDetail, responses={404: {"description": "Không tìm thấy"}},
@@ -39,6 +47,7 @@ async def get_source(doc_id: Annotated[str, Path(pattern=DOC_ID, max_length=128)
     sections = [{"passage_id": p.id, "anchor": anchor(p.id), "section": p.section, "heading": p.heading,
                  "label": p.label, "chapter": p.chapter, "text": p.text} for p in passages]
     first = passages[0]
-    return {**doc, "source_urls": [u for u in (first.source_urls or first.source_url).split("\n") if u],
-            "amended_by": [a.strip() for a in first.amended_by.split(",") if a.strip()],
+    urls = [u for u in (first.source_urls or first.source_url).split("\n") if u and not _UNSAFE_URL.match(u)]
+    return {**doc, "source_urls": urls,
+            "amended_by": _split(first.amended_by),
             "text": "\n\n".join(p.text for p in passages), "sections": sections}

@@ -6,6 +6,7 @@
 // ---------------------------------------------------------------- constants
 
 const HISTORY_LIMIT = 10; // messages (user + assistant) sent with a follow-up
+const HISTORY_CHARS = 8000; // the server's max_history_chars: more is a 422 for this and every later question
 const NETWORK_ERROR_MSG = "Không kết nối được máy chủ. Vui lòng kiểm tra kết nối và thử lại.";
 const GENERIC_ERROR_MSG = "Đã có lỗi xảy ra khi tạo câu trả lời. Vui lòng thử lại.";
 const INTERRUPTED_MSG = "Câu trả lời bị gián đoạn. Vui lòng thử lại.";
@@ -123,9 +124,12 @@ function icon(name, cls = "icon") {
   return svg;
 }
 
-function statusBadge(status) {
+function statusBadge(status, amendedBy) {
   const key = typeof status === "string" ? status : "";
-  const label = STATUS_LABELS[key] || (key ? key : "Không rõ");
+  let label = STATUS_LABELS[key] || (key ? key : "Không rõ");
+  // "how current": a law in force as amended says so on its badge
+  const amended = Array.isArray(amendedBy) ? amendedBy.map(str).filter(Boolean).join(", ") : str(amendedBy);
+  if (amended) label += ` · sửa đổi bởi ${amended}`;
   const cls = STATUS_LABELS[key] ? `status-${key}` : "status-unknown";
   return el("span", { className: `badge ${cls}`, dataset: { status: key }, text: label });
 }
@@ -527,7 +531,7 @@ function renderSourceList(msg) {
           },
           el("span", { className: "source-num", text: String(n) }),
           el("span", { className: "source-label", text: label }),
-          statusBadge(c.status),
+          statusBadge(c.status, c.amended_by),
         ),
       ),
     );
@@ -678,7 +682,11 @@ function setBusy(busy) {
 }
 
 function historyPayload() {
-  return state.history.slice(-HISTORY_LIMIT).map((t) => ({ role: t.role, content: t.content }));
+  const turns = state.history.slice(-HISTORY_LIMIT).map((t) => ({ role: t.role, content: t.content }));
+  // long answers add up: drop the oldest turns until the rest fits the server's limit
+  let total = turns.reduce((n, t) => n + t.content.length, 0);
+  while (turns.length && total > HISTORY_CHARS) total -= turns.shift().content.length;
+  return turns;
 }
 
 async function ask(rawQuestion) {
@@ -1008,7 +1016,7 @@ function openPanel(msg, citation, trigger) {
   addMeta("Số hiệu", str(citation.number));
   addMeta("Cơ quan ban hành", str(citation.issuer));
   addMeta("Ngày ban hành", formatDate(str(citation.issued)));
-  addMeta("Tình trạng", statusBadge(citation.status));
+  addMeta("Tình trạng", statusBadge(citation.status, citation.amended_by));
   const link = externalLink(citation.source_url, "Mở nguồn gốc");
   if (link) {
     link.append(el("span", { className: "visually-hidden", text: " (mở trong thẻ mới)" }));
@@ -1279,7 +1287,7 @@ function renderDocument(doc) {
   add("Cơ quan ban hành", str(doc.issuer));
   add("Ngày ban hành", formatDate(str(doc.issued)));
   add("Ngày hiệu lực", formatDate(str(doc.effective)));
-  add("Tình trạng", statusBadge(doc.status));
+  add("Tình trạng", statusBadge(doc.status, doc.amended_by));
   const amended = Array.isArray(doc.amended_by) ? doc.amended_by.map(str).filter(Boolean) : [];
   if (amended.length) add("Được sửa đổi bởi", amended.join(", "));
   header.append(meta);
