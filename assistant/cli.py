@@ -257,6 +257,15 @@ def serve(
     del settings
 
 
+def _register_eval() -> None:
+    from assistant.cli_eval import eval_app
+
+    app.add_typer(eval_app, name="eval", help="Đánh giá chất lượng trả lời / answer-quality evaluation")
+
+
+_register_eval()
+
+
 def main() -> None:
     app()
 
