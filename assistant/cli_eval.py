@@ -1,0 +1,184 @@
+"""``kiemnhiem eval``: the gold-set evaluation (with report files) and the ALQAC retrieval benchmark.
+
+Registered in ``assistant.cli`` with ``app.add_typer(eval_app, name="eval")``; also runnable on
+its own as ``python -m assistant.cli_eval``. With ``--json`` stdout carries exactly one JSON
+object (the metrics); progress and logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+eval_app = typer.Typer(
+    add_completion=False,
+    help="Đánh giá trên bộ câu hỏi chuẩn và benchmark ALQAC / Evaluate on the gold set and ALQAC.",
+)
+console = Console(stderr=True, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    console.print(f"[bold red]Lỗi:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def _settings() -> Any:
+    from assistant.config import Settings, configure_threads
+
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic ValidationError: name the variable
+        _fail(f"Cấu hình không hợp lệ / invalid configuration: {exc}")
+    configure_threads(settings)
+    return settings
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _log(message: str) -> None:
+    console.print(f"[dim]{message}[/]", markup=True, highlight=False)
+
+
+def _f(v: Any, digits: int = 3) -> str:
+    return "–" if v is None else (f"{v:.{digits}f}" if isinstance(v, float) else str(v))
+
+
+@eval_app.callback(invoke_without_command=True)
+def gold(
+    ctx: typer.Context,
+    set_path: Annotated[Path, typer.Option("--set", help="Gold questions (JSONL)")] = Path("eval/questions.jsonl"),
+    answerer: Annotated[str | None, typer.Option("--answerer", help="extractive | llm (default: settings)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the metrics as one JSON object")] = False,
+    out_dir: Annotated[Path, typer.Option("--out", help="Report folder")] = Path("eval/reports"),
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N questions")] = None,
+    no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Do not bring the index up to date with "
+                                            "the knowledge folders first")] = False,
+) -> None:
+    """Chạy bộ câu hỏi chuẩn, ghi báo cáo / Run the gold set and write eval/reports/<UTC time>.{json,md,png}."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from assistant.evaluation import EvalSetError, load_questions, run_gold_eval
+    from assistant.index import IndexStoreError, KnowledgeIndex
+
+    if answerer not in (None, "extractive", "llm"):
+        _fail("--answerer phải là extractive hoặc llm / must be extractive or llm", 2)
+    try:
+        load_questions(set_path)  # fail fast, before loading the model
+    except EvalSetError as exc:
+        _fail(str(exc), 2)
+    settings = _settings()
+    if (answerer or settings.answerer) == "llm" and not settings.llm_url:
+        _fail("--answerer llm cần KIEMNHIEM_LLM_URL / needs KIEMNHIEM_LLM_URL", 2)
+    from assistant.chain import Assistant
+
+    index = KnowledgeIndex(settings)
+    try:
+        if not no_ingest:
+            _log("Cập nhật chỉ mục / bringing the index up to date (incremental)…")
+            rep = index.ingest(list(settings.knowledge_paths))
+            _log(f"index: {rep.documents} documents, {rep.passages} passages, +{rep.added} ~{rep.updated} "
+                 f"-{rep.removed}, generation {rep.generation}, {rep.seconds:.1f} s")
+            for err in rep.errors:
+                _log(f"skipped: {err}")
+        index.snapshot()
+    except IndexStoreError as exc:
+        _fail(str(exc))
+    assistant = Assistant(settings, index=index)
+    try:
+        report, files = run_gold_eval(settings, set_path, answerer=answerer, limit=limit, out_dir=out_dir,
+                                      assistant=assistant, progress=_log)
+    except EvalSetError as exc:
+        _fail(str(exc), 2)
+    except IndexStoreError as exc:
+        _fail(str(exc))
+    assert files is not None
+    _log(f"report: {files.md} · {files.json}" + (f" · {files.png}" if files.png else "")
+         + (f" (compared with {files.previous.name})" if files.previous else ""))
+    m = report["metrics"]
+    if as_json:
+        _print_json(m)
+        return
+    d, s, c, r, k, lat = (m["retrieval"]["document"], m["retrieval"]["section"], m["citations"], m["refusal"],
+                          m["key_facts"], m["latency_ms"])
+    table = Table(title=f"{m['n']} câu hỏi / questions ({m['n_answerable']} answerable)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for label, v in [
+        ("doc hit@1 / hit@5", f"{_f(d['hit@1'])} / {_f(d['hit@5'])}"), ("doc MRR / nDCG@5", f"{_f(d['mrr'])} / "
+                                                                          f"{_f(d['ndcg@5'])}"),
+        ("section hit@1 / hit@5", f"{_f(s['hit@1'])} / {_f(s['hit@5'])}"),
+        ("citation precision / recall", f"{_f(c['precision'])} / {_f(c['recall'])}"),
+        ("citation validity", f"{_f(c['validity'])} ({c['invalid']} invalid)"),
+        ("key-fact coverage (folded)", f"{_f(k['coverage'])} ({_f(k['coverage_folded'])})"),
+        ("refusal accuracy", _f(r["accuracy"])),
+        ("over- / under-refusal", f"{_f(r['over_refusal'])} / {_f(r['under_refusal'])}"),
+        ("latency p50 / p95 ms", f"{_f(lat['p50'], 0)} / {_f(lat['p95'], 0)}"),
+    ]:
+        table.add_row(label, v)
+    out.print(table)
+    if m.get("modes"):
+        mt = Table(title="retrieval modes (document level)")
+        for col in ("mode", "hit@1", "hit@3", "hit@5", "MRR", "nDCG@5"):
+            mt.add_column(col, justify="right" if col != "mode" else "left")
+        for mode, mm in m["modes"].items():
+            dd = mm["document"]
+            mt.add_row(mode, *(_f(dd[x]) for x in ("hit@1", "hit@3", "hit@5", "mrr", "ndcg@5")))
+        out.print(mt)
+    regs = report.get("regressions")
+    if regs:
+        out.print(f"[bold yellow]{len(regs)} regression(s) vs {report.get('compared_with')}[/]: "
+                  + ", ".join(sorted({x['id'] for x in regs})))
+    out.print(f"Báo cáo / report: {files.md}")
+
+
+@eval_app.command("alqac")
+def alqac(
+    laws: Annotated[Path, typer.Option("--laws", help="ALQAC law.json")],
+    questions: Annotated[Path, typer.Option("--questions", help="ALQAC questions (train.json)")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the metrics as one JSON object")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N questions")] = None,
+) -> None:
+    """Benchmark truy hồi ALQAC 2023 (cấp điều luật) / ALQAC 2023 article-level retrieval benchmark."""
+    from assistant.evaluation import AlqacError, evaluate_alqac
+    from assistant.index import IndexStoreError
+
+    for p in (laws, questions):
+        if not p.is_file():
+            _fail(f"không tìm thấy / not found: {p}", 2)
+    settings = _settings()
+    try:
+        res = evaluate_alqac(settings, laws, questions, limit=limit, progress=_log)
+    except AlqacError as exc:
+        _fail(str(exc), 2)
+    except IndexStoreError as exc:
+        _fail(str(exc))
+    _log("alqac: " + json.dumps(res.summary(), ensure_ascii=False))
+    if as_json:
+        _print_json(res.modes)
+        return
+    table = Table(title=f"ALQAC 2023: {res.questions} questions, {res.articles_indexed}/{res.articles_present} "
+                        f"articles indexed ({res.passages} passages)")
+    keys = [k for k in next(iter(res.modes.values())) if k != "n"]
+    table.add_column("mode")
+    for k in keys:
+        table.add_column(k, justify="right")
+    for mode, mm in res.modes.items():
+        table.add_row(mode, *(_f(mm[k]) for k in keys))
+    out.print(table)
+    t = res.timings_s
+    out.print(f"ingest {t.get('ingest', 0):.1f} s (embedded {res.ingest.get('embedded', 0)} passages), "
+              f"search {t.get('search', 0):.1f} s, total {t.get('total', 0):.1f} s")
+
+
+if __name__ == "__main__":
+    eval_app()

@@ -1,0 +1,383 @@
+"""Evaluation: metric functions on hand-made data, the regression gate on the gold set, the
+``kiemnhiem eval`` command and the ALQAC adapter."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from conftest import ALQAC, ARTIFACTS, REPO, make_settings, require_shared, server_env
+
+from assistant import evaluation as ev
+from assistant.chunking import chunk_document
+
+QUESTIONS = REPO / "eval" / "questions.jsonl"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+# The regression gate: below these the gold-set eval fails `make test`.
+GATE_DOC_HIT5 = 0.9
+GATE_REFUSAL_ACCURACY = 0.85
+GATE_CITATION_VALIDITY = 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# ranking metrics
+# --------------------------------------------------------------------------------------------
+
+
+def test_hit_at_k_and_reciprocal_rank() -> None:
+    rel = [False, True, False, True]
+    assert ev.hit_at_k(rel, 1) == 0.0
+    assert ev.hit_at_k(rel, 2) == 1.0
+    assert ev.hit_at_k([], 5) == 0.0
+    assert ev.reciprocal_rank(rel) == 0.5
+    assert ev.reciprocal_rank([False, False, True]) == pytest.approx(1 / 3)
+    assert ev.reciprocal_rank([False, False, True], k=2) == 0.0
+    assert ev.reciprocal_rank([False, False]) == 0.0
+
+
+def test_ndcg_known_values() -> None:
+    # relevant at ranks 2 and 3, two relevant units: (1/log2 3 + 1/log2 4) / (1 + 1/log2 3)
+    gains = ev.first_occurrence_gains([None, "a", "b"])
+    assert gains == [0.0, 1.0, 1.0]
+    expected = (1 / math.log2(3) + 0.5) / (1 + 1 / math.log2(3))
+    assert ev.ndcg_at_k(gains, 5, 2) == pytest.approx(expected)
+    assert ev.ndcg_at_k([1.0, 0.0], 5, 1) == 1.0
+    assert ev.ndcg_at_k([0.0, 0.0], 5, 1) == 0.0
+    assert ev.ndcg_at_k([1.0], 5, 0) == 0.0  # nothing relevant exists: defined as 0
+    # a unit counts once: two passages of the same gold document are not both gains
+    assert ev.first_occurrence_gains(["a", "a", None, "b"]) == [1.0, 0.0, 0.0, 1.0]
+    assert ev.ndcg_at_k(ev.first_occurrence_gains(["a", "a"]), 5, 1) == 1.0
+    # only the first k positions count
+    assert ev.ndcg_at_k([0.0] * 5 + [1.0], 5, 1) == 0.0
+
+
+def test_ranking_metrics_document_and_section_level() -> None:
+    passages = [
+        {"doc_id": "x", "section": "Điều 1"},
+        {"doc_id": "luat", "section": "Điều 25"},
+        {"doc_id": "luat", "section": "Điều 24"},
+        {"doc_id": "hoi-dap", "section": "Trả lời"},
+    ]
+    gold_ids, gold_sections = ["luat", "hoi-dap"], ["Điều 24", "Trả lời"]
+    dk = ev.doc_keys(passages, gold_ids)
+    sk = ev.section_keys(passages, gold_ids, gold_sections)
+    assert dk == [None, "luat", "luat", "hoi-dap"]
+    assert sk == [None, None, ("luat", "Điều 24"), ("hoi-dap", "Trả lời")]
+    d = ev.ranking_metrics(dk, n_relevant=2)
+    s = ev.ranking_metrics(sk, n_relevant=2)
+    assert (d["hit@1"], d["hit@3"], d["hit@5"], d["mrr"]) == (0.0, 1.0, 1.0, 0.5)
+    assert (s["hit@1"], s["hit@3"], s["hit@5"]) == (0.0, 1.0, 1.0)
+    assert s["mrr"] == pytest.approx(1 / 3)
+    ideal = 1 + 1 / math.log2(3)
+    assert d["ndcg@5"] == pytest.approx((1 / math.log2(3) + 1 / math.log2(5)) / ideal)
+    assert s["ndcg@5"] == pytest.approx((1 / math.log2(4) + 1 / math.log2(5)) / ideal)
+    assert ev.first_relevant_rank(sk) == 3
+    assert ev.first_relevant_rank([None]) is None
+
+
+def test_percentile_and_mean() -> None:
+    assert ev.percentile([4, 1, 3, 2], 50) == 2.5
+    assert ev.percentile([1, 2, 3, 4], 95) == pytest.approx(3.85)
+    assert ev.percentile([7], 95) == 7
+    assert ev.percentile([], 50) is None
+    assert ev.mean([1, None, 3]) == 2
+    assert ev.mean([None]) is None
+
+
+# --------------------------------------------------------------------------------------------
+# citations, key facts, refusals
+# --------------------------------------------------------------------------------------------
+
+TEXTS = {
+    "luat::dieu-24": "Điều 24. Ban bầu cử\nBan bầu cử đại biểu Hội đồng nhân dân cấp xã có từ 9 đến 15 thành viên.",
+    "hoi-dap::tra-loi": "Trả lời\nNgười ứng cử không được là thành viên Tổ bầu cử.",
+}
+
+
+def _cit(n: int, pid: str, quote: str, doc: str | None = None) -> dict[str, object]:
+    return {"n": n, "passage_id": pid, "quote": quote, "doc_id": doc or pid.split("::")[0]}
+
+
+def test_citation_validity_accepts_verbatim_quotes() -> None:
+    cits = [_cit(1, "luat::dieu-24", "Ban bầu cử đại biểu Hội đồng nhân dân cấp xã có từ 9 đến 15 thành viên."),
+            _cit(2, "hoi-dap::tra-loi", "Người ứng cử không được là thành viên Tổ bầu cử.")]
+    answer = "Ban bầu cử cấp xã có từ 9 đến 15 thành viên. [1]\nNgười ứng cử không được là thành viên. [2]"
+    assert ev.citation_problems(answer, cits, TEXTS) == []
+    assert ev.citation_problems(answer, cits, TEXTS.get) == []  # a lookup function works too
+
+
+def test_citation_validity_catches_a_bad_quote() -> None:
+    cits = [_cit(1, "luat::dieu-24", "Ban bầu cử cấp xã có từ 9 đến 17 thành viên.")]  # not in the passage
+    problems = ev.citation_problems("Có từ 9 đến 17 thành viên. [1]", cits, TEXTS)
+    assert len(problems) == 1 and "not verbatim" in problems[0]
+    assert ev.citation_problems("x [1]", [_cit(1, "luat::dieu-24", "")], TEXTS) == ["[1] has an empty quote"]
+    unknown = ev.citation_problems("x [1]", [_cit(1, "khong-co::x", "x")], TEXTS)
+    assert "not in the index" in unknown[0]
+
+
+def test_citation_validity_catches_an_unresolved_marker() -> None:
+    cits = [_cit(1, "luat::dieu-24", "có từ 9 đến 15 thành viên.")]
+    problems = ev.citation_problems("Có từ 9 đến 15 thành viên [1], theo hướng dẫn [3].", cits, TEXTS)
+    assert problems == ["marker [3] resolves to no citation"]
+
+
+def test_citation_precision_recall() -> None:
+    cits = [_cit(1, "luat::a", "q"), _cit(2, "luat::b", "q"), _cit(3, "tin::c", "q")]
+    p, r = ev.citation_precision_recall(cits, ["luat", "hoi-dap"])
+    assert p == pytest.approx(2 / 3) and r == 0.5
+    assert ev.citation_precision_recall([], ["luat"]) == (None, 0.0)
+    assert ev.citation_precision_recall(cits, []) == (pytest.approx(0.0), None)
+
+
+def test_key_fact_matching_normalises() -> None:
+    answer = unicodedata.normalize("NFD", "Ban bầu cử có TỪ  9 đến\n15 thành viên [1]")
+    assert ev.key_fact_hits(answer, ["9 đến 15", "từ 9", "9 đến 17"]) == [True, True, False]
+    assert ev.key_fact_hits(answer, ["9 den 15"]) == [False]
+    assert ev.key_fact_hits(answer, ["9 den 15", "Thanh Vien"], fold_diacritics=True) == [True, True]
+    assert ev.normalize_for_match(" Đơn  XIN\trút ") == "đơn xin rút"
+
+
+def test_refusal_metrics() -> None:
+    refused = [True, False, True, False, False]
+    answerable = [True, True, False, False, True]
+    m = ev.refusal_metrics(refused, answerable)
+    assert m["accuracy"] == pytest.approx(3 / 5)
+    assert m["over_refusal"] == pytest.approx(1 / 3)
+    assert m["under_refusal"] == pytest.approx(1 / 2)
+    assert (m["over_refused"], m["under_refused"], m["n_answerable"], m["n_unanswerable"]) == (1, 1, 3, 2)
+    with pytest.raises(ValueError):
+        ev.refusal_metrics([True], [])
+
+
+def _result(answer: str, refused: bool, passages: list[dict], citations: list[dict], ms: float = 10.0):
+    return SimpleNamespace(answer=answer, refused=refused, passages=passages, citations=citations,
+                           timings_ms={"total": ms}, query="")
+
+
+def test_question_rows_and_summary() -> None:
+    good = ev.GoldQuestion("q1", "Ban bầu cử cấp xã có bao nhiêu thành viên?", True, ["luat"], ["Điều 24"],
+                           ["9 đến 15"])
+    refuse = ev.GoldQuestion("q2", "Thời tiết hôm nay?", False, [], [], [])
+    over = ev.GoldQuestion("q3", "Tổ bầu cử?", True, ["hoi-dap"], ["Trả lời"], ["Tổ bầu cử"])
+    p24 = {"doc_id": "luat", "section": "Điều 24", "label": "Điều 24", "score": 0.9, "passage_id": "luat::dieu-24"}
+    rows = [
+        ev.evaluate_question(good, _result("Có từ 9 đến 15 thành viên. [1]", False, [p24],
+                                           [_cit(1, "luat::dieu-24", "có từ 9 đến 15 thành viên.")], 100),
+                             TEXTS.get, 1),
+        ev.evaluate_question(refuse, _result("Xin lỗi…", True, [], [], 20), TEXTS.get, 1),
+        ev.evaluate_question(over, _result("Xin lỗi…", True, [p24], [], 30), TEXTS.get, 1),
+    ]
+    assert rows[0]["failures"] == [] and rows[0]["citation_valid"] is True
+    assert rows[1]["failures"] == [] and "citation_valid" not in rows[1]
+    assert rows[2]["failures"] == ["doc_miss@5", "over_refusal"]
+    m = ev.summarize(rows)
+    assert m["retrieval"]["document"]["hit@1"] == 0.5
+    assert m["refusal"]["accuracy"] == pytest.approx(2 / 3)
+    assert m["citations"] == {"precision": 1.0, "recall": 1.0, "n": 1, "validity": 1.0, "validity_n": 1,
+                              "invalid": 0}
+    assert m["key_facts"]["coverage"] == 0.5 and m["key_facts"]["coverage_answered"] == 1.0
+    assert m["latency_ms"]["p50"] == 30.0
+
+
+def test_compare_reports_lists_regressions() -> None:
+    def row(i: str, hit: float, ok: bool) -> dict:
+        return {"id": i, "question": i, "doc": {"hit@5": hit}, "section": {"hit@5": hit}, "refusal_ok": ok,
+                "citation_valid": True, "key_fact_coverage": 1.0}
+
+    prev = {"metrics": {"refusal": {"accuracy": 1.0}}, "questions": [row("a", 1.0, True), row("b", 0.0, True)]}
+    cur = {"metrics": {"refusal": {"accuracy": 0.5}}, "questions": [row("a", 0.0, False), row("b", 1.0, True)]}
+    cmp = ev.compare_reports(cur, prev)
+    assert cmp["deltas"]["refusal.accuracy"] == -0.5
+    assert {(r["id"], r["what"]) for r in cmp["regressions"]} == {
+        ("a", "gold document no longer in top 5"), ("a", "gold section no longer in top 5"),
+        ("a", "refusal decision now wrong")}
+    assert {f["id"] for f in cmp["fixes"]} == {"b"}
+
+
+def test_load_questions_names_file_and_line(tmp_path: Path) -> None:
+    good = json.dumps({"id": "q1", "question": "?", "answerable": False, "gold_ids": [], "gold_sections": [],
+                       "key_facts": []}, ensure_ascii=False)
+    f = tmp_path / "set.jsonl"
+    f.write_text(good + "\n\n{not json\n", "utf-8")
+    with pytest.raises(ev.EvalSetError, match=rf"{f.name}:3: .*invalid JSON"):
+        ev.load_questions(f)
+    f.write_text(good + "\n" + good + "\n", "utf-8")
+    with pytest.raises(ev.EvalSetError, match=r":2: duplicate id 'q1' \(first on line 1\)"):
+        ev.load_questions(f)
+    f.write_text(good.replace('"answerable": false', '"answerable": "no"') + "\n", "utf-8")
+    with pytest.raises(ev.EvalSetError, match=r":1: 'answerable' must be true or false"):
+        ev.load_questions(f)
+    with pytest.raises(ev.EvalSetError, match="not found"):
+        ev.load_questions(tmp_path / "missing.jsonl")
+    assert len(ev.load_questions(QUESTIONS)) >= 100
+
+
+def test_plot_modes_writes_a_real_png(tmp_path: Path) -> None:
+    lvl = {"hit@1": 0.5, "hit@3": 0.7, "hit@5": 0.8, "mrr": 0.6, "ndcg@5": 0.55}
+    modes = {m: {"document": lvl, "section": {k: v / 2 for k, v in lvl.items()}} for m in ev.MODES}
+    path = ev.plot_modes(modes, tmp_path / "m.png")
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC and len(data) > 5000
+
+
+# --------------------------------------------------------------------------------------------
+# ALQAC adapter (pure parts)
+# --------------------------------------------------------------------------------------------
+
+
+def test_alqac_laws_become_one_passage_per_article(tmp_path: Path) -> None:
+    law = [{"id": "Luật Thử nghiệm", "articles": [
+        {"id": "1", "text": "Phạm vi điều chỉnh\n\nLuật này quy định về thử nghiệm."},
+        {"id": "2", "text": "Mục tiêu"},  # title only
+        {"id": "3", "text": "Dẫn chiếu\nĐiều 5. Một dòng trông như tiêu đề điều\nChương II\n## không phải mục\n"
+                            "1. Khoản một.\n2. Khoản hai."},
+        {"id": "10", "text": "Hiệu lực\nLuật này có hiệu lực từ ngày 01/01/2024."},
+    ]}]
+    path = tmp_path / "law.json"
+    path.write_text(json.dumps(law, ensure_ascii=False), "utf-8")
+    parsed = ev.parse_alqac_laws(path)
+    (doc,) = parsed.documents
+    assert doc.id == "alqac-luat-thu-nghiem" and parsed.law_of[doc.id] == "Luật Thử nghiệm"
+    assert parsed.defused_lines == 3 and parsed.title_only == [("Luật Thử nghiệm", "2")]
+    passages = chunk_document(doc)
+    keys = [(parsed.law_of[p.doc_id], ev.article_of(p.section)) for p in passages]
+    assert keys == [("Luật Thử nghiệm", a) for a in ("1", "2", "3", "10")]
+    assert "điều 5. Một dòng trông như tiêu đề điều" in passages[2].text  # the words are kept
+    assert ev.load_alqac_laws(path)[0].id == doc.id
+
+
+def test_alqac_rank_metrics() -> None:
+    ranked = ev.dedupe_articles([("L", "1"), None, ("L", "1"), ("L", "7"), ("M", "2")])
+    assert ranked == [("L", "1"), ("L", "7"), ("M", "2")]
+    m = ev.alqac_rank_metrics(ranked, [("L", "7"), ("X", "9")], ks=(1, 5, 10))
+    assert m == {"recall@1": 0.0, "recall@5": 0.5, "recall@10": 0.5, "mrr@10": 0.5}
+
+
+# --------------------------------------------------------------------------------------------
+# the regression gate (runs in `make test`)
+# --------------------------------------------------------------------------------------------
+
+
+def test_gold_set_regression_gate(assistant) -> None:  # noqa: ANN001
+    """The gate: the full gold set through ``Assistant.ask`` with default settings.
+
+    Fails below document hit@5 0.9, refusal accuracy 0.85 or citation validity 1.0. The report
+    (with the failed questions) is written to test-artifacts/eval-gate/ for the maintainer.
+    """
+    report, files = ev.run_gold_eval(assistant.settings, QUESTIONS, assistant=assistant, modes=(),
+                                     out_dir=ARTIFACTS / "eval-gate")
+    assert files is not None
+    m = report["metrics"]
+    rows = report["questions"]
+    misses = [r["id"] for r in rows if "doc_miss@5" in r["failures"]]
+    wrong_refusal = [r["id"] for r in rows if not r["refusal_ok"]]
+    invalid = {r["id"]: r["citation_problems"] for r in rows if r.get("citation_valid") is False}
+    problems = []
+    if m["retrieval"]["document"]["hit@5"] < GATE_DOC_HIT5:
+        problems.append(f"document hit@5 {m['retrieval']['document']['hit@5']:.3f} < {GATE_DOC_HIT5}: {misses}")
+    if m["refusal"]["accuracy"] < GATE_REFUSAL_ACCURACY:
+        problems.append(f"refusal accuracy {m['refusal']['accuracy']:.3f} < {GATE_REFUSAL_ACCURACY}: {wrong_refusal}")
+    if (m["citations"]["validity"] or 0.0) < GATE_CITATION_VALIDITY:
+        problems.append(f"citation validity {m['citations']['validity']:.3f} < 1.0: {invalid}")
+    assert not m["errors"], [r.get("error") for r in rows if r.get("error")]
+    assert not problems, "; ".join(problems) + f" (report: {files.md})"
+
+
+# --------------------------------------------------------------------------------------------
+# the command
+# --------------------------------------------------------------------------------------------
+
+
+def _eval_cmd() -> list[str]:
+    """``kiemnhiem eval`` once registered in assistant.cli; the standalone module until then."""
+    from assistant.cli import app
+
+    if any(g.name == "eval" for g in app.registered_groups):
+        return [sys.executable, "-m", "assistant.cli", "eval"]
+    return [sys.executable, "-m", "assistant.cli_eval"]
+
+
+def test_eval_is_registered_in_the_cli() -> None:
+    from assistant.cli import app
+
+    assert any(g.name == "eval" for g in app.registered_groups), (
+        "register the sub-app: app.add_typer(eval_app, name='eval') in assistant/cli.py")
+
+
+def test_eval_command_json_and_report_files(kb_settings, tmp_path: Path) -> None:  # noqa: ANN001
+    out_dir = tmp_path / "reports"
+    env = server_env(kb_settings, KIEMNHIEM_THREADS="2")
+    proc = subprocess.run([*_eval_cmd(), "--json", "--limit", "10", "--no-ingest", "--out", str(out_dir)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stdout[-2000:]
+    metrics = json.loads(lines[0])
+    assert metrics["n"] == 10
+    assert set(metrics) >= {"retrieval", "citations", "key_facts", "refusal", "latency_ms", "modes"}
+    assert set(metrics["modes"]) == set(ev.MODES)
+    for mode in ev.MODES:
+        assert 0.0 <= metrics["modes"][mode]["document"]["hit@5"] <= 1.0
+    jsons, mds, pngs = (sorted(out_dir.glob(p)) for p in ("*.json", "*.md", "*-modes.png"))
+    assert len(jsons) == len(mds) == len(pngs) == 1
+    report = json.loads(jsons[0].read_text("utf-8"))
+    assert report["metrics"] == metrics and len(report["questions"]) == 10
+    assert all({"answer", "refused", "passages", "failures"} <= set(r) for r in report["questions"])
+    md = mds[0].read_text("utf-8")
+    assert "Δ vs previous" in md and "Retrieval modes" in md and pngs[0].name in md
+    data = pngs[0].read_bytes()
+    assert data[:8] == PNG_MAGIC and len(data) > 5000
+
+
+def test_eval_command_names_the_broken_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "q1", "question": "x", "answerable": false}\n{oops\n', "utf-8")
+    env = {**os.environ, "KIEMNHIEM_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.run([*_eval_cmd(), "--set", str(bad), "--json"], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert f"{bad.name}:2" in " ".join(proc.stderr.split())
+
+
+# --------------------------------------------------------------------------------------------
+# ALQAC on a small subset (third-party data read in place from ../shared)
+# --------------------------------------------------------------------------------------------
+
+
+def test_alqac_subset(model_dir: Path, tmp_path: Path) -> None:
+    require_shared(ALQAC)
+    laws = json.loads((ALQAC / "law.json").read_text("utf-8"))
+    questions = json.loads((ALQAC / "train.json").read_text("utf-8"))
+    # the three laws the training questions cite most, and the first 15 questions about them
+    counts: dict[str, int] = {}
+    for q in questions:
+        for r in q["relevant_articles"]:
+            counts[r["law_id"]] = counts.get(r["law_id"], 0) + 1
+    chosen = sorted(counts, key=lambda k: (-counts[k], k))[:3]
+    subset_q = [q for q in questions if all(r["law_id"] in chosen for r in q["relevant_articles"])][:15]
+    needed = {(r["law_id"], r["article_id"]) for q in subset_q for r in q["relevant_articles"]}
+    subset_laws = []
+    for law in laws:
+        if law["id"] in chosen:  # needed articles plus the first 10 of the law as distractors
+            arts = [a for i, a in enumerate(law["articles"]) if i < 10 or (law["id"], a["id"]) in needed]
+            subset_laws.append({"id": law["id"], "articles": arts})
+    (tmp_path / "law.json").write_text(json.dumps(subset_laws, ensure_ascii=False), "utf-8")
+    (tmp_path / "q.json").write_text(json.dumps(subset_q, ensure_ascii=False), "utf-8")
+    settings = make_settings(tmp_path / "data", model_dir)
+    res = ev.evaluate_alqac(settings, tmp_path / "law.json", tmp_path / "q.json")
+    assert res.articles_indexed == res.articles_present and res.unmapped_passages == 0
+    modes = ev.run_alqac(settings, tmp_path / "law.json", tmp_path / "q.json")  # second run: incremental
+    assert set(modes) == set(ev.MODES)
+    for m in modes.values():
+        assert set(m) == {"recall@1", "recall@5", "recall@10", "mrr@10", "n"} and m["n"] == 15
+        assert 0.0 <= m["recall@1"] <= m["recall@5"] <= m["recall@10"] <= 1.0
+    assert modes == res.modes
+    assert modes["hybrid"]["recall@10"] > 0.5, modes
