@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run ingest test bench lint eval clean
+.PHONY: install run ingest test test-all bench lint eval clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ run: install
 	$(KN) serve --host $(HOST) --port $(PORT)
 
 test: install
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+test-all: install  # also the long measurements (kill during a large ingest, RSS over 2,000 requests)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install
