@@ -113,10 +113,14 @@ def test_filters_and_top_k(assistant: Assistant) -> None:
 
 
 @pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid", "hybrid+rerank"])
-def test_every_retrieval_mode_finds_article_27(assistant: Assistant, mode: str) -> None:
+def test_every_retrieval_mode_finds_an_answer(assistant: Assistant, mode: str) -> None:
     res = assistant.searcher.search("người ứng cử có được làm thành viên Ban bầu cử nơi mình ứng cử không", k=5,
                                     mode=mode)
-    assert any(h.passage.section == "Điều 27" for h in res.hits), [h.passage.label for h in res.hits]
+    labels = [h.passage.label for h in res.hits]
+    answering = {("luat-bau-cu-85-2015-qh13", "Điều 27"), ("hoi-dap-thanh-vien-ban-bau-cu-kiem-nhiem", "Trả lời")}
+    assert any((h.passage.doc_id, h.passage.section) in answering for h in res.hits), labels
+    if mode.startswith("hybrid"):  # fusing the lexical view brings the article itself in
+        assert any(h.passage.section == "Điều 27" for h in res.hits[:2]), labels
     sections = [(h.passage.doc_id, h.passage.section, h.passage.heading) for h in res.hits]
     assert len(sections) == len(set(sections))  # de-duplicated
 

@@ -48,8 +48,6 @@ EDITED_NOTE = "cai-cach-2025-tac-dong-kiem-nhiem.md"
 EDIT_FROM = "xã (9–15), thành lập chậm nhất 70 ngày"
 EDIT_TO = "xã (9–15, theo Luật 83/2025/QH15), thành lập chậm nhất 70 ngày"
 BAD_INPUTS_TRIED: list[str] = []  # reported by the summary test at the end
-# long variants: marked slow and only run with KIEMNHIEM_SLOW=1, so `make test` stays short
-slow = pytest.mark.skipif(not os.environ.get("KIEMNHIEM_SLOW"), reason="long test: set KIEMNHIEM_SLOW=1")
 
 
 def fingerprint(result: dict[str, Any]) -> tuple[Any, ...]:
@@ -218,8 +216,7 @@ def test_sigkill_mid_ingest_keeps_previous_index(kb_settings: Settings, tmp_path
     _sigkill_mid_ingest(kb_settings, tmp_path, [])
 
 
-@pytest.mark.slow
-@slow
+@pytest.mark.slow  # `make test` deselects it; `make test-all` runs it
 def test_sigkill_mid_ingest_large_input(kb_settings: Settings, tmp_path: Path) -> None:
     """The same with knowledge/ + ../shared/corpus/official/ (about 1,300 more records to embed)."""
     official = require_shared(SHARED / "corpus" / "official")
@@ -633,8 +630,7 @@ def test_memory_stable_under_requests(server: Server) -> None:
     _memory_check(server, 100, 600)
 
 
-@pytest.mark.slow
-@slow
+@pytest.mark.slow  # `make test` deselects it; `make test-all` runs it
 def test_memory_stable_under_requests_long(server: Server) -> None:
     _memory_check(server, 200, 2000)
 
