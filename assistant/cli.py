@@ -8,38 +8,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from assistant.config import Settings, configure_threads
+from assistant.cli_common import console, fail, load_settings, out, print_json
+from assistant.config import Settings
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Trợ lý Kiêm nhiệm: hỏi đáp quy định kiêm nhiệm, trả lời kèm trích dẫn nguồn.",
 )
-console = Console(stderr=True)
-out = Console(highlight=False, soft_wrap=True)
-
-
-def _settings() -> Settings:
-    try:
-        settings = Settings()
-    except Exception as exc:  # pydantic ValidationError: name the variable
-        _fail(f"Cấu hình không hợp lệ / invalid configuration: {exc}")
-    configure_threads(settings)
-    return settings
-
-
-def _fail(message: str, code: int = 1) -> None:
-    # soft_wrap: never hard-wrap at 80 columns when stderr is not a terminal (paths stay whole)
-    console.print(f"[bold red]Lỗi:[/] {message}", markup=True, highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
 
 
 @app.command()
@@ -55,11 +33,11 @@ def ingest(
 
     from assistant.index import IndexStoreError, IngestError, KnowledgeIndex
 
-    settings = _settings()
+    settings = load_settings()
     targets = list(paths) if paths else list(settings.knowledge_paths)
     for t in targets:
         if not t.exists():
-            _fail(f"không tìm thấy / not found: {t}")
+            fail(f"không tìm thấy / not found: {t}")
     index = KnowledgeIndex(settings)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                         console=console, disable=as_json or not console.is_terminal, transient=True)
@@ -79,11 +57,11 @@ def ingest(
     except IngestError as exc:
         for err in exc.errors:
             console.print(f"  {err}", highlight=False, markup=False)
-        _fail(str(exc))
+        fail(str(exc))
     except IndexStoreError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
-        _print_json(report.to_json())
+        print_json(report.to_json())
     else:
         for err in report.errors:
             console.print(f"[yellow]Bỏ qua[/] {err}", highlight=False)
@@ -104,15 +82,15 @@ def sources(
     from assistant.index import IndexStoreError, KnowledgeIndex
     from assistant.models import STATUS_LABELS
 
-    settings = _settings()
+    settings = load_settings()
     try:
         snap = KnowledgeIndex(settings).snapshot()
     except IndexStoreError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     docs = sorted(snap.documents.values(), key=lambda d: d["id"])
     rows = [{k: d[k] for k in ("id", "title", "number", "kind", "status", "issued", "passages")} for d in docs]
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     table = Table(title=f"{len(rows)} tài liệu / documents")
     for col in ("id", "số hiệu", "loại", "hiệu lực", "ban hành", "đoạn"):
@@ -131,7 +109,7 @@ def _assistant(settings: Settings) -> Any:
     try:
         assistant.index.snapshot()
     except IndexStoreError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     return assistant
 
 
@@ -140,9 +118,9 @@ def _validate_question(question: str, settings: Settings, where: str = "") -> st
 
     q = nfc(question).strip()
     if not q:
-        _fail(f"{where}câu hỏi trống / empty question", 2)
+        fail(f"{where}câu hỏi trống / empty question", 2)
     if len(q) > settings.max_question_chars:
-        _fail(f"{where}câu hỏi dài quá {settings.max_question_chars} ký tự / question longer than "
+        fail(f"{where}câu hỏi dài quá {settings.max_question_chars} ký tự / question longer than "
               f"{settings.max_question_chars} characters", 2)
     return q
 
@@ -167,17 +145,17 @@ def ask(
     answerer: Annotated[str | None, typer.Option("--answerer", help="extractive | llm")] = None,
 ) -> None:
     """Hỏi một câu / Ask one question (or many with --jsonl, model loaded once)."""
-    settings = _settings()
+    settings = load_settings()
     if answerer not in (None, "extractive", "llm"):
-        _fail("--answerer phải là extractive hoặc llm / must be extractive or llm", 2)
+        fail("--answerer phải là extractive hoặc llm / must be extractive or llm", 2)
     if not jsonl and question is None:
-        _fail("thiếu câu hỏi / missing question (or use --jsonl)", 2)
+        fail("thiếu câu hỏi / missing question (or use --jsonl)", 2)
     q = "" if jsonl else _validate_question(question or "", settings)  # before the slow model load
     assistant = _assistant(settings)
     if not jsonl:
         result = assistant.ask(q, top_k=k, answerer=answerer)
         if as_json:
-            _print_json(result.to_json())
+            print_json(result.to_json())
         else:
             _print_answer(result)
         return
@@ -200,10 +178,10 @@ def ask(
                 raise ValueError(f"question must be 1-{settings.max_question_chars} characters")
         except ValueError as exc:
             failures += 1
-            _print_json({"error": {"line": lineno, "message": f"stdin:{lineno}: {exc}"}})
+            print_json({"error": {"line": lineno, "message": f"stdin:{lineno}: {exc}"}})
             continue
         result = assistant.ask(q, history=history[-settings.max_history_turns:], top_k=k, answerer=answerer)
-        _print_json(result.to_json())
+        print_json(result.to_json())
     if failures:
         raise typer.Exit(3)
 
@@ -213,7 +191,7 @@ def chat(
     k: Annotated[int | None, typer.Option("-k", "--top-k", min=1, max=50)] = None,
 ) -> None:
     """Trò chuyện trong terminal, có hỏi tiếp / Terminal conversation with follow-ups."""
-    settings = _settings()
+    settings = load_settings()
     assistant = _assistant(settings)
     history: list[dict[str, str]] = []
     out.print("Trợ lý Kiêm nhiệm — gõ câu hỏi; /moi để bắt đầu cuộc trò chuyện mới; /thoat để thoát.")
@@ -249,7 +227,7 @@ def serve(
     """Chạy API và giao diện web / Serve the HTTP API and the web chat (uvicorn)."""
     import uvicorn
 
-    settings = _settings()
+    settings = load_settings()
     console.print(f"Trợ lý Kiêm nhiệm: http://{host}:{port}/  (API docs: /docs)")
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", proxy_headers=False, timeout_graceful_shutdown=5,

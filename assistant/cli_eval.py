@@ -8,41 +8,18 @@ object (the metrics); progress and logs go to stderr.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from assistant.cli_common import console, fail, load_settings, out, print_json
 
 eval_app = typer.Typer(
     add_completion=False,
     help="Đánh giá trên bộ câu hỏi chuẩn và benchmark ALQAC / Evaluate on the gold set and ALQAC.",
 )
-console = Console(stderr=True, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
-
-
-def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[bold red]Lỗi:[/] {message}", markup=True, highlight=False)
-    raise typer.Exit(code)
-
-
-def _settings() -> Any:
-    from assistant.config import Settings, configure_threads
-
-    try:
-        settings = Settings()
-    except Exception as exc:  # pydantic ValidationError: name the variable
-        _fail(f"Cấu hình không hợp lệ / invalid configuration: {exc}")
-    configure_threads(settings)
-    return settings
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
 
 
 def _log(message: str) -> None:
@@ -71,14 +48,14 @@ def gold(
     from assistant.index import IndexStoreError, KnowledgeIndex
 
     if answerer not in (None, "extractive", "llm"):
-        _fail("--answerer phải là extractive hoặc llm / must be extractive or llm", 2)
+        fail("--answerer phải là extractive hoặc llm / must be extractive or llm", 2)
     try:
         load_questions(set_path)  # fail fast, before loading the model
     except EvalSetError as exc:
-        _fail(str(exc), 2)
-    settings = _settings()
+        fail(str(exc), 2)
+    settings = load_settings()
     if (answerer or settings.answerer) == "llm" and not settings.llm_url:
-        _fail("--answerer llm cần KIEMNHIEM_LLM_URL / needs KIEMNHIEM_LLM_URL", 2)
+        fail("--answerer llm cần KIEMNHIEM_LLM_URL / needs KIEMNHIEM_LLM_URL", 2)
     from assistant.chain import Assistant
 
     index = KnowledgeIndex(settings)
@@ -92,21 +69,21 @@ def gold(
                 _log(f"skipped: {err}")
         index.snapshot()
     except IndexStoreError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     assistant = Assistant(settings, index=index)
     try:
         report, files = run_gold_eval(settings, set_path, answerer=answerer, limit=limit, out_dir=out_dir,
                                       assistant=assistant, progress=_log)
     except EvalSetError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     except IndexStoreError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     assert files is not None
     _log(f"report: {files.md} · {files.json}" + (f" · {files.png}" if files.png else "")
          + (f" (compared with {files.previous.name})" if files.previous else ""))
     m = report["metrics"]
     if as_json:
-        _print_json(m)
+        print_json(m)
         return
     d, s, c, r, k, lat = (m["retrieval"]["document"], m["retrieval"]["section"], m["citations"], m["refusal"],
                           m["key_facts"], m["latency_ms"])
@@ -154,17 +131,17 @@ def alqac(
 
     for p in (laws, questions):
         if not p.is_file():
-            _fail(f"không tìm thấy / not found: {p}", 2)
-    settings = _settings()
+            fail(f"không tìm thấy / not found: {p}", 2)
+    settings = load_settings()
     try:
         res = evaluate_alqac(settings, laws, questions, limit=limit, progress=_log)
     except AlqacError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     except IndexStoreError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _log("alqac: " + json.dumps(res.summary(), ensure_ascii=False))
     if as_json:
-        _print_json(res.modes)
+        print_json(res.modes)
         return
     table = Table(title=f"ALQAC 2023: {res.questions} questions, {res.articles_indexed}/{res.articles_present} "
                         f"articles indexed ({res.passages} passages)")
