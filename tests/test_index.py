@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import chromadb
 import pytest
 
 from assistant.bm25 import BM25Index
@@ -156,9 +155,8 @@ def test_official_law_ranks_article_27_first(tmp_path: Path, model_dir: Path) ->
     assert top.section == "Điều 27", [h.passage.label for h in result.hits]
 
 
-def test_chroma_client_sees_embedding_model_metadata(kb_settings) -> None:  # noqa: ANN001
-    client = chromadb.PersistentClient(path=str(kb_settings.chroma_dir))
+def test_chroma_collection_records_embedding_model(kb_settings) -> None:  # noqa: ANN001
     index = KnowledgeIndex(kb_settings)
     snap = index.snapshot()
-    col = client.get_collection(snap.collection_name, embedding_function=None)
+    col = index.client.get_collection(snap.collection_name, embedding_function=None)
     assert col.metadata["embedding_model"] == index.embedder.model_id
