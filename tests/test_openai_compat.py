@@ -11,6 +11,8 @@ import openai
 import pytest
 from conftest import Server
 
+from assistant.text import collapse_ws
+
 pytestmark = pytest.mark.server
 
 Q_KIEM_NHIEM = "Thành viên Ban bầu cử có được kiêm nhiệm không?"
@@ -63,7 +65,7 @@ def test_completion_has_markers_and_footnotes(client: openai.OpenAI, http: httpx
     assert set(notes) == {c["n"] for c in plain["citations"]}
     for c in plain["citations"]:
         assert c["label"] in notes[c["n"]], (c["label"], notes[c["n"]])
-        assert c["quote"] in notes[c["n"]]
+        assert collapse_ws(c["quote"]) in notes[c["n"]]  # one footnote line: whitespace normalised
     # every [n] in the answer part has its footnote
     body = content[: content.index("[^1]:")]
     assert {int(n) for n in re.findall(r"\[(\d+)\]", body)} <= set(notes)

@@ -24,6 +24,7 @@ from assistant.answer import answer_pieces
 from assistant.chain import AnswerResult
 from assistant.config import Settings
 from assistant.models import STATUS_LABELS
+from assistant.text import collapse_ws
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL_NAME = "kiemnhiem"
@@ -37,7 +38,8 @@ def footnotes(result: AnswerResult) -> str:
     for c in result.citations:
         status = STATUS_LABELS.get(c["status"], c["status"])
         url = f" — {c['source_url']}" if c.get("source_url") else ""
-        lines.append(f"[^{c['n']}]: {c['label']} ({status}) — “{c['quote']}”{url}")
+        # a footnote is one line: the quote's line breaks become spaces (the JSON quote stays verbatim)
+        lines.append(f"[^{c['n']}]: {c['label']} ({status}) — “{collapse_ws(c['quote'])}”{url}")
     return "\n".join(lines)
 
 
