@@ -84,6 +84,8 @@ class AskResponse(BaseModel):
     passages: list[PassageRef]
     timings_ms: dict[str, float]
     query: str = ""
+    answered_by: str = Field(default="extractive", description="extractive | llm | llm-fallback | llm-error | "
+                             "llm-refusal | refusal | small-talk")
 
 
 class FeedbackRequest(BaseModel):

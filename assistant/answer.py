@@ -8,6 +8,7 @@ if nothing survives (or the endpoint fails) the extractive answer is returned wi
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -15,8 +16,10 @@ from typing import Any
 
 from assistant.config import Settings
 from assistant.models import STATUS_LABELS, Passage
-from assistant.retrieval import QUESTION_SECTION, ScoredPassage, SentenceHit
+from assistant.retrieval import QUESTION_SECTION, STOPWORDS_FOLDED, ScoredPassage, SentenceHit
 from assistant.text import collapse_ws, fold, sentences, tokenize_folded
+
+log = logging.getLogger(__name__)
 
 REFUSAL = (
     "Xin lỗi, các nguồn hiện có không trả lời được câu hỏi này, nên tôi không đưa ra câu trả lời. "
@@ -93,6 +96,11 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     refused: bool = False
     note: str = ""
+    # who wrote the text: extractive | llm | llm-fallback (failed verification) | llm-error | refusal | small-talk
+    answered_by: str = "extractive"
+    # the model's raw reply and the sentences verification removed (why: sentence), for evals and logs
+    draft: str = ""
+    dropped: list[str] = field(default_factory=list)
 
 
 def status_lines(citations: Sequence[Citation]) -> list[str]:
@@ -181,7 +189,7 @@ class ExtractiveAnswerer:
     def answer(self, question: str, hits: Sequence[ScoredPassage]) -> Answer:
         picked = self.select(question, hits)
         if not picked:
-            return Answer(REFUSAL, [], refused=True)
+            return Answer(REFUSAL, [], refused=True, answered_by="refusal")
         # one marker per passage: its quote is the contiguous span covering every sentence used from it
         spans: dict[str, list[int]] = {}
         for h, s in picked:
@@ -212,11 +220,22 @@ class ExtractiveAnswerer:
 
 SYSTEM_PROMPT = (
     "Bạn là trợ lý pháp lý trả lời bằng tiếng Việt về quy định kiêm nhiệm và tổ chức bầu cử. "
-    "Chỉ dùng thông tin trong các NGUỒN được đánh số bên dưới; không dùng kiến thức bên ngoài. "
-    "Trả lời ngắn gọn (tối đa 4 câu), câu đầu trả lời trực tiếp câu hỏi. Sau MỖI câu, ghi số nguồn "
-    "trong ngoặc vuông, ví dụ [1] hoặc [2]. Không bịa số liệu: mọi con số phải có trong nguồn được trích. "
-    "Nếu các nguồn không trả lời được, chỉ viết: KHÔNG ĐỦ NGUỒN."
+    "Chỉ dùng thông tin trong các NGUỒN được đánh số bên dưới; không dùng kiến thức bên ngoài.\n"
+    "Quy tắc:\n"
+    "1. Trả lời ngắn gọn, tối đa 4 câu; câu đầu trả lời thẳng câu hỏi.\n"
+    "2. Mỗi câu PHẢI kết thúc bằng số nguồn trong ngoặc vuông, ví dụ [1] hoặc [2].\n"
+    "3. Chép đúng con số, tên văn bản, số điều từ nguồn; không suy diễn, không bịa số liệu.\n"
+    "4. Nếu các nguồn không trả lời được câu hỏi, chỉ viết: KHÔNG ĐỦ NGUỒN."
 )
+# small models follow the last instruction they read: the citation rule is repeated after the sources
+PROMPT_REMINDER = "(Nhớ: mỗi câu kết thúc bằng số nguồn trong ngoặc vuông, ví dụ [1]. Không đủ nguồn thì viết KHÔNG ĐỦ NGUỒN.)"
+# share of a generated sentence's informative words that must occur in the passages it cites
+MIN_SUPPORT = 0.6
+# a sentence the model left without a marker is attributed to one passage only when nearly all of
+# its words are there (small models often forget the markers of sentences they copied)
+ATTRIBUTE_SUPPORT = 0.85
+# negations flip a legal answer ("không được"): a sentence must carry as many as the sentence it quotes
+_NEGATION_RE = re.compile(r"\b(không|chưa|chẳng|cấm|chớ)\b", re.IGNORECASE)
 
 
 def build_prompt(question: str, hits: Sequence[ScoredPassage]) -> str:
@@ -224,26 +243,65 @@ def build_prompt(question: str, hits: Sequence[ScoredPassage]) -> str:
     for i, h in enumerate(hits, start=1):
         parts.append(f"[{i}] {h.passage.label} (tình trạng: {STATUS_LABELS.get(h.passage.status, h.passage.status)})\n"
                      f"{h.passage.text}")
-    return "NGUỒN:\n\n" + "\n\n".join(parts) + f"\n\nCÂU HỎI: {question}\n\nTRẢ LỜI:"
+    return "NGUỒN:\n\n" + "\n\n".join(parts) + f"\n\nCÂU HỎI: {question}\n\n{PROMPT_REMINDER}\nTRẢ LỜI:"
 
 
 def _numbers(text: str) -> set[str]:
     return {n.rstrip(".,") for n in _NUMBER_RE.findall(text)}
 
 
-def verify_llm_sentence(sentence: str, hits: Sequence[ScoredPassage]) -> tuple[bool, list[int], str]:
-    """Check one generated sentence: markers name retrieved passages, numbers occur in the cited text."""
+def _informative(text: str) -> list[str]:
+    return [t for t in tokenize_folded(text) if t not in STOPWORDS_FOLDED]
+
+
+def verify_llm_sentence(sentence: str, hits: Sequence[ScoredPassage], question: str = "") -> tuple[bool, list[int], str]:
+    """Check one generated sentence before it may reach a user.
+
+    Its markers must name retrieved passages, its numbers must occur in the cited text, most of its
+    words must come from the cited text (a marker alone proves nothing), and it must answer rather
+    than ask or echo the question.
+    """
     markers = [int(m) for m in _MARKER_RE.findall(sentence)]
     if not markers:
         return False, [], "no citation marker"
     if any(m < 1 or m > len(hits) for m in markers):
         return False, markers, "marker names no retrieved passage"
-    body = _MARKER_RE.sub("", sentence)
+    body = _MARKER_RE.sub("", sentence).strip()
+    if body.rstrip(" .").endswith("?"):
+        return False, markers, "a question, not an answer"
+    words = _informative(body)
+    if not words:
+        return False, markers, "no content"
+    if question and set(words) == set(_informative(question)):
+        return False, markers, "repeats the question"
     cited_text = " ".join(hits[m - 1].passage.text for m in markers)
     missing = [n for n in _numbers(body) if n not in _numbers(cited_text) and n not in cited_text]
     if missing:
         return False, markers, f"numbers not in the cited passage: {missing}"
+    have = set(tokenize_folded(cited_text))
+    support = sum(1 for w in words if w in have) / len(words)
+    if support < MIN_SUPPORT:
+        return False, markers, f"only {support:.0%} of its words are in the cited passage"
     return True, markers, ""
+
+
+def _support(words: Sequence[str], text: str) -> float:
+    have = set(tokenize_folded(text))
+    return sum(1 for w in words if w in have) / len(words) if words else 0.0
+
+
+def attribute(sentence: str, hits: Sequence[ScoredPassage]) -> int | None:
+    """The 1-based passage a marker-less sentence was copied from, when one holds nearly all its words."""
+    words = _informative(sentence)
+    if len(words) < 3:
+        return None
+    scored = [(_support(words, h.passage.text), i) for i, h in enumerate(hits, start=1)]
+    best, i = max(scored, default=(0.0, 0))
+    return i if best >= ATTRIBUTE_SUPPORT else None
+
+
+def negation_mismatch(body: str, quote: str) -> bool:
+    return len(_NEGATION_RE.findall(body)) != len(_NEGATION_RE.findall(quote))
 
 
 def best_quote(sentence: str, hit: ScoredPassage) -> str:
@@ -259,7 +317,11 @@ def best_quote(sentence: str, hit: ScoredPassage) -> str:
 
 
 def split_generated(text: str) -> list[str]:
-    """Sentences of a model reply, keeping each sentence's trailing markers with it."""
+    """Sentences of a model reply, keeping each sentence's trailing markers with it.
+
+    Models often put the marker after the full stop (``… kiêm nhiệm. [2]``): a piece that is only
+    markers belongs to the sentence before it.
+    """
     text = text.strip()
     pieces = re.split(r"(?<=[.!?…])((?:\s*\[\d+\])*)\s+", text)
     out, buf = [], ""
@@ -270,7 +332,13 @@ def split_generated(text: str) -> list[str]:
             buf = ""
     if buf.strip():
         out.append(buf.strip())
-    return [s for s in out if s]
+    merged: list[str] = []
+    for s in out:
+        if merged and re.fullmatch(r"(?:\s*\[\d+\])+[.\s]*", s):
+            merged[-1] += " " + s.rstrip(". ")
+        elif s:
+            merged.append(s)
+    return merged
 
 
 class LLMAnswerer:
@@ -298,19 +366,27 @@ class LLMAnswerer:
 
     def _assemble(self, question: str, hits: Sequence[ScoredPassage], generated: str) -> Answer:
         if "KHÔNG ĐỦ NGUỒN" in generated.upper() and len(generated) < 40:
-            return Answer(REFUSAL, [], refused=True)
+            return Answer(REFUSAL, [], refused=True, answered_by="llm-refusal", draft=generated)
         kept: list[str] = []
         citations: list[Citation] = []
         by_marker: dict[int, int] = {}
+        dropped: list[str] = []
         for sent in split_generated(generated):
-            ok, markers, _why = verify_llm_sentence(sent, hits)
-            if not ok:
-                continue
+            if not _MARKER_RE.search(sent) and (src := attribute(sent, hits)) is not None:
+                sent = f"{sent} [{src}]"
+            ok, markers, why = verify_llm_sentence(sent, hits, question)
             body = _MARKER_RE.sub("", sent).strip()
+            quotes = {m: best_quote(body, hits[m - 1]) for m in markers} if ok else {}
+            if ok and all(negation_mismatch(body, q) for q in quotes.values()):
+                ok, why = False, "its negations differ from the sentence it quotes"
+            if not ok:
+                dropped.append(f"{why}: {sent}")
+                log.info("LLM sentence dropped (%s): %s", why, sent)
+                continue
             new_markers = []
             for m in markers:
                 if m not in by_marker:
-                    c = Citation(len(citations) + 1, hits[m - 1], best_quote(body, hits[m - 1]))
+                    c = Citation(len(citations) + 1, hits[m - 1], quotes[m])
                     citations.append(c)
                     by_marker[m] = c.n
                 new_markers.append(by_marker[m])
@@ -319,12 +395,14 @@ class LLMAnswerer:
             fallback = self.extractive.answer(question, hits)
             fallback.note = LLM_FALLBACK_NOTE
             fallback.text = LLM_FALLBACK_NOTE + "\n" + fallback.text
+            fallback.answered_by = "llm-fallback"
+            fallback.draft, fallback.dropped = generated, dropped
             return fallback
         text = "\n".join(kept)
         notes = status_lines(citations)
         if notes:
             text += "\n\n" + "\n".join(notes)
-        return Answer(text, citations)
+        return Answer(text, citations, answered_by="llm", draft=generated, dropped=dropped)
 
     def answer(self, question: str, hits: Sequence[ScoredPassage]) -> Answer:
         try:
@@ -334,6 +412,7 @@ class LLMAnswerer:
             fallback = self.extractive.answer(question, hits)
             fallback.note = f"(Không gọi được mô hình ngôn ngữ: {type(exc).__name__}; dưới đây là các câu trích nguyên văn từ nguồn.)"
             fallback.text = fallback.note + "\n" + fallback.text
+            fallback.answered_by = "llm-error"
             return fallback
         return self._assemble(question, hits, generated)
 

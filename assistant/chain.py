@@ -88,6 +88,9 @@ class AnswerResult:
     passages: list[dict[str, Any]] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     query: str = ""  # the standalone question that was searched (after follow-up resolution)
+    answered_by: str = "extractive"  # extractive | llm | llm-fallback | llm-error | llm-refusal | refusal | small-talk
+    # not part of the JSON contract: the model's raw reply and what verification dropped (evals read it)
+    diagnostics: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,6 +100,7 @@ class AnswerResult:
             "passages": self.passages,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "query": self.query,
+            "answered_by": self.answered_by,
         }
 
 
@@ -159,7 +163,8 @@ class Assistant:
             return {**state, "hits": [], "small_talk": reply, "t_retrieved": time.perf_counter()}
         res = self.searcher.search(state["query"], k=state.get("top_k") or self.settings.top_k,
                                    filters=state.get("filters"), focus=state.get("focus"))
-        return {**state, "hits": res.hits, "small_talk": None, "t_retrieved": time.perf_counter()}
+        return {**state, "hits": res.hits, "small_talk": None, "t_retrieved": time.perf_counter(),
+                "search_query": res.query}
 
     def answerable(self, hits: Sequence[ScoredPassage], margin: float = 0.0) -> bool:
         """Refuse unless the best passage clears the threshold calibrated on the gold set (plus ``margin``)."""
@@ -187,14 +192,15 @@ class Assistant:
 
     def _refuse(self, state: dict[str, Any]) -> dict[str, Any]:
         if state["small_talk"] is not None:
-            return {**state, "answer": Answer(state["small_talk"], [], refused=False)}
+            return {**state, "answer": Answer(state["small_talk"], [], refused=False, answered_by="small-talk")}
         text = refusal_for_missing(state["missing"]) if state.get("missing") else REFUSAL
-        return {**state, "answer": Answer(text, [], refused=True)}
+        return {**state, "answer": Answer(text, [], refused=True, answered_by="refusal")}
 
     def _answer(self, state: dict[str, Any]) -> dict[str, Any]:
         if (state.get("answerer") or self.settings.answerer) == "llm":
-            # the model needs the standalone question; the extractive picker the literal one
-            return {**state, "answer": self.llm.answer(state["query"], state["hits"])}
+            # the model needs the standalone question, with diacritics restored as the search read it;
+            # the extractive picker the literal one
+            return {**state, "answer": self.llm.answer(state.get("search_query") or state["query"], state["hits"])}
         return {**state, "answer": self.extractive.answer(state["question"], state["hits"])}
 
     def _verify(self, state: dict[str, Any]) -> dict[str, Any]:
@@ -206,7 +212,8 @@ class Assistant:
             # never show a marker that does not resolve: keep only lines whose markers all resolve
             lines = [ln for ln in ans.text.split("\n")
                      if {int(m) for m in re.findall(r"\[(\d+)\]", ln)} <= valid]
-            ans = Answer("\n".join(lines).strip() or REFUSAL, ok, refused=not lines)
+            ans = Answer("\n".join(lines).strip() or REFUSAL, ok, refused=not lines,
+                         answered_by=ans.answered_by if lines else "refusal", draft=ans.draft, dropped=ans.dropped)
         return {**state, "answer": ans}
 
     def _result(self, state: dict[str, Any]) -> AnswerResult:
@@ -223,6 +230,8 @@ class Assistant:
                 "total": (t_end - state["t0"]) * 1000,
             },
             query=state["query"],
+            answered_by=ans.answered_by,
+            diagnostics={"draft": ans.draft, "dropped": ans.dropped} if ans.draft else {},
         )
 
     # --- public API ---------------------------------------------------------------------------

@@ -40,6 +40,7 @@ import re
 import subprocess
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -339,6 +340,9 @@ def evaluate_question(q: GoldQuestion, result: Any, passage_text: Callable[[str]
         "passages": _passage_rows(passages),
         "gold_ids": q.gold_ids, "gold_sections": q.gold_sections,
         "latency_ms": round(float(result.timings_ms.get("total", 0.0)), 1),
+        "answered_by": getattr(result, "answered_by", "extractive"),
+        **({"llm_draft": d["draft"], "llm_dropped": d.get("dropped", [])}
+           if (d := getattr(result, "diagnostics", None) or {}).get("draft") else {}),
     }
     failures: list[str] = []
     if q.answerable:
@@ -410,6 +414,9 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "refusal": refusal_metrics([r["refused"] for r in rows], [r["answerable"] for r in rows]),
         "latency_ms": {"p50": percentile(lat, 50), "p95": percentile(lat, 95), "mean": mean(lat),
                        "max": max(lat) if lat else None, "n": len(lat)},
+        # who wrote each answer: with --answerer llm this shows how often the model's text survived verification
+        "answered_by": dict(sorted(Counter(str(r.get("answered_by", "extractive")) for r in rows
+                                           if not r.get("error")).items())),
     }
     return metrics
 
@@ -527,11 +534,16 @@ def _is_report(obj: Any) -> bool:
     return isinstance(obj, dict) and obj.get("kind") == "gold" and isinstance(obj.get("questions"), list)
 
 
-def find_previous_report(out_dir: Path, exclude: str | None = None,
-                         set_sha: str | None = None) -> tuple[Path | None, dict[str, Any] | None]:
-    """The newest earlier gold report in ``out_dir``; one over the same question file is preferred."""
+def find_previous_report(out_dir: Path, exclude: str | None = None, set_sha: str | None = None,
+                         answerer: str | None = None) -> tuple[Path | None, dict[str, Any] | None]:
+    """The newest earlier gold report in ``out_dir``.
+
+    Preferred in order: same question file and same answerer (an extractive run is compared with
+    the last extractive run, not with an LLM run in between), same question file, any report.
+    """
     candidates = sorted(Path(out_dir).glob("*.json"), reverse=True) if Path(out_dir).is_dir() else []
     fallback: tuple[Path | None, dict[str, Any] | None] = (None, None)
+    same_set: tuple[Path | None, dict[str, Any] | None] = (None, None)
     for path in candidates:
         if exclude and path.stem == exclude:
             continue
@@ -543,11 +555,13 @@ def find_previous_report(out_dir: Path, exclude: str | None = None,
             continue
         same = set_sha is None or (obj.get("set", {}).get("sha256") == set_sha
                                    and obj.get("set", {}).get("limit") is None)
-        if same:
+        if same and (answerer is None or obj.get("config", {}).get("answerer", "extractive") == answerer):
             return path, obj
+        if same and same_set[0] is None:
+            same_set = (path, obj)
         if fallback[0] is None:
             fallback = (path, obj)
-    return fallback
+    return same_set if same_set[0] is not None else fallback
 
 
 def _get(d: Mapping[str, Any] | None, dotted: str) -> Any:
@@ -658,7 +672,8 @@ def render_markdown(report: Mapping[str, Any], comparison: Mapping[str, Any] | N
     lines = [
         f"# Đánh giá / Evaluation {report['timestamp']}",
         "",
-        f"- commit `{cfg.get('commit', '?')}`, answerer `{cfg.get('answerer')}`, top_k {cfg.get('top_k')}, "
+        f"- commit `{cfg.get('commit', '?')}`, answerer `{cfg.get('answerer')}`"
+        f"{' (model `' + str(cfg['llm_model']) + '`)' if cfg.get('llm_model') else ''}, top_k {cfg.get('top_k')}, "
         f"model `{cfg.get('model', '?')}`, index generation {cfg.get('generation', '?')}",
         f"- question set `{s.get('path')}` ({m['n']} questions: {m['n_answerable']} answerable, "
         f"{m['n_unanswerable']} to refuse{', limit ' + str(s['limit']) if s.get('limit') else ''}; "
@@ -687,6 +702,10 @@ def render_markdown(report: Mapping[str, Any], comparison: Mapping[str, Any] | N
         f"({c['invalid']} invalid); over-refused {r['over_refused']}/{r['n_answerable']}, under-refused "
         f"{r['under_refused']}/{r['n_unanswerable']}.",
     ]
+    if m.get("answered_by"):
+        lines += ["", "Answers written by: " + ", ".join(f"{k} {v}" for k, v in m["answered_by"].items()) +
+                  " (llm-fallback: the model's sentences failed citation checks, verbatim quotes shown instead; "
+                  "llm-error: the model could not be reached in time)."]
     if m.get("modes"):
         lines += ["", "## Chế độ truy hồi / Retrieval modes", "",
                   "Standalone query (follow-ups condensed with their history), answerable questions; "
@@ -806,7 +825,8 @@ def write_report(report: dict[str, Any], out_dir: Path) -> ReportFiles:
     report["timestamp"] = base
     set_info = report.get("set", {})
     prev_path, prev = find_previous_report(out_dir, exclude=base,
-                                           set_sha=set_info.get("sha256") if not set_info.get("limit") else None)
+                                           set_sha=set_info.get("sha256") if not set_info.get("limit") else None,
+                                           answerer=report.get("config", {}).get("answerer"))
     comparison = None
     if prev is not None:
         comparison = compare_reports(report, prev)
@@ -856,6 +876,8 @@ def run_gold_eval(settings: Any, questions_path: Path, *, answerer: str | None =
             "min_score": settings.min_score, "min_coverage": settings.min_coverage,
             "model": snap.model_id, "collection": snap.collection_name, "generation": snap.generation,
             "passages": len(snap.passages),
+            **({"llm_model": settings.llm_model, "llm_url": settings.llm_url, "llm_timeout": settings.llm_timeout}
+               if (answerer or settings.answerer) == "llm" else {}),
         },
         **result,
     }

@@ -43,6 +43,7 @@ def test_ban_bau_cu_question_with_and_without_diacritics(assistant: Assistant) -
     cited = {(c["doc_id"], c["section"]) for c in r.citations}
     assert any(d == "hoi-dap-thanh-vien-ban-bau-cu-kiem-nhiem" or s == "Điều 27" for d, s in cited), cited
     assert r.answer.startswith("Về nguyên tắc là được, trừ trường hợp người đó là người ứng cử.")
+    assert r.answered_by == "extractive"
     assert len(r.passages) >= 5
     plain = assistant.ask("thanh vien ban bau cu co duoc kiem nhiem khong")
     check_citations(assistant, plain)
@@ -83,7 +84,7 @@ def test_follow_up_resolves_against_history(assistant: Assistant) -> None:
 ])
 def test_off_topic_is_refused(assistant: Assistant, question: str) -> None:
     r = assistant.ask(question)
-    assert r.refused and not r.citations
+    assert r.refused and not r.citations and r.answered_by == "refusal"
     assert "không trả lời được" in r.answer
 
 
@@ -219,6 +220,7 @@ def test_llm_valid_reply_is_kept(llm_assistant: tuple[Assistant, ScriptedLLM]) -
     r = assistant.ask(QUESTION)
     check_citations(assistant, r)
     assert fact in r.answer and r.citations[0]["n"] == 1 and not r.refused
+    assert r.answered_by == "llm" and r.to_json()["answered_by"] == "llm"
     prompt = llm.requests[-1]["messages"][-1]["content"]
     assert "[1]" in prompt and QUESTION in prompt
 
@@ -243,6 +245,7 @@ def test_llm_nothing_verifiable_falls_back(llm_assistant: tuple[Assistant, Scrip
     r = assistant.ask(QUESTION)
     check_citations(assistant, r)
     assert "không qua được bước kiểm tra trích dẫn" in r.answer and "9 đến 17" in r.answer
+    assert r.answered_by == "llm-fallback"
 
 
 def test_llm_timeout_falls_back(llm_assistant: tuple[Assistant, ScriptedLLM]) -> None:
@@ -254,3 +257,11 @@ def test_llm_timeout_falls_back(llm_assistant: tuple[Assistant, ScriptedLLM]) ->
     assert time.perf_counter() - t0 < 10
     check_citations(assistant, r)
     assert "Không gọi được mô hình ngôn ngữ" in r.answer and "9 đến 17" in r.answer
+    assert r.answered_by == "llm-error"
+
+
+def test_llm_says_sources_do_not_answer(llm_assistant: tuple[Assistant, ScriptedLLM]) -> None:
+    assistant, llm = llm_assistant
+    llm.replies = ["KHÔNG ĐỦ NGUỒN"]
+    r = assistant.ask(QUESTION)
+    assert r.refused and not r.citations and r.answered_by == "llm-refusal"
