@@ -153,7 +153,7 @@ def test_ask_result_contract(api: Api) -> None:
     res = api.ask(Q_KIEM_NHIEM)
     assert {"answer", "refused", "citations", "passages", "timings_ms"} <= set(res)
     assert isinstance(res["answer"], str) and res["answer"].strip()
-    assert res["refused"] is False
+    assert res["refused"] is False and res["answered_by"] == "extractive"
     assert isinstance(res["citations"], list) and res["citations"]
     for c in res["citations"]:
         for key, typ in CITATION_TYPES.items():
