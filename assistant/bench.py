@@ -23,8 +23,6 @@ import json
 import os
 import platform
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,6 +31,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from assistant.serverproc import ServeProcess, serve_env
 
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS = ("ingest", "serve", "embedded")
@@ -138,12 +138,6 @@ def peak_rss_mb(pid: int) -> dict[str, float]:
     return {"process_mb": own / 1024, "total_mb": total / 1024, "children": len(kids)}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _questions(path: Path) -> list[dict[str, Any]]:
     from assistant.evaluation import load_questions
 
@@ -195,61 +189,6 @@ def bench_ingest(settings: Any) -> tuple[dict[str, Any], Any]:
 # --------------------------------------------------------------------------------------------
 # HTTP
 # --------------------------------------------------------------------------------------------
-
-
-class ServerProcess:
-    """A real ``kiemnhiem serve`` on a free loopback port (same pattern as the test fixtures)."""
-
-    def __init__(self, settings: Any, workers: int, log_path: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KIEMNHIEM_")}
-        env.update({
-            "KIEMNHIEM_DATA_DIR": str(settings.data_dir),
-            "KIEMNHIEM_MODEL_PATH": str(settings.model_dir),
-            "KIEMNHIEM_COLLECTION": settings.collection,
-            "KIEMNHIEM_THREADS": str(settings.threads),
-            "KIEMNHIEM_KNOWLEDGE_PATHS": json.dumps([str(p) for p in settings.knowledge_paths]),
-            "HF_HUB_OFFLINE": "1",
-            "PYTHONUNBUFFERED": "1",
-        })
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "serve", "--port", str(self.port), "--workers", str(workers)],
-            env=env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT,
-        )
-
-    def wait(self, timeout: float = 180.0) -> float:
-        import httpx
-
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < timeout:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log_tail()}")
-            try:
-                if httpx.get(self.url + "/health", timeout=5).status_code == 200:
-                    return time.monotonic() - t0
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise TimeoutError(f"server not ready in {timeout} s: {self.log_tail()}")
-
-    def log_tail(self) -> str:
-        try:
-            return self.log_path.read_text("utf-8", errors="replace")[-3000:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self._log.close()
 
 
 def _post(client: Any, url: str, payload: dict[str, Any]) -> tuple[float, int]:
@@ -317,10 +256,10 @@ def _lat_summary(lat: list[float], errors: int, wall: float) -> dict[str, Any]:
 
 def bench_serve(settings: Any, questions: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
     log_path = Path(tempfile.mkstemp(prefix="kiemnhiem-bench-serve-", suffix=".log")[1])
-    srv = ServerProcess(settings, args.workers, log_path)
+    srv = ServeProcess(serve_env(settings), args.workers, log_path)
     try:
         _log(f"starting server on {srv.url} (workers={args.workers}) …")
-        startup = srv.wait()
+        startup = srv.wait().startup_s
         url = srv.url + "/ask"
         import httpx
 

@@ -16,6 +16,7 @@ repeats the heading line. ``Passage.text`` is always ``heading + "\\n" + doc.tex
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections import Counter
@@ -441,27 +442,15 @@ class _Splitter:
             else:
                 bad = good + step
                 break
-        while bad - good > 1:
-            mid = (good + bad) // 2
-            if pred(mid):
-                good = mid
-            else:
-                bad = mid
-        return good
+        # then bisect the bracket (good, bad): the first k where pred fails, minus one
+        return good + bisect.bisect_left(range(good + 1, bad), True, key=lambda k: not pred(k))
 
     @staticmethod
     def _first_true(lo: int, hi: int, pred: Callable[[int], bool]) -> int | None:
         """Smallest k in [lo, hi] with pred(k), for pred false-then-true; None if none."""
         if lo > hi or not pred(hi):
             return None
-        bad, good = lo - 1, hi
-        while good - bad > 1:
-            mid = (good + bad) // 2
-            if pred(mid):
-                good = mid
-            else:
-                bad = mid
-        return good
+        return lo + bisect.bisect_left(range(lo, hi + 1), True, key=pred)
 
 
 # --------------------------------------------------------------------------------------------

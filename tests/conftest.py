@@ -7,17 +7,15 @@ and shared by every test; every index lives in its own temporary data dir.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from assistant.config import Settings, configure_threads
+from assistant.serverproc import ServeProcess, free_port, serve_env, stop_process  # noqa: F401 - re-exported to tests
 
 REPO = Path(__file__).resolve().parents[1]
 KNOWLEDGE = REPO / "knowledge"
@@ -72,71 +70,13 @@ def assistant(kb_settings: Settings):  # noqa: ANN201
     return Assistant(kb_settings)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def server_env(settings: Settings, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIEMNHIEM_")}
-    env.update({
-        "KIEMNHIEM_DATA_DIR": str(settings.data_dir),
-        "KIEMNHIEM_MODEL_PATH": str(settings.model_dir),
-        "KIEMNHIEM_COLLECTION": settings.collection,
-        "KIEMNHIEM_THREADS": "1",
-        "KIEMNHIEM_KNOWLEDGE_PATHS": f'["{KNOWLEDGE}"]',
-        "HF_HUB_OFFLINE": "1",
-        "PYTHONUNBUFFERED": "1",
-    })
-    if settings.chroma_url:
-        env["KIEMNHIEM_CHROMA_URL"] = settings.chroma_url
-    env.update(extra)
-    return env
+    """Child-process environment for ``settings``; one torch thread per test server unless told otherwise."""
+    return serve_env(settings, **{"KIEMNHIEM_THREADS": "1", **extra})
 
 
-class Server:
-    """A real ``kiemnhiem serve`` process on a free loopback port."""
-
-    def __init__(self, env: dict[str, str], workers: int = 1, log_path: Path | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self._log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "serve", "--port", str(self.port), "--workers", str(workers)],
-            env=env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT,
-        )
-
-    def wait(self, timeout: float = 180.0, healthy: bool = True) -> Server:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; log: {self.log_text()}")
-            try:
-                r = httpx.get(self.url + "/health", timeout=5)
-                if r.status_code == 200 or (not healthy and r.status_code == 503):
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError(f"server not ready in {timeout}s; log: {self.log_text()}")
-
-    def log_text(self) -> str:
-        if self.log_path and self.log_path.exists():
-            return self.log_path.read_text("utf-8", errors="replace")[-4000:]
-        return ""
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        if self._log is not subprocess.DEVNULL:
-            self._log.close()
+class Server(ServeProcess):
+    """A real ``kiemnhiem serve`` process on a free loopback port (``assistant/serverproc.py``)."""
 
 
 @pytest.fixture(scope="session")

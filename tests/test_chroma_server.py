@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import KNOWLEDGE, REPO, Server, free_port, make_settings, run_kn, server_env
+from conftest import KNOWLEDGE, REPO, Server, free_port, make_settings, run_kn, server_env, stop_process
 
 from assistant.config import Settings
 
@@ -68,13 +68,8 @@ class ChromaServer:
             self.proc.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        if self.proc:
+            stop_process(self.proc)
 
 
 @pytest.fixture

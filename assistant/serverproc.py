@@ -1,0 +1,96 @@
+"""A real ``kiemnhiem serve`` in a child process, on a free loopback port.
+
+``make bench`` measures it and the tests talk to it; both need the same start, health wait and
+clean stop, so they live here once (the tests import this module, the library never imports tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_env(settings: Any, **extra: str) -> dict[str, str]:
+    """The environment that makes a child process use ``settings`` (and nothing of the parent's KIEMNHIEM_*)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIEMNHIEM_")}
+    env.update({
+        "KIEMNHIEM_DATA_DIR": str(settings.data_dir),
+        "KIEMNHIEM_MODEL_PATH": str(settings.model_dir),
+        "KIEMNHIEM_COLLECTION": settings.collection,
+        "KIEMNHIEM_THREADS": str(settings.threads),
+        "KIEMNHIEM_KNOWLEDGE_PATHS": json.dumps([str(p) for p in settings.knowledge_paths]),
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+    })
+    if settings.chroma_url:
+        env["KIEMNHIEM_CHROMA_URL"] = settings.chroma_url
+    env.update(extra)
+    return env
+
+
+def stop_process(proc: subprocess.Popen[Any], grace: float = 20.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``grace`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+class ServeProcess:
+    """``python -m assistant.cli serve`` with its output in ``log_path`` (or discarded)."""
+
+    def __init__(self, env: dict[str, str], workers: int = 1, log_path: Path | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.startup_s: float | None = None
+        self._log: IO[bytes] | int = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant.cli", "serve", "--port", str(self.port), "--workers", str(workers)],
+            env=env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+
+    def wait(self, timeout: float = 180.0, healthy: bool = True) -> ServeProcess:
+        """Block until ``/health`` answers 200 (or 503 with ``healthy=False``); ``startup_s`` records how long."""
+        import httpx
+
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; log: {self.log_text()}")
+            try:
+                r = httpx.get(self.url + "/health", timeout=5)
+                if r.status_code == 200 or (not healthy and r.status_code == 503):
+                    self.startup_s = time.monotonic() - t0
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"server not ready in {timeout} s; log: {self.log_text()}")
+
+    def log_text(self) -> str:
+        if self.log_path and self.log_path.exists():
+            return self.log_path.read_text("utf-8", errors="replace")[-4000:]
+        return ""
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        if not isinstance(self._log, int):
+            self._log.close()
