@@ -26,7 +26,13 @@ from assistant.answer import (
 )
 from assistant.config import Settings
 from assistant.index import KnowledgeIndex
-from assistant.retrieval import HybridSearcher, KiemNhiemRetriever, ScoredPassage, passages_payload
+from assistant.retrieval import (
+    STOPWORDS_FOLDED,
+    HybridSearcher,
+    KiemNhiemRetriever,
+    ScoredPassage,
+    passages_payload,
+)
 from assistant.text import collapse_ws, fold, nfc, proper_names, tokenize_folded
 
 # A follow-up leans on the conversation: "còn cấp xã thì sao?", "vậy mức phụ cấp là bao nhiêu?"
@@ -58,6 +64,23 @@ _OVERRIDE_TAIL_RE = re.compile(
     r"(?:\b(?:hay\s+)?(?:tra loi|answer)(?:\s+(?:cau hoi|the question|this|sau|following))*\s*[:,\-–—]\s*)?"
 )
 STEERED_MARGIN = 0.05
+
+
+def phrase_support(query: str, hits: Sequence[ScoredPassage]) -> float | None:
+    """Share of the query's two-word phrases (adjacent informative words) found adjacent in the passages.
+
+    ``None`` when the query has no such phrase (a single informative word cannot be judged this way).
+    """
+    toks = tokenize_folded(query)
+    pairs = {(a, b) for a, b in zip(toks, toks[1:], strict=False)
+             if a not in STOPWORDS_FOLDED and b not in STOPWORDS_FOLDED}
+    if not pairs:
+        return None
+    seen: set[tuple[str, str]] = set()
+    for h in hits:
+        pt = tokenize_folded(h.passage.text)
+        seen.update(zip(pt, pt[1:], strict=False))
+    return sum(1 for p in pairs if p in seen) / len(pairs)
 
 
 def strip_override(question: str) -> tuple[str, bool]:
@@ -166,12 +189,23 @@ class Assistant:
         return {**state, "hits": res.hits, "small_talk": None, "t_retrieved": time.perf_counter(),
                 "search_query": res.query}
 
-    def answerable(self, hits: Sequence[ScoredPassage], margin: float = 0.0) -> bool:
-        """Refuse unless the best passage clears the threshold calibrated on the gold set (plus ``margin``)."""
+    def answerable(self, hits: Sequence[ScoredPassage], margin: float = 0.0, query: str = "") -> bool:
+        """Refuse unless the best passage clears the threshold calibrated on the gold set (plus ``margin``).
+
+        In the marginal band just above the threshold, the question must also share a two-word
+        phrase with what was retrieved: Vietnamese syllables are shared by unrelated words
+        ("tiết" in "chi tiết" and "thời tiết"), so word overlap alone lets off-topic questions through.
+        """
         if not hits:
             return False
         top = hits[0]
-        return top.score >= self.settings.min_score + margin and top.coverage >= self.settings.min_coverage
+        if top.score < self.settings.min_score + margin or top.coverage < self.settings.min_coverage:
+            return False
+        if query and top.score < self.settings.min_score + margin + self.settings.phrase_margin:
+            support = phrase_support(query, hits[: self.settings.top_k])
+            if support is not None and support == 0.0:
+                return False
+        return True
 
     @staticmethod
     def missing_names(question: str, hits: Sequence[ScoredPassage]) -> list[str]:
@@ -186,8 +220,8 @@ class Assistant:
         if state["small_talk"] is not None:
             return {**state, "refused": True, "missing": []}
         missing = self.missing_names(state["focus"] or state["question"], state["hits"])
-        refused = bool(missing) or not self.answerable(state["hits"],
-                                                        STEERED_MARGIN if state.get("steered") else 0.0)
+        refused = bool(missing) or not self.answerable(state["hits"], STEERED_MARGIN if state.get("steered") else 0.0,
+                                                        state.get("search_query") or state["query"])
         return {**state, "refused": refused, "missing": missing}
 
     def _refuse(self, state: dict[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     rerank: bool = True
     min_score: float = Field(default=0.76, description="Refusal threshold on the top rerank score (calibrated on eval/questions.jsonl)")
     min_coverage: float = Field(default=0.2, description="Refusal threshold on question-word coverage")
+    phrase_margin: float = Field(
+        default=0.05, ge=0.0, le=1.0,
+        description="Below min_score + this, a question is refused unless one of its two-word phrases occurs "
+                    "in the retrieved passages (stops 'thu tuc ly hon' matching on single syllables)")
 
     # --- answering ---------------------------------------------------------------------------
     answerer: Literal["extractive", "llm"] = "extractive"
