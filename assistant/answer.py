@@ -236,6 +236,9 @@ MIN_SUPPORT = 0.6
 ATTRIBUTE_SUPPORT = 0.85
 # negations flip a legal answer ("không được"): a sentence must carry as many as the sentence it quotes
 _NEGATION_RE = re.compile(r"\b(không|chưa|chẳng|cấm|chớ)\b", re.IGNORECASE)
+# relations with a direction between documents or figures: "208 thay thế 185" is not "185 thay thế 208"
+_DIRECTED_RE = re.compile(r"\b(thay thế|sửa đổi|bổ sung|bãi bỏ|hướng dẫn|quy định chi tiết|hợp nhất|sáp nhập|"
+                          r"nhập vào|tăng|giảm|từ .{1,40} đến)\b", re.IGNORECASE)
 
 
 def build_prompt(question: str, hits: Sequence[ScoredPassage]) -> str:
@@ -269,6 +272,8 @@ def verify_llm_sentence(sentence: str, hits: Sequence[ScoredPassage], question: 
     body = _MARKER_RE.sub("", sentence).strip()
     if body.rstrip(" .").endswith("?"):
         return False, markers, "a question, not an answer"
+    if "tình trạng:" in body:
+        return False, markers, "copies the list of sources"
     words = _informative(body)
     if not words:
         return False, markers, "no content"
@@ -278,11 +283,38 @@ def verify_llm_sentence(sentence: str, hits: Sequence[ScoredPassage], question: 
     missing = [n for n in _numbers(body) if n not in _numbers(cited_text) and n not in cited_text]
     if missing:
         return False, markers, f"numbers not in the cited passage: {missing}"
+    if sum(1 for w in words if not w[0].isdigit()) < 2:
+        return False, markers, "a fragment, not a sentence"
     have = set(tokenize_folded(cited_text))
     support = sum(1 for w in words if w in have) / len(words)
     if support < MIN_SUPPORT:
         return False, markers, f"only {support:.0%} of its words are in the cited passage"
+    if _DIRECTED_RE.search(body) and not _same_order(body, cited_text):
+        return False, markers, "its numbers are in another order than in the cited passage"
     return True, markers, ""
+
+
+def _same_order(body: str, cited_text: str) -> bool:
+    """The numbers of a sentence stating a directed relation occur in the cited text in the same order.
+
+    Each number is looked for after the previous one (a subsequence, so "cấp xã từ 7 đến 9" is found
+    in "…cấp huyện từ 9 đến 11, cấp xã từ 7 đến 9"); numbers absent from the text are skipped.
+    """
+    seen: list[str] = []
+    for n in _NUMBER_RE.findall(body):
+        n = n.rstrip(".,")
+        if n not in seen:
+            seen.append(n)
+    pos = 0
+    for n in seen:
+        pattern = re.compile(rf"(?<![\d.,/]){re.escape(n)}(?![\d]|[.,/]\d)")
+        if not pattern.search(cited_text):
+            continue
+        m = pattern.search(cited_text, pos)
+        if m is None:
+            return False
+        pos = m.end()
+    return True
 
 
 def _support(words: Sequence[str], text: str) -> float:
@@ -383,6 +415,7 @@ class LLMAnswerer:
                 dropped.append(f"{why}: {sent}")
                 log.info("LLM sentence dropped (%s): %s", why, sent)
                 continue
+            body = re.sub(r"(?:\s+\d+\.)+$", "", collapse_ws(body))  # "…, bao gồm:\n\n1." -> one line
             new_markers = []
             for m in markers:
                 if m not in by_marker:

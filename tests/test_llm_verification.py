@@ -116,3 +116,25 @@ def test_prompt_repeats_the_citation_rule_after_the_sources() -> None:
     prompt = build_prompt("Câu hỏi?", HITS)
     assert prompt.index("[2] Điều 10") < prompt.index("CÂU HỎI: Câu hỏi?") < prompt.index("Nhớ: mỗi câu")
     assert prompt.rstrip().endswith("TRẢ LỜI:")
+
+
+QD208 = (
+    "Quy định 208-QĐ/TW ngày 08/11/2019 về chức năng, nhiệm vụ của trung tâm chính trị cấp huyện.\n"
+    "Quy định có hiệu lực từ ngày ký và thay thế Quyết định 185-QĐ/TW ngày 03/9/2008."
+)
+
+
+def test_a_reversed_relation_is_dropped() -> None:
+    """What the 1.5B model wrote for «QĐ 208 năm 2019 thay thế quyết định nào?» (gold q140)."""
+    hits = [_hit("quy-dinh-208::thong-tin-chung", "Thông tin chung", QD208)]
+    wrong = "Quyết định 185-QĐ/TW năm 2008 thay thế Quyết định 208-QĐ/TW năm 2019. [1]"
+    ok, _, why = verify_llm_sentence(wrong, hits)
+    assert not ok and "another order" in why
+    right = "Quy định 208-QĐ/TW năm 2019 thay thế Quyết định 185-QĐ/TW năm 2008. [1]"
+    assert verify_llm_sentence(right, hits)[0]
+
+
+def test_a_list_number_alone_is_not_an_answer() -> None:
+    assert not verify_llm_sentence("1. [1]", HITS)[0]
+    ok, _, why = verify_llm_sentence("Điều 27. [1]", HITS)
+    assert not ok and why == "a fragment, not a sentence"
