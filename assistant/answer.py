@@ -285,8 +285,7 @@ def verify_llm_sentence(sentence: str, hits: Sequence[ScoredPassage], question: 
         return False, markers, f"numbers not in the cited passage: {missing}"
     if sum(1 for w in words if not w[0].isdigit()) < 2:
         return False, markers, "a fragment, not a sentence"
-    have = set(tokenize_folded(cited_text))
-    support = sum(1 for w in words if w in have) / len(words)
+    support = _support(words, cited_text)
     if support < MIN_SUPPORT:
         return False, markers, f"only {support:.0%} of its words are in the cited passage"
     if _DIRECTED_RE.search(body) and not _same_order(body, cited_text):
@@ -396,6 +395,16 @@ class LLMAnswerer:
     def _messages(self, question: str, hits: Sequence[ScoredPassage]) -> list[tuple[str, str]]:
         return [("system", SYSTEM_PROMPT), ("human", build_prompt(question, hits))]
 
+    def _fallback(self, question: str, hits: Sequence[ScoredPassage], note: str, answered_by: str,
+                  draft: str = "", dropped: Sequence[str] = ()) -> Answer:
+        """The extractive answer, headed by a note saying why the model's own text is not shown."""
+        fallback = self.extractive.answer(question, hits)
+        fallback.note = note
+        fallback.text = note + "\n" + fallback.text
+        fallback.answered_by = answered_by
+        fallback.draft, fallback.dropped = draft, list(dropped)
+        return fallback
+
     def _assemble(self, question: str, hits: Sequence[ScoredPassage], generated: str) -> Answer:
         if "KHÔNG ĐỦ NGUỒN" in generated.upper() and len(generated) < 40:
             return Answer(REFUSAL, [], refused=True, answered_by="llm-refusal", draft=generated)
@@ -425,12 +434,7 @@ class LLMAnswerer:
                 new_markers.append(by_marker[m])
             kept.append(body + " " + "".join(f"[{n}]" for n in dict.fromkeys(new_markers)))
         if not kept:
-            fallback = self.extractive.answer(question, hits)
-            fallback.note = LLM_FALLBACK_NOTE
-            fallback.text = LLM_FALLBACK_NOTE + "\n" + fallback.text
-            fallback.answered_by = "llm-fallback"
-            fallback.draft, fallback.dropped = generated, dropped
-            return fallback
+            return self._fallback(question, hits, LLM_FALLBACK_NOTE, "llm-fallback", generated, dropped)
         text = "\n".join(kept)
         notes = status_lines(citations)
         if notes:
@@ -442,11 +446,8 @@ class LLMAnswerer:
             reply = self.llm.invoke(self._messages(question, hits))
             generated = str(reply.content)
         except Exception as exc:  # endpoint down, timeout, bad reply: fall back, never fail the user
-            fallback = self.extractive.answer(question, hits)
-            fallback.note = f"(Không gọi được mô hình ngôn ngữ: {type(exc).__name__}; dưới đây là các câu trích nguyên văn từ nguồn.)"
-            fallback.text = fallback.note + "\n" + fallback.text
-            fallback.answered_by = "llm-error"
-            return fallback
+            note = f"(Không gọi được mô hình ngôn ngữ: {type(exc).__name__}; dưới đây là các câu trích nguyên văn từ nguồn.)"
+            return self._fallback(question, hits, note, "llm-error")
         return self._assemble(question, hits, generated)
 
 

@@ -7,6 +7,7 @@ Every way in (CLI, ``POST /ask``, the OpenAI-compatible endpoint, evals) goes th
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -202,8 +203,7 @@ class Assistant:
         if top.score < self.settings.min_score + margin or top.coverage < self.settings.min_coverage:
             return False
         if query and top.score < self.settings.min_score + margin + self.settings.phrase_margin:
-            support = phrase_support(query, hits[: self.settings.top_k])
-            if support is not None and support == 0.0:
+            if phrase_support(query, hits[: self.settings.top_k]) == 0.0:  # None: no phrase to judge by
                 return False
         return True
 
@@ -246,8 +246,8 @@ class Assistant:
             # never show a marker that does not resolve: keep only lines whose markers all resolve
             lines = [ln for ln in ans.text.split("\n")
                      if {int(m) for m in re.findall(r"\[(\d+)\]", ln)} <= valid]
-            ans = Answer("\n".join(lines).strip() or REFUSAL, ok, refused=not lines,
-                         answered_by=ans.answered_by if lines else "refusal", draft=ans.draft, dropped=ans.dropped)
+            ans = dataclasses.replace(ans, text="\n".join(lines).strip() or REFUSAL, citations=ok, refused=not lines,
+                                      answered_by=ans.answered_by if lines else "refusal")
         return {**state, "answer": ans}
 
     def _result(self, state: dict[str, Any]) -> AnswerResult:
