@@ -86,6 +86,8 @@ class AskResponse(BaseModel):
     query: str = ""
     answered_by: str = Field(default="extractive", description="extractive | llm | llm-fallback | llm-error | "
                              "llm-refusal | refusal | small-talk")
+    as_of: str = Field(default="", description="Ngày câu trả lời áp dụng (ISO) / the date the answer speaks for")
+    period: dict[str, Any] = Field(default_factory=dict, description="Thời kỳ câu hỏi nêu / the period the question named")
 
 
 class FeedbackRequest(BaseModel):

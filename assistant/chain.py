@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from langchain_core.runnables import RunnableBranch, RunnableLambda
@@ -113,6 +114,10 @@ class AnswerResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     query: str = ""  # the standalone question that was searched (after follow-up resolution)
     answered_by: str = "extractive"  # extractive | llm | llm-fallback | llm-error | llm-refusal | refusal | small-talk
+    # the date the answer speaks for (ISO): the request's ``as_of`` or today; ``period`` says what the
+    # question itself asked for ({"from", "to", "label", "source"}) when it named a time
+    as_of: str = ""
+    period: dict[str, Any] = field(default_factory=dict)
     # not part of the JSON contract: the model's raw reply and what verification dropped (evals read it)
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
@@ -125,6 +130,8 @@ class AnswerResult:
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "query": self.query,
             "answered_by": self.answered_by,
+            "as_of": self.as_of,
+            "period": self.period,
         }
 
 
@@ -266,21 +273,26 @@ class Assistant:
             query=state["query"],
             answered_by=ans.answered_by,
             diagnostics={"draft": ans.draft, "dropped": ans.dropped} if ans.draft else {},
+            as_of=state["as_of"].isoformat(),
         )
 
     # --- public API ---------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[dict[str, str]] | None = None, top_k: int | None = None,
-            filters: dict[str, Any] | None = None, answerer: str | None = None) -> AnswerResult:
-        return self.chain.invoke({"question": question, "history": list(history or []), "top_k": top_k,
-                                  "filters": filters, "answerer": answerer})
+            filters: dict[str, Any] | None = None, answerer: str | None = None,
+            as_of: date | None = None) -> AnswerResult:
+        """Answer one question; ``as_of`` is the date the answer must speak for (default: today)."""
+        result: AnswerResult = self.chain.invoke({"question": question, "history": list(history or []), "top_k": top_k,
+                                                  "filters": filters, "answerer": answerer,
+                                                  "as_of": as_of or date.today()})
+        return result
 
     def stream(self, question: str, history: Sequence[dict[str, str]] | None = None, top_k: int | None = None,
-               filters: dict[str, Any] | None = None) -> Iterator[tuple[str, Any]]:
+               filters: dict[str, Any] | None = None, as_of: date | None = None) -> Iterator[tuple[str, Any]]:
         """``("token", str)`` pieces of the verified answer, then ``("result", AnswerResult)``.
 
         Tokens are only released after verification, so what streams is exactly what ``ask`` returns.
         """
-        result = self.ask(question, history, top_k, filters)
+        result = self.ask(question, history, top_k, filters, as_of=as_of)
         for piece in answer_pieces(result.answer):
             yield "token", piece
         yield "result", result
