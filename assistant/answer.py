@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant import compose
 from assistant.config import Settings
 from assistant.models import STATUS_LABELS, Passage
-from assistant.retrieval import QUESTION_SECTION, STOPWORDS_FOLDED, ScoredPassage, SentenceHit
+from assistant.retrieval import STOPWORDS_FOLDED, ScoredPassage
 from assistant.text import collapse_ws, fold, sentences, tokenize_folded
+from assistant.turn import Turn
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,10 @@ GREETING = (
     "kèm trích dẫn. Ví dụ: \"Thành viên Ban bầu cử có được kiêm nhiệm không?\""
 )
 THANKS = "Rất vui được giúp bạn. Nếu còn câu hỏi về kiêm nhiệm hay tổ chức bầu cử, bạn cứ hỏi tiếp."
+NO_FIGURE = (
+    "Các nguồn hiện có không nêu con số bạn hỏi, nên tôi không trả lời được câu hỏi này. "
+    + REFUSAL.split(". ", 1)[1]
+)
 LLM_FALLBACK_NOTE = "(Câu trả lời của mô hình ngôn ngữ không qua được bước kiểm tra trích dẫn, nên dưới đây là các câu trích nguyên văn từ nguồn.)"
 
 STATUS_NOTES = {
@@ -47,30 +53,33 @@ _GREETING_RE = re.compile(
     r"^(xin chao|chao( ban| em| anh| chi| tro ly)?|hello|hi|alo|hey|good (morning|afternoon|evening)|"
     r"ban (la ai|lam duoc gi)|tro ly (la ai|lam duoc gi))[\s!.?,]*(ban|tro ly|nhe|a)?[\s!.?]*$"
 )
-_THANKS_RE = re.compile(r"^(cam on|thank(s| you)|ok cam on|cam on ban|tot qua|ok)[\s!.?,a-z]*$")
-_YESNO_RE = re.compile(r"(co duoc|duoc khong|co phai|duoc phep|co the .* khong|khong\??$|hay khong|duoc ko)")
-_QUANT_RE = re.compile(r"(bao nhieu|may nguoi|may truong hop|so luong|ty le|muc phu cap|muc huong|muc bao nhieu|"
-                       r"toi da|toi thieu|bao lau|khi nao|ngay nao|nam nao)")
-_VERDICT_RE = re.compile(r"\b(duoc|khong duoc|la duoc|khong co|co the|phai|khong phai|chua)\b")
+_THANKS_RE = re.compile(r"^(cam on|thank(s| you)|ok cam on|cam on ban|tot qua|ok|tam biet|bye|hen gap lai)[\s!.?,a-z]*$")
+_CHITCHAT_RE = re.compile(
+    r"^(ban (khoe|co khoe|the nao|ten (la )?gi|bao nhieu tuoi|o dau)|hom nay (the nao|ra sao)|ban co (vui|met)|"
+    r"how are you|what can you do|ban giup (duoc )?gi|ban biet gi)[\s!.?,a-z]*$"
+)
 _NUMBER_RE = re.compile(r"\d+(?:[.,/]\d+)*")
 _MARKER_RE = re.compile(r"\[(\d+)\]")
-MAX_JOINED_QUOTE = 900  # characters: beyond this two sentences of one passage get separate markers
-_LIST_PREFIX_RE = re.compile(r"^(\d+\.|[a-zđ]\)|[-•*])\s+")
 
 
-def refusal_for_missing(names: Sequence[str]) -> str:
+def refusal_for_missing(names: Sequence[str], suggestion: str = "") -> str:
+    """Say which named thing the sources lack; the nearest thing they hold is offered, not answered."""
     quoted = ", ".join(f"«{n}»" for n in names)
-    return (f"Các nguồn hiện có không đề cập đến {quoted}, nên tôi không trả lời được câu hỏi này. "
-            + REFUSAL.split(". ", 1)[1])
+    text = f"Các nguồn hiện có không có thông tin về {quoted}, nên tôi không trả lời được câu hỏi này."
+    if suggestion:
+        text += " " + suggestion
+    return text + " " + REFUSAL.split(". ", 1)[1]
 
 
 def small_talk(question: str) -> str | None:
-    """A fixed reply for greetings and thanks, which are not questions to retrieve for."""
+    """A fixed reply for greetings, thanks and small talk, which are not questions to retrieve for."""
     f = collapse_ws(fold(question))
     if len(f) <= 40 and _GREETING_RE.match(f):
         return GREETING
     if len(f) <= 30 and _THANKS_RE.match(f):
         return THANKS
+    if len(f) <= 40 and _CHITCHAT_RE.match(f):
+        return GREETING
     return None
 
 
@@ -120,99 +129,99 @@ def document_name(p: Passage) -> str:
     return p.label[len(prefix):] if p.label.startswith(prefix) else p.title
 
 
-def clean_sentence(text: str) -> str:
-    """A quoted sentence as shown in the answer: whitespace folded, list marker dropped."""
-    return _LIST_PREFIX_RE.sub("", collapse_ws(text))
-
-
-def _similar(a: str, b: str) -> bool:
-    ta, tb = set(tokenize_folded(a)), set(tokenize_folded(b))
-    if not ta or not tb:
-        return False
-    return len(ta & tb) / min(len(ta), len(tb)) > 0.8
-
-
 class ExtractiveAnswerer:
-    """Quote the sentences that answer best; deterministic, so the same question gives the same answer."""
+    """Quote the sentences that answer best, composed by intent and period (``assistant.compose``).
+
+    Deterministic, so the same question gives the same answer; every sentence shown is a verbatim
+    quote followed by its marker, except a verdict word or period label that a tested rule derives
+    from the quoted sentence or from the source's metadata.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def select(self, question: str, hits: Sequence[ScoredPassage]) -> list[tuple[ScoredPassage, SentenceHit]]:
-        fq = fold(question)
-        yesno = bool(_YESNO_RE.search(fq))
-        quant = bool(_QUANT_RE.search(fq))
-        if not hits:
-            return []
-        top = hits[0].score
-        scored: list[tuple[float, ScoredPassage, SentenceHit]] = []
-        for rank, h in enumerate(hits[:3]):
-            if rank and h.score < top - 0.08:
-                continue
-            if h.passage.section == QUESTION_SECTION:
-                continue  # a restated question is not an answer
-            for s in h.sentences:
-                text = fold(clean_sentence(h.passage.text[s.start : s.end]))  # "3." is a list marker, not a figure
-                bonus = 0.0
-                if yesno and _VERDICT_RE.search(text):
-                    bonus += 0.03
-                if quant and _NUMBER_RE.search(text):
-                    bonus += 0.06
-                if h.passage.section == "Trả lời" and s.start == min(x.start for x in h.sentences):
-                    bonus += 0.04
-                final = s.score + bonus + 0.8 * (h.score - top)
-                scored.append((final, h, s))
-        scored.sort(key=lambda x: -x[0])
-        if not scored:
-            return []
-        if hits[0].via_question and hits[0].sentences:
-            # the user asked what this Q&A asks: its answer's opening sentence is the direct answer
-            first = min(hits[0].sentences, key=lambda x: x.start)
-            scored.sort(key=lambda x: (x[2] is not first, -x[0]))
-        lead_score = scored[0][0]
-        chosen: list[tuple[float, ScoredPassage, SentenceHit]] = [scored[0]]
-        for cand in scored[1:]:
-            if len(chosen) >= self.settings.max_answer_sentences:
-                break
-            if cand[0] < lead_score - 0.1:
-                break
-            text = cand[1].passage.text[cand[2].start : cand[2].end]
-            if any(_similar(text, c[1].passage.text[c[2].start : c[2].end]) for c in chosen):
-                continue
-            chosen.append(cand)
-        lead, rest = chosen[0], chosen[1:]
-        # supporting sentences in reading order: by passage rank, then position in the passage
-        order = {id(h): i for i, h in enumerate(hits)}
-        rest.sort(key=lambda c: (order[id(c[1])], c[2].start))
-        return [(c[1], c[2]) for c in [lead, *rest]]
+    def plan(self, turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Mapping[str, Any]] | None = None
+             ) -> compose.Plan:
+        cands = compose.candidates(turn, hits, docs)
+        return compose.plan_answer(turn, cands, self.settings.max_answer_sentences)
 
-    def answer(self, question: str, hits: Sequence[ScoredPassage]) -> Answer:
-        picked = self.select(question, hits)
-        if not picked:
+    def answer(self, turn: Turn, hits: Sequence[ScoredPassage],
+               docs: Mapping[str, Mapping[str, Any]] | None = None) -> Answer:
+        docs = docs or {}
+        if turn.intent == "change":
+            changed = self._change(turn, hits, docs)
+            if changed is not None:
+                return changed
+        plan = self.plan(turn, hits, docs)
+        lead = plan.lead
+        if plan.no_figure:
+            return Answer(NO_FIGURE, [], refused=True, answered_by="refusal")
+        if lead is None:
             return Answer(REFUSAL, [], refused=True, answered_by="refusal")
-        # one marker per passage: its quote is the contiguous span covering every sentence used from it
-        spans: dict[str, list[int]] = {}
-        for h, s in picked:
-            span = spans.setdefault(h.passage.id, [s.start, s.end])
-            span[0], span[1] = min(span[0], s.start), max(span[1], s.end)
+        if plan.unverified_lead:
+            text = (f"Các nguồn hiện có chưa xác minh được điều bạn hỏi, nên tôi không trả lời dứt khoát. "
+                    f"Nguồn ghi: «{compose.display(lead.text)}» ({lead.passage.label}).")
+            return Answer(text, [], refused=True, answered_by="refusal")
         citations: list[Citation] = []
-        by_passage: dict[str, Citation] = {}
+        by_span: dict[tuple[str, int, int], Citation] = {}
+
+        def cite(c: compose.Candidate) -> int:
+            key = (c.passage.id, c.start, c.end)
+            if key not in by_span:
+                by_span[key] = Citation(len(citations) + 1, c.hit, c.text)
+                citations.append(by_span[key])
+            return by_span[key].n
+
+        def markers(c: compose.Candidate) -> str:
+            ns = [cite(c)] + [cite(t) for t in plan.merged.get(id(c), [])]
+            return "".join(f"[{n}]" for n in dict.fromkeys(ns))
+
         lines: list[str] = []
-        for h, s in picked:
-            a, b = spans[h.passage.id]
-            if b - a > MAX_JOINED_QUOTE:  # far apart in a long article: cite each sentence on its own
-                a, b = s.start, s.end
-            key = f"{h.passage.id}:{a}:{b}"
-            c = by_passage.get(key)
-            if c is None:
-                c = Citation(len(citations) + 1, h, h.passage.text[a:b])
-                citations.append(c)
-                by_passage[key] = c
-            lines.append(f"{clean_sentence(h.passage.text[s.start : s.end])} [{c.n}]")
+        covered_docs: set[str] = set()
+        if turn.intent == "validity":
+            found = compose.validity_line(turn, hits, docs)
+            if found is not None:
+                doc_id, sentence = found
+                own = [c for c in compose.candidates(turn, hits, docs) if c.passage.doc_id == doc_id and not c.meta
+                       and not c.unverified]
+                if own:
+                    lead = own[0]
+                    plan.support = [c for c in plan.support if not compose._overlaps(c, [lead])]
+                lines.append(f"{sentence} {markers(lead)}" if own else sentence)
+                covered_docs.add(doc_id)
+        prefix = (compose.verdict_word(turn, lead.text) or "")
+        period = compose.period_prefix(turn, lead, docs) if not covered_docs else ""
+        head = " ".join(x for x in (prefix, period) if x)
+        lines.append(f"{head + ' ' if head and not head.endswith(' ') else head}{compose.display(lead.text)} {markers(lead)}")
+        for c in plan.support:
+            label = compose.period_prefix(turn, c, docs) if not c.in_period else ""
+            lines.append(f"{label}{compose.display(c.text)} {markers(c)}")
         text = "\n".join(lines)
-        notes = status_lines(citations)
+        notes = [n for n in status_lines(citations) if not any(f"({document_name(c.hit.passage)})" in n
+                                                              and c.hit.passage.doc_id in covered_docs
+                                                              for c in citations)]
         if notes:
             text += "\n\n" + "\n".join(notes)
+        return Answer(text, citations)
+
+    def _change(self, turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Mapping[str, Any]]) -> Answer | None:
+        """"What changed": the best sentence from before the change and the best from after, each labelled."""
+        cands = [c for c in compose.candidates(turn.with_(period=None), hits, docs, max_hits=5, window=0.2)
+                 if not c.meta and not c.unverified]
+        old = [c for c in cands if compose.passage_period(c.passage, docs.get(c.passage.doc_id))[1] is not None]
+        new = [c for c in cands if c not in old and compose.passage_period(c.passage, docs.get(c.passage.doc_id))[0]
+               and c.in_period]
+        if not old or not new:
+            return None
+        before, after = old[0], new[0]
+        citations = [Citation(1, before.hit, before.text), Citation(2, after.hit, after.text)]
+        b_phrase = compose.period_phrase(before.passage, docs.get(before.passage.doc_id))
+        a_start = compose.passage_period(after.passage, docs.get(after.passage.doc_id))[0]
+        a_phrase = f"Từ {compose.fmt_date(a_start)}" if a_start else "Hiện nay"
+        lines = [f"{a_phrase}: {compose.display(after.text)} [2]",
+                 f"Trước đó ({b_phrase}): {compose.display(before.text)} [1]"]
+        notes = status_lines(citations)
+        text = "\n".join(lines) + ("\n\n" + "\n".join(notes) if notes else "")
         return Answer(text, citations)
 
 
@@ -241,12 +250,39 @@ _DIRECTED_RE = re.compile(r"\b(thay thế|sửa đổi|bổ sung|bãi bỏ|hư�
                           r"nhập vào|tăng|giảm|từ .{1,40} đến)\b", re.IGNORECASE)
 
 
-def build_prompt(question: str, hits: Sequence[ScoredPassage]) -> str:
+_INTENT_HINTS = {
+    "yesno": "Câu hỏi có/không: câu đầu nói rõ được hay không được, có hay không, kèm số nguồn.",
+    "amount": "Câu hỏi về con số: câu đầu nêu đúng con số của cấp, tổ chức được hỏi, kèm số nguồn.",
+    "authority": "Câu hỏi ai quyết định: câu đầu nêu cơ quan, người có thẩm quyền, kèm số nguồn.",
+    "validity": "Câu hỏi về hiệu lực: câu đầu nói văn bản còn hay hết hiệu lực và văn bản nào thay thế, nếu nguồn nêu.",
+    "change": "Câu hỏi về thay đổi: nêu quy định trước và sau, ghi rõ mốc thời gian của từng quy định.",
+}
+
+
+def turn_hint(turn: Turn | None) -> str:
+    """What the analysis found, for the model: the intent, the named things, the date asked."""
+    if turn is None:
+        return ""
+    parts = []
+    if turn.intent in _INTENT_HINTS:
+        parts.append(_INTENT_HINTS[turn.intent])
+    named = turn.entities.to_json()
+    if named:
+        parts.append("Câu hỏi nêu: " + "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in named.items()) + ".")
+    label = getattr(turn.period, "label", "") if turn.period is not None else ""
+    parts.append(f"Trả lời theo quy định áp dụng {label or 'tại ngày ' + turn.asked_date.strftime('%d/%m/%Y')}; "
+                 "không trộn số liệu của thời kỳ khác mà không ghi rõ thời kỳ.")
+    return "\n".join(parts)
+
+
+def build_prompt(question: str, hits: Sequence[ScoredPassage], turn: Turn | None = None) -> str:
     parts = []
     for i, h in enumerate(hits, start=1):
         parts.append(f"[{i}] {h.passage.label} (tình trạng: {STATUS_LABELS.get(h.passage.status, h.passage.status)})\n"
                      f"{h.passage.text}")
-    return "NGUỒN:\n\n" + "\n\n".join(parts) + f"\n\nCÂU HỎI: {question}\n\n{PROMPT_REMINDER}\nTRẢ LỜI:"
+    hint = turn_hint(turn)
+    hint = f"\n{hint}" if hint else ""
+    return "NGUỒN:\n\n" + "\n\n".join(parts) + f"\n\nCÂU HỎI: {question}{hint}\n\n{PROMPT_REMINDER}\nTRẢ LỜI:"
 
 
 def _numbers(text: str) -> set[str]:
@@ -392,20 +428,25 @@ class LLMAnswerer:
                                    max_retries=0, temperature=0.0, max_tokens=400)
         return self._llm
 
-    def _messages(self, question: str, hits: Sequence[ScoredPassage]) -> list[tuple[str, str]]:
-        return [("system", SYSTEM_PROMPT), ("human", build_prompt(question, hits))]
+    def _messages(self, turn: Turn, hits: Sequence[ScoredPassage]) -> list[tuple[str, str]]:
+        # the model needs the standalone question, with diacritics restored as the search read it
+        question = turn.search_query or turn.standalone
+        return [("system", SYSTEM_PROMPT), ("human", build_prompt(question, hits, turn))]
 
-    def _fallback(self, question: str, hits: Sequence[ScoredPassage], note: str, answered_by: str,
-                  draft: str = "", dropped: Sequence[str] = ()) -> Answer:
+    def _fallback(self, turn: Turn, hits: Sequence[ScoredPassage], note: str, answered_by: str,
+                  draft: str = "", dropped: Sequence[str] = (),
+                  docs: Mapping[str, Mapping[str, Any]] | None = None) -> Answer:
         """The extractive answer, headed by a note saying why the model's own text is not shown."""
-        fallback = self.extractive.answer(question, hits)
+        fallback = self.extractive.answer(turn, hits, docs)
         fallback.note = note
         fallback.text = note + "\n" + fallback.text
         fallback.answered_by = answered_by
         fallback.draft, fallback.dropped = draft, list(dropped)
         return fallback
 
-    def _assemble(self, question: str, hits: Sequence[ScoredPassage], generated: str) -> Answer:
+    def _assemble(self, turn: Turn, hits: Sequence[ScoredPassage], generated: str,
+                  docs: Mapping[str, Mapping[str, Any]] | None = None) -> Answer:
+        question = turn.search_query or turn.standalone
         if "KHÔNG ĐỦ NGUỒN" in generated.upper() and len(generated) < 40:
             return Answer(REFUSAL, [], refused=True, answered_by="llm-refusal", draft=generated)
         kept: list[str] = []
@@ -434,21 +475,22 @@ class LLMAnswerer:
                 new_markers.append(by_marker[m])
             kept.append(body + " " + "".join(f"[{n}]" for n in dict.fromkeys(new_markers)))
         if not kept:
-            return self._fallback(question, hits, LLM_FALLBACK_NOTE, "llm-fallback", generated, dropped)
+            return self._fallback(turn, hits, LLM_FALLBACK_NOTE, "llm-fallback", generated, dropped, docs)
         text = "\n".join(kept)
         notes = status_lines(citations)
         if notes:
             text += "\n\n" + "\n".join(notes)
         return Answer(text, citations, answered_by="llm", draft=generated, dropped=dropped)
 
-    def answer(self, question: str, hits: Sequence[ScoredPassage]) -> Answer:
+    def answer(self, turn: Turn, hits: Sequence[ScoredPassage],
+               docs: Mapping[str, Mapping[str, Any]] | None = None) -> Answer:
         try:
-            reply = self.llm.invoke(self._messages(question, hits))
+            reply = self.llm.invoke(self._messages(turn, hits))
             generated = str(reply.content)
         except Exception as exc:  # endpoint down, timeout, bad reply: fall back, never fail the user
             note = f"(Không gọi được mô hình ngôn ngữ: {type(exc).__name__}; dưới đây là các câu trích nguyên văn từ nguồn.)"
-            return self._fallback(question, hits, note, "llm-error")
-        return self._assemble(question, hits, generated)
+            return self._fallback(turn, hits, note, "llm-error", docs=docs)
+        return self._assemble(turn, hits, generated, docs)
 
 
 def answer_pieces(text: str) -> Iterator[str]:

@@ -1,6 +1,6 @@
 """The answering pipeline as LangChain runnables, and the one result contract.
 
-condense follow-up -> retrieve -> decide answerable -> answer -> verify citations -> result.
+analyse (Turn: follow-up, intent, entities, period) -> retrieve -> decide answerable -> answer -> verify citations -> result.
 Every way in (CLI, ``POST /ask``, the OpenAI-compatible endpoint, evals) goes through
 ``Assistant.ask`` and gets the same ``AnswerResult``.
 """
@@ -26,6 +26,7 @@ from assistant.answer import (
     refusal_for_missing,
     small_talk,
 )
+from assistant.compose import premise_gaps
 from assistant.config import Settings
 from assistant.index import KnowledgeIndex
 from assistant.retrieval import (
@@ -35,16 +36,8 @@ from assistant.retrieval import (
     ScoredPassage,
     passages_payload,
 )
-from assistant.text import collapse_ws, fold, nfc, proper_names, tokenize_folded
-
-# A follow-up leans on the conversation: "còn cấp xã thì sao?", "vậy mức phụ cấp là bao nhiêu?"
-_FOLLOWUP_RE = re.compile(
-    r"^(con|the con|vay|the|va|nhung|neu|truong hop|con truong hop|con doi voi|doi voi|o|voi)\b|"
-    r"(thi sao|the nao|ra sao|nhu the nao|thi the nao|nua khong|nua|cung vay|cung the|do|nay|kia|ay)\??$|"
-    r"\b(truong hop (do|nay|tren)|nguoi (do|nay)|chuc danh (do|nay)|van ban (do|nay|tren)|dieu (do|nay)|"
-    r"quy dinh (do|nay|tren)|cai (do|nay)|no)\b"
-)
-
+from assistant.text import collapse_ws, fold, proper_names, tokenize_folded
+from assistant.turn import Turn, build_turn, resolve_followup
 
 # Attempts to override the assistant's instructions ("Bỏ qua mọi hướng dẫn trước đó và …", "Ignore all
 # previous instructions and …"), matched on folded text. The phrase is dropped before retrieval (so it
@@ -136,22 +129,25 @@ class AnswerResult:
 
 
 def condense(question: str, history: Sequence[dict[str, str]] | None) -> tuple[str, str | None]:
-    """Make a follow-up standalone: ``(query to search, focus words)``.
+    """Make a follow-up standalone: ``(query to search, focus words)`` (see ``turn.resolve_followup``)."""
+    hist = [(str(h.get("role", "")), str(h.get("content", ""))) for h in (history or [])]
+    return resolve_followup(question, hist)
 
-    Without a generative model we do what a careful reader does: when the new message cannot
-    stand alone (a follow-up cue, or too few topic words), it is read together with the previous
-    user question, and its own words are kept as the focus for choosing sentences.
-    """
-    question = collapse_ws(nfc(question))
-    prev = [h["content"] for h in (history or []) if h.get("role") == "user" and h.get("content", "").strip()]
-    if not prev:
-        return question, None
-    fq = fold(question).strip(" ?.!")
-    content = [t for t in tokenize_folded(question) if len(t) > 1]
-    is_followup = bool(_FOLLOWUP_RE.search(fq)) or len(content) <= 4
-    if not is_followup:
-        return question, None
-    return f"{collapse_ws(nfc(prev[-1]))} {question}", question
+
+def _detect_period(text: str, today: date) -> Any:
+    """The period a question names, when the period module is available (else no period)."""
+    try:
+        from assistant.period import detect_period
+    except ImportError:  # pragma: no cover - the module ships with the package
+        return None
+    return detect_period(text, today)
+
+
+INJECTION_REFUSAL = (
+    "Tôi không thể bịa ra, giả định hay đóng vai để trả lời. Tôi chỉ trả lời dựa trên nội dung các văn bản "
+    "trong kho nguồn, và mỗi ý đều kèm trích dẫn. Bạn có thể hỏi, ví dụ: \"Thành viên Ban bầu cử có được kiêm "
+    "nhiệm không?\""
+)
 
 
 class Assistant:
@@ -165,14 +161,14 @@ class Assistant:
         self.llm = LLMAnswerer(settings, self.extractive)
         self.chain = self._build_chain()
 
-    # --- the runnable pipeline ----------------------------------------------------------------
+    # --- the runnable pipeline: every step takes and returns a Turn ----------------------------
     def _build_chain(self) -> Any:
         return (
-            RunnableLambda(self._condense, name="condense")
+            RunnableLambda(self._analyse, name="analyse")
             | RunnableLambda(self._retrieve, name="retrieve")
             | RunnableLambda(self._decide, name="answerable")
             | RunnableBranch(
-                (lambda s: s["refused"], RunnableLambda(self._refuse, name="refuse")),
+                (lambda t: bool(t.decision), RunnableLambda(self._refuse, name="refuse")),
                 RunnableLambda(self._answer, name="answer"),
             )
             | RunnableLambda(self._verify, name="verify_citations")
@@ -182,20 +178,25 @@ class Assistant:
     def retriever(self, k: int | None = None, filters: dict[str, Any] | None = None) -> KiemNhiemRetriever:
         return KiemNhiemRetriever(searcher=self.searcher, k=k or self.settings.top_k, filters=filters)
 
-    def _condense(self, state: dict[str, Any]) -> dict[str, Any]:
-        state["t0"] = time.perf_counter()
-        question, steered = strip_override(nfc(state["question"]))
-        query, focus = condense(question, state.get("history"))
-        return {**state, "question": question, "steered": steered, "query": query, "focus": focus}
+    def turn(self, question: str, history: Sequence[dict[str, str]] | None = None, **knobs: Any) -> Turn:
+        """The analysed question (no retrieval): what the chain will search and how it will compose."""
+        return build_turn(question, history, strip_override=strip_override, detect_period=_detect_period, **knobs)
 
-    def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
-        reply = small_talk(state["question"])
+    def _analyse(self, request: dict[str, Any]) -> Turn:
+        t0 = time.perf_counter()
+        turn = self.turn(request["question"], request.get("history"), as_of=request.get("as_of"),
+                         top_k=request.get("top_k"), filters=request.get("filters"), answerer=request.get("answerer"))
+        return turn.with_(t0=t0)
+
+    def _retrieve(self, turn: Turn) -> Turn:
+        reply = small_talk(turn.cleaned)
         if reply is not None:
-            return {**state, "hits": [], "small_talk": reply, "t_retrieved": time.perf_counter()}
-        res = self.searcher.search(state["query"], k=state.get("top_k") or self.settings.top_k,
-                                   filters=state.get("filters"), focus=state.get("focus"))
-        return {**state, "hits": res.hits, "small_talk": None, "t_retrieved": time.perf_counter(),
-                "search_query": res.query}
+            return turn.with_(reply=reply, decision="small-talk", t_retrieved=time.perf_counter())
+        if turn.injection:
+            return turn.with_(decision="injection", t_retrieved=time.perf_counter())
+        res = self.searcher.search(turn.standalone, k=turn.top_k or self.settings.top_k, filters=turn.filters,
+                                   focus=turn.focus)
+        return turn.with_(hits=tuple(res.hits), search_query=res.query, t_retrieved=time.perf_counter())
 
     def answerable(self, hits: Sequence[ScoredPassage], margin: float = 0.0, query: str = "") -> bool:
         """Refuse unless the best passage clears the threshold calibrated on the gold set (plus ``margin``).
@@ -223,29 +224,60 @@ class Assistant:
         texts = " ".join(fold(collapse_ws(h.passage.text)) for h in hits)
         return [n for n in names if fold(n) not in texts]
 
-    def _decide(self, state: dict[str, Any]) -> dict[str, Any]:
-        if state["small_talk"] is not None:
-            return {**state, "refused": True, "missing": []}
-        missing = self.missing_names(state["focus"] or state["question"], state["hits"])
-        refused = bool(missing) or not self.answerable(state["hits"], STEERED_MARGIN if state.get("steered") else 0.0,
-                                                        state.get("search_query") or state["query"])
-        return {**state, "refused": refused, "missing": missing}
+    def _corpus_numbers(self) -> list[str]:
+        return [str(d.get("number", "")) for d in self.index.snapshot().documents.values()]
 
-    def _refuse(self, state: dict[str, Any]) -> dict[str, Any]:
-        if state["small_talk"] is not None:
-            return {**state, "answer": Answer(state["small_talk"], [], refused=False, answered_by="small-talk")}
-        text = refusal_for_missing(state["missing"]) if state.get("missing") else REFUSAL
-        return {**state, "answer": Answer(text, [], refused=True, answered_by="refusal")}
+    def _decide(self, turn: Turn) -> Turn:
+        if turn.decision:
+            return turn
+        hits = list(turn.hits)
+        missing = self.missing_names(turn.focus or turn.cleaned, hits)
+        # a document the question names must be one the sources hold: "Nghị định 45/2024" is not "33/2023"
+        missing += [d for d in premise_gaps(turn.with_(entities=dataclasses.replace(
+            turn.entities, places=(), amounts=())), "", self._corpus_numbers()) if d not in missing]
+        if missing:
+            return turn.with_(decision="missing", missing=tuple(missing))
+        if not self.answerable(hits, STEERED_MARGIN if turn.steered else 0.0, turn.search_query or turn.standalone):
+            return turn.with_(decision="below-threshold")
+        return turn
 
-    def _answer(self, state: dict[str, Any]) -> dict[str, Any]:
-        if (state.get("answerer") or self.settings.answerer) == "llm":
-            # the model needs the standalone question, with diacritics restored as the search read it;
-            # the extractive picker the literal one
-            return {**state, "answer": self.llm.answer(state.get("search_query") or state["query"], state["hits"])}
-        return {**state, "answer": self.extractive.answer(state["question"], state["hits"])}
+    def _suggestion(self, turn: Turn) -> str:
+        """The nearest thing the sources do hold, offered as a suggestion (never as the answer)."""
+        if not turn.hits:
+            return ""
+        labels = list(dict.fromkeys(h.passage.label for h in turn.hits[:2]))
+        return "Gần nhất với câu hỏi, các nguồn có: " + "; ".join(f"«{lb}»" for lb in labels) + "."
 
-    def _verify(self, state: dict[str, Any]) -> dict[str, Any]:
-        ans: Answer = state["answer"]
+    def _refuse(self, turn: Turn) -> Turn:
+        if turn.decision == "small-talk":
+            return turn.with_(answer=Answer(turn.reply or "", [], refused=False, answered_by="small-talk"))
+        if turn.decision == "injection":
+            return turn.with_(answer=Answer(INJECTION_REFUSAL, [], refused=True, answered_by="refusal"))
+        if turn.decision == "missing":
+            text = refusal_for_missing(turn.missing, self._suggestion(turn))
+        else:
+            text = REFUSAL
+        return turn.with_(answer=Answer(text, [], refused=True, answered_by="refusal"))
+
+    def _answer(self, turn: Turn) -> Turn:
+        hits = list(turn.hits)
+        docs = self.index.snapshot().documents
+        if (turn.answerer or self.settings.answerer) == "llm":
+            ans = self.llm.answer(turn, hits, docs)
+        else:
+            ans = self.extractive.answer(turn, hits, docs)
+        if not ans.refused and ans.citations:
+            # places and claimed amounts must be in what the answer rests on, not merely nearby
+            evidence = " ".join(f"{c.quote} {c.hit.passage.title} {c.hit.passage.heading}" for c in ans.citations)
+            only = dataclasses.replace(turn.entities, documents=(), document_numbers=())
+            gaps = premise_gaps(turn.with_(entities=only), evidence, [])
+            if gaps:
+                text = refusal_for_missing(gaps, self._suggestion(turn))
+                ans = Answer(text, [], refused=True, answered_by="refusal")
+        return turn.with_(answer=ans)
+
+    def _verify(self, turn: Turn) -> Turn:
+        ans: Answer = turn.answer
         ok = [c for c in ans.citations if c.quote and c.quote in c.hit.passage.text]
         markers = {int(m) for m in re.findall(r"\[(\d+)\]", ans.text)}
         valid = {c.n for c in ok}
@@ -255,25 +287,33 @@ class Assistant:
                      if {int(m) for m in re.findall(r"\[(\d+)\]", ln)} <= valid]
             ans = dataclasses.replace(ans, text="\n".join(lines).strip() or REFUSAL, citations=ok, refused=not lines,
                                       answered_by=ans.answered_by if lines else "refusal")
-        return {**state, "answer": ans}
+        return turn.with_(answer=ans)
 
-    def _result(self, state: dict[str, Any]) -> AnswerResult:
-        ans: Answer = state["answer"]
+    def _result(self, turn: Turn) -> AnswerResult:
+        ans: Answer = turn.answer
         t_end = time.perf_counter()
+        period: dict[str, Any] = {}
+        p = turn.period
+        if p is not None:
+            period = {"from": p.start.isoformat() if getattr(p, "start", None) else "",
+                      "to": p.end.isoformat() if getattr(p, "end", None) else "",
+                      "label": str(getattr(p, "label", "")), "source": str(getattr(p, "source", "question"))}
         return AnswerResult(
             answer=ans.text,
             refused=ans.refused,
             citations=[c.to_json() for c in ans.citations],
-            passages=passages_payload(state["hits"]),
+            passages=passages_payload(turn.hits),
             timings_ms={
-                "retrieve": (state["t_retrieved"] - state["t0"]) * 1000,
-                "generate": (t_end - state["t_retrieved"]) * 1000,
-                "total": (t_end - state["t0"]) * 1000,
+                "retrieve": (turn.t_retrieved - turn.t0) * 1000,
+                "generate": (t_end - turn.t_retrieved) * 1000,
+                "total": (t_end - turn.t0) * 1000,
             },
-            query=state["query"],
+            query=turn.standalone,
             answered_by=ans.answered_by,
-            diagnostics={"draft": ans.draft, "dropped": ans.dropped} if ans.draft else {},
-            as_of=state["as_of"].isoformat(),
+            diagnostics={"draft": ans.draft, "dropped": ans.dropped, "turn": turn.to_json()} if ans.draft
+            else {"turn": turn.to_json()},
+            as_of=turn.as_of.isoformat(),
+            period=period,
         )
 
     # --- public API ---------------------------------------------------------------------------
@@ -282,8 +322,7 @@ class Assistant:
             as_of: date | None = None) -> AnswerResult:
         """Answer one question; ``as_of`` is the date the answer must speak for (default: today)."""
         result: AnswerResult = self.chain.invoke({"question": question, "history": list(history or []), "top_k": top_k,
-                                                  "filters": filters, "answerer": answerer,
-                                                  "as_of": as_of or date.today()})
+                                                  "filters": filters, "answerer": answerer, "as_of": as_of})
         return result
 
     def stream(self, question: str, history: Sequence[dict[str, str]] | None = None, top_k: int | None = None,

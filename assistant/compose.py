@@ -1,0 +1,522 @@
+"""Composition rules for the extractive answer: which quoted sentence comes first, and which may follow.
+
+Pure functions over retrieved passages and a ``Turn`` (no model, no I/O), each rule unit-tested:
+
+* a sentence that ends in ":" is shown with its list items or not at all; one that opens with a
+  connective or an anaphor ("Vì vậy…", "Hai nghị định này…") carries the sentence it leans on or
+  is dropped; a passage's heading line is never quoted as an answer;
+* the lead sentence is chosen by intent: the verdict for a yes/no question, the figure for the
+  asked level and body for an amount question, the deciding authority for a "who decides" one;
+* evidence valid on the asked date leads; evidence from another period is used only when nothing
+  valid answers, and is then labelled with its period;
+* the same fact from several notes becomes one sentence with several markers, the primary text
+  (law, decree) first; a note's own "chưa xác minh" never pads an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from assistant.models import Passage
+from assistant.retrieval import QUESTION_SECTION, STOPWORDS_FOLDED, ScoredPassage, SentenceHit
+from assistant.text import collapse_ws, fold, split_sentences, tokenize_folded
+from assistant.turn import Turn
+
+# --- sentence shape ------------------------------------------------------------------------------
+# opens by pointing back at something said before: cannot stand alone
+_ANAPHOR_RE = re.compile(
+    r"^((vi vay|do do|nhu vay|tuy nhien|vi the|theo do|tu do|khi do|luc do|sau do|truoc do),? )?"
+    r"((hai|ba|cac|nhung) (nghi dinh|van ban|chuc danh|mo hinh|truong hop|quy dinh|to chuc|nguoi) (nay|do|tren|ay)\b|"
+    r"(nhom|nhom nguoi|quy dinh|khoan|dieu|van ban|nghi dinh|viec|cach tinh|muc|mo hinh|chuc danh|truong hop|"
+    r"noi dung|tai lieu|ban tin|nghi quyet|ket luan|thong tu|luat|thoi diem|thoi gian|giai doan)( [^ ,.;:]+){0,5} "
+    r"(nay|do|tren|ay)\b|(ong|ba|ho|no|day|do|dieu nay|dieu do) )"
+)
+# addressed to maintainers, not readers (kept out even if a note still has one in its body)
+_META_RE = re.compile(
+    r"^(khi tra loi|khi trich dan|khong duoc ghep|ghi chu nay|khong dung ghi chu|can kiem tra lai|y nghia:|"
+    r"phan nay|muc nay|nguoi tra loi)"
+)
+# the note says it does not know ("…: chưa xác minh"): an honest gap, not an answer
+_UNVERIFIED_RE = re.compile(r"(:\s*chua xac minh|chua xac minh( duoc)?( nguyen van)?[^.;]{0,60}\.?$|^chua xac minh)")
+_QUANTITY_WORDS = r"(mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi|nhieu)"
+_LIST_ITEM_RE = re.compile(r"^\s*(\d+\.|[a-zđ]\)|[-•*])\s+")
+_NUMBER_RE = re.compile(r"\d+(?:[.,/]\d+)*")
+MAX_EXTENDED = 900  # characters: a list or antecedent longer than this is not worth quoting whole
+
+# --- verdicts -------------------------------------------------------------------------------------
+# a sentence that states a yes/no outcome; "không có điều khoản nào cấm" is a permission
+_VERDICT_RE = re.compile(
+    r"\b(duoc|khong duoc|khong the|co the|phai|khong phai|khong co|cam|khong cam|hop phap|khuyen khich|"
+    r"cho phep|khong cho phep|chi huong|khong con|van con|con ap dung|het hieu luc)\b"
+)
+_YES_PATTERNS = (
+    re.compile(r"^ve nguyen tac (la )?duoc"),
+    re.compile(r"\bkhong co (dieu khoan|dieu|quy dinh) nao cam\b"),
+    re.compile(r"\b(la hop phap|duoc khuyen khich|duoc phep)\b"),
+)
+_NO_PATTERNS = (
+    re.compile(r"^(khong duoc|khong the|khong phai)\b"),
+    re.compile(r"\b(khong duoc (lam|tham gia|dong thoi|kiem|la))\b"),
+)
+
+PRIMARY_KINDS = {"luat": 3, "nghi-dinh": 3, "thong-tu": 3, "nghi-quyet": 2, "quy-dinh": 2, "ket-luan": 2,
+                 "chi-thi": 2, "huong-dan": 1, "hoi-dap": 1, "tin-tuc": 0, "khac": 0}
+OTHER_PERIOD_PENALTY = 0.2
+
+
+@dataclass
+class Candidate:
+    """A quotable span (a sentence, possibly with its antecedent or list items) of one passage."""
+
+    hit: ScoredPassage
+    sent: SentenceHit
+    start: int  # the quote: passage.text[start:end]
+    end: int
+    score: float
+    unverified: bool = False
+    meta: bool = False
+    in_period: bool = True
+    extended: bool = False  # carries its antecedent sentence or its list items
+
+    @property
+    def passage(self) -> Passage:
+        return self.hit.passage
+
+    @property
+    def text(self) -> str:
+        return self.passage.text[self.start : self.end]
+
+    @property
+    def folded(self) -> str:
+        return fold(collapse_ws(self.text))
+
+
+def display(text: str) -> str:
+    """A quote as shown in an answer: whitespace folded, a leading list marker dropped."""
+    return _LIST_ITEM_RE.sub("", collapse_ws(text))
+
+
+# --- periods --------------------------------------------------------------------------------------
+
+def _parse(value: str) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def passage_period(p: Passage, doc: Mapping[str, Any] | None = None) -> tuple[date | None, date | None]:
+    """``(valid_from, valid_to)`` of a passage: its section's own period, else its document's."""
+    start = _parse(str(getattr(p, "valid_from", "") or "")) or _parse(p.effective)
+    end = _parse(str(getattr(p, "valid_to", "") or ""))
+    if end is None and doc is not None:
+        end = _parse(str(doc.get("expired", "") or ""))
+    return start, end
+
+
+def valid_on(p: Passage, when: date, doc: Mapping[str, Any] | None = None,
+             period: tuple[date | None, date | None] | None = None) -> bool:
+    """Whether the passage's rule applies on ``when`` (or overlaps the asked ``period``)."""
+    start, end = passage_period(p, doc)
+    if end is None and p.status == "het-hieu-luc":
+        return False  # expired with no date: not a rule of today, and no period to match a past one
+    if period is not None and (period[0] or period[1]):
+        a, b = period
+        return (end is None or a is None or end >= a) and (start is None or b is None or start <= b)
+    return (start is None or start <= when) and (end is None or end >= when)
+
+
+def fmt_date(d: date) -> str:
+    return d.strftime("%d/%m/%Y")
+
+
+def period_phrase(p: Passage, doc: Mapping[str, Any] | None = None) -> str:
+    """How an answer names the period a quote speaks for: "áp dụng đến 30/06/2025 (bầu cử 2016, 2021)"."""
+    start, end = passage_period(p, doc)
+    elections = str(getattr(p, "elections", "") or "").strip()
+    parts = []
+    if end is not None:
+        parts.append(f"áp dụng đến {fmt_date(end)}")
+    elif start is not None and start > date(2000, 1, 1):
+        parts.append(f"áp dụng từ {fmt_date(start)}")
+    if elections:
+        parts.append(f"bầu cử {elections}")
+    if not parts and p.status == "het-hieu-luc":
+        parts.append("quy định đã hết hiệu lực")
+    return ", ".join(parts)
+
+
+# --- candidates -----------------------------------------------------------------------------------
+
+def _spans(p: Passage) -> list[tuple[int, int]]:
+    return split_sentences(p.text)
+
+
+def _is_heading(p: Passage, start: int) -> bool:
+    nl = p.text.find("\n")
+    return start == 0 and nl > 0
+
+
+def extend_span(p: Passage, start: int, end: int) -> tuple[int, int] | None:
+    """The quotable span around one sentence, or None when it cannot stand alone.
+
+    A sentence ending in ":" takes the list items that follow it; one opening with an anaphor takes
+    the sentence before it (and that one's antecedent, once).
+    """
+    spans = [s for s in _spans(p) if not _is_heading(p, s[0])]
+    idx = next((i for i, s in enumerate(spans) if s[0] <= start < s[1] or s == (start, end)), None)
+    if idx is None:
+        return start, end
+    s0, s1 = start, end
+    text = p.text[start:end]
+    if _ANAPHOR_RE.match(fold(collapse_ws(_LIST_ITEM_RE.sub("", text)))):
+        j, hops = idx, 0
+        while True:
+            j -= 1
+            hops += 1
+            if j < 0 or hops > 2:
+                return None
+            s0 = spans[j][0]
+            prev = fold(collapse_ws(_LIST_ITEM_RE.sub("", p.text[spans[j][0] : spans[j][1]])))
+            if not _ANAPHOR_RE.match(prev):
+                break
+    if text.rstrip().endswith(":"):
+        j = idx + 1
+        items = 0
+        while j < len(spans) and _LIST_ITEM_RE.match(p.text[spans[j][0] : spans[j][1]]):
+            s1 = spans[j][1]
+            items += 1
+            j += 1
+        if not items:
+            return None
+    if s1 - s0 > MAX_EXTENDED:
+        return None
+    return s0, s1
+
+
+def _level_terms(level: str) -> tuple[str, ...]:
+    return {
+        "tinh": ("cap tinh", "o tinh", "tinh,", "tinh uy", "tinh)"),
+        "huyen": ("cap huyen", "huyen"),
+        "xa": ("cap xa", "o xa", "xa,", "xa)", "xa, phuong"),
+        "thon": ("thon", "to dan pho", "ap,", "ap ", "khu pho"),
+        "trung-uong": ("quoc hoi", "trung uong"),
+    }.get(level, ())
+
+
+def _has_body(folded: str, body: str) -> bool:
+    if body == "ban bau cu":
+        return re.search(r"(?<!uy )ban bau cu", folded) is not None
+    return body in folded
+
+
+_UNITS = {"thanh vien": "thanh vien|nguoi", "nguoi": "nguoi|thanh vien", "truong hop": "truong hop|nguoi",
+          "can bo": "truong hop|nguoi|can bo",
+          "chuc danh": "chuc danh|nguoi", "ngay": "ngay", "muc": "muc|%", "phan tram": "%"}
+
+
+def asked_unit(folded_question: str) -> str | None:
+    """The unit an amount question counts ("bao nhiêu thành viên" -> thành viên|người), as a regex."""
+    m = re.search(r"\b(?:bao nhieu|may|so)\s+(thanh vien|nguoi|truong hop|chuc danh|ngay|muc|phan tram|can bo)", folded_question)
+    return _UNITS.get(m.group(1)) if m else None
+
+
+def primacy(p: Passage) -> int:
+    """How primary a source is: a law's article before a summary, a summary before news or Q&A."""
+    score = PRIMARY_KINDS.get(p.kind, 0)
+    if p.status != "tham-khao":
+        score += 1
+    if re.match(r"(Điều|Khoản|Mục|Chương)\b", p.section):
+        score += 1
+    return score
+
+
+def _bonus(c: Candidate, turn: Turn) -> float:
+    """Intent- and entity-aware adjustment of a candidate's retrieval score."""
+    f = c.folded
+    head = fold(f"{c.passage.heading} {c.passage.section}")
+    ents = turn.entities
+    b = 0.0
+    has_number = _has_quantity(f)
+    if turn.intent == "yesno" and _VERDICT_RE.search(f):
+        b += 0.04
+    if turn.intent == "amount":
+        b += 0.06 if has_number or re.search(rf"\b{_QUANTITY_WORDS} (muc|nguoi|chuc danh|thanh vien)\b", f) else -0.04
+        unit = asked_unit(turn.folded)
+        if unit and re.search(rf"\d[\d.,]*\s*(%\s*)?({unit})\b", f):
+            b += 0.06
+    if turn.intent == "authority" and re.search(
+            r"\b(uy ban nhan dan|hoi dong nhan dan|chinh phu|quoc hoi|bo noi vu|bo chinh tri|ban thuong vu|"
+            r"cap uy|thu tuong|hoi dong bau cu)\b", f) and re.search(r"\b(thanh lap|quyet dinh|bo nhiem|phe duyet)\b", f):
+        b += 0.08
+    if turn.intent == "validity" and re.search(r"\b(hieu luc|thay the|thay bang|bai bo|con ap dung|khong con|het)\b", f):
+        b += 0.06
+    if ents.levels and turn.intent in ("amount", "authority", "yesno"):
+        asked = [lv for lv in ents.levels if lv != "trung-uong"]
+        if asked:
+            if any(t in f for lv in asked for t in _level_terms(lv)) or any(
+                    t in head for lv in asked for t in _level_terms(lv)):
+                b += 0.05
+    if ents.bodies:
+        asked_here = [bd for bd in ents.bodies if _has_body(f, bd) or _has_body(head, bd)]
+        others = [bd for bd in ("uy ban bau cu", "ban bau cu", "to bau cu") if bd not in ents.bodies and _has_body(f, bd)]
+        if asked_here:
+            b += 0.05
+        elif others:
+            b -= 0.06
+    # a primary text outranks a summary or Q&A carrying the same sentence; current outranks expired
+    b += 0.01 * primacy(c.passage)
+    if c.extended:
+        b -= 0.04  # a quote that needs its neighbour to be understood leads only when clearly best
+    if c.meta:
+        b -= 0.08
+    return b
+
+
+def candidates(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Mapping[str, Any]] | None = None,
+               max_hits: int = 4, window: float = 0.1) -> list[Candidate]:
+    """Every quotable span of the top passages, scored for this turn; best first."""
+    if not hits:
+        return []
+    docs = docs or {}
+    top = hits[0].score
+    asked = turn.asked_date
+    period = None
+    if turn.period is not None:
+        period = (getattr(turn.period, "start", None), getattr(turn.period, "end", None))
+    out: list[Candidate] = []
+    seen: set[tuple[str, int, int]] = set()
+    for rank, h in enumerate(hits[:max_hits]):
+        if rank and h.score < top - window:
+            continue
+        if h.passage.section == QUESTION_SECTION:
+            continue
+        doc = docs.get(h.passage.doc_id)
+        in_period = valid_on(h.passage, asked, doc, period)
+        for s in h.sentences:
+            if _is_heading(h.passage, s.start):
+                continue
+            span = extend_span(h.passage, s.start, s.end)
+            if span is None:
+                continue
+            key = (h.passage.id, *span)
+            if key in seen:
+                continue
+            seen.add(key)
+            folded = fold(collapse_ws(_LIST_ITEM_RE.sub("", h.passage.text[s.start : s.end])))
+            c = Candidate(h, s, span[0], span[1], 0.0,
+                          unverified=bool(_UNVERIFIED_RE.search(folded)),
+                          meta=bool(_META_RE.match(folded)), in_period=in_period,
+                          extended=span != (s.start, s.end))
+            c.score = s.score + 0.8 * (h.score - top) + _bonus(c, turn)
+            if not in_period:
+                c.score -= OTHER_PERIOD_PENALTY
+            out.append(c)
+    if hits[0].via_question and hits[0].sentences:
+        # the user asked what this Q&A asks: its answer's opening sentence is the direct answer
+        first = min(hits[0].sentences, key=lambda x: x.start)
+        for c in out:
+            if c.sent is first:
+                c.score += 0.15
+    out.sort(key=lambda c: -c.score)
+    return out
+
+
+def _informative(text: str) -> set[str]:
+    return {t for t in tokenize_folded(text) if t not in STOPWORDS_FOLDED and len(t) > 1}
+
+
+def same_fact(a: str, b: str) -> bool:
+    """Two quotes state the same fact: nearly the same words and the same figures."""
+    ta, tb = _informative(a), _informative(b)
+    if not ta or not tb:
+        return False
+    overlap = len(ta & tb) / min(len(ta), len(tb))
+    na, nb = set(_NUMBER_RE.findall(a)), set(_NUMBER_RE.findall(b))
+    if na or nb:
+        return overlap > 0.5 and bool(na & nb) and (na <= nb or nb <= na)
+    return overlap > 0.8
+
+
+def verdict_word(turn: Turn, quote: str) -> str | None:
+    """"Được." / "Không." before a yes/no answer, only when the quoted sentence states it outright."""
+    if turn.intent != "yesno":
+        return None
+    f = fold(collapse_ws(display(quote)))
+    if any(p.search(f) for p in _NO_PATTERNS):
+        return "Không."
+    if any(p.search(f) for p in _YES_PATTERNS):
+        return "Được."
+    return None
+
+
+@dataclass
+class Plan:
+    """What the answer will say, before markers are numbered."""
+
+    lead: Candidate | None
+    support: list[Candidate]
+    prefix: str = ""  # verdict word and/or period label, derived by a rule, shown before the lead
+    lines_before: list[str] = field(default_factory=list)  # metadata lines (validity), with their candidate
+    unverified_lead: bool = False
+    no_figure: bool = False
+    merged: dict[int, list[Candidate]] = field(default_factory=dict)  # id(candidate) -> same-fact twins
+
+
+def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, margin: float = 0.08) -> Plan:
+    """Pick the lead by intent and period, then the supporting sentences that belong with it."""
+    usable = [c for c in cands if not c.meta] or list(cands)
+    if not usable:
+        return Plan(None, [])
+    valid = [c for c in usable if c.in_period]
+    pool = valid if valid and valid[0].score >= usable[0].score - 0.25 else usable
+    if turn.intent != "change":
+        pool = [c for c in pool if not c.unverified] or pool
+    lead = pool[0]
+    if lead.unverified and lead.score >= max((c.score for c in usable if not c.unverified), default=-9) + 0.05:
+        return Plan(lead, [], unverified_lead=True)
+    if lead.unverified:
+        others = [c for c in pool if not c.unverified]
+        lead = others[0] if others else lead
+    if turn.intent == "amount" and not _has_quantity(lead.folded):
+        with_figure = [c for c in pool if _has_quantity(c.folded) and c.score >= lead.score - margin]
+        if not with_figure:
+            return Plan(None, [], no_figure=True)  # the sources do not give the asked figure
+        lead = with_figure[0]
+    chosen = [lead]
+    merged: dict[int, list[Candidate]] = {}
+    for c in pool[1:]:
+        if len(chosen) >= max_sentences:
+            break
+        if c.score < lead.score - margin:
+            break
+        if c.unverified or c.meta:
+            continue
+        if lead.in_period and not c.in_period:
+            continue  # never mix another period's figure into an answer for this one
+        if _overlaps(c, chosen):
+            continue
+        twin = next((x for x in chosen if same_fact(x.text, c.text)), None)
+        if twin is not None:
+            if c.passage.doc_id != twin.passage.doc_id:
+                if primacy(c.passage) > primacy(twin.passage):
+                    # the primary text states the fact; the summary's marker stays beside it
+                    chosen[chosen.index(twin)] = c
+                    merged[id(c)] = [twin, *merged.pop(id(twin), [])]
+                    if twin is lead:
+                        lead = c
+                else:
+                    merged.setdefault(id(twin), []).append(c)
+            continue
+        chosen.append(c)
+    lead, support = chosen[0], chosen[1:]
+    order = {id(c.hit): i for i, c in enumerate(cands)}
+    support.sort(key=lambda c: (order.get(id(c.hit), 0), c.start))
+    return Plan(lead, support, merged=merged)
+
+
+_NOT_QUANTITY_RE = re.compile(
+    r"\b\d+(?:-[a-z]+)?/[a-z0-9/-]+|\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{1,2}/\d{4}\b|\b(?:dieu|khoan|diem|muc|chuong|nam|ngay|thang)"
+    r" \d+\b|\b(19|20)\d\d\b")
+
+
+def _has_quantity(folded: str) -> bool:
+    """A figure that can answer "how many": not a document number, a date, a year or an article number."""
+    body = _NOT_QUANTITY_RE.sub(" ", _LIST_ITEM_RE.sub("", folded))
+    return bool(_NUMBER_RE.search(body) or re.search(rf"\b{_QUANTITY_WORDS} (muc|nguoi|chuc danh|thanh vien|lan)\b", body))
+
+
+def _overlaps(c: Candidate, chosen: Sequence[Candidate]) -> bool:
+    return any(x.passage.id == c.passage.id and x.start < c.end and c.start < x.end for x in chosen)
+
+
+def period_prefix(turn: Turn, lead: Candidate, docs: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """Name the period a lead speaks for when it is not simply today's rule."""
+    doc = (docs or {}).get(lead.passage.doc_id)
+    if not lead.in_period:
+        phrase = period_phrase(lead.passage, doc)
+        return f"Quy định của thời kỳ khác ({phrase}): " if phrase else "Quy định của thời kỳ khác: "
+    if turn.period is not None and getattr(turn.period, "label", ""):
+        label = str(turn.period.label)
+        start, end = passage_period(lead.passage, doc)
+        if end is not None or (start is not None and start > date(2020, 1, 1)):
+            return f"Áp dụng cho {label}: "
+    return ""
+
+
+def validity_line(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Mapping[str, Any]]) -> tuple[str, str] | None:
+    """``(doc_id, sentence)`` stating a named document's status from its metadata, for "còn hiệu lực không?"."""
+    nums = turn.entities.document_numbers
+    target = None
+    for h in hits:
+        num = fold(h.passage.number)
+        if num and any(num == n or num.startswith(n.split("/nd")[0] + "/") or n.startswith(num) or num.startswith(n)
+                       for n in nums):
+            target = h.passage
+            break
+    if target is None:
+        return None
+    doc = docs.get(target.doc_id, {})
+    name = document_label(target)
+    status = target.status
+    effective = _parse(str(doc.get("effective") or target.effective or ""))
+    expired = _parse(str(doc.get("expired") or ""))
+    replaced = doc.get("replaced_by") or []
+    if isinstance(replaced, str):
+        replaced = [r.strip() for r in replaced.split(",") if r.strip()]
+    parts: list[str] = []
+    if status == "het-hieu-luc":
+        parts.append(f"{name} đã hết hiệu lực" + (f" từ {fmt_date(expired + timedelta(days=1))}" if expired else ""))
+        if replaced:
+            parts.append(f"được thay thế bởi {', '.join(replaced)}")
+    elif status == "con-hieu-luc":
+        parts.append(f"{name} còn hiệu lực" + (f" (có hiệu lực từ {fmt_date(effective)})" if effective else ""))
+    elif status == "da-sua-doi":
+        amended = str(doc.get("amended_by") or target.amended_by or "").strip()
+        parts.append(f"{name} còn hiệu lực nhưng đã được sửa đổi, bổ sung" + (f" (bởi {amended})" if amended else ""))
+    elif status == "thi-diem":
+        parts.append(f"{name} là quy định thí điểm")
+    else:
+        start, end = passage_period(target, doc)
+        if end is not None and end < turn.as_of:
+            parts.append(f"Theo các nguồn, {name} chỉ áp dụng đến {fmt_date(end)}")
+        else:
+            return None  # a reference note has no legal status of its own to state
+    return target.doc_id, "; ".join(parts) + "."
+
+
+def document_label(p: Passage) -> str:
+    prefix = f"{p.section}, "
+    return p.label[len(prefix):] if p.label.startswith(prefix) else p.title
+
+
+def premise_gaps(turn: Turn, evidence: str, corpus_numbers: Sequence[str]) -> list[str]:
+    """Named things of the question that the evidence the answer rests on does not contain.
+
+    Document numbers must exist in the corpus; places and claimed amounts must occur in the
+    evidence (the quoted sentences plus the titles and headings of their passages).
+    """
+    gaps: list[str] = []
+    ev = fold(collapse_ws(evidence))
+    corpus = [fold(n) for n in corpus_numbers if n]
+    for typed, num in zip(turn.entities.documents, turn.entities.document_numbers, strict=False):
+        base = num.split("/")[0] if "/" in num else num.split("-")[0]
+        known = any(c == num or c.startswith(num) or num.startswith(c) for c in corpus)
+        if not known and "/" in num:
+            known = any(c.startswith(num.split("/")[0] + "/" + num.split("/")[1]) for c in corpus if c.count("/") >= 1)
+        if not known and not ("/" in num or "-" in num):
+            known = any(c.split("/")[0].split("-")[0] == base for c in corpus)
+        if not known:
+            gaps.append(typed)
+    for place in turn.entities.places:
+        if fold(place) not in ev:
+            gaps.append(place)
+    for amount in turn.entities.amounts:
+        nums = _NUMBER_RE.findall(amount)
+        if nums and not any(re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", ev) for n in nums):
+            gaps.append(amount)
+    return gaps
