@@ -242,13 +242,16 @@ def _bonus(c: Candidate, turn: Turn) -> float:
     ents = turn.entities
     b = 0.0
     has_number = _has_quantity(f)
-    if turn.intent == "yesno" and _VERDICT_RE.search(f):
-        b += 0.04
+    if turn.intent == "yesno":
+        if verdict_word(turn, c.text) is not None:
+            b += 0.06  # states the outcome outright
+        elif _VERDICT_RE.search(f):
+            b += 0.02
     if turn.intent == "amount":
         b += 0.06 if has_number or re.search(rf"\b{_QUANTITY_WORDS} (muc|nguoi|chuc danh|thanh vien)\b", f) else -0.04
         unit = asked_unit(turn.folded)
         if unit and re.search(rf"\d[\d.,]*\s*(%\s*)?({unit})\b", f):
-            b += 0.06
+            b += 0.1  # counts what was asked ("9 đến 17 người"), not a deadline or an article number
     if turn.intent == "authority" and re.search(
             r"\b(uy ban nhan dan|hoi dong nhan dan|chinh phu|quoc hoi|bo noi vu|bo chinh tri|ban thuong vu|"
             r"cap uy|thu tuong|hoi dong bau cu)\b", f) and re.search(r"\b(thanh lap|quyet dinh|bo nhiem|phe duyet)\b", f):

@@ -106,7 +106,7 @@ _PROVINCE_FOLDED = sorted(((fold(p), p) for p in PROVINCES), key=lambda x: -len(
 _FOLLOWUP_RE = re.compile(
     r"^(con|the con|vay|the|va|nhung|neu|truong hop|con truong hop|con doi voi|doi voi|o|voi|con o|vay con|"
     r"the thi|neu vay|luc do|khi do|tai)\b|"
-    r"(thi sao|the nao|ra sao|nhu the nao|thi the nao|nua khong|nua|cung vay|cung the|do|nay|kia|ay|khong)\??$|"
+    r"(thi sao|the nao|ra sao|nhu the nao|thi the nao|nua khong|nua|cung vay|cung the|do|nay|kia|ay)\??$|"
     r"\b(truong hop (do|nay|tren)|nguoi (do|nay)|chuc danh (do|nay)|van ban (do|nay|tren)|dieu (do|nay)|"
     r"quy dinh (do|nay|tren)|cai (do|nay)|mo hinh (do|nay|tren)|nghi dinh (do|nay)|luc do|thoi diem do|no)\b"
 )

@@ -23,6 +23,7 @@ from assistant.config import Settings
 from assistant.models import Passage
 from assistant.retrieval import ScoredPassage, SentenceHit
 from assistant.text import split_sentences
+from assistant.turn import build_turn
 
 ART27 = (
     "Điều 27. Nguyên tắc hoạt động của các tổ chức phụ trách bầu cử\n"
@@ -95,7 +96,7 @@ def _answerer() -> LLMAnswerer:
 def test_flipped_negation_never_reaches_the_user() -> None:
     """What the 1.5B model wrote for «Người ứng cử có được làm thành viên Tổ bầu cử không?»."""
     generated = "Người ứng cử được làm thành viên Ban bầu cử hoặc Tổ bầu cử ở đơn vị bầu cử nơi mình ứng cử. [1]"
-    ans = _answerer()._assemble("Người ứng cử có được làm thành viên Tổ bầu cử không?", HITS, generated)
+    ans = _answerer()._assemble(build_turn("Người ứng cử có được làm thành viên Tổ bầu cử không?"), HITS, generated)
     assert ans.answered_by == "llm-fallback" and ans.text.startswith(LLM_FALLBACK_NOTE)
     assert "không được" in ans.text and ans.dropped and "negations" in ans.dropped[0]
 
@@ -103,7 +104,7 @@ def test_flipped_negation_never_reaches_the_user() -> None:
 def test_kept_sentences_are_renumbered_and_quoted_verbatim() -> None:
     generated = ("Phụ cấp kiêm nhiệm bằng 50% mức lương bậc 1 cộng phụ cấp chức vụ lãnh đạo. [2] "
                  "Người ứng cử không được làm thành viên Tổ bầu cử ở đơn vị bầu cử nơi mình ứng cử.")
-    ans = _answerer()._assemble("q", HITS, generated)
+    ans = _answerer()._assemble(build_turn("q"), HITS, generated)
     assert ans.answered_by == "llm" and not ans.dropped
     assert ans.text.splitlines()[0].endswith("[1]") and ans.text.splitlines()[1].endswith("[2]")
     assert [c.hit.passage.id for c in ans.citations] == ["nd-92::dieu-10", "luat-bau-cu::dieu-27"]
@@ -116,6 +117,13 @@ def test_prompt_repeats_the_citation_rule_after_the_sources() -> None:
     prompt = build_prompt("Câu hỏi?", HITS)
     assert prompt.index("[2] Điều 10") < prompt.index("CÂU HỎI: Câu hỏi?") < prompt.index("Nhớ: mỗi câu")
     assert prompt.rstrip().endswith("TRẢ LỜI:")
+
+
+def test_prompt_carries_the_turns_intent_entities_and_date() -> None:
+    turn = build_turn("Ban bầu cử cấp xã có bao nhiêu thành viên?")
+    prompt = build_prompt(turn.standalone, HITS, turn)
+    assert "con số của cấp" in prompt and "levels: xa" in prompt and "bodies: ban bau cu" in prompt
+    assert turn.as_of.strftime("%d/%m/%Y") in prompt
 
 
 QD208 = (
