@@ -59,6 +59,9 @@ _OVERRIDE_TAIL_RE = re.compile(
     r"(?:\b(?:hay\s+)?(?:tra loi|answer)(?:\s+(?:cau hoi|the question|this|sau|following))*\s*[:,\-–—]\s*)?"
 )
 STEERED_MARGIN = 0.05
+# document numbers as sources write them: 33/2023/NĐ-CP, 83/2025/QH15, 34-KL/TW, 580/2018/UBTVQH14
+_DOCNUM_RE = re.compile(r"\b\d{1,4}/\d{4}/[A-ZĐa-zđ]{2,8}(?:-[A-ZĐa-zđ]{1,6})?\d*|\b\d{1,4}-[A-ZĐ]{2,3}/[A-ZĐ]{2,4}\b|"
+                        r"\b\d{1,4}/\d{4}\b")
 
 
 def phrase_support(query: str, hits: Sequence[ScoredPassage]) -> float | None:
@@ -160,6 +163,7 @@ class Assistant:
         self.extractive = ExtractiveAnswerer(settings)
         self.llm = LLMAnswerer(settings, self.extractive)
         self.chain = self._build_chain()
+        self._numbers: tuple[int, list[str]] | None = None
 
     # --- the runnable pipeline: every step takes and returns a Turn ----------------------------
     def _build_chain(self) -> Any:
@@ -225,7 +229,17 @@ class Assistant:
         return [n for n in names if fold(n) not in texts]
 
     def _corpus_numbers(self) -> list[str]:
-        return [str(d.get("number", "")) for d in self.index.snapshot().documents.values()]
+        """Every document number the sources hold or mention (a note may quote a decree it is not)."""
+        snap = self.index.snapshot()
+        cached = self._numbers
+        if cached is None or cached[0] != snap.generation:
+            found = {str(d.get("number", "")) for d in snap.documents.values()}
+            for p in snap.passages:
+                found.update(m.group(0) for m in _DOCNUM_RE.finditer(p.text))
+                found.update(x.strip() for x in p.amended_by.split(",") if x.strip())
+            cached = (snap.generation, sorted(n for n in found if n))
+            self._numbers = cached
+        return cached[1]
 
     def _decide(self, turn: Turn) -> Turn:
         if turn.decision:
@@ -268,9 +282,12 @@ class Assistant:
             ans = self.extractive.answer(turn, hits, docs)
         if not ans.refused and ans.citations:
             # places and claimed amounts must be in what the answer rests on, not merely nearby
-            evidence = " ".join(f"{c.quote} {c.hit.passage.title} {c.hit.passage.heading}" for c in ans.citations)
-            only = dataclasses.replace(turn.entities, documents=(), document_numbers=())
-            gaps = premise_gaps(turn.with_(entities=only), evidence, [])
+            quoted = " ".join(f"{c.quote} {c.hit.passage.title} {c.hit.passage.heading}" for c in ans.citations)
+            passages = " ".join(c.hit.passage.text for c in ans.citations)
+            places = dataclasses.replace(turn.entities, documents=(), document_numbers=(), amounts=())
+            amounts = dataclasses.replace(turn.entities, documents=(), document_numbers=(), places=())
+            gaps = premise_gaps(turn.with_(entities=places), quoted, []) + premise_gaps(
+                turn.with_(entities=amounts), passages, [])
             if gaps:
                 text = refusal_for_missing(gaps, self._suggestion(turn))
                 ans = Answer(text, [], refused=True, answered_by="refusal")

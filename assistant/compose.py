@@ -35,6 +35,11 @@ _ANAPHOR_RE = re.compile(
     r"noi dung|tai lieu|ban tin|nghi quyet|ket luan|thong tu|luat|thoi diem|thoi gian|giai doan)( [^ ,.;:]+){0,5} "
     r"(nay|do|tren|ay)\b|(ong|ba|ho|no|day|do|dieu nay|dieu do) )"
 )
+# a demonstrative that points outside the sentence, wherever it stands ("…từ thời điểm đó")
+_ANAPHOR_INSIDE_RE = re.compile(
+    r"\b(thoi diem|thoi gian|giai doan|luc|nhom nguoi|nhom)( [^ ,.;:]+){0,4} (do|nay|ay|tren)\b(?! la)"
+)
+_CONNECTIVE_RE = re.compile(r"^(vi vay|do do|nhu vay|vi the|theo do|tu do|do vay|boi vay)\b")
 # addressed to maintainers, not readers (kept out even if a note still has one in its body)
 _META_RE = re.compile(
     r"^(khi tra loi|khi trich dan|khong duoc ghep|ghi chu nay|khong dung ghi chu|can kiem tra lai|y nghia:|"
@@ -173,7 +178,8 @@ def extend_span(p: Passage, start: int, end: int) -> tuple[int, int] | None:
         return start, end
     s0, s1 = start, end
     text = p.text[start:end]
-    if _ANAPHOR_RE.match(fold(collapse_ws(_LIST_ITEM_RE.sub("", text)))):
+    f = fold(collapse_ws(_LIST_ITEM_RE.sub("", text)))
+    if _ANAPHOR_RE.match(f) or _CONNECTIVE_RE.match(f) or _ANAPHOR_INSIDE_RE.search(f):
         j, hops = idx, 0
         while True:
             j -= 1
@@ -182,7 +188,7 @@ def extend_span(p: Passage, start: int, end: int) -> tuple[int, int] | None:
                 return None
             s0 = spans[j][0]
             prev = fold(collapse_ws(_LIST_ITEM_RE.sub("", p.text[spans[j][0] : spans[j][1]])))
-            if not _ANAPHOR_RE.match(prev):
+            if not (_ANAPHOR_RE.match(prev) or _CONNECTIVE_RE.match(prev)):
                 break
     if text.rstrip().endswith(":"):
         j = idx + 1
@@ -256,7 +262,12 @@ def _bonus(c: Candidate, turn: Turn) -> float:
             r"\b(uy ban nhan dan|hoi dong nhan dan|chinh phu|quoc hoi|bo noi vu|bo chinh tri|ban thuong vu|"
             r"cap uy|thu tuong|hoi dong bau cu)\b", f) and re.search(r"\b(thanh lap|quyet dinh|bo nhiem|phe duyet)\b", f):
         b += 0.08
-    if turn.intent == "validity" and re.search(r"\b(hieu luc|thay the|thay bang|bai bo|con ap dung|khong con|het)\b", f):
+    if turn.intent == "validity":
+        if re.search(r"\b(thay the|thay bang|duoc thay|bai bo|khong con (doi tuong )?ap dung|het hieu luc)\b", f):
+            b += 0.08  # says what ended it or what replaced it
+        elif re.search(r"\b(hieu luc|con ap dung|khong con|ap dung)\b", f):
+            b += 0.04
+    if turn.intent == "when" and re.search(r"\d{1,2}/\d{1,2}(/\d{4})?|\d+ ngay|cham nhat|tu ngay|ket thuc|den khi", f):
         b += 0.06
     if ents.levels and turn.intent in ("amount", "authority", "yesno"):
         asked = [lv for lv in ents.levels if lv != "trung-uong"]
@@ -377,14 +388,12 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
         return Plan(None, [])
     valid = [c for c in usable if c.in_period]
     pool = valid if valid and valid[0].score >= usable[0].score - 0.25 else usable
-    if turn.intent != "change":
-        pool = [c for c in pool if not c.unverified] or pool
+    pool = [c for c in pool if not c.unverified] or pool
+    best = max(usable, key=lambda c: c.score)
+    if best.unverified and best.in_period and turn.intent != "change":
+        # the best evidence is the note saying it does not know exactly this: say so, do not pad
+        return Plan(best, [], unverified_lead=True)
     lead = pool[0]
-    if lead.unverified and lead.score >= max((c.score for c in usable if not c.unverified), default=-9) + 0.05:
-        return Plan(lead, [], unverified_lead=True)
-    if lead.unverified:
-        others = [c for c in pool if not c.unverified]
-        lead = others[0] if others else lead
     if turn.intent == "amount" and not _has_quantity(lead.folded):
         with_figure = [c for c in pool if _has_quantity(c.folded) and c.score >= lead.score - margin]
         if not with_figure:

@@ -18,7 +18,7 @@ from typing import Any
 
 from assistant.text import collapse_ws, fold, nfc, proper_names, tokenize_folded
 
-INTENTS = ("yesno", "amount", "authority", "validity", "change", "list", "other")
+INTENTS = ("yesno", "amount", "when", "authority", "validity", "change", "list", "other")
 
 # --- intent ---------------------------------------------------------------------------------------
 # matched on the folded standalone question, in this order (the first that matches wins)
@@ -36,9 +36,13 @@ _AUTHORITY_RE = re.compile(
     r"do ai|do co quan nao|tham quyen (cua )?(ai|co quan nao)|thuoc tham quyen)\b"
 )
 _AMOUNT_RE = re.compile(
-    r"\b(bao nhieu|may (nguoi|thanh vien|truong hop|chuc danh|muc|ngay|lan)|so luong|ty le|muc phu cap|"
-    r"muc huong|muc bao nhieu|toi da|toi thieu|bao lau|khi nao|ngay nao|nam nao|chậm nhất|cham nhat|"
-    r"bao gio|thoi han)\b"
+    r"\b(bao nhieu|may (nguoi|thanh vien|truong hop|chuc danh|muc|lan|phan tram)|so luong|ty le|muc phu cap|"
+    r"muc huong|muc bao nhieu|he so)\b"
+)
+# "tối đa" folds to "tôi đã" ("toi da"): only with a figure word after it does it ask for an amount
+_WHEN_RE = re.compile(
+    r"\b(khi nao|ngay nao|nam nao|bao gio|thoi han|bao lau|luc nao|thoi diem nao|thang nao|han chot|"
+    r"cham nhat (la )?(bao|khi|ngay|may)|ket thuc nhiem vu)\b"
 )
 _YESNO_RE = re.compile(
     r"(co duoc|duoc khong|co phai|phai khong|duoc phep|co the .* khong|khong\??$|hay khong|duoc ko|"
@@ -105,11 +109,13 @@ _PROVINCE_FOLDED = sorted(((fold(p), p) for p in PROVINCES), key=lambda x: -len(
 # --- follow-ups -----------------------------------------------------------------------------------
 _FOLLOWUP_RE = re.compile(
     r"^(con|the con|vay|the|va|nhung|neu|truong hop|con truong hop|con doi voi|doi voi|o|voi|con o|vay con|"
-    r"the thi|neu vay|luc do|khi do|tai)\b|"
+    r"the thi|neu vay|luc do|khi do|tai|trong do|trong so do|rieng|so voi|con voi)\b|"
     r"(thi sao|the nao|ra sao|nhu the nao|thi the nao|nua khong|nua|cung vay|cung the|do|nay|kia|ay)\??$|"
     r"\b(truong hop (do|nay|tren)|nguoi (do|nay)|chuc danh (do|nay)|van ban (do|nay|tren)|dieu (do|nay)|"
     r"quy dinh (do|nay|tren)|cai (do|nay)|mo hinh (do|nay|tren)|nghi dinh (do|nay)|luc do|thoi diem do|no)\b"
 )
+_FOLLOWUP_FILLER = {"con", "thi", "sao", "vay", "neu", "the", "nao", "nua", "va", "nhung", "truong", "hop", "do",
+                    "nay", "ra", "khong", "co", "duoc"}
 _ANAPHOR_SUBJECT_RE = re.compile(
     r"\b(mo hinh|quy dinh|van ban|nghi dinh|truong hop|chuc danh|nguoi|dieu|cai|luat|thong tu|ket luan)\s+"
     r"(nay|do|tren|ay|kia)\b"
@@ -217,6 +223,8 @@ def detect_intent(folded: str) -> str:
         return "authority"
     if _AMOUNT_RE.search(f):
         return "amount"
+    if _WHEN_RE.search(f):
+        return "when"
     if _YESNO_RE.search(f):
         return "yesno"
     if _LIST_RE.search(f):
@@ -303,18 +311,25 @@ _VILLAGE_POSTS = (
 )
 
 
-def _substitute_level(prev: str, new_levels: tuple[str, ...]) -> str | None:
-    """``prev`` with its level words replaced by the follow-up's level ("cấp tỉnh" -> "cấp xã")."""
+_LEVEL_PHRASE_RE = re.compile(
+    r"(?<!\w)(cấp tỉnh|cấp huyện|cấp xã|cấp thôn|ở tỉnh|ở huyện|ở xã|ở thôn|thôn, tổ dân phố|tổ dân phố|ấp, khu phố|"
+    r"khu phố|thôn|tỉnh|huyện|xã|cap tinh|cap huyen|cap xa|o tinh|o huyen|o xa|o thon|thon|tinh|huyen|xa)(?!\w)(?! hội)",
+    re.IGNORECASE)
+
+
+def _substitute_level(prev: str, followup: str, new_levels: tuple[str, ...]) -> str | None:
+    """``prev`` with its level replaced by the follow-up's own words ("cấp tỉnh" -> "cấp xã")."""
     if len(new_levels) != 1:
         return None
-    target = _LEVEL_WORDS.get(new_levels[0])
-    if target is None:
+    m_new = _LEVEL_PHRASE_RE.search(followup)
+    if m_new is None or not _LEVEL_PHRASE_RE.search(prev) or not detect_levels(fold(prev)):
         return None
-    pattern = re.compile(r"(?<!\w)(cấp tỉnh|cấp huyện|cấp xã|cap tinh|cap huyen|cap xa|thôn, tổ dân phố|thôn|"
-                         r"tỉnh|huyện|xã|tinh|huyen|xa)(?!\w)(?! hội)", re.IGNORECASE)
-    if not pattern.search(prev):
-        return None
-    swapped = pattern.sub(target, prev)
+    target = m_new.group(0)
+    if fold(target) == target.lower():  # typed without diacritics: use the sources' spelling
+        target = _LEVEL_WORDS.get(new_levels[0], target)
+    if not target.lower().startswith(("cấp", "ở")) and new_levels[0] != "thon":
+        target = f"cấp {target}"
+    swapped = _LEVEL_PHRASE_RE.sub(target, prev)
     if new_levels[0] == "thon":
         # at the village the posts are the party cell secretary and the village head
         for a, b in _VILLAGE_POSTS:
@@ -325,22 +340,26 @@ def _substitute_level(prev: str, new_levels: tuple[str, ...]) -> str | None:
 def resolve_followup(question: str, history: Sequence[tuple[str, str]]) -> tuple[str, str | None]:
     """``(standalone question, focus)``: a follow-up is rebuilt from the conversation's subject.
 
+    Earlier user turns are resolved first (a follow-up to a follow-up keeps the first subject).
     A follow-up that only swaps the level ("còn cấp xã thì sao?") becomes the previous question
     with that level; any other elliptical follow-up is read together with the previous question
     (its own words stay the focus for choosing sentences). ``focus`` is None for a standalone question.
     """
     question = collapse_ws(nfc(question))
-    prev_users = _user_turns(history)
-    if not prev_users or not is_followup(question, history):
+    users = _user_turns(history)
+    if not users or not is_followup(question, history):
         return question, None
-    prev = collapse_ws(nfc(prev_users[-1]))
+    prev = collapse_ws(nfc(users[0]))
+    for i in range(1, len(users)):  # the subject as the conversation has built it so far
+        earlier = [("user", u) for u in users[:i]]
+        prev = resolve_followup(users[i], earlier)[0] if is_followup(users[i], earlier) else collapse_ws(nfc(users[i]))
     fq = fold(question)
     own_intent = detect_intent(fq)
     new_levels = detect_levels(fq)
     content = [t for t in tokenize_folded(question) if len(t) > 1]
-    if new_levels and own_intent == "other" and len(content) <= 6:
-        swapped = _substitute_level(prev, new_levels)
-        if swapped is not None:
+    if new_levels and own_intent in ("other", "amount") and len(content) <= 6:
+        swapped = _substitute_level(prev, question, new_levels)
+        if swapped is not None and swapped != prev:
             return swapped, question
     return f"{prev} {question}", question
 
@@ -362,7 +381,8 @@ def build_turn(question: str, history: Sequence[dict[str, str]] | None = None, *
     standalone, focus = resolve_followup(cleaned, hist)
     folded = fold(standalone)
     intent = detect_intent(fold(cleaned))
-    if intent == "other" and focus is not None:
+    own_words = [t for t in tokenize_folded(cleaned) if len(t) > 1 and t not in _FOLLOWUP_FILLER]
+    if intent == "other" and focus is not None and len(own_words) <= 5:
         intent = detect_intent(folded)  # "còn cấp xã thì sao?" asks what the previous question asked
     entities = detect_entities(cleaned if focus is not None else standalone)
     if focus is not None:

@@ -45,6 +45,9 @@ def answer(question: str, hits: list[ScoredPassage], history: list[dict[str, str
     ("Người ứng cử phải rút khỏi Tổ bầu cử hay không?", "yesno"),
     ("Ban bầu cử cấp xã có bao nhiêu thành viên?", "amount"),
     ("Mức phụ cấp kiêm nhiệm là bao nhiêu?", "amount"),
+    ("Tôi đã nộp hồ sơ ứng cử ĐBQH thì có được nộp thêm hồ sơ HĐND nữa không?", "yesno"),  # "tôi đã" is not "tối đa"
+    ("Khi nào Ban bầu cử kết thúc nhiệm vụ?", "when"),
+    ("Ủy ban bầu cử ở tỉnh thành lập chậm nhất bao giờ?", "when"),
     ("Ai quyết định thành lập Ban bầu cử đại biểu Quốc hội?", "authority"),
     ("Cơ quan nào thành lập Ủy ban bầu cử ở xã?", "authority"),
     ("Nghị định 92/2009/NĐ-CP còn hiệu lực không?", "validity"),
@@ -91,19 +94,36 @@ PREV_POST = [{"role": "user", "content": "Bí thư cấp ủy xã có được k
     ("vậy phụ cấp bao nhiêu?", PREV_ALLOW, "Cán bộ cấp xã kiêm nhiệm", "amount"),
     ("mô hình này còn không?", PREV_MODEL, "Trưởng ban tuyên giáo huyện ủy", "validity"),
     ("trường hợp đó thì sao?", PREV_ALLOW, "Cán bộ cấp xã kiêm nhiệm", "yesno"),
-    ("ở thôn thì sao?", PREV_POST, "bí thư chi bộ có được kiêm trưởng thôn", "yesno"),
+    ("ở thôn thì sao?", PREV_POST, "bí thư chi bộ ở thôn có được kiêm trưởng thôn", "yesno"),
+    ("Trong đó cấp xã bao nhiêu?", [{"role": "user", "content": "Bến Tre có bao nhiêu cán bộ kiêm nhiệm?"}],
+     "Bến Tre có bao nhiêu cán bộ kiêm nhiệm", "amount"),
     ("Nếu kiêm hai chức danh thì sao?", PREV_ALLOW, "Cán bộ cấp xã kiêm nhiệm", "yesno"),
     ("quy định đó còn hiệu lực không?", PREV_MODEL, "Trưởng ban tuyên giáo", "validity"),
     ("ai quyết định?", PREV_LEVEL, "Ban bầu cử đại biểu HĐND cấp tỉnh", "authority"),
     ("còn Tổ bầu cử?", PREV_LEVEL, "Ban bầu cử đại biểu HĐND cấp tỉnh", "amount"),
     ("vậy người đó có được hưởng phụ cấp không?", PREV_POST, "Bí thư cấp ủy xã", "yesno"),
-    ("thế còn ở tỉnh thì thế nào?", PREV_POST, "cấp tỉnh có được kiêm chủ tịch UBND cấp tỉnh", "yesno"),
+    ("thế còn ở tỉnh thì thế nào?", PREV_POST, "Bí thư cấp ủy ở tỉnh có được kiêm chủ tịch UBND ở tỉnh", "yesno"),
 ])
 def test_followups_are_resolved(question: str, history: list[dict[str, str]], standalone_has: str, intent: str) -> None:
     turn = build_turn(question, history)
     assert standalone_has in turn.standalone, turn.standalone
     assert turn.focus == question.strip()
     assert turn.intent == intent
+
+
+def test_a_follow_up_to_a_follow_up_keeps_the_first_subject() -> None:
+    history = [{"role": "user", "content": "Bến Tre có bao nhiêu cán bộ kiêm nhiệm?"},
+               {"role": "assistant", "content": "1.017 trường hợp."},
+               {"role": "user", "content": "Cấp huyện bao nhiêu?"}]
+    turn = build_turn("Còn ở ấp, khu phố?", history)
+    assert turn.standalone.startswith("Bến Tre có bao nhiêu cán bộ kiêm nhiệm?") and "ấp, khu phố bao nhiêu" in turn.standalone
+    assert turn.intent == "amount"
+
+
+def test_a_long_follow_up_keeps_its_own_intent() -> None:
+    history = [{"role": "user", "content": "Thành viên Ban bầu cử có được kiêm nhiệm không?"}]
+    turn = build_turn("Vậy nếu đã lỡ là thành viên rồi mới ra ứng cử thì xử lý thế nào?", history)
+    assert turn.intent == "other" and turn.focus is not None
 
 
 def test_a_standalone_question_is_not_rewritten() -> None:
