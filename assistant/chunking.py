@@ -91,6 +91,8 @@ class _Block:
     kind: str  # "section" | "article" | "intro" | "preamble" | "paragraphs"
     pd_code: str = ""
     region: tuple[int, int] = (0, 0)  # the whole gap after the heading (period markers inside apply)
+    head_line: str = ""  # the heading line as written (a "## " line), to find the section's period marker
+    head_occurrence: int = 0  # how many earlier "## " lines are the same line
 
 
 @dataclass
@@ -190,7 +192,11 @@ def _markdown_layout(doc: Document, lines: list[_Line], fenced: set[int]) -> Lay
     layout = Layout("markdown")
     levels = ("khoan", "para", "line", "sentence", "word")
     first_intro = True
+    head_seen: Counter[str] = Counter()
     for mark, (gs, ge) in _gaps(doc.text, marks):
+        head_line = mark.line.text.rstrip() if mark is not None and mark.kind == "section" else ""
+        if head_line:
+            head_seen[head_line] += 1
         layout_span = _strip_span(doc.text, gs, ge)
         if mark is not None:
             layout.ignorable.append((mark.line.start, mark.line.end))
@@ -199,7 +205,8 @@ def _markdown_layout(doc: Document, lines: list[_Line], fenced: set[int]) -> Lay
         s, e = layout_span
         if mark is not None and mark.kind == "section":
             layout.blocks.append(_Block(mark.section, mark.heading, mark.chapter, s, e, levels, "section",
-                                        region=(gs, ge)))
+                                        region=(gs, ge), head_line=head_line,
+                                        head_occurrence=head_seen[head_line] - 1))
         else:
             heading = mark.heading if (mark is not None and not first_intro) else (doc.title or INTRO_SECTION)
             chapter = mark.chapter if mark is not None else ""
@@ -552,8 +559,14 @@ def _label(doc: Document, block: _Block, section: str, first_line: str) -> str:
 
 
 def _block_period(doc: Document, block: _Block) -> SectionPeriod:
-    """The section's own ``Áp dụng`` marker, else the document's effective/expired dates."""
-    own = next((p for off, p in doc.section_periods if block.region[0] <= off <= block.region[1]), None)
+    """The section's own ``Áp dụng`` marker, else the document's effective/expired dates.
+
+    A Markdown marker belongs to the section with its heading line (the n-th when headings repeat;
+    robust to edits of other sections); any other marker to the block whose span held it.
+    """
+    own = next((m.period for m in doc.section_periods
+                if (m.heading and m.heading == block.head_line and m.occurrence == block.head_occurrence)
+                or (not m.heading and block.region[0] <= m.offset <= block.region[1])), None)
     if own is None:
         return SectionPeriod(doc.effective, doc.expired, ())
     return SectionPeriod(own.valid_from or doc.effective, own.valid_to or doc.expired, own.elections)
@@ -584,6 +597,8 @@ def chunk_document(doc: Document, max_tokens: int = 480, count_tokens: TokenCoun
     used_ids: set[str] = set()
     current_base = ""
     prev_block: _Block | None = None
+    period_block: _Block | None = None
+    period = SectionPeriod()
     source_url = _source_url(doc)
     for block, section, part, s, e in pieces:
         if block is not prev_block or block.kind == "paragraphs" or part == 0:
@@ -599,7 +614,8 @@ def chunk_document(doc: Document, max_tokens: int = 480, count_tokens: TokenCoun
             extra += 1
         used_ids.add(unique)
         body = text[s:e]
-        period = _block_period(doc, block)
+        if block is not period_block:
+            period_block, period = block, _block_period(doc, block)
         block_first_line = text[block.start : block.end].split("\n", 1)[0]
         passages.append(
             Passage(

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .models import KINDS, STATUSES, Document, SectionPeriod
+from .models import KINDS, STATUSES, Document, SectionMarker, SectionPeriod
 from .text import collapse_ws, fold, nfc
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -387,11 +388,11 @@ def _build_document(
 
 def extract_annotations(
     path: Path, text: str, first_line: int | None, markdown: bool = True
-) -> tuple[str, list[str], list[tuple[int, SectionPeriod]]]:
+) -> tuple[str, list[str], list[SectionMarker]]:
     """Remove ``> Áp dụng: …`` and ``> Ghi chú biên soạn: …`` lines from ``text``.
 
     Returns the text without them, the editorial notes (never indexed or quoted) and, for each
-    period marker, the offset in the returned text where it stood with its parsed period.
+    period marker, where it stood (its ``##`` heading line, or its offset in the returned text).
     ``first_line`` is the file line of ``text``'s first line (None when lines are not the file's,
     e.g. text extracted from a PDF). In a Markdown note with ``##`` sections a period marker must
     stand right under a ``##`` heading (blank lines and editorial notes may sit between), once.
@@ -400,7 +401,8 @@ def extract_annotations(
     out: list[str] = []
     out_len = 0
     editorial: list[str] = []
-    periods: list[tuple[int, SectionPeriod]] = []
+    periods: list[SectionMarker] = []
+    heading, seen_headings = "", Counter[str]()
     has_sections = markdown and any(_MD_HEADING_RE.match(ln) for ln in lines)
     in_fence = False
     under_heading = False  # only blank lines and annotations since the last "##" heading
@@ -440,12 +442,17 @@ def extract_annotations(
             if has_sections and marked_heading:
                 raise LoadError(path, "mục đã có dòng 'Áp dụng:' / the section already has an 'Áp dụng:' line",
                                 where(i))
-            periods.append((out_len, parse_period_marker(path, line.split(":", 1)[1], where(i))))
+            anchor = heading if has_sections else ""
+            occurrence = seen_headings[anchor] - 1 if anchor else 0
+            periods.append(SectionMarker(out_len, anchor, occurrence,
+                                         parse_period_marker(path, line.split(":", 1)[1], where(i))))
             marked_heading = True
             i += 1
             continue
         if not in_fence and _MD_HEADING_RE.match(line):
             under_heading, marked_heading = True, False
+            heading = line.rstrip()
+            seen_headings[heading] += 1
         elif line.strip():
             under_heading = False
         out.append(line)

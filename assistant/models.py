@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 KINDS = (
     "luat", "nghi-dinh", "thong-tu", "nghi-quyet", "ket-luan", "quy-dinh", "chi-thi",
@@ -47,6 +47,16 @@ class SectionPeriod:
     elections: tuple[int, ...] = ()
 
 
+class SectionMarker(NamedTuple):
+    """Where a section's ``> Áp dụng:`` line stood: under the ``occurrence``-th (0-based) ``##``
+    heading line equal to ``heading`` (Markdown), else at ``offset`` in the text without it."""
+
+    offset: int
+    heading: str
+    occurrence: int
+    period: SectionPeriod
+
+
 @dataclass
 class Document:
     """One source file after loading: metadata plus NFC body text (front matter removed)."""
@@ -71,9 +81,8 @@ class Document:
     replaced_by: list[str] = field(default_factory=list)  # numbers of the documents that replaced it
     # "> Ghi chú biên soạn: …" blocks: guidance for maintainers, removed from ``text`` (never indexed or quoted)
     editorial: list[str] = field(default_factory=list)
-    # "> Áp dụng: …" markers, removed from ``text``: (offset in ``text`` where the marker stood, its period).
-    # The period applies to the section (passage block) that contains the offset.
-    section_periods: list[tuple[int, SectionPeriod]] = field(default_factory=list)
+    # "> Áp dụng: …" markers, removed from ``text``; each applies to the section it stands under
+    section_periods: list[SectionMarker] = field(default_factory=list)
 
     def meta(self) -> dict[str, Any]:
         d = asdict(self)

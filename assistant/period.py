@@ -155,18 +155,23 @@ def passage_overlaps(passage: Any, period: Period) -> bool:
     return True
 
 
+# kinds whose passages state rules ("Quy định cũ"); news, Q&A and summaries are "Thông tin cũ"
+_RULE_KINDS = ("luat", "nghi-dinh", "thong-tu", "nghi-quyet", "ket-luan", "quy-dinh", "chi-thi")
+
+
 def period_label(passage: Any, as_of: date) -> str:
     """A citation badge for the passage seen from ``as_of``.
 
     ``"Quy định cũ · 2016–2021"`` / ``"Quy định cũ · đến 31/7/2023"`` when it stopped applying
-    before ``as_of``; ``"Áp dụng từ 15/3/2026"`` when it starts later; ``"Hiện hành từ 01/7/2025"``
+    before ``as_of`` (``"Thông tin cũ · …"`` for news, Q&A and summaries); ``"Áp dụng từ 15/3/2026"`` when it starts later; ``"Hiện hành từ 01/7/2025"``
     when it applies and its section starts later than the document (a recent change); ``""`` when
     it plainly applies.
     """
     start, end, elections = _passage_span(passage)
     if end is not None and end < as_of:
         span = format_elections(elections) if elections else f"đến {vn_date(end)}"
-        return f"Quy định cũ · {span}"
+        old = "Quy định cũ" if getattr(passage, "kind", "") in _RULE_KINDS else "Thông tin cũ"
+        return f"{old} · {span}"
     if start is not None and start > as_of:
         return f"Áp dụng từ {vn_date(start)}"
     doc_effective = _iso(getattr(passage, "effective", ""))
@@ -350,6 +355,29 @@ def detect_period(text: str, today: date) -> Period | None:
     """
     periods = detect_periods(text, today)
     return periods[0] if periods else None
+
+
+_ISO_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+AS_OF_ERROR = ("as_of phải là một ngày hợp lệ dạng YYYY-MM-DD (ví dụ 2021-05-23)",
+               "as_of must be a valid date YYYY-MM-DD (e.g. 2021-05-23)")
+
+
+def parse_as_of(value: object) -> date | None:
+    """``"2021-05-23"`` -> a date; ``None``/``""`` -> None; anything else raises ``ValueError``
+    whose message is ``"<Vietnamese> / <English>"`` (see :data:`AS_OF_ERROR`)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DAY_RE.match(value.strip()):
+        try:
+            d = date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        else:
+            if _YEAR_MIN <= d.year <= _YEAR_MAX:
+                return d
+    raise ValueError(f"{AS_OF_ERROR[0]} / {AS_OF_ERROR[1]}; nhận được / got {value!r}")
 
 
 def as_of_period(as_of: date, today: date) -> Period:
