@@ -66,6 +66,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if any(d["type"] == "json_invalid" for d in details):
             return JSONResponse(error_body("invalid_json", "Nội dung không phải JSON hợp lệ.",
                                            "The body is not valid JSON.", details), status_code=400)
+        custom = next((d for d in details if d["type"] == "invalid_as_of"), None)
+        if custom is not None:  # a field with its own bilingual message ("<vi> / <en>; …")
+            vi, _, en = custom["msg"].partition(" / ")
+            return JSONResponse(error_body(custom["type"], vi, en.split(";")[0], details), status_code=422)
         return JSONResponse(error_body("invalid_request", "Dữ liệu gửi lên không hợp lệ: kiểm tra các trường.",
                                        "Invalid request data: check the fields.", details), status_code=422)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
+from assistant.period import parse_as_of
 from assistant.text import nfc
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
@@ -14,6 +17,18 @@ _STRICT = ConfigDict(extra="forbid", strict=True)
 def clean_text(value: str) -> str:
     """NFC, control characters stripped, trimmed: the same text the CLI would see."""
     return nfc(value).strip()
+
+
+AS_OF_DESCRIPTION = ("Ngày câu trả lời phải áp dụng, dạng YYYY-MM-DD (mặc định hôm nay) / "
+                     "the date the answer must speak for (default today)")
+
+
+def as_of_value(value: Any) -> date | None:
+    """``YYYY-MM-DD`` (or null) -> date; anything else is a 422 ``invalid_as_of`` with both messages."""
+    try:
+        return parse_as_of(value)
+    except ValueError as exc:
+        raise PydanticCustomError("invalid_as_of", str(exc)) from None
 
 
 class Turn(BaseModel):
@@ -44,11 +59,17 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(default=None, ge=1, le=20)
     filters: Filters | None = None
     answerer: Literal["extractive", "llm"] | None = None
+    as_of: date | None = Field(default=None, description=AS_OF_DESCRIPTION, examples=["2021-05-23"])
 
     @field_validator("question")
     @classmethod
     def _clean(cls, v: str) -> str:
         return clean_text(v)
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of(cls, v: Any) -> date | None:
+        return as_of_value(v)
 
 
 class Citation(BaseModel):
@@ -67,6 +88,9 @@ class Citation(BaseModel):
     issued: str = ""
     effective: str = ""
     amended_by: str = ""
+    valid_from: str = Field(default="", description="Đoạn áp dụng từ ngày (ISO) / the section applies from")
+    valid_to: str = Field(default="", description="Đoạn áp dụng đến ngày (ISO) / the section applies until")
+    period_label: str = Field(default="", description="Nhãn thời kỳ, ví dụ 'Quy định cũ · 2016–2021' / period badge")
 
 
 class PassageRef(BaseModel):
@@ -154,3 +178,9 @@ class ChatCompletionRequest(BaseModel):
     model: str = "kiemnhiem"
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+    as_of: date | None = Field(default=None, description=AS_OF_DESCRIPTION)
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of(cls, v: Any) -> date | None:
+        return as_of_value(v)

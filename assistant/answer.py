@@ -12,11 +12,13 @@ import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from assistant import compose
 from assistant.config import Settings
 from assistant.models import STATUS_LABELS, Passage
+from assistant.period import period_fields
 from assistant.retrieval import STOPWORDS_FOLDED, ScoredPassage
 from assistant.text import collapse_ws, fold, sentences, tokenize_folded
 from assistant.turn import Turn
@@ -89,13 +91,14 @@ class Citation:
     hit: ScoredPassage
     quote: str
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, as_of: date | None = None) -> dict[str, Any]:
         p = self.hit.passage
         return {
             "n": self.n, "doc_id": p.doc_id, "title": p.title, "number": p.number, "section": p.section,
             "label": p.label, "quote": self.quote, "source_url": p.source_url, "status": p.status,
             "score": round(float(self.hit.score), 4), "passage_id": p.id, "issuer": p.issuer,
             "issued": p.issued, "effective": p.effective, "amended_by": p.amended_by,
+            **period_fields(p, as_of),  # valid_from, valid_to, period_label (seen from as_of, default today)
         }
 
 

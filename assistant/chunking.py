@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .models import Document, Passage
+from .models import Document, Passage, SectionPeriod
 from .text import collapse_ws, fold, split_sentences
 
 TokenCounter = Callable[[str], int]
@@ -90,6 +90,9 @@ class _Block:
     levels: tuple[str, ...]
     kind: str  # "section" | "article" | "intro" | "preamble" | "paragraphs"
     pd_code: str = ""
+    region: tuple[int, int] = (0, 0)  # the whole gap after the heading (period markers inside apply)
+    head_line: str = ""  # the heading line as written (a "## " line), to find the section's period marker
+    head_occurrence: int = 0  # how many earlier "## " lines are the same line
 
 
 @dataclass
@@ -189,7 +192,11 @@ def _markdown_layout(doc: Document, lines: list[_Line], fenced: set[int]) -> Lay
     layout = Layout("markdown")
     levels = ("khoan", "para", "line", "sentence", "word")
     first_intro = True
+    head_seen: Counter[str] = Counter()
     for mark, (gs, ge) in _gaps(doc.text, marks):
+        head_line = mark.line.text.rstrip() if mark is not None and mark.kind == "section" else ""
+        if head_line:
+            head_seen[head_line] += 1
         layout_span = _strip_span(doc.text, gs, ge)
         if mark is not None:
             layout.ignorable.append((mark.line.start, mark.line.end))
@@ -197,11 +204,14 @@ def _markdown_layout(doc: Document, lines: list[_Line], fenced: set[int]) -> Lay
             continue
         s, e = layout_span
         if mark is not None and mark.kind == "section":
-            layout.blocks.append(_Block(mark.section, mark.heading, mark.chapter, s, e, levels, "section"))
+            layout.blocks.append(_Block(mark.section, mark.heading, mark.chapter, s, e, levels, "section",
+                                        region=(gs, ge), head_line=head_line,
+                                        head_occurrence=head_seen[head_line] - 1))
         else:
             heading = mark.heading if (mark is not None and not first_intro) else (doc.title or INTRO_SECTION)
             chapter = mark.chapter if mark is not None else ""
-            layout.blocks.append(_Block(INTRO_SECTION, collapse_ws(heading), chapter, s, e, levels, "intro"))
+            layout.blocks.append(_Block(INTRO_SECTION, collapse_ws(heading), chapter, s, e, levels, "intro",
+                                        region=(gs, ge)))
             first_intro = False
     return layout
 
@@ -276,7 +286,7 @@ def _article_layout(doc: Document, lines: list[_Line], articles: list[tuple[int,
         if mark is not None and mark.kind == "article":
             layout.blocks.append(
                 _Block(mark.section, mark.heading, mark.chapter, s, e, article_levels, "article",
-                       pd_code=mark.label_hint)
+                       pd_code=mark.label_hint, region=(gs, ge))
             )
             continue
         # text outside articles: chapter notes, preambles. Only substantive text is a passage.
@@ -289,7 +299,8 @@ def _article_layout(doc: Document, lines: list[_Line], articles: list[tuple[int,
             else:
                 section, heading = mark.section, mark.heading
             chapter_of = mark.chapter if mark is not None else ""
-            layout.blocks.append(_Block(section, heading, chapter_of, s, e, article_levels, "preamble"))
+            layout.blocks.append(_Block(section, heading, chapter_of, s, e, article_levels, "preamble",
+                                        region=(gs, ge)))
         else:
             layout.ignorable.append((s, e))
     return layout
@@ -316,7 +327,8 @@ def _paragraph_layout(doc: Document, lines: list[_Line]) -> Layout:
         span = _strip_span(doc.text, gs, ge)
         if span is not None:
             layout.blocks.append(
-                _Block("Đoạn", heading, "", span[0], span[1], ("para", "line", "sentence", "word"), "paragraphs")
+                _Block("Đoạn", heading, "", span[0], span[1], ("para", "line", "sentence", "word"), "paragraphs",
+                       region=(gs, ge))
             )
     return layout
 
@@ -473,14 +485,91 @@ def _source_url(doc: Document) -> str:
     return ""
 
 
+_DOC_KINDS = r"Luật|Nghị định|Thông tư|Nghị quyết|Quyết định|Kết luận|Quy định|Chỉ thị|Pháp lệnh"
+_RANGE = r"\d+[a-z]?(?:[ \t]*(?:–|-|,|và)[ \t]*\d+[a-z]?)*"
+_POINTS = r"[a-zđ]\)?(?:[ \t]*(?:–|-|,|và)[ \t]*[a-zđ]\)?)*"
+# "Khoản 1 Điều 10 …", "Điểm a khoản 2 Điều 3 …"
+_PROVISION_LEAD_RE = re.compile(
+    rf"^(?:[Đđ]iểm[ \t]+(?P<p1>{_POINTS})[ \t]+)?(?:[Kk]hoản[ \t]+(?P<k1>{_RANGE})[ \t]+)?"
+    rf"Điều[ \t]+(?P<a>\d+[a-z]?)(?![\d.]*\d)"
+)
+# "Điều 24 (khoản 1–2)", "Điều 6 khoản 2", "Điều 3 điểm c"
+_PROVISION_TAIL_RE = re.compile(
+    rf"^[ \t]*\(?[ \t]*(?:(?:[Kk]hoản[ \t]+(?P<k2>{_RANGE}))|(?:[Đđ]iểm[ \t]+(?P<p2>{_POINTS})))"
+    rf"(?:[ \t,]*(?:[Kk]hoản[ \t]+(?P<k3>{_RANGE})))?[ \t]*\)?"
+)
+_DOC_REF_RE = re.compile(rf"^[ \t,]*(?P<kind>{_DOC_KINDS})[ \t]+(?:số[ \t]+)?(?P<num>\d+[^\s,;:()]*)")
+
+
+def provision_label(heading: str) -> tuple[str, str, str] | None:
+    """The provision a ``##`` heading names: ``("Khoản 1 Điều 10", "Nghị định", "92/2009")``.
+
+    The kind and number are empty when the heading names no document. ``None`` when the heading
+    does not start with an article reference.
+    """
+    h = collapse_ws(re.sub(r"(\*\*|__|`)", "", heading))
+    m = _PROVISION_LEAD_RE.match(h)
+    if not m:
+        return None
+    point, clause, article = m.group("p1"), m.group("k1"), m.group("a")
+    rest = h[m.end():]
+    t = _PROVISION_TAIL_RE.match(rest)
+    if t and not (point or clause):
+        point = t.group("p2")
+        clause = t.group("k2") or t.group("k3")
+        rest = rest[t.end():]
+    parts = []
+    if point:
+        parts.append(f"Điểm {point}")
+    if clause:
+        parts.append(f"{'khoản' if parts else 'Khoản'} {clause}")
+    parts.append(f"Điều {article}")
+    provision = " ".join(parts)
+    r = _DOC_REF_RE.match(rest)
+    if r:
+        return provision, r.group("kind"), r.group("num").rstrip(".")
+    return provision, "", ""
+
+
+def _same_number(ref: str, number: str) -> bool:
+    """``92/2009`` names ``92/2009/NĐ-CP``; ``34/2019`` does not."""
+    if not ref or not number:
+        return False
+    a, b = fold(ref).split("/"), fold(number).split("/")
+    return a == b[: len(a)]
+
+
 def _label(doc: Document, block: _Block, section: str, first_line: str) -> str:
-    """``Điều 27, Luật Bầu cử 85/2015/QH13``; embedded pháp điển articles name their own source."""
+    """``Điều 27, Luật Bầu cử 85/2015/QH13``; a note's section names the provision it summarises
+    (``Khoản 1–2 Điều 24, Luật Bầu cử …``; another document's ``Khoản 6 Điều 2 Nghị định 34/2019``);
+    embedded pháp điển articles name their own source."""
     if block.kind == "article" and block.pd_code and block.pd_code != "LQ":
         m = _SOURCE_NOTE_RE.match(first_line.strip())
         if m:
             return f"{section} ({m.group(1)} {m.group(2)} {m.group(3)})"
     name = doc.citation_name
+    if block.kind == "section":
+        prov = provision_label(block.heading)
+        if prov is not None:
+            provision, kind, number = prov
+            if number and not _same_number(number, doc.number):
+                return f"{provision} {kind} {number}"
+            return f"{provision}, {name}" if name else provision
     return f"{section}, {name}" if name else section
+
+
+def _block_period(doc: Document, block: _Block) -> SectionPeriod:
+    """The section's own ``Áp dụng`` marker, else the document's effective/expired dates.
+
+    A Markdown marker belongs to the section with its heading line (the n-th when headings repeat;
+    robust to edits of other sections); any other marker to the block whose span held it.
+    """
+    own = next((m.period for m in doc.section_periods
+                if (m.heading and m.heading == block.head_line and m.occurrence == block.head_occurrence)
+                or (not m.heading and block.region[0] <= m.offset <= block.region[1])), None)
+    if own is None:
+        return SectionPeriod(doc.effective, doc.expired, ())
+    return SectionPeriod(own.valid_from or doc.effective, own.valid_to or doc.expired, own.elections)
 
 
 def chunk_document(doc: Document, max_tokens: int = 480, count_tokens: TokenCounter | None = None) -> list[Passage]:
@@ -508,6 +597,8 @@ def chunk_document(doc: Document, max_tokens: int = 480, count_tokens: TokenCoun
     used_ids: set[str] = set()
     current_base = ""
     prev_block: _Block | None = None
+    period_block: _Block | None = None
+    period = SectionPeriod()
     source_url = _source_url(doc)
     for block, section, part, s, e in pieces:
         if block is not prev_block or block.kind == "paragraphs" or part == 0:
@@ -523,6 +614,8 @@ def chunk_document(doc: Document, max_tokens: int = 480, count_tokens: TokenCoun
             extra += 1
         used_ids.add(unique)
         body = text[s:e]
+        if block is not period_block:
+            period_block, period = block, _block_period(doc, block)
         block_first_line = text[block.start : block.end].split("\n", 1)[0]
         passages.append(
             Passage(
@@ -544,6 +637,9 @@ def chunk_document(doc: Document, max_tokens: int = 480, count_tokens: TokenCoun
                 source_url=source_url,
                 source_urls="\n".join(u for u in doc.source_urls if u.strip()),
                 amended_by=", ".join(doc.amended_by),
+                valid_from=period.valid_from,
+                valid_to=period.valid_to,
+                elections=",".join(str(y) for y in period.elections),
                 chapter=block.chapter,
                 part=part,
                 ordinal=len(passages),

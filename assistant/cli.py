@@ -140,20 +140,28 @@ def _print_answer(result: Any) -> None:
 def ask(
     question: Annotated[str | None, typer.Argument(help="Câu hỏi / the question")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result contract as JSON")] = False,
-    jsonl: Annotated[bool, typer.Option("--jsonl", help="Read JSON lines {question, history} from stdin")] = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="Read JSON lines {question, history, as_of} from stdin")] = False,
     k: Annotated[int | None, typer.Option("-k", "--top-k", min=1, max=50, help="Passages to retrieve")] = None,
     answerer: Annotated[str | None, typer.Option("--answerer", help="extractive | llm")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Ngày áp dụng YYYY-MM-DD (mặc định hôm nay) / "
+                                              "the date the answer speaks for (default today)")] = None,
 ) -> None:
-    """Hỏi một câu / Ask one question (or many with --jsonl, model loaded once)."""
+    """Hỏi một câu / Ask one question (or many with --jsonl, model loaded once; a line's as_of wins)."""
+    from assistant.period import parse_as_of
+
     settings = load_settings()
     if answerer not in (None, "extractive", "llm"):
         fail("--answerer phải là extractive hoặc llm / must be extractive or llm", 2)
+    try:
+        default_as_of = parse_as_of(as_of)
+    except ValueError as exc:
+        fail(f"--as-of: {exc}", 2)
     if not jsonl and question is None:
         fail("thiếu câu hỏi / missing question (or use --jsonl)", 2)
     q = "" if jsonl else _validate_question(question or "", settings)  # before the slow model load
     assistant = _assistant(settings)
     if not jsonl:
-        result = assistant.ask(q, top_k=k, answerer=answerer)
+        result = assistant.ask(q, top_k=k, answerer=answerer, as_of=default_as_of)
         if as_json:
             print_json(result.to_json())
         else:
@@ -176,11 +184,13 @@ def ask(
             q = item["question"].strip()
             if not q or len(q) > settings.max_question_chars:
                 raise ValueError(f"question must be 1-{settings.max_question_chars} characters")
+            line_as_of = parse_as_of(item.get("as_of")) or default_as_of
         except ValueError as exc:
             failures += 1
             print_json({"error": {"line": lineno, "message": f"stdin:{lineno}: {exc}"}})
             continue
-        result = assistant.ask(q, history=history[-settings.max_history_turns:], top_k=k, answerer=answerer)
+        result = assistant.ask(q, history=history[-settings.max_history_turns:], top_k=k, answerer=answerer,
+                               as_of=line_as_of)
         print_json(result.to_json())
     if failures:
         raise typer.Exit(3)

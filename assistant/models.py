@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 KINDS = (
     "luat", "nghi-dinh", "thong-tu", "nghi-quyet", "ket-luan", "quy-dinh", "chi-thi",
@@ -38,6 +38,25 @@ KIND_LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class SectionPeriod:
+    """The period one section applies to (ISO dates, "" = open) and the elections it speaks for."""
+
+    valid_from: str = ""
+    valid_to: str = ""
+    elections: tuple[int, ...] = ()
+
+
+class SectionMarker(NamedTuple):
+    """Where a section's ``> Áp dụng:`` line stood: under the ``occurrence``-th (0-based) ``##``
+    heading line equal to ``heading`` (Markdown), else at ``offset`` in the text without it."""
+
+    offset: int
+    heading: str
+    occurrence: int
+    period: SectionPeriod
+
+
 @dataclass
 class Document:
     """One source file after loading: metadata plus NFC body text (front matter removed)."""
@@ -58,6 +77,12 @@ class Document:
     short_title: str = ""
     # 1-based line in the source file where ``text`` starts (front matter is above it)
     body_line: int = 1
+    expired: str = ""  # ISO date of the last day in force ("" = not known to have expired)
+    replaced_by: list[str] = field(default_factory=list)  # numbers of the documents that replaced it
+    # "> Ghi chú biên soạn: …" blocks: guidance for maintainers, removed from ``text`` (never indexed or quoted)
+    editorial: list[str] = field(default_factory=list)
+    # "> Áp dụng: …" markers, removed from ``text``; each applies to the section it stands under
+    section_periods: list[SectionMarker] = field(default_factory=list)
 
     def meta(self) -> dict[str, Any]:
         d = asdict(self)
@@ -101,6 +126,11 @@ class Passage:
     source_url: str = ""
     source_urls: str = ""  # every source URL, one per line (Chroma metadata holds scalars only)
     amended_by: str = ""  # amending document numbers, comma-separated
+    # the period the passage applies to: the section's "> Áp dụng:" marker, else the document's
+    # effective/expired dates (ISO, "" = open); elections it speaks for, comma-separated years ("2016,2021")
+    valid_from: str = ""
+    valid_to: str = ""
+    elections: str = ""
     chapter: str = ""  # "Chương III" etc., when the document has chapters
     part: int = 0  # 0 = whole section; 1.. = khoản-aligned part of a long article
     ordinal: int = 0  # position of the passage in its document
@@ -115,7 +145,7 @@ class Passage:
         payload = json.dumps(
             [self.text, self.label, self.section, self.title, self.number, self.kind, self.status,
              self.issued, self.effective, self.source_url, self.heading, self.chapter, self.source_urls,
-             self.amended_by],
+             self.amended_by, self.valid_from, self.valid_to, self.elections],
             ensure_ascii=False,
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()

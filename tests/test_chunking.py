@@ -18,6 +18,7 @@ from assistant.chunking import (
     heading_section,
     passage_body,
     passages_cover_document,
+    provision_label,
     uncovered_text,
 )
 from assistant.documents import iter_documents, load_document
@@ -74,6 +75,28 @@ def test_heading_section_labels(heading, section):
     assert heading_section(heading) == section
 
 
+@pytest.mark.parametrize(
+    ("heading", "provision"),
+    [
+        ("Điều 27. Những trường hợp không được tham gia", ("Điều 27", "", "")),
+        ("Điều 24 (khoản 1–2). Thành lập và số lượng thành viên Ban bầu cử", ("Khoản 1–2 Điều 24", "", "")),
+        ("Điều 22 (khoản 1). Ủy ban bầu cử ở tỉnh", ("Khoản 1 Điều 22", "", "")),
+        ("Điều 3 điểm c. Người giữ nhiều chức danh lãnh đạo", ("Điểm c Điều 3", "", "")),
+        ("Điều 6 khoản 2. Phụ cấp kiêm nhiệm", ("Khoản 2 Điều 6", "", "")),
+        ("Khoản 1 Điều 10 Nghị định 92/2009 (được sửa bởi khoản 3 Điều 2 Nghị định 34/2019): phụ cấp",
+         ("Khoản 1 Điều 10", "Nghị định", "92/2009")),
+        ("Khoản 6 Điều 2 Nghị định 34/2019: ba chức danh ở thôn, tổ dân phố", ("Khoản 6 Điều 2", "Nghị định", "34/2019")),
+        ("Điểm a khoản 2 Điều 5 Luật số 83/2025/QH15. Sửa đổi", ("Điểm a khoản 2 Điều 5", "Luật", "83/2025/QH15")),
+        ("Điều 20 (khi số chức danh kiêm nhiệm nhiều hơn số người giảm được). Ủy ban", ("Điều 20", "", "")),
+        ("Điều 35.1.LQ.27. Những trường hợp", None),
+        ("Mục 2. Bố trí cán bộ", None),
+        ("Trả lời", None),
+    ],
+)
+def test_provision_label(heading, provision):
+    assert provision_label(heading) == provision
+
+
 def test_article_section_phap_dien():
     assert article_section("35.1.LQ.27") == "Điều 27"
     assert article_section("35.1.LQ.27.") == "Điều 27"
@@ -106,8 +129,8 @@ def test_every_note_chunks_by_its_sections(notes):
 def test_luat_bau_cu_sections_and_labels(notes):
     doc, passages = notes["luat-bau-cu-85-2015-qh13"]
     sections = [p.section for p in passages]
-    assert sections[1:15] == [
-        "Điều 11", "Điều 21", "Điều 22", "Điều 22", "Điều 24", "Điều 24", "Điều 25", "Điều 25",
+    assert sections[1:16] == [
+        "Điều 11", "Điều 21", "Điều 21", "Điều 22", "Điều 22", "Điều 24", "Điều 24", "Điều 25", "Điều 25",
         "Điều 26", "Điều 27", "Điều 28", "Điều 36", "Điều 37", "Điều 90",
     ]
     d27 = next(p for p in passages if p.section == "Điều 27")
@@ -130,10 +153,32 @@ def test_note_section_spot_checks(notes):
     assert answer.label.startswith("Trả lời, Hỏi đáp: Thành viên Ban bầu cử")
     assert sections("nghi-dinh-92-2009-nd-cp") == ["Thông tin chung và hiệu lực", "Điều 10", "Điều 2"]
     assert sections("nghi-dinh-204-2004-nd-cp")[1:3] == ["Điều 3", "Điều 6"]
-    assert sections("nghi-dinh-33-2023-nd-cp")[1:4] == ["Điều 20", "Điều 33", "Điều 34"]
+    assert sections("nghi-dinh-33-2023-nd-cp")[1:5] == ["Điều 20", "Điều 20", "Điều 33", "Điều 34"]
     assert "Số liệu các trường hợp kiêm nhiệm" in sections("tin-ttxvn-ben-tre-1017-can-bo-kiem-nhiem")
     label = notes["nghi-dinh-33-2023-nd-cp"][1][1].label
     assert label == "Điều 20, Nghị định 33/2023/NĐ-CP"
+
+
+def test_labels_name_the_provision(notes):
+    """A section summarising another document's provision is labelled with that provision."""
+    labels = [p.label for p in notes["nghi-dinh-92-2009-nd-cp"][1]]
+    assert labels[1:] == ["Khoản 1 Điều 10, Nghị định 92/2009/NĐ-CP", "Khoản 6 Điều 2 Nghị định 34/2019"]
+    luat = {p.heading: p.label for p in notes["luat-bau-cu-85-2015-qh13"][1]}
+    assert luat["Điều 24 (khoản 1–2). Thành lập và số lượng thành viên Ban bầu cử"] == (
+        "Khoản 1–2 Điều 24, Luật Bầu cử 85/2015/QH13")
+    nd204 = [p.label for p in notes["nghi-dinh-204-2004-nd-cp"][1]]
+    assert nd204[1:3] == ["Điểm c Điều 3, Nghị định 204/2004/NĐ-CP", "Khoản 2 Điều 6, Nghị định 204/2004/NĐ-CP"]
+
+
+def test_periods_of_the_election_law_note(notes):
+    """The current sizes apply from 01/7/2025; the 2016/2021 sizes until 30/6/2025; unchanged articles inherit."""
+    passages = notes["luat-bau-cu-85-2015-qh13"][1]
+    d21 = [p for p in passages if p.section == "Điều 21"]
+    assert [(p.valid_from, p.valid_to, p.elections) for p in d21] == [
+        ("2025-07-01", "", ""), ("2015-09-01", "2025-06-30", "2016,2021")]
+    assert "huyện" in d21[1].text and "Ủy ban bầu cử ở xã, phường, đặc khu" in d21[0].text
+    d27 = next(p for p in passages if p.section == "Điều 27")
+    assert (d27.valid_from, d27.valid_to, d27.elections) == ("2015-09-01", "", "")
 
 
 def test_ids_are_stable_when_one_section_is_edited(notes):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from assistant.chunking import chunk_document
 from assistant.documents import LoadError, iter_documents, load_document, slugify
-from assistant.models import KINDS, STATUSES
+from assistant.models import KINDS, STATUSES, Passage, SectionPeriod
 from assistant.text import nfc
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +46,14 @@ source_urls: ["https://example.org/a"]
 ## Điều 1. Phạm vi
 Nội dung điều một.
 """
+
+
+def assert_load_error(path: Path, line: int, word: str) -> None:
+    """Loading ``path`` fails with ``path:line: …word…``."""
+    with pytest.raises(LoadError) as info:
+        load_document(path)
+    assert info.value.line == line and word in info.value.message, str(info.value)
+    assert str(info.value).startswith(f"{path}:{line}:")
 
 
 def write(path: Path, text: str) -> Path:
@@ -84,7 +93,8 @@ def test_readme_is_not_a_document(notes):
 def test_body_line_points_at_body(notes):
     for doc in notes.values():
         lines = Path(doc.path).read_text(encoding="utf-8").split("\n")
-        assert nfc("\n".join(lines[doc.body_line - 1 :])) == doc.text
+        body = [ln for ln in lines[doc.body_line - 1 :] if not ln.startswith("> ")]  # annotations are removed
+        assert nfc("\n".join(body)) == doc.text
         assert lines[doc.body_line - 2] == "---"
 
 
@@ -140,11 +150,7 @@ def test_unclosed_front_matter(tmp_path):
 )
 def test_invalid_value_reports_line_of_key(tmp_path, key_line, word):
     bad = write(tmp_path / "v.md", f'---\ntitle: "T"\nnumber: "1/2020/QH14"\n{key_line}\n---\n# T\n\nbody\n')
-    with pytest.raises(LoadError) as info:
-        load_document(bad)
-    assert info.value.line == 4
-    assert word in info.value.message
-    assert str(info.value).startswith(f"{bad}:4:")
+    assert_load_error(bad, 4, word)
 
 
 def test_duplicate_key_is_an_error(tmp_path):
@@ -426,3 +432,152 @@ def test_docx_title_inferred_from_heading(tmp_path):
     document.save(path)
     doc = load_document(path)
     assert doc.title == "Hướng dẫn thực hiện" and doc.id == "hd"
+
+
+# --------------------------------------------------------------------------------------------
+# validity: expired/replaced_by, "> Áp dụng:" section markers, "> Ghi chú biên soạn:" notes
+# --------------------------------------------------------------------------------------------
+
+PERIOD_NOTE = """---
+id: vi-du-thoi-ky
+title: "Ví dụ thời kỳ"
+number: "9/2015/QH13"
+kind: luat
+status: con-hieu-luc
+effective: 2015-09-01
+expired: 2030-12-31
+replaced_by: ["10/2030/QH16", "11/2030/QH16"]
+---
+# Ví dụ thời kỳ
+
+> Ghi chú biên soạn: Khi trả lời, cần nói rõ
+> thời kỳ người hỏi quan tâm.
+
+## Điều 1. Bản hiện hành
+
+> Áp dụng: valid_from=2025-07-01
+
+Ban có từ 9 đến 15 thành viên.
+
+## Điều 1 (bản trước ngày 01/7/2025). Bản cũ
+
+> Áp dụng: valid_to=2025-06-30; elections=2021, 2016
+
+Ban có từ 7 đến 9 thành viên.
+> Ghi chú biên soạn: Không được ghép hai bản.
+
+## Điều 2. Không đổi
+
+Điều này giữ nguyên.
+"""
+
+
+def test_expired_replaced_by_and_editorial_are_loaded(tmp_path):
+    doc = load_document(write(tmp_path / "a.md", PERIOD_NOTE))
+    assert doc.expired == "2030-12-31" and doc.replaced_by == ["10/2030/QH16", "11/2030/QH16"]
+    assert doc.editorial == ["Khi trả lời, cần nói rõ thời kỳ người hỏi quan tâm.", "Không được ghép hai bản."]
+    assert "Ghi chú biên soạn" not in doc.text and "Áp dụng" not in doc.text and "> " not in doc.text
+    assert [m.period for m in doc.section_periods] == [
+        SectionPeriod("2025-07-01", "", ()), SectionPeriod("", "2025-06-30", (2016, 2021))
+    ]
+    assert [(m.heading, m.occurrence) for m in doc.section_periods] == [
+        ("## Điều 1. Bản hiện hành", 0), ("## Điều 1 (bản trước ngày 01/7/2025). Bản cũ", 0)]
+
+
+def test_period_follows_its_heading_when_other_sections_change(tmp_path):
+    """Markers are anchored to their heading, so editing another section keeps every period in place."""
+    doc = load_document(write(tmp_path / "a.md", PERIOD_NOTE))
+    edited = replace(doc, text=doc.text.replace("Ban có từ 9", "Ban (đã sửa) có từ 9"))
+    before = [(p.id, p.valid_from, p.valid_to, p.elections) for p in chunk_document(doc)]
+    assert [(p.id, p.valid_from, p.valid_to, p.elections) for p in chunk_document(edited)] == before
+    repeated = "---\nid: r\n---\n# R\n\n## Mục\n\nA.\n\n## Mục\n\n> Áp dụng: elections=2021\n\nB.\n"
+    passages = chunk_document(load_document(write(tmp_path / "r.md", repeated)))
+    assert [p.elections for p in passages] == ["", "2021"]
+
+
+def test_section_periods_reach_passages_and_inherit_the_document(tmp_path):
+    doc = load_document(write(tmp_path / "a.md", PERIOD_NOTE))
+    passages = chunk_document(doc)
+    by_heading = {p.heading: p for p in passages}
+    current = by_heading["Điều 1. Bản hiện hành"]
+    old = by_heading["Điều 1 (bản trước ngày 01/7/2025). Bản cũ"]
+    same = by_heading["Điều 2. Không đổi"]
+    assert (current.valid_from, current.valid_to, current.elections) == ("2025-07-01", "2030-12-31", "")
+    assert (old.valid_from, old.valid_to, old.elections) == ("2015-09-01", "2025-06-30", "2016,2021")
+    assert (same.valid_from, same.valid_to) == ("2015-09-01", "2030-12-31")
+    assert old.text == "Điều 1 (bản trước ngày 01/7/2025). Bản cũ\nBan có từ 7 đến 9 thành viên."
+    for p in passages:  # offsets still locate every body in the (annotation-free) text
+        assert p.text.split("\n", 1)[1] == doc.text[p.start : p.end].strip()
+    meta = current.to_metadata()
+    assert meta["valid_from"] == "2025-07-01" and meta["elections"] == ""
+    assert Passage.from_record(current.id, current.text, meta) == current
+    assert old.hash != Passage(**{**old.__dict__, "valid_to": "", "hash": ""}).hash
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        pytest.param("> Áp dụng: valid_from=2025-13-01", "valid_from=2025-13-01", id="bad-date"),
+        pytest.param("> Áp dụng: valid_from=2025-07-01; valid_to=2025-06-30", "valid_to=2025-06-30", id="reversed"),
+        pytest.param("> Áp dụng: tu=2025-07-01", "không hợp lệ / invalid item", id="unknown-key"),
+        pytest.param("> Áp dụng: elections=hai nghìn", "is not a year", id="bad-election"),
+        pytest.param("> Áp dụng: valid_to=2025-06-30; valid_to=2025-06-30", "duplicate key", id="duplicate"),
+        pytest.param("> Áp dụng:", "empty", id="empty"),
+        pytest.param("> Ap dung: valid_from=01/7/2025", "is not an ISO date", id="no-diacritics-not-iso"),
+    ],
+)
+def test_bad_period_marker_names_file_and_line(tmp_path, marker, message):
+    path = write(tmp_path / "x.md", f"---\nid: x\n---\n# X\n\n## Điều 1. A\n\n{marker}\n\nNội dung.\n")
+    assert_load_error(path, 8, message)
+
+
+def test_period_marker_must_stand_under_a_heading_once(tmp_path):
+    body = "---\nid: x\n---\n# X\n\n## Điều 1. A\n\nNội dung.\n> Áp dụng: valid_to=2025-06-30\n"
+    assert_load_error(write(tmp_path / "x.md", body), 9, "right under")
+    twice = "---\nid: x\n---\n# X\n\n## Điều 1. A\n> Áp dụng: valid_to=2025-06-30\n> Áp dụng: elections=2016\nA.\n"
+    assert_load_error(write(tmp_path / "y.md", twice), 8, "already has")
+
+
+def test_expired_before_effective_and_bad_replaced_by(tmp_path):
+    bad = PERIOD_NOTE.replace("expired: 2030-12-31", "expired: 2010-01-01")
+    assert_load_error(write(tmp_path / "a.md", bad), 8, "expired")
+    bad = PERIOD_NOTE.replace('replaced_by: ["10/2030/QH16", "11/2030/QH16"]', "replaced_by: {a: 1}")
+    assert_load_error(write(tmp_path / "b.md", bad), 9, "replaced_by")
+
+
+def test_marker_in_a_fence_is_text(tmp_path):
+    body = "---\nid: x\n---\n# X\n\n## Mẫu\n\n```\n> Áp dụng: valid_to=2025-06-30\n```\n"
+    doc = load_document(write(tmp_path / "x.md", body))
+    assert "> Áp dụng: valid_to=2025-06-30" in doc.text and not doc.section_periods
+
+
+def test_txt_with_sidecar_takes_markers_in_any_article(tmp_path):
+    write(tmp_path / "luat.yaml", "id: luat-txt\nkind: luat\nnumber: 1/2024/QH15\neffective: 2024-07-01\n")
+    path = write(tmp_path / "luat.txt", "LUẬT THỬ\nĐiều 1. Phạm vi\nÁp dụng: valid_to=2025-06-30; elections=2021\n"
+                                        "Nội dung một.\nĐiều 2. Đối tượng\nNội dung hai.\n")
+    doc = load_document(path)
+    passages = chunk_document(doc)
+    assert [(p.section, p.valid_from, p.valid_to, p.elections) for p in passages] == [
+        ("Điều 1", "2024-07-01", "2025-06-30", "2021"), ("Điều 2", "2024-07-01", "", "")
+    ]
+    assert "Áp dụng" not in passages[0].text
+
+
+def test_knowledge_annotations(notes):
+    """The notes carry the periods they state, and no maintainer guidance reaches a passage."""
+    nd92 = notes["nghi-dinh-92-2009-nd-cp"]
+    assert (nd92.expired, nd92.replaced_by) == ("2023-07-31", ["33/2023/NĐ-CP"])
+    luat_passages = chunk_document(notes["luat-bau-cu-85-2015-qh13"])
+    old = next(p for p in luat_passages if p.section.startswith("Số lượng thành viên trước"))
+    assert (old.valid_to, old.elections) == ("2025-06-30", "2016,2021")
+    d24 = next(p for p in luat_passages if p.section == "Điều 24" and "9 đến 15" in p.text)
+    assert d24.valid_from == "2025-07-01" and not d24.valid_to
+    editorial = 0
+    for doc in notes.values():
+        editorial += len(doc.editorial)
+        for p in chunk_document(doc):
+            for phrase in ("Khi trả lời, cần", "Không được ghép", "Không dùng ghi chú này", "Ghi chú này chỉ dùng",
+                           "Ghi chú này nên dùng", "Khi trích dẫn, chỉ nên", "trước khi trả lời dứt khoát",
+                           "Ghi chú biên soạn", "> Áp dụng"):
+                assert phrase not in p.text, (p.id, phrase)
+    assert editorial >= 8

@@ -42,7 +42,8 @@ def validate_ask(req: AskRequest, settings: Settings) -> None:
 
 def run_ask(assistant: Assistant, req: AskRequest) -> AnswerResult:
     return assistant.ask(req.question, history=[t.model_dump() for t in req.history], top_k=req.top_k,
-                         filters=req.filters.as_dict() if req.filters else None, answerer=req.answerer)
+                         filters=req.filters.as_dict() if req.filters else None, answerer=req.answerer,
+                         as_of=req.as_of)
 
 
 @router.post("/ask", response_model=AskResponse, responses=_ERRORS, summary="Hỏi một câu / ask a question")

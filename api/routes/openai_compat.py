@@ -1,7 +1,7 @@
 """OpenAI-compatible ``POST /v1/chat/completions`` and ``GET /v1/models``, so existing chat clients work.
 
-The last user message is the question, earlier user/assistant messages are the history; the
-reply is the answer with ``[n]`` markers followed by the sources as a Markdown footnote list.
+The last user message is the question, earlier user/assistant messages are the history; an extra
+body field ``as_of`` (``YYYY-MM-DD``) sets the date the answer speaks for; the reply is the answer with ``[n]`` markers followed by the sources as a Markdown footnote list.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def to_ask_request(req: ChatCompletionRequest, settings: Settings) -> AskRequest
     while history and (len(history) > settings.max_history_turns
                        or sum(len(t.content) for t in history) > settings.max_history_chars):
         history.pop(0)
-    return AskRequest(question=clean_text(convo[last_user].text()), history=history)
+    return AskRequest(question=clean_text(convo[last_user].text()), history=history, as_of=req.as_of)
 
 
 @router.get("/models", summary="OpenAI-compatible model list")
@@ -68,7 +68,7 @@ async def chat_completions(req: ChatCompletionRequest, assistant: AssistantDep, 
     ask = to_ask_request(req, settings)
     validate_ask(ask, settings)
     result: AnswerResult = await run_in_threadpool(
-        assistant.ask, ask.question, [t.model_dump() for t in ask.history])
+        assistant.ask, ask.question, [t.model_dump() for t in ask.history], as_of=ask.as_of)
     content = result.answer + footnotes(result)
     cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
@@ -78,7 +78,7 @@ async def chat_completions(req: ChatCompletionRequest, assistant: AssistantDep, 
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
                          "finish_reason": "stop", "logprobs": None}],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-            "citations": result.citations, "refused": result.refused,
+            "citations": result.citations, "refused": result.refused, "as_of": result.as_of,
         }
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
