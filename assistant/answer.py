@@ -193,7 +193,8 @@ class ExtractiveAnswerer:
                 lines.append(f"{sentence} {markers(lead)}" if own else sentence)
                 covered_docs.add(doc_id)
         prefix = (compose.verdict_word(turn, lead.text) or "")
-        period = compose.period_prefix(turn, lead, docs) if not covered_docs else ""
+        contested = any(not c.in_period and c.hit.passage.doc_id == lead.passage.doc_id for c in plan.considered)
+        period = compose.period_prefix(turn, lead, docs, contested) if not covered_docs else ""
         head = " ".join(x for x in (prefix, period) if x)
         lines.append(f"{head + ' ' if head and not head.endswith(' ') else head}{compose.display(lead.text)} {markers(lead)}")
         for c in plan.support:

@@ -29,6 +29,7 @@ from assistant.answer import (
 from assistant.compose import premise_gaps
 from assistant.config import Settings
 from assistant.index import KnowledgeIndex
+from assistant.period import Period, detect_period
 from assistant.retrieval import (
     STOPWORDS_FOLDED,
     HybridSearcher,
@@ -137,12 +138,8 @@ def condense(question: str, history: Sequence[dict[str, str]] | None) -> tuple[s
     return resolve_followup(question, hist)
 
 
-def _detect_period(text: str, today: date) -> Any:
-    """The period a question names, when the period module is available (else no period)."""
-    try:
-        from assistant.period import detect_period
-    except ImportError:  # pragma: no cover - the module ships with the package
-        return None
+def _detect_period(text: str, today: date) -> Period | None:
+    """The period a question names ("năm 2021", "trước cải cách 2025"), else None (then ``as_of`` applies)."""
     return detect_period(text, today)
 
 
@@ -309,16 +306,11 @@ class Assistant:
     def _result(self, turn: Turn) -> AnswerResult:
         ans: Answer = turn.answer
         t_end = time.perf_counter()
-        period: dict[str, Any] = {}
-        p = turn.period
-        if p is not None:
-            period = {"from": p.start.isoformat() if getattr(p, "start", None) else "",
-                      "to": p.end.isoformat() if getattr(p, "end", None) else "",
-                      "label": str(getattr(p, "label", "")), "source": str(getattr(p, "source", "question"))}
+        period: dict[str, Any] = turn.period.to_json() if turn.period is not None else {}
         return AnswerResult(
             answer=ans.text,
             refused=ans.refused,
-            citations=[c.to_json() for c in ans.citations],
+            citations=[c.to_json(turn.asked_date) for c in ans.citations],
             passages=passages_payload(turn.hits),
             timings_ms={
                 "retrieve": (turn.t_retrieved - turn.t0) * 1000,

@@ -378,6 +378,7 @@ class Plan:
     lines_before: list[str] = field(default_factory=list)  # metadata lines (validity), with their candidate
     unverified_lead: bool = False
     no_figure: bool = False
+    considered: list[Candidate] = field(default_factory=list)  # every candidate weighed (for period labels)
     merged: dict[int, list[Candidate]] = field(default_factory=dict)  # id(candidate) -> same-fact twins
 
 
@@ -428,7 +429,7 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
     lead, support = chosen[0], chosen[1:]
     order = {id(c.hit): i for i, c in enumerate(cands)}
     support.sort(key=lambda c: (order.get(id(c.hit), 0), c.start))
-    return Plan(lead, support, merged=merged)
+    return Plan(lead, support, merged=merged, considered=list(cands))
 
 
 _NOT_QUANTITY_RE = re.compile(
@@ -446,17 +447,23 @@ def _overlaps(c: Candidate, chosen: Sequence[Candidate]) -> bool:
     return any(x.passage.id == c.passage.id and x.start < c.end and c.start < x.end for x in chosen)
 
 
-def period_prefix(turn: Turn, lead: Candidate, docs: Mapping[str, Mapping[str, Any]] | None = None) -> str:
-    """Name the period a lead speaks for when it is not simply today's rule."""
+def period_prefix(turn: Turn, lead: Candidate, docs: Mapping[str, Mapping[str, Any]] | None = None,
+                  contested: bool = False) -> str:
+    """Name the period a lead speaks for when it is not simply today's undisputed rule.
+
+    ``contested``: the evidence holds the same kind of fact for another period (the rule changed),
+    so even a current answer says since when it applies.
+    """
     doc = (docs or {}).get(lead.passage.doc_id)
+    phrase = period_phrase(lead.passage, doc)
     if not lead.in_period:
-        phrase = period_phrase(lead.passage, doc)
         return f"Quy định của thời kỳ khác ({phrase}): " if phrase else "Quy định của thời kỳ khác: "
-    if turn.period is not None and getattr(turn.period, "label", ""):
-        label = str(turn.period.label)
-        start, end = passage_period(lead.passage, doc)
-        if end is not None or (start is not None and start > date(2020, 1, 1)):
-            return f"Áp dụng cho {label}: "
+    label = str(getattr(turn.period, "label", "") or "") if turn.period is not None else ""
+    asked_past = turn.asked_date < turn.as_of
+    if label and asked_past:
+        return f"Trong {label} ({phrase}): " if phrase else f"Trong {label}: "
+    if contested and phrase:
+        return f"Hiện hành ({phrase}): " if not asked_past else f"Theo quy định {phrase}: "
     return ""
 
 

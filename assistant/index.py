@@ -330,6 +330,7 @@ class KnowledgeIndex:
             d = documents.setdefault(p.doc_id, {
                 "id": p.doc_id, "title": p.title, "number": p.number, "kind": p.kind, "status": p.status,
                 "issued": p.issued, "effective": p.effective, "issuer": p.issuer, "amended_by": p.amended_by,
+                "replaced_by": p.replaced_by, "expired": p.expired, "text_form": p.text_form,
                 "passages": 0,
             })
             d["passages"] += 1

@@ -131,6 +131,10 @@ class Passage:
     valid_from: str = ""
     valid_to: str = ""
     elections: str = ""
+    # the document's own status facts, so an answer can say what replaced it and when it ended
+    replaced_by: str = ""  # comma-separated document numbers
+    expired: str = ""  # ISO date of the document's last day in force
+    text_form: str = ""  # tom-luoc | nguyen-van
     chapter: str = ""  # "Chương III" etc., when the document has chapters
     part: int = 0  # 0 = whole section; 1.. = khoản-aligned part of a long article
     ordinal: int = 0  # position of the passage in its document
@@ -145,7 +149,8 @@ class Passage:
         payload = json.dumps(
             [self.text, self.label, self.section, self.title, self.number, self.kind, self.status,
              self.issued, self.effective, self.source_url, self.heading, self.chapter, self.source_urls,
-             self.amended_by, self.valid_from, self.valid_to, self.elections],
+             self.amended_by, self.valid_from, self.valid_to, self.elections, self.replaced_by, self.expired,
+             self.text_form],
             ensure_ascii=False,
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()

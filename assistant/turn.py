@@ -190,20 +190,11 @@ class Turn:
         """The date whose rules the answer must give: the question's own period, else ``as_of``."""
         p = self.period
         if p is not None:
-            end = getattr(p, "end", None)
-            start = getattr(p, "start", None)
-            if end is not None:
-                return end if start is None else start if start > end else _mid(start, end)
-            if start is not None:
-                return start
+            return p.reference(self.as_of)
         return self.as_of
 
     def to_json(self) -> dict[str, Any]:
         return {"standalone": self.standalone, "intent": self.intent, "entities": self.entities.to_json()}
-
-
-def _mid(a: date, b: date) -> date:
-    return date.fromordinal((a.toordinal() + b.toordinal()) // 2)
 
 
 # --- analysis -------------------------------------------------------------------------------------
