@@ -212,12 +212,19 @@ class ExtractiveAnswerer:
         """"What changed": the best sentence from before the change and the best from after, each labelled."""
         cands = [c for c in compose.candidates(turn.with_(period=None), hits, docs, max_hits=5, window=0.2)
                  if not c.meta and not c.unverified]
-        old = [c for c in cands if compose.passage_period(c.passage, docs.get(c.passage.doc_id))[1] is not None]
-        new = [c for c in cands if c not in old and compose.passage_period(c.passage, docs.get(c.passage.doc_id))[0]
-               and c.in_period]
-        if not old or not new:
+        def period(c: compose.Candidate) -> tuple[Any, Any]:
+            return compose.passage_period(c.passage, docs.get(c.passage.doc_id))
+
+        old = [c for c in cands if period(c)[1] is not None and period(c)[1] < turn.as_of]
+        if not old:
             return None
-        before, after = old[0], new[0]
+        before = old[0]
+        cut = period(before)[1]
+        # after: a rule that starts once the old one ended (not merely a text in force since long before)
+        new = [c for c in cands if c.in_period and period(c)[0] is not None and period(c)[0] > cut]
+        if not new:
+            return None
+        after = new[0]
         citations = [Citation(1, before.hit, before.text), Citation(2, after.hit, after.text)]
         b_phrase = compose.period_phrase(before.passage, docs.get(before.passage.doc_id))
         a_start = compose.passage_period(after.passage, docs.get(after.passage.doc_id))[0]

@@ -101,8 +101,8 @@ class Candidate:
 
 
 def display(text: str) -> str:
-    """A quote as shown in an answer: whitespace folded, a leading list marker dropped."""
-    return _LIST_ITEM_RE.sub("", collapse_ws(text))
+    """A quote as shown in an answer: whitespace folded, a leading list marker and a trailing ";" dropped."""
+    return _LIST_ITEM_RE.sub("", collapse_ws(text)).rstrip(" ;,")
 
 
 # --- periods --------------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ def fmt_date(d: date) -> str:
 def period_phrase(p: Passage, doc: Mapping[str, Any] | None = None) -> str:
     """How an answer names the period a quote speaks for: "áp dụng đến 30/06/2025 (bầu cử 2016, 2021)"."""
     start, end = passage_period(p, doc)
-    elections = str(getattr(p, "elections", "") or "").strip()
+    elections = ", ".join(y.strip() for y in str(getattr(p, "elections", "") or "").split(",") if y.strip())
     parts = []
     if end is not None:
         parts.append(f"áp dụng đến {fmt_date(end)}")
@@ -395,10 +395,14 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
         # the best evidence is the note saying it does not know exactly this: say so, do not pad
         return Plan(best, [], unverified_lead=True)
     lead = pool[0]
-    if turn.intent == "amount" and not _has_quantity(lead.folded):
-        with_figure = [c for c in pool if _has_quantity(c.folded) and c.score >= lead.score - margin]
+    if turn.intent == "amount" and not answers_amount(turn, lead):
+        # the asked figure, from this period if the sources have it, else from another (then labelled)
+        with_figure = [c for c in pool if answers_amount(turn, c) and c.score >= lead.score - 2 * margin]
         if not with_figure:
-            return Plan(None, [], no_figure=True)  # the sources do not give the asked figure
+            with_figure = [c for c in usable if answers_amount(turn, c) and not c.unverified
+                           and c.score >= usable[0].score - 0.3]
+        if not with_figure:
+            return Plan(None, [], no_figure=True, considered=list(cands))  # the sources do not give it
         lead = with_figure[0]
     chosen = [lead]
     merged: dict[int, list[Candidate]] = {}
@@ -409,8 +413,10 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
             break
         if c.unverified or c.meta:
             continue
-        if lead.in_period and not c.in_period:
+        if lead.in_period != c.in_period:
             continue  # never mix another period's figure into an answer for this one
+        if turn.intent == "amount" and c.passage.id != lead.passage.id and not answers_amount(turn, c):
+            continue  # a figure question is answered by figures, not by opinions that happen to score well
         if _overlaps(c, chosen):
             continue
         twin = next((x for x in chosen if same_fact(x.text, c.text)), None)
@@ -437,6 +443,15 @@ _NOT_QUANTITY_RE = re.compile(
     r" \d+\b|\b(19|20)\d\d\b")
 
 
+def answers_amount(turn: Turn, c: Candidate) -> bool:
+    """The candidate holds a figure, and counts what was asked when the question names a unit."""
+    if not _has_quantity(c.folded):
+        return False
+    unit = asked_unit(turn.folded)
+    return unit is None or re.search(rf"\d[\d.,]*\s*(%\s*)?({unit})\b", c.folded) is not None or (
+        re.search(rf"\b{_QUANTITY_WORDS} ({unit})\b", c.folded) is not None)
+
+
 def _has_quantity(folded: str) -> bool:
     """A figure that can answer "how many": not a document number, a date, a year or an article number."""
     body = _NOT_QUANTITY_RE.sub(" ", _LIST_ITEM_RE.sub("", folded))
@@ -457,7 +472,9 @@ def period_prefix(turn: Turn, lead: Candidate, docs: Mapping[str, Mapping[str, A
     doc = (docs or {}).get(lead.passage.doc_id)
     phrase = period_phrase(lead.passage, doc)
     if not lead.in_period:
-        return f"Quy định của thời kỳ khác ({phrase}): " if phrase else "Quy định của thời kỳ khác: "
+        start, end = passage_period(lead.passage, doc)
+        when = "Thời kỳ sau" if start is not None and start > turn.asked_date else "Thời kỳ trước"
+        return f"{when} ({phrase}): " if phrase else f"{when}: "
     label = str(getattr(turn.period, "label", "") or "") if turn.period is not None else ""
     asked_past = turn.asked_date < turn.as_of
     if label and asked_past:

@@ -243,7 +243,7 @@ def test_only_other_period_evidence_is_labelled_with_its_period() -> None:
     old = hit("luat::cu", "Số lượng cũ", "Ban bầu cử cấp tỉnh từ 11 đến 13 người.", valid_to="2025-06-30",
               elections="2016, 2021")
     first = answer("Ban bầu cử cấp tỉnh có bao nhiêu thành viên?", [old]).splitlines()[0]
-    assert first.startswith("Quy định của thời kỳ khác (áp dụng đến 30/06/2025, bầu cử 2016, 2021): ")
+    assert first.startswith("Thời kỳ trước (áp dụng đến 30/06/2025, bầu cử 2016, 2021): ")
 
 
 # --- merged facts, unverified, premises --------------------------------------------------------------
