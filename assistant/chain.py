@@ -26,7 +26,7 @@ from assistant.answer import (
     refusal_for_missing,
     small_talk,
 )
-from assistant.compose import premise_gaps
+from assistant.compose import entity_rerank, premise_gaps
 from assistant.config import Settings
 from assistant.index import KnowledgeIndex
 from assistant.period import Period, detect_period
@@ -60,6 +60,8 @@ _OVERRIDE_TAIL_RE = re.compile(
     r"(?:\b(?:hay\s+)?(?:tra loi|answer)(?:\s+(?:cau hoi|the question|this|sau|following))*\s*[:,\-–—]\s*)?"
 )
 STEERED_MARGIN = 0.05
+# extra passages fetched so that one naming the asked election body or level can move up into the top k
+ENTITY_POOL = 6
 # document numbers as sources write them: 33/2023/NĐ-CP, 83/2025/QH15, 34-KL/TW, 580/2018/UBTVQH14
 _DOCNUM_RE = re.compile(r"\b\d{1,4}/\d{4}/[A-ZĐa-zđ]{2,8}(?:-[A-ZĐa-zđ]{1,6})?\d*|\b\d{1,4}-[A-ZĐ]{2,3}/[A-ZĐ]{2,4}\b|"
                         r"\b\d{1,4}/\d{4}\b")
@@ -195,9 +197,10 @@ class Assistant:
             return turn.with_(reply=reply, decision="small-talk", t_retrieved=time.perf_counter())
         if turn.injection:
             return turn.with_(decision="injection", t_retrieved=time.perf_counter())
-        res = self.searcher.search(turn.standalone, k=turn.top_k or self.settings.top_k, filters=turn.filters,
-                                   focus=turn.focus)
-        return turn.with_(hits=tuple(res.hits), search_query=res.query, t_retrieved=time.perf_counter())
+        k = turn.top_k or self.settings.top_k
+        res = self.searcher.search(turn.standalone, k=k + ENTITY_POOL, filters=turn.filters, focus=turn.focus)
+        hits = entity_rerank(turn, res.hits)[:k]
+        return turn.with_(hits=tuple(hits), search_query=res.query, t_retrieved=time.perf_counter())
 
     def answerable(self, hits: Sequence[ScoredPassage], margin: float = 0.0, query: str = "") -> bool:
         """Refuse unless the best passage clears the threshold calibrated on the gold set (plus ``margin``).

@@ -291,6 +291,27 @@ def _bonus(c: Candidate, turn: Turn) -> float:
     return b
 
 
+ENTITY_BONUS = 0.02
+
+
+def entity_rerank(turn: Turn, hits: Sequence[ScoredPassage]) -> list[ScoredPassage]:
+    """Nudge passages whose heading names the asked election body up, and those about another body down.
+
+    "Ban bầu cử" is also inside "Ủy ban bầu cử": retrieval alone confuses the two; the heading says
+    which body an article is about.
+    """
+    bodies = turn.entities.bodies
+    if not bodies:
+        return list(hits)
+    for h in hits:
+        head = fold(f"{h.passage.heading} {h.passage.section}")
+        if any(_has_body(head, b) for b in bodies):
+            h.score += ENTITY_BONUS
+        elif any(_has_body(head, b) for b in ("uy ban bau cu", "ban bau cu", "to bau cu") if b not in bodies):
+            h.score -= ENTITY_BONUS
+    return sorted(hits, key=lambda h: -h.score)
+
+
 def candidates(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Mapping[str, Any]] | None = None,
                max_hits: int = 4, window: float = 0.1) -> list[Candidate]:
     """Every quotable span of the top passages, scored for this turn; best first."""
