@@ -915,7 +915,7 @@ def render_markdown(report: Mapping[str, Any], comparison: Mapping[str, Any] | N
     deltas = (comparison or {}).get("deltas", {})
     lines += ["", "## Tổng quan / Overall", "", "| Metric | Value | Δ vs previous |", "|---|---:|---:|"]
     for label, path, hib in OVERALL_ROWS:
-        digits = 1 if path.startswith("latency") else 3
+        digits = 1 if path.startswith("latency") else 0 if path == "reader.forbidden_claims" else 3
         lines.append(f"| {label} | {_fmt(_get(m, path), digits)} | {_fmt_delta(deltas.get(path), hib, digits)} |")
     r = m["refusal"]
     c = m["citations"]

@@ -356,6 +356,25 @@ def test_gold_set_reader_fields_are_consistent() -> None:
     assert sum(1 for leads in by_text.values() if len(leads) >= 2) >= 5
 
 
+def test_point_in_time_questions_are_asked_for_their_date() -> None:
+    from datetime import date
+
+    asked: list[tuple[str, object]] = []
+
+    class FakeAssistant:
+        index = SimpleNamespace(snapshot=lambda: SimpleNamespace(by_id={}, passages=[]))
+
+        def ask(self, question: str, history=None, answerer=None, as_of=None):  # noqa: ANN001, ANN202
+            asked.append((question, as_of))
+            return _result("Cấp xã từ 7 đến 9 người.", False, [], [])
+
+    qs = [_q("q1", lead=["7 đến 9"], as_of="2021-04-01"), _q("q2", lead=["9 đến 15"], period="hiện hành")]
+    out = ev.evaluate_gold(FakeAssistant(), qs, modes=())
+    assert asked[1:] == [("câu q1?", date(2021, 4, 1)), ("câu q2?", None)]  # asked[0] is the warm-up
+    assert [r["period_ok"] for r in out["questions"]] == [True, False]
+    assert out["metrics"]["reader"]["period_accuracy"] == 0.5
+
+
 def test_markdown_report_shows_the_reader_section() -> None:
     q1 = _q("q1", lead=["9 đến 15"], forbid=["7 đến 9"], as_of="2026-02-01")
     q2 = _q("q2", answerable=False, premise="99/2024")
