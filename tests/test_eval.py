@@ -516,7 +516,8 @@ def test_gold_set_regression_gate(assistant) -> None:  # noqa: ANN001
     for name, value, op, limit, failing in checks:
         v = value if value is not None else (0.0 if op == ">=" else math.inf)
         if (v < limit) if op == ">=" else (v > limit):
-            problems.append(f"{name} {v:.3f} (gate {op} {limit}): {len(failing)} questions {failing}")
+            shown = f"{v:.3f}" if isinstance(v, float) else str(v)
+            problems.append(f"{name} {shown} (gate {op} {limit}): {len(failing)} questions {failing}")
     failures = ev.gate_failures(report)
     (out_dir / "gate-failures.md").write_text(ev.render_gate_failures(failures, problems, files.md.name), "utf-8")
     (out_dir / "gate-failures.json").write_text(json.dumps(
