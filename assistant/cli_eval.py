@@ -87,6 +87,7 @@ def gold(
         return
     d, s, c, r, k, lat = (m["retrieval"]["document"], m["retrieval"]["section"], m["citations"], m["refusal"],
                           m["key_facts"], m["latency_ms"])
+    rd = m.get("reader") or {}
     table = Table(title=f"{m['n']} câu hỏi / questions ({m['n_answerable']} answerable)")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -97,6 +98,11 @@ def gold(
         ("citation precision / recall", f"{_f(c['precision'])} / {_f(c['recall'])}"),
         ("citation validity", f"{_f(c['validity'])} ({c['invalid']} invalid)"),
         ("key-fact coverage (folded)", f"{_f(k['coverage'])} ({_f(k['coverage_folded'])})"),
+        ("lead-sentence rate", f"{_f(rd.get('lead_rate'))} (n={rd.get('lead_n', 0)})"),
+        ("verdict agreement", f"{_f(rd.get('verdict_agreement'))} (n={rd.get('verdict_n', 0)})"),
+        ("forbidden claims", f"{rd.get('forbidden_claims', 0)} in {rd.get('forbidden_questions', 0)} answers"),
+        ("premise refused / named", f"{_f(rd.get('premise_refusal_rate'))} / {_f(rd.get('premise_named_rate'))}"),
+        ("period accuracy", f"{_f(rd.get('period_accuracy'))} (n={rd.get('period_n', 0)})"),
         ("refusal accuracy", _f(r["accuracy"])),
         ("over- / under-refusal", f"{_f(r['over_refusal'])} / {_f(r['under_refusal'])}"),
         ("latency p50 / p95 ms", f"{_f(lat['p50'], 0)} / {_f(lat['p95'], 0)}"),

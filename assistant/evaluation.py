@@ -26,6 +26,17 @@ Definitions (also written into every Markdown report):
   averaged over answerable questions; a refusal covers nothing.
 * Refusal accuracy = share of all questions with ``refused == not answerable``; over-refusal =
   answerable questions refused / answerable; under-refusal = unanswerable answered / unanswerable.
+* Reader metrics look at what a reader sees first: the **first sentence** = the answer's first
+  line up to its first ``[n]`` marker. Strings are compared as whole phrases after NFC,
+  whitespace collapse and case-fold, with or without diacritics. Lead-sentence rate = answerable
+  questions with ``lead`` whose first sentence carries one of the ``lead`` strings (a refusal
+  does not). Verdict agreement = questions with ``verdict`` whose first sentence has that
+  polarity (``polarity()``: negation in the main clause reads "no", anything else "yes"; a refusal
+  agrees with nothing). Forbidden claims = total occurrences, anywhere in the answer, of the
+  ``forbid`` strings of every question. Premise-refusal rate = questions with ``premise`` that were
+  refused (and, "named", whose refusal also names the premise). Period accuracy = questions with
+  ``as_of`` or ``period`` that carry the ``lead`` in the first sentence (or are refused when
+  unanswerable) and show no ``forbid`` string; they are asked with ``as_of`` when it is given.
 * Latency = ``timings_ms.total`` of ``Assistant.ask`` (one warm-up question is not counted);
   percentiles by linear interpolation.
 """
@@ -43,7 +54,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -255,12 +266,205 @@ class GoldQuestion:
     history: list[dict[str, str]] = field(default_factory=list)
     note: str = ""
     line: int = 0
+    # reader fields (eval/README.md): accepted first-sentence strings, strings that must not appear,
+    # yes/no verdict, the named thing a must-refuse question's sources lack, the date/period asked
+    lead: list[str] = field(default_factory=list)
+    forbid: list[str] = field(default_factory=list)
+    verdict: str | None = None
+    premise: str = ""
+    as_of: str | None = None
+    period: str = ""
 
 
 def _check_str_list(value: Any, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"'{name}' must be a list of strings")
     return list(value)
+
+
+# =============================================================================================
+# answers a reader accepts: the first sentence, the verdict, forbidden claims, premises, periods
+# =============================================================================================
+
+_LEADING_VERDICT_RE = re.compile(r"^(không được|không phải|không|chưa|sai|được|có|đúng|vẫn)\s*[.,;:!]")
+_NO_VERDICT_WORDS = ("không được", "không phải", "không", "chưa", "sai")
+_PARENS_RE = re.compile(r"\([^()]*\)")
+_CONDITIONAL_OPENERS = ("nếu ", "khi ", "trường hợp ", "dù ", "mặc dù ", "trừ khi ")
+_CONCESSIVE_RE = re.compile(r"\s(?:dù|mặc dù|trừ)\s")
+# negation that is part of a term, not of the predicate
+_NEG_COMPOUNDS = ("không chuyên trách", "hay không", "không tập trung")
+_NEG_WORD_RE = re.compile(r"(?<!\w)(?:không|chưa|chẳng)(?!\w)")
+_NEG_PHRASE_RE = re.compile(r"(?<!\w)(?:hết hiệu lực|bãi bỏ|đã được thay bằng|cấm)(?!\w)")
+_NEGATED_BAN_RE = re.compile(r"(?<!\w)(?:không|chưa)(?!\w)[^.;:]{0,40}?(?<!\w)cấm(?!\w)")
+
+
+def first_sentence(answer: str) -> str:
+    """What a reader sees first: the answer's first line up to its first ``[n]`` marker."""
+    line = (answer or "").strip().split("\n", 1)[0]
+    m = _MARKER_RE.search(line)
+    return (line[: m.start()] if m else line).strip()
+
+
+def _phrase_pattern(needle: str) -> re.Pattern[str]:
+    """``needle`` as a whole phrase: an edge that is a letter or digit may not continue a word or
+    number (``9 đến 15`` does not match inside ``9 đến 150``, ``26`` not inside ``2026``)."""
+    left = r"(?<!\w)" if needle[:1].isalnum() else ""
+    right = r"(?!\w)" if needle[-1:].isalnum() else ""
+    return re.compile(left + re.escape(needle) + right)
+
+
+def phrase_count(text: str, needle: str) -> int:
+    """Occurrences of ``needle`` in ``text`` as a whole phrase after NFC, whitespace collapse and
+    case-fold; the diacritic-folded count is used when it is higher (a folded answer still counts)."""
+    counts = []
+    for folded in (False, True):
+        n = normalize_for_match(needle or "", folded)
+        if n:
+            counts.append(len(_phrase_pattern(n).findall(normalize_for_match(text or "", folded))))
+    return max(counts, default=0)
+
+
+def lead_hit(sentence: str, leads: Sequence[str]) -> bool:
+    """Does the first sentence carry one of the accepted ``lead`` strings?"""
+    return any(phrase_count(sentence, lead) > 0 for lead in leads)
+
+
+def forbidden_hits(answer: str, forbid: Sequence[str]) -> dict[str, int]:
+    """``{forbidden string: occurrences}`` for every ``forbid`` string found anywhere in the answer."""
+    hits = {f: phrase_count(answer, f) for f in forbid}
+    return {f: n for f, n in hits.items() if n}
+
+
+def polarity(sentence: str, focus: Sequence[str] = ()) -> str | None:
+    """``"yes"``/``"no"`` of a sentence's main clause; ``None`` for an empty sentence.
+
+    Deterministic and deliberately small (the gold verdicts are chosen so that the notes' own
+    sentences read right under it):
+
+    1. A leading verdict word followed by punctuation decides: ``Không.``, ``Không được,``,
+       ``Chưa.``, ``Sai.`` → no; ``Được.``, ``Có.``, ``Đúng.``, ``Vẫn.`` → yes.
+    2. Otherwise one clause is read: parentheses are dropped, the sentence is cut at ``;`` and the
+       clause holding a ``focus`` string (the question's ``lead``) is taken, else the first one; in
+       it a leading conditional
+       (``Nếu …,``, ``Khi …,``, ``Trường hợp …,``, ``Dù …,``) is skipped up to its comma, and a
+       trailing concession or exception (``… dù …``, ``… trừ …``) is cut off.
+    3. Negation in what remains → no: the words ``không``, ``chưa`` (covering ``không được``,
+       ``không phải``, ``không có``, ``không thuộc``, ``không còn``) or ``hết hiệu lực``,
+       ``bãi bỏ``, ``đã được thay bằng``, ``cấm``. Term-internal negation (``không chuyên trách``,
+       ``hay không``, ``không tập trung``) is ignored, and a negated ban (``không có điều nào cấm``)
+       reads as permission.
+    4. Anything else → yes (``được``, ``có``, ``là``, ``vẫn``, ``khuyến khích`` …).
+    """
+    s = normalize_for_match(sentence or "")
+    if not s:
+        return None
+    m = _LEADING_VERDICT_RE.match(s)
+    if m:
+        return "no" if m.group(1) in _NO_VERDICT_WORDS else "yes"
+    prev = None
+    while prev != s:
+        prev, s = s, _PARENS_RE.sub(" ", s)
+    clauses = [c.strip() for c in s.split(";") if c.strip()] or [s]
+    s = next((c for c in clauses if any(phrase_count(c, f) for f in focus)), clauses[0])
+    if s.startswith(_CONDITIONAL_OPENERS) and ", " in s:
+        s = s.split(", ", 1)[1]
+    s = _CONCESSIVE_RE.split(s, maxsplit=1)[0]
+    for compound in _NEG_COMPOUNDS:
+        s = s.replace(compound, " ")
+    s = _NEGATED_BAN_RE.sub(" được ", s)
+    return "no" if _NEG_WORD_RE.search(s) or _NEG_PHRASE_RE.search(s) else "yes"
+
+
+def reader_checks(q: GoldQuestion, answer: str, refused: bool) -> tuple[dict[str, Any], list[str]]:
+    """Per-question fields and failure codes for the reader metrics (pure).
+
+    Returns the row fields (``first_sentence`` always; ``lead_ok``, ``verdict_got``/``verdict_ok``,
+    ``forbidden``, ``premise_refused``/``premise_named``, ``period_ok`` when the question asks for
+    them) and the failure codes ``lead_missing``, ``verdict_wrong``, ``forbidden_claim``,
+    ``period_wrong``.
+    """
+    text = answer or ""
+    first = first_sentence(text)
+    row: dict[str, Any] = {"first_sentence": first}
+    failures: list[str] = []
+    if q.lead:
+        row["lead"] = q.lead
+        row["lead_ok"] = (not refused) and lead_hit(first, q.lead)
+        if not row["lead_ok"]:
+            failures.append("lead_missing")
+    if q.verdict:
+        got = None if refused else polarity(first, q.lead)
+        row["verdict"], row["verdict_got"] = q.verdict, got
+        row["verdict_ok"] = got == q.verdict
+        if not row["verdict_ok"]:
+            failures.append("verdict_wrong")
+    if q.forbid:
+        row["forbid"] = q.forbid
+        row["forbidden"] = forbidden_hits(text, q.forbid)
+        if row["forbidden"]:
+            failures.append("forbidden_claim")
+    if q.premise:
+        row["premise"] = q.premise
+        row["premise_refused"] = bool(refused)
+        row["premise_named"] = bool(refused) and phrase_count(text, q.premise) > 0
+    if q.as_of or q.period:
+        row["as_of_asked"], row["period_asked"] = q.as_of, q.period
+        carried = row.get("lead_ok", True) if q.answerable else bool(refused)
+        row["period_ok"] = bool(carried) and not row.get("forbidden")
+        if not row["period_ok"]:
+            failures.append("period_wrong")
+    return row, failures
+
+
+def reader_metrics(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Lead-sentence rate, verdict agreement, forbidden-claim count, premise-refusal rate and
+    period accuracy over the rows that carry the matching gold field (see the definitions)."""
+    lead = [r for r in rows if r["answerable"] and "lead_ok" in r]
+    verdict = [r for r in rows if "verdict_ok" in r]
+    forbid = [r for r in rows if "forbidden" in r]
+    premise = [r for r in rows if "premise_refused" in r]
+    period = [r for r in rows if "period_ok" in r]
+    return {
+        "lead_rate": mean(1.0 if r["lead_ok"] else 0.0 for r in lead), "lead_n": len(lead),
+        "verdict_agreement": mean(1.0 if r["verdict_ok"] else 0.0 for r in verdict), "verdict_n": len(verdict),
+        "forbidden_claims": sum(sum(r["forbidden"].values()) for r in forbid),
+        "forbidden_questions": sum(1 for r in forbid if r["forbidden"]), "forbid_n": len(forbid),
+        "premise_refusal_rate": mean(1.0 if r["premise_refused"] else 0.0 for r in premise),
+        "premise_named_rate": mean(1.0 if r["premise_named"] else 0.0 for r in premise), "premise_n": len(premise),
+        "period_accuracy": mean(1.0 if r["period_ok"] else 0.0 for r in period), "period_n": len(period),
+    }
+
+
+def _reader_fields(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate the optional reader fields of one gold-set line (``ValueError`` names the field)."""
+    lead = item.get("lead", [])
+    if isinstance(lead, str):
+        lead = [lead]
+    lead = _check_str_list(lead, "lead")
+    forbid = _check_str_list(item.get("forbid", []), "forbid")
+    if any(not s.strip() for s in (*lead, *forbid)):
+        raise ValueError("'lead' and 'forbid' strings must not be empty")
+    verdict = item.get("verdict")
+    if verdict is not None and verdict not in ("yes", "no"):
+        raise ValueError("'verdict' must be \"yes\" or \"no\"")
+    premise = item.get("premise", "")
+    period = item.get("period", "")
+    as_of = item.get("as_of")
+    if not isinstance(premise, str) or not isinstance(period, str):
+        raise ValueError("'premise' and 'period' must be strings")
+    if as_of is not None:
+        try:
+            if not isinstance(as_of, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of):
+                raise ValueError
+            date.fromisoformat(as_of)
+        except ValueError:
+            raise ValueError(f"'as_of' must be a date YYYY-MM-DD, got {as_of!r}") from None
+    if (lead or verdict) and not item.get("answerable"):
+        raise ValueError("'lead' and 'verdict' need an answerable question")
+    if premise and item.get("answerable"):
+        raise ValueError("'premise' marks a question to refuse: 'answerable' must be false")
+    return {"lead": lead, "forbid": forbid, "verdict": verdict, "premise": premise, "as_of": as_of,
+            "period": period}
 
 
 def load_questions(path: Path | str) -> list[GoldQuestion]:
@@ -304,11 +508,13 @@ def load_questions(path: Path | str) -> list[GoldQuestion]:
                 raise ValueError("an answerable question needs at least one gold id")
             if item["id"] in seen:
                 raise ValueError(f"duplicate id {item['id']!r} (first on line {seen[item['id']]})")
+            reader = _reader_fields(item)
         except ValueError as exc:
             raise EvalSetError(f"{where}: {exc}") from exc
         seen[item["id"]] = lineno
         out.append(GoldQuestion(item["id"], item["question"], item["answerable"], gold_ids, gold_sections,
-                                key_facts, [dict(h) for h in history], str(item.get("note", "")), lineno))
+                                key_facts, [dict(h) for h in history], str(item.get("note", "")), lineno,
+                                **reader))
     if not out:
         raise EvalSetError(f"{path}: no questions")
     return out
@@ -371,6 +577,11 @@ def evaluate_question(q: GoldQuestion, result: Any, passage_text: Callable[[str]
                 failures.append("key_facts_missing")
     elif not result.refused:
         failures.append("under_refusal")
+    reader_row, reader_failures = reader_checks(q, result.answer, bool(result.refused))
+    row.update(reader_row)
+    failures += reader_failures
+    if getattr(result, "as_of", ""):
+        row["as_of"] = result.as_of
     if not result.refused or citations or _MARKER_RE.search(result.answer or ""):
         problems = citation_problems(result.answer, citations, passage_text)
         row["citation_valid"] = not problems
@@ -412,6 +623,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "n": sum(1 for r in answerable if r.get("key_fact_coverage") is not None),
         },
         "refusal": refusal_metrics([r["refused"] for r in rows], [r["answerable"] for r in rows]),
+        "reader": reader_metrics(rows),
         "latency_ms": {"p50": percentile(lat, 50), "p95": percentile(lat, 95), "mean": mean(lat),
                        "max": max(lat) if lat else None, "n": len(lat)},
         # who wrote each answer: with --answerer llm this shows how often the model's text survived verification
@@ -478,7 +690,9 @@ def evaluate_gold(assistant: Any, questions: Sequence[GoldQuestion], *, answerer
     rows: list[dict[str, Any]] = []
     for i, q in enumerate(questions, start=1):
         try:
-            result = assistant.ask(q.question, history=q.history, answerer=answerer)
+            # a point-in-time question is asked for its date; the others for today (the default)
+            when = {"as_of": date.fromisoformat(q.as_of)} if q.as_of else {}
+            result = assistant.ask(q.question, history=q.history, answerer=answerer, **when)
         except Exception as exc:  # noqa: BLE001 - one broken question must not hide the others
             from assistant.chain import AnswerResult
 
@@ -591,6 +805,12 @@ OVERALL_ROWS: list[tuple[str, str, bool]] = [
     ("Key-fact coverage", "key_facts.coverage", True),
     ("Key-fact coverage, diacritics folded", "key_facts.coverage_folded", True),
     ("Key-fact coverage (answered only)", "key_facts.coverage_answered", True),
+    ("Lead-sentence rate", "reader.lead_rate", True),
+    ("Verdict agreement", "reader.verdict_agreement", True),
+    ("Forbidden claims (count)", "reader.forbidden_claims", False),
+    ("Premise-refusal rate", "reader.premise_refusal_rate", True),
+    ("Premise named in the refusal", "reader.premise_named_rate", True),
+    ("Period accuracy", "reader.period_accuracy", True),
     ("Refusal accuracy", "refusal.accuracy", True),
     ("Over-refusal (answerable refused)", "refusal.over_refusal", False),
     ("Under-refusal (unanswerable answered)", "refusal.under_refusal", False),
@@ -619,6 +839,10 @@ def compare_reports(current: Mapping[str, Any], previous: Mapping[str, Any]) -> 
         ("gold section no longer in top 5", lambda r: _get(r, "section.hit@5")),
         ("refusal decision now wrong", lambda r: r.get("refusal_ok")),
         ("citations no longer valid", lambda r: r.get("citation_valid")),
+        ("lead no longer in the first sentence", lambda r: r.get("lead_ok")),
+        ("verdict now wrong", lambda r: r.get("verdict_ok")),
+        ("forbidden claim no longer absent", lambda r: None if "forbidden" not in r else not r["forbidden"]),
+        ("period answer now wrong", lambda r: r.get("period_ok")),
     ]
     for row in current.get("questions", []):
         old = prev_rows.get(row["id"])
@@ -691,7 +915,7 @@ def render_markdown(report: Mapping[str, Any], comparison: Mapping[str, Any] | N
     deltas = (comparison or {}).get("deltas", {})
     lines += ["", "## Tổng quan / Overall", "", "| Metric | Value | Δ vs previous |", "|---|---:|---:|"]
     for label, path, hib in OVERALL_ROWS:
-        digits = 1 if path.startswith("latency") else 3
+        digits = 1 if path.startswith("latency") else 0 if path == "reader.forbidden_claims" else 3
         lines.append(f"| {label} | {_fmt(_get(m, path), digits)} | {_fmt_delta(deltas.get(path), hib, digits)} |")
     r = m["refusal"]
     c = m["citations"]
@@ -736,6 +960,7 @@ def render_markdown(report: Mapping[str, Any], comparison: Mapping[str, Any] | N
         if fixes:
             lines += ["", f"Fixed since previous ({len(fixes)}): " + ", ".join(f"{x['id']} ({x['what']})"
                                                                              for x in fixes)]
+    lines += _reader_md(report)
     failed = [q for q in report["questions"] if q.get("failures")]
     lines += ["", f"## Câu lỗi / Failed questions ({len(failed)} of {len(report['questions'])})", "",
               "| id | failures | question | top passages | answer |", "|---|---|---|---|---|"]
@@ -754,6 +979,83 @@ def render_markdown(report: Mapping[str, Any], comparison: Mapping[str, Any] | N
                      f"{'(refused) ' if q['refused'] else ''}{_md_escape(q['answer'], 160)} |")
     lines += ["", "## Định nghĩa / Definitions", "", *_definitions_md(), ""]
     return "\n".join(lines)
+
+
+_READER_FAILS = ("lead_missing", "verdict_wrong", "forbidden_claim", "period_wrong")
+
+
+def reader_failure_reasons(row: Mapping[str, Any]) -> list[str]:
+    """What a reader would object to in one row, in words (for reports and the CI gate listing)."""
+    out = []
+    if row.get("lead_ok") is False:
+        out.append("refused" if row.get("refused") else
+                   "first sentence lacks " + " / ".join(repr(x) for x in row.get("lead", [])))
+    if row.get("verdict_ok") is False:
+        out.append(f"verdict {row.get('verdict')} expected, first sentence reads {row.get('verdict_got')}")
+    if row.get("forbidden"):
+        out.append("forbidden: " + ", ".join(f"{k!r}×{v}" for k, v in row["forbidden"].items()))
+    if row.get("period_ok") is False:
+        out.append(f"period {row.get('as_of_asked') or row.get('period_asked')}: wrong")
+    if not row.get("refusal_ok", True):
+        out.append("answered, should refuse" if not row.get("answerable") else "refused, should answer")
+    if row.get("citation_valid") is False:
+        out.append("citations invalid")
+    return out
+
+
+def gate_failures(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every question a gate metric counts against: id, question, as_of, first sentence, what failed."""
+    out = []
+    for r in report.get("questions", []):
+        reasons = reader_failure_reasons(r)
+        if "doc_miss@5" in r.get("failures", []):
+            reasons.append("no gold document in the top 5")
+        if r.get("error"):
+            reasons.append(f"error: {r['error']}")
+        if reasons:
+            out.append({"id": r["id"], "question": r["question"], "as_of": r.get("as_of_asked"),
+                        "history_turns": r.get("history_turns", 0), "first_sentence": r.get("first_sentence", ""),
+                        "refused": r.get("refused"), "failed": reasons})
+    return out
+
+
+def render_gate_failures(failures: Sequence[Mapping[str, Any]], problems: Sequence[str], report_name: str = "") -> str:
+    """Markdown list of the failing questions for whoever makes the gate pass."""
+    lines = ["# Eval gate: failing questions", ""]
+    if report_name:
+        lines += [f"Full report: `{report_name}`", ""]
+    lines += ["## Gate", "", *(f"- {p}" for p in problems or ["all gates hold"]), "",
+              f"## Questions ({len(failures)})", "", "| id | what failed | question | first sentence |",
+              "|---|---|---|---|"]
+    for f in failures:
+        when = f" (as_of {f['as_of']})" if f.get("as_of") else ""
+        follow = " (follow-up)" if f.get("history_turns") else ""
+        lines.append(f"| {f['id']} | {_md_escape('; '.join(f['failed']), 200)} | "
+                     f"{_md_escape(f['question'], 120)}{when}{follow} | "
+                     f"{'(refused) ' if f.get('refused') else ''}{_md_escape(f['first_sentence'], 220)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _reader_md(report: Mapping[str, Any]) -> list[str]:
+    rm = report["metrics"].get("reader") or {}
+    if not rm:
+        return []
+    lines = ["", "## Câu trả lời người đọc chấp nhận / Answers a reader accepts", "",
+             f"Lead-sentence rate {_fmt(rm.get('lead_rate'))} over {rm.get('lead_n', 0)}; verdict agreement "
+             f"{_fmt(rm.get('verdict_agreement'))} over {rm.get('verdict_n', 0)}; forbidden claims "
+             f"{rm.get('forbidden_claims', 0)} in {rm.get('forbidden_questions', 0)} of {rm.get('forbid_n', 0)} "
+             f"answers; premise refusals {_fmt(rm.get('premise_refusal_rate'))} (named "
+             f"{_fmt(rm.get('premise_named_rate'))}) over {rm.get('premise_n', 0)}; period accuracy "
+             f"{_fmt(rm.get('period_accuracy'))} over {rm.get('period_n', 0)}."]
+    bad = [q for q in report["questions"] if set(q.get("failures", [])) & set(_READER_FAILS)]
+    if bad:
+        lines += ["", "| id | what failed | question | first sentence |", "|---|---|---|---|"]
+        for q in bad:
+            when = f" (as_of {q['as_of_asked']})" if q.get("as_of_asked") else ""
+            lines.append(f"| {q['id']} | {_md_escape('; '.join(reader_failure_reasons(q)), 160)} | "
+                         f"{_md_escape(q['question'], 100)}{when} | "
+                         f"{'(refused) ' if q['refused'] else ''}{_md_escape(q.get('first_sentence', ''), 200)} |")
+    return lines
 
 
 def _definitions_md() -> list[str]:

@@ -23,8 +23,14 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # The regression gate: below these the gold-set eval fails `make test`.
 GATE_DOC_HIT5 = 0.9
-GATE_REFUSAL_ACCURACY = 0.85
+GATE_REFUSAL_ACCURACY = 0.95
+GATE_OVER_REFUSAL = 0.05  # at most
 GATE_CITATION_VALIDITY = 1.0
+# what a reader sees (issues #10, #11): the first sentence, its verdict, no forbidden claim, the period asked
+GATE_LEAD_RATE = 0.85
+GATE_VERDICT_AGREEMENT = 0.9
+GATE_FORBIDDEN_CLAIMS = 0  # at most
+GATE_PERIOD_ACCURACY = 0.9
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,6 +193,209 @@ def test_question_rows_and_summary() -> None:
     assert m["latency_ms"]["p50"] == 30.0
 
 
+# --------------------------------------------------------------------------------------------
+# answers a reader accepts: first sentence, verdict, forbidden claims, premises, periods
+# --------------------------------------------------------------------------------------------
+
+
+def test_first_sentence_is_the_first_line_before_its_marker() -> None:
+    assert ev.first_sentence("Không được. Người ứng cử không được là thành viên. [1]\nNếu đã là … [1]") == (
+        "Không được. Người ứng cử không được là thành viên.")
+    assert ev.first_sentence("\n  Có từ 9 đến 15 thành viên [2], theo Điều 24 [1]") == "Có từ 9 đến 15 thành viên"
+    assert ev.first_sentence("Xin lỗi, các nguồn hiện có không trả lời được.") == (
+        "Xin lỗi, các nguồn hiện có không trả lời được.")
+    assert ev.first_sentence("") == ""
+
+
+def test_phrases_match_whole_with_or_without_diacritics() -> None:
+    assert ev.phrase_count("Ban bầu cử có từ 9 đến 15 thành viên", "9 đến 15") == 1
+    assert ev.phrase_count("có từ 9 đến 150 thành viên", "9 đến 15") == 0  # no match inside a longer number
+    assert ev.phrase_count("nhiệm kỳ 2026–2031", "26") == 0
+    assert ev.phrase_count("Cấp huyện: 26 trường hợp", "26") == 1
+    assert ev.phrase_count("mức 10% tính trên lương", "10%") == 1 and ev.phrase_count("110%", "10%") == 0
+    assert ev.phrase_count(unicodedata.normalize("NFD", "KHÔNG ĐƯỢC là  thành viên"), "không được là thành viên") == 1
+    assert ev.phrase_count("khong duoc la thanh vien", "không được là thành viên") == 1  # folded answer
+    assert ev.lead_hit("Ban bầu cử cấp tỉnh có từ 11–15 thành viên", ["11 đến 15", "11–15"])
+    assert not ev.lead_hit("Ban bầu cử cấp tỉnh có từ 11 đến 13 người", ["11 đến 15", "11–15"])
+    answer = "Cấp tỉnh từ 11 đến 13 người [1]\nHiện nay 11 đến 15; trước đây 11 đến 13. [2]"
+    assert ev.forbidden_hits(answer, ["11 đến 13", "7 đến 9"]) == {"11 đến 13": 2}
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("Không được. Người ứng cử không được là thành viên Ban bầu cử.", "no"),
+    ("Được, nếu đơn vị bầu cử chỉ có một khu vực bỏ phiếu.", "yes"),
+    ("Chưa. Việc này chưa xác minh.", "no"),
+    ("Người ứng cử đại biểu Quốc hội không được là thành viên Ban bầu cử hoặc Tổ bầu cử ở chính đơn vị bầu cử", "no"),
+    ("Thôn, tổ dân phố là tổ chức tự quản của cộng đồng, không phải một cấp hành chính", "no"),
+    ("thường trực cấp ủy cấp tỉnh về cơ bản không giữ quá 2 chức danh", "no"),
+    ("Hai nghị định này nay đã được thay bằng Nghị định 33/2023/NĐ-CP (hiệu lực từ 01/8/2023)", "no"),
+    ("Nghị định 92/2009/NĐ-CP đã hết hiệu lực.", "no"),
+    ("khoản 3 Điều 63 cấm thành viên mọi tổ chức phụ trách bầu cử vận động bầu cử giúp người ứng cử.", "no"),
+    ("Về nguyên tắc là được, trừ trường hợp người đó là người ứng cử.", "yes"),
+    ("Luật không có điều nào cấm một người đồng thời tham gia nhiều tổ chức phụ trách bầu cử", "yes"),
+    ("Nghị định khuyến khích Bí thư chi bộ kiêm nhiệm chức danh Trưởng thôn", "yes"),
+    # term-internal negation, a parenthesis and a concession do not make a "no"
+    ("Theo tóm lược (khoản cụ thể chưa xác minh): một người hoạt động không chuyên trách có thể kiêm thêm", "yes"),
+    ("Ở miền núi, khu vực bỏ phiếu có thể được lập dù chưa đủ 300 cử tri.", "yes"),
+    ("Nếu không có đơn xin rút, cơ quan đã quyết định thành lập ra quyết định xóa tên người ứng cử", "yes"),
+    ("", None),
+])
+def test_polarity(sentence: str, expected: str | None) -> None:
+    assert ev.polarity(sentence) == expected
+
+
+def test_polarity_reads_the_clause_that_carries_the_lead() -> None:
+    s = ("Một Phó Giám đốc sở kiêm Giám đốc trung tâm thì hưởng thêm phụ cấp kiêm nhiệm; nếu chỉ kiêm chức danh "
+         "cấp phó thì không có phụ cấp kiêm nhiệm theo quy định này.")
+    assert ev.polarity(s) == "yes"
+    assert ev.polarity(s, ["không có phụ cấp kiêm nhiệm"]) == "no"
+
+
+def _q(qid: str, answerable: bool = True, **kw: object) -> ev.GoldQuestion:
+    gold = ["luat"] if answerable else []
+    return ev.GoldQuestion(qid, f"câu {qid}?", answerable, gold, ["Điều 24"] if answerable else [], [], **kw)
+
+
+def test_reader_checks_per_question() -> None:
+    q = _q("a", lead=["không được là thành viên"], verdict="no", forbid=["9 đến 17"])
+    row, fails = ev.reader_checks(q, "Người ứng cử không được là thành viên Ban bầu cử. [1]\nKhác. [2]", False)
+    assert fails == [] and row["lead_ok"] and row["verdict_ok"] and row["forbidden"] == {}
+    # the lead only in sentence two, the verdict reads yes, a forbidden figure anywhere
+    row, fails = ev.reader_checks(q, "Ban bầu cử có từ 9 đến 17 thành viên. [1]\nNgười ứng cử không được là "
+                                     "thành viên. [1]", False)
+    assert fails == ["lead_missing", "verdict_wrong", "forbidden_claim"]
+    assert row["verdict_got"] == "yes" and row["forbidden"] == {"9 đến 17": 1}
+    # a refusal carries no lead and agrees with no verdict
+    row, fails = ev.reader_checks(q, "Xin lỗi, các nguồn không có. Không được hỏi thêm.", True)
+    assert not row["lead_ok"] and row["verdict_got"] is None and "verdict_wrong" in fails
+    # premise questions: refused, and whether the refusal names the missing thing
+    p = _q("p", answerable=False, premise="99/2024")
+    row, _ = ev.reader_checks(p, "Các nguồn không có Nghị định 99/2024.", True)
+    assert row["premise_refused"] and row["premise_named"]
+    row, _ = ev.reader_checks(p, "Xin lỗi, không trả lời được.", True)
+    assert row["premise_refused"] and not row["premise_named"]
+    row, _ = ev.reader_checks(p, "Mức phụ cấp là 50%. [1]", False)
+    assert not row["premise_refused"]
+    # period questions: the lead first and no other period's figure
+    old = _q("t", lead=["11 đến 13"], forbid=["11 đến 15"], as_of="2021-05-01")
+    row, fails = ev.reader_checks(old, "Cấp tỉnh từ 11 đến 13 người. [1]", False)
+    assert row["period_ok"] and fails == []
+    row, fails = ev.reader_checks(old, "Cấp tỉnh từ 11 đến 13 người. [1]\nHiện nay 11 đến 15. [2]", False)
+    assert not row["period_ok"] and fails == ["forbidden_claim", "period_wrong"]
+    gone = _q("g", answerable=False, premise="2016", forbid=["9 đến 17"], period="bầu cử 2016")
+    assert ev.reader_checks(gone, "Chưa xác minh số lượng năm 2016.", True)[0]["period_ok"]
+    assert not ev.reader_checks(gone, "Có từ 9 đến 17 thành viên. [1]", False)[0]["period_ok"]
+
+
+def test_reader_metrics_over_hand_made_rows() -> None:
+    rows = [
+        {"answerable": True, "lead_ok": True, "verdict_ok": True, "forbidden": {}, "period_ok": True},
+        {"answerable": True, "lead_ok": False, "verdict_ok": False, "forbidden": {"11 đến 13": 2, "7 đến 9": 1}},
+        {"answerable": True, "lead_ok": True},
+        {"answerable": False, "premise_refused": True, "premise_named": False, "forbidden": {}, "period_ok": True},
+        {"answerable": False, "premise_refused": False, "premise_named": False, "period_ok": False},
+        {"answerable": False},
+    ]
+    m = ev.reader_metrics(rows)
+    assert m["lead_rate"] == pytest.approx(2 / 3) and m["lead_n"] == 3
+    assert m["verdict_agreement"] == 0.5 and m["verdict_n"] == 2
+    assert (m["forbidden_claims"], m["forbidden_questions"], m["forbid_n"]) == (3, 1, 3)
+    assert m["premise_refusal_rate"] == 0.5 and m["premise_named_rate"] == 0.0 and m["premise_n"] == 2
+    assert m["period_accuracy"] == pytest.approx(2 / 3) and m["period_n"] == 3
+    empty = ev.reader_metrics([{"answerable": True}])
+    assert empty["lead_rate"] is None and empty["forbidden_claims"] == 0
+
+
+def test_reader_fields_load_and_are_validated(tmp_path: Path) -> None:
+    base = {"id": "q1", "question": "?", "answerable": True, "gold_ids": ["luat"], "gold_sections": ["Điều 24"],
+            "key_facts": []}
+    f = tmp_path / "set.jsonl"
+
+    def write(**kw: object) -> Path:
+        f.write_text(json.dumps(base | kw, ensure_ascii=False) + "\n", "utf-8")
+        return f
+
+    (q,) = ev.load_questions(write(lead="9 đến 15", verdict="no", forbid=["7 đến 9"], as_of="2021-04-01",
+                                   period="bầu cử 2021"))
+    assert (q.lead, q.verdict, q.forbid, q.as_of, q.period) == (["9 đến 15"], "no", ["7 đến 9"], "2021-04-01",
+                                                                "bầu cử 2021")
+    for kw, msg in [({"verdict": "maybe"}, "'verdict' must be"), ({"as_of": "01/04/2021"}, "'as_of' must be a date"),
+                    ({"as_of": "2021-02-30"}, "'as_of' must be a date"), ({"lead": [""]}, "must not be empty"),
+                    ({"forbid": "7 đến 9"}, "'forbid' must be a list"),
+                    ({"premise": "99/2024"}, "'answerable' must be false"),
+                    ({"answerable": False, "gold_ids": [], "lead": "x"}, "need an answerable question")]:
+        with pytest.raises(ev.EvalSetError, match=rf":1: .*{msg}"):
+            ev.load_questions(write(**kw))
+
+
+def test_gold_set_reader_fields_are_consistent() -> None:
+    """Every lead/key fact is verbatim in a gold note, and the set keeps the sizes the issues ask for."""
+    from assistant.documents import load_document
+
+    notes = {}
+    for path in sorted((REPO / "knowledge").glob("*.md")):
+        if path.name != "README.md":
+            doc = load_document(path)
+            notes[doc.id] = unicodedata.normalize("NFC", doc.text)
+    qs = ev.load_questions(QUESTIONS)
+    for q in qs:
+        for lead in q.lead:
+            assert any(ev.phrase_count(notes[g], lead) for g in q.gold_ids), (q.id, lead)
+        for fact in q.key_facts:
+            assert any(fact in notes[g] for g in q.gold_ids), (q.id, fact)
+    new = [q for q in qs if int(q.id[1:]) > 150]
+    assert sum(1 for q in qs if q.as_of or q.period) >= 25
+    assert len([q for q in new if not (q.as_of or q.period)]) >= 40
+    assert sum(1 for q in new if q.history) >= 12
+    assert {q.verdict for q in qs if q.verdict} == {"yes", "no"} and all(q.premise for q in qs if q.premise)
+    # the same question at two dates has two different leads
+    by_text: dict[str, set[tuple[str, ...]]] = {}
+    for q in qs:
+        if q.as_of:
+            by_text.setdefault(q.question, set()).add(tuple(q.lead))
+    assert sum(1 for leads in by_text.values() if len(leads) >= 2) >= 5
+
+
+def test_point_in_time_questions_are_asked_for_their_date() -> None:
+    from datetime import date
+
+    asked: list[tuple[str, object]] = []
+
+    class FakeAssistant:
+        index = SimpleNamespace(snapshot=lambda: SimpleNamespace(by_id={}, passages=[]))
+
+        def ask(self, question: str, history=None, answerer=None, as_of=None):  # noqa: ANN001, ANN202
+            asked.append((question, as_of))
+            return _result("Cấp xã từ 7 đến 9 người.", False, [], [])
+
+    qs = [_q("q1", lead=["7 đến 9"], as_of="2021-04-01"), _q("q2", lead=["9 đến 15"], period="hiện hành")]
+    out = ev.evaluate_gold(FakeAssistant(), qs, modes=())
+    assert asked[1:] == [("câu q1?", date(2021, 4, 1)), ("câu q2?", None)]  # asked[0] is the warm-up
+    assert [r["period_ok"] for r in out["questions"]] == [True, False]
+    assert out["metrics"]["reader"]["period_accuracy"] == 0.5
+
+
+def test_markdown_report_shows_the_reader_section() -> None:
+    q1 = _q("q1", lead=["9 đến 15"], forbid=["7 đến 9"], as_of="2026-02-01")
+    q2 = _q("q2", answerable=False, premise="99/2024")
+    p24 = {"doc_id": "luat", "section": "Điều 24", "label": "Điều 24", "score": 0.9, "passage_id": "luat::dieu-24"}
+    rows = [ev.evaluate_question(q1, _result("Cấp xã từ 7 đến 9 người. [1]", False, [p24],
+                                             [_cit(1, "luat::dieu-24", "Ban bầu cử")]), TEXTS.get, 1),
+            ev.evaluate_question(q2, _result("Xin lỗi, nguồn không có Nghị định 99/2024.", True, [], []),
+                                 TEXTS.get, 1)]
+    assert rows[0]["failures"] == ["lead_missing", "forbidden_claim", "period_wrong"]
+    assert rows[1]["failures"] == []
+    report = {"timestamp": "T", "metrics": ev.summarize(rows), "questions": rows}
+    assert report["metrics"]["reader"]["premise_named_rate"] == 1.0
+    md = ev.render_markdown(report, None, None)
+    assert "Answers a reader accepts" in md and "| q1 |" in md and "Cấp xã từ 7 đến 9 người." in md
+    assert "Period accuracy" in md and "Lead-sentence rate" in md
+    fails = ev.gate_failures(report)
+    assert [f["id"] for f in fails] == ["q1"] and fails[0]["as_of"] == "2026-02-01"
+    listing = ev.render_gate_failures(fails, ["lead-sentence 0.000 < 0.85"], "x.md")
+    assert "| q1 |" in listing and "lead-sentence 0.000 < 0.85" in listing and "forbidden: '7 đến 9'×1" in listing
+
+
 def test_compare_reports_lists_regressions() -> None:
     def row(i: str, hit: float, ok: bool) -> dict:
         return {"id": i, "question": i, "doc": {"hit@5": hit}, "section": {"hit@5": hit}, "refusal_ok": ok,
@@ -200,6 +409,15 @@ def test_compare_reports_lists_regressions() -> None:
         ("a", "gold document no longer in top 5"), ("a", "gold section no longer in top 5"),
         ("a", "refusal decision now wrong")}
     assert {f["id"] for f in cmp["fixes"]} == {"b"}
+    prev_r = {"metrics": {"reader": {"lead_rate": 1.0}}, "questions": [
+        row("c", 1.0, True) | {"lead_ok": True, "verdict_ok": False, "forbidden": {}, "period_ok": True}]}
+    cur_r = {"metrics": {"reader": {"lead_rate": 0.0}}, "questions": [
+        row("c", 1.0, True) | {"lead_ok": False, "verdict_ok": True, "forbidden": {"11 đến 13": 1}, "period_ok": False}]}
+    cmp = ev.compare_reports(cur_r, prev_r)
+    assert cmp["deltas"]["reader.lead_rate"] == -1.0
+    assert {r["what"] for r in cmp["regressions"]} == {
+        "lead no longer in the first sentence", "forbidden claim no longer absent", "period answer now wrong"}
+    assert [f["what"] for f in cmp["fixes"]] == ["verdict now right"]
 
 
 def test_load_questions_names_file_and_line(tmp_path: Path) -> None:
@@ -269,26 +487,45 @@ def test_alqac_rank_metrics() -> None:
 def test_gold_set_regression_gate(assistant) -> None:  # noqa: ANN001
     """The gate: the full gold set through ``Assistant.ask`` with default settings.
 
-    Fails below document hit@5 0.9, refusal accuracy 0.85 or citation validity 1.0. The report
-    (with the failed questions) is written to test-artifacts/eval-gate/ for the maintainer.
+    Fails below document hit@5 0.9, refusal accuracy 0.95, citation validity 1.0, lead-sentence
+    rate 0.85, verdict agreement 0.9 or period accuracy 0.9, above over-refusal 0.05, or with any
+    forbidden claim. The report and ``gate-failures.{md,json}`` (every failing question: id,
+    question, first sentence, what failed) are written to test-artifacts/eval-gate/. Run alone:
+    ``python -m pytest tests/test_eval.py -q -k gold_set_regression_gate``.
     """
-    report, files = ev.run_gold_eval(assistant.settings, QUESTIONS, assistant=assistant, modes=(),
-                                     out_dir=ARTIFACTS / "eval-gate")
+    out_dir = ARTIFACTS / "eval-gate"
+    report, files = ev.run_gold_eval(assistant.settings, QUESTIONS, assistant=assistant, modes=(), out_dir=out_dir)
     assert files is not None
     m = report["metrics"]
     rows = report["questions"]
-    misses = [r["id"] for r in rows if "doc_miss@5" in r["failures"]]
-    wrong_refusal = [r["id"] for r in rows if not r["refusal_ok"]]
-    invalid = {r["id"]: r["citation_problems"] for r in rows if r.get("citation_valid") is False}
+    rm, ref = m["reader"], m["refusal"]
+    ids = {name: [r["id"] for r in rows if name in r["failures"]] for name in (
+        "doc_miss@5", "over_refusal", "under_refusal", "invalid_citation", "lead_missing", "verdict_wrong",
+        "forbidden_claim", "period_wrong")}
+    checks = [
+        ("document hit@5", m["retrieval"]["document"]["hit@5"], ">=", GATE_DOC_HIT5, ids["doc_miss@5"]),
+        ("refusal accuracy", ref["accuracy"], ">=", GATE_REFUSAL_ACCURACY, ids["over_refusal"] + ids["under_refusal"]),
+        ("over-refusal", ref["over_refusal"], "<=", GATE_OVER_REFUSAL, ids["over_refusal"]),
+        ("citation validity", m["citations"]["validity"], ">=", GATE_CITATION_VALIDITY, ids["invalid_citation"]),
+        ("lead-sentence rate", rm["lead_rate"], ">=", GATE_LEAD_RATE, ids["lead_missing"]),
+        ("verdict agreement", rm["verdict_agreement"], ">=", GATE_VERDICT_AGREEMENT, ids["verdict_wrong"]),
+        ("forbidden claims", rm["forbidden_claims"], "<=", GATE_FORBIDDEN_CLAIMS, ids["forbidden_claim"]),
+        ("period accuracy", rm["period_accuracy"], ">=", GATE_PERIOD_ACCURACY, ids["period_wrong"]),
+    ]
     problems = []
-    if m["retrieval"]["document"]["hit@5"] < GATE_DOC_HIT5:
-        problems.append(f"document hit@5 {m['retrieval']['document']['hit@5']:.3f} < {GATE_DOC_HIT5}: {misses}")
-    if m["refusal"]["accuracy"] < GATE_REFUSAL_ACCURACY:
-        problems.append(f"refusal accuracy {m['refusal']['accuracy']:.3f} < {GATE_REFUSAL_ACCURACY}: {wrong_refusal}")
-    if (m["citations"]["validity"] or 0.0) < GATE_CITATION_VALIDITY:
-        problems.append(f"citation validity {m['citations']['validity']:.3f} < 1.0: {invalid}")
+    for name, value, op, limit, failing in checks:
+        v = value if value is not None else (0.0 if op == ">=" else math.inf)
+        if (v < limit) if op == ">=" else (v > limit):
+            shown = f"{v:.3f}" if isinstance(v, float) else str(v)
+            problems.append(f"{name} {shown} (gate {op} {limit}): {len(failing)} questions {failing}")
+    failures = ev.gate_failures(report)
+    (out_dir / "gate-failures.md").write_text(ev.render_gate_failures(failures, problems, files.md.name), "utf-8")
+    (out_dir / "gate-failures.json").write_text(json.dumps(
+        {"report": files.json.name, "problems": problems, "metrics": {"reader": rm, "refusal": ref,
+                                                                      "citations": m["citations"]},
+         "questions": failures}, ensure_ascii=False, indent=1) + "\n", "utf-8")
     assert not m["errors"], [r.get("error") for r in rows if r.get("error")]
-    assert not problems, "; ".join(problems) + f" (report: {files.md})"
+    assert not problems, "; ".join(problems) + f" (failing questions: {out_dir / 'gate-failures.md'})"
 
 
 # --------------------------------------------------------------------------------------------
