@@ -161,7 +161,7 @@ class ExtractiveAnswerer:
             return Answer(NO_FIGURE, [], refused=True, answered_by="refusal")
         if lead is None:
             return Answer(REFUSAL, [], refused=True, answered_by="refusal")
-        if plan.unverified_lead:
+        if plan.unverified_lead and not (turn.intent == "validity" and compose.validity_line(turn, hits, docs)):
             text = (f"Các nguồn hiện có chưa xác minh được điều bạn hỏi, nên tôi không trả lời dứt khoát. "
                     f"Nguồn ghi: «{compose.display(lead.text)}» ({lead.passage.label}).")
             return Answer(text, [], refused=True, answered_by="refusal")
@@ -185,13 +185,29 @@ class ExtractiveAnswerer:
             found = compose.validity_line(turn, hits, docs)
             if found is not None:
                 doc_id, sentence = found
-                own = [c for c in compose.candidates(turn, hits, docs) if c.passage.doc_id == doc_id and not c.meta
-                       and not c.unverified]
-                if own:
+                every = compose.candidates(turn, hits, docs)
+                own = [c for c in every if c.passage.doc_id == doc_id and not c.meta and not c.unverified]
+                number = next((h.passage.number for h in hits if h.passage.doc_id == doc_id), "")
+                caveat = compose.validity_caveat(number, every) if "còn hiệu lực" in sentence else None
+                if caveat is not None:
+                    # the metadata says in force, a source doubts it: say both, the doubt quoted
+                    lines.append(f"{sentence.rstrip('.')}; tuy nhiên, nguồn ghi: {compose.display(caveat.text)} "
+                                 f"{markers(caveat)}")
+                    plan.support = [c for c in plan.support if not compose._overlaps(c, [caveat])]
+                    own = []
+                    lead = caveat
+                elif own:
                     lead = own[0]
                     plan.support = [c for c in plan.support if not compose._overlaps(c, [lead])]
-                lines.append(f"{sentence} {markers(lead)}" if own else sentence)
+                    lines.append(f"{sentence} {markers(lead)}")
+                else:
+                    lines.append(sentence)
                 covered_docs.add(doc_id)
+        if lines and lead.unverified is False and turn.intent == "validity" and covered_docs and "tuy nhiên, nguồn ghi" in lines[0]:
+            lead = None  # the caveat already is the quoted line
+        if lead is None:
+            text = "\n".join(lines + [f"{compose.display(c.text)} {markers(c)}" for c in plan.support])
+            return Answer(text, citations)
         prefix = (compose.verdict_word(turn, lead.text) or "")
         contested = any(not c.in_period and c.hit.passage.doc_id == lead.passage.doc_id for c in plan.considered)
         period = compose.period_prefix(turn, lead, docs, contested) if not covered_docs else ""

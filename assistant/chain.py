@@ -26,7 +26,7 @@ from assistant.answer import (
     refusal_for_missing,
     small_talk,
 )
-from assistant.compose import entity_rerank, premise_gaps
+from assistant.compose import correct_premise, entity_rerank, premise_gaps, year_gaps
 from assistant.config import Settings
 from assistant.index import KnowledgeIndex
 from assistant.period import Period, detect_period
@@ -281,16 +281,17 @@ class Assistant:
         else:
             ans = self.extractive.answer(turn, hits, docs)
         if not ans.refused and ans.citations:
-            # places and claimed amounts must be in what the answer rests on, not merely nearby
+            # places, years and claimed amounts must be in what the answer rests on, not merely nearby
             quoted = " ".join(f"{c.quote} {c.hit.passage.title} {c.hit.passage.heading}" for c in ans.citations)
             passages = " ".join(c.hit.passage.text for c in ans.citations)
             places = dataclasses.replace(turn.entities, documents=(), document_numbers=(), amounts=())
             amounts = dataclasses.replace(turn.entities, documents=(), document_numbers=(), places=())
-            gaps = premise_gaps(turn.with_(entities=places), quoted, []) + premise_gaps(
-                turn.with_(entities=amounts), passages, [])
+            gaps = premise_gaps(turn.with_(entities=places), quoted, []) + year_gaps(turn, ans)
+            wrong = premise_gaps(turn.with_(entities=amounts), passages, [])
             if gaps:
-                text = refusal_for_missing(gaps, self._suggestion(turn))
-                ans = Answer(text, [], refused=True, answered_by="refusal")
+                ans = Answer(refusal_for_missing(gaps, self._suggestion(turn)), [], refused=True, answered_by="refusal")
+            elif wrong:
+                ans = correct_premise(turn, ans, wrong)
         return turn.with_(answer=ans)
 
     def _verify(self, turn: Turn) -> Turn:

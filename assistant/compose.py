@@ -39,14 +39,29 @@ _ANAPHOR_RE = re.compile(
 _ANAPHOR_INSIDE_RE = re.compile(
     r"\b(thoi diem|thoi gian|giai doan|luc|nhom nguoi|nhom)( [^ ,.;:]+){0,4} (do|nay|ay|tren)\b(?! la)"
 )
+# the thing asked about no longer exists ("không còn Ủy ban bầu cử … cấp huyện", "bỏ các tổ chức … cấp huyện")
+_GONE_RE = re.compile(r"\b(khong con|bo cac|bo cap|thoi hoat dong|ket thuc hoat dong|chi con|khong con co so)\b")
 _CONNECTIVE_RE = re.compile(r"^(vi vay|do do|nhu vay|vi the|theo do|tu do|do vay|boi vay)\b")
 # addressed to maintainers, not readers (kept out even if a note still has one in its body)
 _META_RE = re.compile(
     r"^(khi tra loi|khi trich dan|khong duoc ghep|ghi chu nay|khong dung ghi chu|can kiem tra lai|y nghia:|"
-    r"phan nay|muc nay|nguoi tra loi)"
+    r"phan nay|muc nay|nguoi tra loi|khi nguoi (dung |)hoi|neu nguoi (dung |)hoi)"
 )
 # the note says it does not know ("…: chưa xác minh"): an honest gap, not an answer
-_UNVERIFIED_RE = re.compile(r"(:\s*chua xac minh|chua xac minh( duoc)?( nguyen van)?[^.;]{0,60}\.?$|^chua xac minh)")
+_UNVERIFIED_RE = re.compile(
+    r"(:\s*chua xac minh|chua xac minh duoc|chua xac minh( nguyen van)?\.?$|^chua (xac minh|doc duoc|ro)|"
+    r"\b(ban tin|nguon|van ban|bao) khong (cho biet|neu)\b)")
+
+
+def is_unverified(folded: str) -> bool:
+    """The note says it does not know: judged on the first clause, outside parentheses.
+
+    "A chưa thấy văn bản thay thế; tình trạng sau 2026: chưa xác minh" still answers with A;
+    "(… nguyên văn: chưa xác minh)" is a caveat on a stated fact, not the fact's absence.
+    """
+    body = re.sub(r"\([^()]*\)", " ", folded)
+    clauses = [c for c in re.split(r";", body) if c.strip()]
+    return bool(clauses) and bool(_UNVERIFIED_RE.search(clauses[0].strip()))
 _QUANTITY_WORDS = r"(mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi|nhieu)"
 _LIST_ITEM_RE = re.compile(r"^\s*(\d+\.|[a-zđ]\)|[-•*])\s+")
 _NUMBER_RE = re.compile(r"\d+(?:[.,/]\d+)*")
@@ -65,7 +80,9 @@ _YES_PATTERNS = (
 )
 _NO_PATTERNS = (
     re.compile(r"^(khong duoc|khong the|khong phai)\b"),
-    re.compile(r"\b(khong duoc (lam|tham gia|dong thoi|kiem|la))\b"),
+    re.compile(r"\b(khong duoc (lam|tham gia|dong thoi|kiem|la|ung cu))\b"),
+    re.compile(r"\bkhong con (co so|doi tuong|uy ban|ban bau cu|to chuc|cap huyen)\b"),
+    re.compile(r"\bkhong lien quan den\b"),
 )
 
 PRIMARY_KINDS = {"luat": 3, "nghi-dinh": 3, "thong-tu": 3, "nghi-quyet": 2, "quy-dinh": 2, "ket-luan": 2,
@@ -221,13 +238,13 @@ def _has_body(folded: str, body: str) -> bool:
 
 
 _UNITS = {"thanh vien": "thanh vien|nguoi", "nguoi": "nguoi|thanh vien", "truong hop": "truong hop|nguoi",
-          "can bo": "truong hop|nguoi|can bo",
+          "can bo": "truong hop|nguoi|can bo", "dong": "dong|trieu|nghin", "tien": "dong|trieu|nghin",
           "chuc danh": "chuc danh|nguoi", "ngay": "ngay", "muc": "muc|%", "phan tram": "%"}
 
 
 def asked_unit(folded_question: str) -> str | None:
     """The unit an amount question counts ("bao nhiêu thành viên" -> thành viên|người), as a regex."""
-    m = re.search(r"\b(?:bao nhieu|may|so)\s+(thanh vien|nguoi|truong hop|chuc danh|ngay|muc|phan tram|can bo)", folded_question)
+    m = re.search(r"\b(?:bao nhieu|may|so)\s+(thanh vien|nguoi|truong hop|chuc danh|ngay|muc|phan tram|can bo|dong|tien)", folded_question)
     return _UNITS.get(m.group(1)) if m else None
 
 
@@ -254,7 +271,12 @@ def _bonus(c: Candidate, turn: Turn) -> float:
         elif _VERDICT_RE.search(f):
             b += 0.02
     if turn.intent == "amount":
-        b += 0.06 if has_number or re.search(rf"\b{_QUANTITY_WORDS} (muc|nguoi|chuc danh|thanh vien)\b", f) else -0.04
+        if has_number:
+            b += 0.06
+        elif re.search(rf"\b{_QUANTITY_WORDS} (muc|nguoi|chuc danh|thanh vien)\b", f):
+            b += 0.03
+        else:
+            b -= 0.04
         unit = asked_unit(turn.folded)
         if unit and re.search(rf"\d[\d.,]*\s*(%\s*)?({unit})\b", f):
             b += 0.1  # counts what was asked ("9 đến 17 người"), not a deadline or an article number
@@ -269,12 +291,33 @@ def _bonus(c: Candidate, turn: Turn) -> float:
             b += 0.04
     if turn.intent == "when" and re.search(r"\d{1,2}/\d{1,2}(/\d{4})?|\d+ ngay|cham nhat|tu ngay|ket thuc|den khi", f):
         b += 0.06
-    if ents.levels and turn.intent in ("amount", "authority", "yesno"):
+    if ents.levels and turn.intent in ("amount", "authority", "yesno", "when", "validity", "list"):
         asked = [lv for lv in ents.levels if lv != "trung-uong"]
         if asked:
-            if any(t in f for lv in asked for t in _level_terms(lv)) or any(
-                    t in head for lv in asked for t in _level_terms(lv)):
+            here = any(t in f for lv in asked for t in _level_terms(lv))
+            if here or any(t in head for lv in asked for t in _level_terms(lv)):
                 b += 0.05
+            others = [lv for lv in ("tinh", "huyen", "xa") if lv not in asked
+                      and any(re.search(rf"\b{t}\b", f) for t in _level_terms(lv) if t.startswith("cap "))]
+            if others:
+                b -= 0.03 * len(others)  # a figure for another level, or a total across levels
+            if here and _GONE_RE.search(f):
+                b += 0.08  # the asked level no longer has it: that is the answer, not an old figure
+    if "bo sung" in f and "bo sung" not in turn.folded:
+        b -= 0.05  # by-elections are a special case the question did not ask about
+    if ents.bodies:
+        qh_asked = bool(re.search(r"\b(quoc hoi|dbqh)\b", turn.folded)) and "hoi dong nhan dan" not in turn.folded
+        hd_asked = bool(re.search(r"\b(hoi dong nhan dan|hdnd)\b", turn.folded)) and "quoc hoi" not in turn.folded
+        if qh_asked and "hoi dong nhan dan" in f and "quoc hoi" not in f:
+            b -= 0.06
+        if hd_asked and "quoc hoi" in f and "hoi dong nhan dan" not in f:
+            b -= 0.06
+    years = [str(y) for y in ents.years]
+    if turn.intent == "when" and years:
+        if any(y in f for y in years):
+            b += 0.06
+        elif re.search(r"\b(19|20)\d\d\b", f):
+            b -= 0.04
     if ents.bodies:
         asked_here = [bd for bd in ents.bodies if _has_body(f, bd) or _has_body(head, bd)]
         others = [bd for bd in ("uy ban bau cu", "ban bau cu", "to bau cu") if bd not in ents.bodies and _has_body(f, bd)]
@@ -285,7 +328,8 @@ def _bonus(c: Candidate, turn: Turn) -> float:
     # a primary text outranks a summary or Q&A carrying the same sentence; current outranks expired
     b += 0.01 * primacy(c.passage)
     if c.extended:
-        b -= 0.04  # a quote that needs its neighbour to be understood leads only when clearly best
+        # a list question is answered by the list; elsewhere a quote that needs its neighbour leads only when best
+        b += 0.06 if turn.intent == "list" and c.text.rstrip().endswith(tuple(".;)")) and ":" in c.text else -0.04
     if c.meta:
         b -= 0.08
     return b
@@ -310,6 +354,36 @@ def entity_rerank(turn: Turn, hits: Sequence[ScoredPassage]) -> list[ScoredPassa
         elif any(_has_body(head, b) for b in ("uy ban bau cu", "ban bau cu", "to bau cu") if b not in bodies):
             h.score -= ENTITY_BONUS
     return sorted(hits, key=lambda h: -h.score)
+
+
+CLAUSE_PENALTY = 0.01  # a clause wins over its whole sentence only when the rest is off the question
+
+
+def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The ";"-separated clauses of one sentence (outside parentheses), as verbatim spans.
+
+    "Ban bầu cử cấp tỉnh có từ 11 đến 15 thành viên; … cấp xã có từ 9 đến 15" answers a question
+    about the province with its first clause alone.
+    """
+    depth, cuts = 0, [start]
+    for i in range(start, end):
+        ch = text[i]
+        depth += ch == "("
+        depth -= ch == ")" and depth > 0
+        if ch == ";" and depth == 0:
+            cuts.append(i)
+    if len(cuts) == 1:
+        return []
+    spans = []
+    bounds = [*cuts, end]
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        a = a + 1 if text[a] == ";" else a
+        seg = text[a:b]
+        lead = len(seg) - len(seg.lstrip())
+        seg_end = a + len(seg.rstrip())
+        if seg_end - (a + lead) > 25:
+            spans.append((a + lead, seg_end))
+    return spans
 
 
 def candidates(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Mapping[str, Any]] | None = None,
@@ -344,13 +418,20 @@ def candidates(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Map
             seen.add(key)
             folded = fold(collapse_ws(_LIST_ITEM_RE.sub("", h.passage.text[s.start : s.end])))
             c = Candidate(h, s, span[0], span[1], 0.0,
-                          unverified=bool(_UNVERIFIED_RE.search(folded)),
+                          unverified=is_unverified(folded),
                           meta=bool(_META_RE.match(folded)), in_period=in_period,
                           extended=span != (s.start, s.end))
             c.score = s.score + 0.8 * (h.score - top) + _bonus(c, turn)
             if not in_period:
                 c.score -= OTHER_PERIOD_PENALTY
             out.append(c)
+            for a, b in clauses(h.passage.text, s.start, s.end) if not c.extended else []:
+                part = Candidate(h, s, a, b, 0.0, unverified=is_unverified(fold(h.passage.text[a:b])),
+                                 meta=c.meta, in_period=in_period, extended=False)
+                part.score = s.score + 0.8 * (h.score - top) + _bonus(part, turn) - CLAUSE_PENALTY
+                if not in_period:
+                    part.score -= OTHER_PERIOD_PENALTY
+                out.append(part)
     if hits[0].via_question and hits[0].sentences:
         # the user asked what this Q&A asks: its answer's opening sentence is the direct answer
         first = min(hits[0].sentences, key=lambda x: x.start)
@@ -412,6 +493,12 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
     pool = valid if valid and valid[0].score >= usable[0].score - 0.25 else usable
     pool = [c for c in pool if not c.unverified] or pool
     best = max(usable, key=lambda c: c.score)
+    inner = [c for c in usable if c.passage.id == best.passage.id and best.start <= c.start and c.end <= best.end
+             and (c.start, c.end) != (best.start, best.end)]
+    if inner and not best.unverified:
+        top_inner = max(inner, key=lambda c: c.score)
+        if top_inner.unverified and top_inner.score >= best.score - 2 * CLAUSE_PENALTY:
+            best = top_inner  # the clause that meets the question is the note saying it does not know
     if best.unverified and best.in_period and turn.intent != "change":
         # the best evidence is the note saying it does not know exactly this: say so, do not pad
         return Plan(best, [], unverified_lead=True)
@@ -428,18 +515,10 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
     chosen = [lead]
     merged: dict[int, list[Candidate]] = {}
     for c in pool[1:]:
-        if len(chosen) >= max_sentences:
+        if c.score < lead.score - 2 * margin:
             break
-        if c.score < lead.score - margin:
-            break
-        if c.unverified or c.meta:
-            continue
-        if lead.in_period != c.in_period:
+        if c.unverified or c.meta or lead.in_period != c.in_period or _overlaps(c, chosen):
             continue  # never mix another period's figure into an answer for this one
-        if turn.intent == "amount" and c.passage.id != lead.passage.id and not answers_amount(turn, c):
-            continue  # a figure question is answered by figures, not by opinions that happen to score well
-        if _overlaps(c, chosen):
-            continue
         twin = next((x for x in chosen if same_fact(x.text, c.text)), None)
         if twin is not None:
             if c.passage.doc_id != twin.passage.doc_id:
@@ -452,6 +531,12 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
                 else:
                     merged.setdefault(id(twin), []).append(c)
             continue
+        if len(chosen) >= max_sentences or c.score < lead.score - margin:
+            continue
+        if turn.intent == "amount" and c.passage.id != lead.passage.id and not answers_amount(turn, c):
+            continue  # a figure question is answered by figures, not by opinions that happen to score well
+        if turn.intent in ("amount", "when") and _other_level_only(turn, c):
+            continue  # the figure for another level is not part of this answer
         chosen.append(c)
     lead, support = chosen[0], chosen[1:]
     order = {id(c.hit): i for i, c in enumerate(cands)}
@@ -471,6 +556,16 @@ def answers_amount(turn: Turn, c: Candidate) -> bool:
     unit = asked_unit(turn.folded)
     return unit is None or re.search(rf"\d[\d.,]*\s*(%\s*)?({unit})\b", c.folded) is not None or (
         re.search(rf"\b{_QUANTITY_WORDS} ({unit})\b", c.folded) is not None)
+
+
+def _other_level_only(turn: Turn, c: Candidate) -> bool:
+    asked = [lv for lv in turn.entities.levels if lv in ("tinh", "huyen", "xa", "thon")]
+    if not asked:
+        return False
+    f = c.folded
+    mentions = {lv for lv in ("tinh", "huyen", "xa", "thon") if any(
+        re.search(rf"\b{t}\b", f) for t in _level_terms(lv) if t.startswith("cap ") or lv == "thon")}
+    return bool(mentions) and not (mentions & set(asked))
 
 
 def _has_quantity(folded: str) -> bool:
@@ -505,20 +600,53 @@ def period_prefix(turn: Turn, lead: Candidate, docs: Mapping[str, Mapping[str, A
     return ""
 
 
+_CAVEAT_RE = re.compile(r"\b(hieu luc|thay the)\b.*\b(chua xac minh|chua thay|chua ro)\b|"
+                        r"\b(chua xac minh|chua thay|chua ro)\b.*\b(hieu luc|thay the)\b")
+
+
+def validity_caveat(doc_number: str, cands: Sequence[Candidate]) -> Candidate | None:
+    """A source sentence that doubts a document's status ("…còn hiệu lực sau 2025–2026: chưa xác minh")."""
+    num = fold(doc_number).split("/")[0:2]
+    key = "/".join(num)
+    for c in cands:
+        f = c.folded
+        if _CAVEAT_RE.search(f) and (key in f or (c.passage.number and fold(c.passage.number).startswith(key))):
+            return c
+    return None
+
+
 def validity_line(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Mapping[str, Any]]) -> tuple[str, str] | None:
     """``(doc_id, sentence)`` stating a named document's status from its metadata, for "còn hiệu lực không?"."""
     nums = turn.entities.document_numbers
-    target = None
+    own = fold(turn.focus or turn.cleaned).strip()
+    # the document must be what is asked about ("NĐ 92/2009 còn hiệu lực?"), not a time mark ("Sau KL 137, …")
+    if not nums or not (re.search(r"\b(hieu luc|thay the|bai bo|sua doi)\b", own) or re.match(
+            r"^(nghi dinh|nd|luat|thong tu|tt|quy dinh|qd|ket luan|kl|nghi quyet|nq|chi thi|ct|\d)", own)):
+        return None
+
+    def matches(number: str, n: str) -> bool:
+        number = fold(number)
+        return bool(number) and (number == n or number.startswith(n + "/") or number.startswith(n + "-")
+                                 or n.startswith(number) or number.startswith(n.split("/nd")[0] + "/"))
+
+    target, via = None, ""
     for h in hits:
-        num = fold(h.passage.number)
-        if num and any(num == n or num.startswith(n.split("/nd")[0] + "/") or n.startswith(num) or num.startswith(n)
-                       for n in nums):
+        if any(matches(h.passage.number, n) for n in nums):
             target = h.passage
             break
+    if target is None:  # an amending decree lives inside the note of the decree it amended
+        for h in hits:
+            amended = [a.strip() for a in h.passage.amended_by.split(",") if a.strip()]
+            hit_num = next((a for a in amended if any(matches(a, n) for n in nums)), None)
+            if hit_num:
+                target, via = h.passage, hit_num
+                break
     if target is None:
         return None
     doc = docs.get(target.doc_id, {})
     name = document_label(target)
+    if via:
+        name = f"{turn.entities.documents[0] if turn.entities.documents else via} (văn bản sửa đổi {name})"
     status = target.status
     effective = _parse(str(doc.get("effective") or target.effective or ""))
     expired = _parse(str(doc.get("expired") or ""))
@@ -527,9 +655,10 @@ def validity_line(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, 
         replaced = [r.strip() for r in replaced.split(",") if r.strip()]
     parts: list[str] = []
     if status == "het-hieu-luc":
-        parts.append(f"{name} đã hết hiệu lực" + (f" từ {fmt_date(expired + timedelta(days=1))}" if expired else ""))
+        ended = f"{name} đã hết hiệu lực" + (f" từ {fmt_date(expired + timedelta(days=1))}" if expired else "")
         if replaced:
-            parts.append(f"được thay thế bởi {', '.join(replaced)}")
+            ended += f", đã được thay bằng {', '.join(kind_name(r) for r in replaced)}"
+        parts.append(ended)
     elif status == "con-hieu-luc":
         parts.append(f"{name} còn hiệu lực" + (f" (có hiệu lực từ {fmt_date(effective)})" if effective else ""))
     elif status == "da-sua-doi":
@@ -546,9 +675,21 @@ def validity_line(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, 
     return target.doc_id, "; ".join(parts) + "."
 
 
+def kind_name(number: str) -> str:
+    """"33/2023/NĐ-CP" -> "Nghị định 33/2023/NĐ-CP": a bare number names its kind by its suffix."""
+    for suffix, kind in (("NĐ-CP", "Nghị định"), ("/QH", "Luật"), ("TT-", "Thông tư"), ("-QĐ/", "Quy định"),
+                         ("-KL/", "Kết luận"), ("-CT/", "Chỉ thị"), ("-NQ/", "Nghị quyết")):
+        if suffix in number:
+            return f"{kind} {number}"
+    return number
+
+
 def document_label(p: Passage) -> str:
-    prefix = f"{p.section}, "
-    return p.label[len(prefix):] if p.label.startswith(prefix) else p.title
+    """The document part of a citation label ("Khoản 1 Điều 10, Nghị định 92/2009/NĐ-CP" -> the decree)."""
+    head, sep, rest = p.label.partition(", ")
+    if sep and (p.section in head or head in p.section or re.match(r"(Khoản|Điều|Mục|Điểm)\b", head)):
+        return rest
+    return p.label if not sep else rest
 
 
 def premise_gaps(turn: Turn, evidence: str, corpus_numbers: Sequence[str]) -> list[str]:
@@ -577,3 +718,62 @@ def premise_gaps(turn: Turn, evidence: str, corpus_numbers: Sequence[str]) -> li
         if nums and not any(re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", ev) for n in nums):
             gaps.append(amount)
     return gaps
+
+
+_ELECTION_YEARS = {2016, 2021, 2026}
+
+
+def year_gaps(turn: Turn, ans: Any) -> list[str]:
+    """Years the question names that the cited evidence does not speak for.
+
+    An election year or a period the cited sections are annotated with counts as evidence; any
+    other year must be written in the cited passages ("Năm 2019 Bến Tre có bao nhiêu…" is not
+    answered from a report whose year the note does not know), and a year after today never is.
+    """
+    gaps = []
+    texts = " ".join(f"{c.hit.passage.text} {c.hit.passage.title}" for c in ans.citations)
+    for y in turn.entities.years:
+        if y > turn.as_of.year:
+            gaps.append(f"năm {y}")
+            continue
+        if str(y) in texts or y in _ELECTION_YEARS or y == 2025:
+            continue
+        covered = False
+        for c in ans.citations:
+            start, end = passage_period(c.hit.passage)
+            if start is not None and end is not None and start.year <= y <= end.year:
+                covered = True
+        if not covered:
+            gaps.append(f"năm {y}")
+    return gaps
+
+
+def _unit_kind(text: str) -> str:
+    f = fold(text)
+    if "%" in f or "phan tram" in f:
+        return "%"
+    for unit in ("chuc danh", "nguoi", "thanh vien", "ngay", "dong", "trieu"):
+        if unit in f:
+            return unit
+    return ""
+
+
+def correct_premise(turn: Turn, ans: Any, wrong: Sequence[str]) -> Any:
+    """A figure stated in the question that the sources contradict: correct it from the lead, or refuse.
+
+    The correction is made only when the answer's first line holds a figure of the same kind
+    (a percentage for a percentage, a number of posts for a number of posts); otherwise the
+    question rests on something the sources do not hold and is refused.
+    """
+    from assistant.answer import REFUSAL, Answer, refusal_for_missing
+
+    first = ans.text.split("\n", 1)[0]
+    kinds = {_unit_kind(w) for w in wrong} - {""}
+    if not kinds or not any(k in fold(first) for k in kinds) or not _has_quantity(fold(first)):
+        return Answer(refusal_for_missing(list(wrong)), [], refused=True, answered_by="refusal")
+    named = ", ".join(f"«{w}»" for w in wrong)
+    body = re.sub(r"^(Được\.|Không\.)\s*", "", first)
+    opening = "Không. " if turn.intent == "yesno" else ""
+    lines = [f"{opening}Các nguồn không nêu {named}; nguồn ghi: {body}", *ans.text.split("\n")[1:]]
+    text = "\n".join(lines).strip() or REFUSAL
+    return Answer(text, ans.citations, answered_by=ans.answered_by)

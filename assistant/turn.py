@@ -23,7 +23,7 @@ INTENTS = ("yesno", "amount", "when", "authority", "validity", "change", "list",
 # --- intent ---------------------------------------------------------------------------------------
 # matched on the folded standalone question, in this order (the first that matches wins)
 _VALIDITY_RE = re.compile(
-    r"\b(con hieu luc|het hieu luc|co hieu luc|hieu luc (den|tu) (khi|bao gio|nao)|con ap dung|con duoc ap dung|"
+    r"\b(hieu luc|da bi sua doi|da duoc sua doi|bi sua doi|con nguyen|het hieu luc|co hieu luc|hieu luc (den|tu) (khi|bao gio|nao)|con ap dung|con duoc ap dung|"
     r"con duoc thuc hien|da bi (bai bo|thay the|thay)|bi bai bo|duoc thay (the )?bang|thay the boi|"
     r"van ban nao thay|con (dung|dung duoc|gia tri)|con khong|con nua khong|con khong nhi)\b"
 )
@@ -85,7 +85,8 @@ _DOC_RE = re.compile(
     r"(\d{1,4}(?:/\d{4})?(?:/[a-z]{1,4}(?:-[a-z]{1,4})?\d*)?(?:-[a-z]{1,4}/[a-z]{1,4})?)(?![\d/])"
     r"|\b(\d{1,4}/\d{4}/[a-z]{2,4}(?:-[a-z]{1,4})?\d*|\d{1,4}-(?:kl|nq|qd|ct|hd)/(?:tw|tu|bct))\b"
 )
-_PERCENT_RE = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:%|phan tram)")
+_PERCENT_RE = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:%|phan tram)|\b\d{1,3}(?:\.\d{3})+\s?(?:dong|d\b|vnd)|"
+                         r"\b\d+(?:[.,]\d+)?\s?(?:trieu|nghin|ngan) dong")
 # a number stated as a rule in the question ("tối đa 5 chức danh"): the sources must state it too
 _CLAIMED_NUMBER_RE = re.compile(
     r"\b(toi da|toi thieu|khong qua|it nhat|tren|duoi|muc|bang|len toi|len den|gioi han)\s+(\d+(?:[.,]\d+)?)"
@@ -126,7 +127,8 @@ _INJECTION_RE = re.compile(
     r"\b(bia (ra|dat|mot)|hay bia|tu bia|sang tac|tuong tuong (ra|la)|gia vo|dong vai|nhap vai|gia su (ban|em) la|"
     r"hay (la|lam) (mot|nguoi)|invent|make up|pretend|role ?play|act as|jailbreak|che do (dev|developer|nha phat trien)|"
     r"khong can (trich dan|nguon|can cu)|bo qua (nguon|trich dan)|tra loi (tu do|theo y ban|khong can nguon)|"
-    r"viet (gia|mot dieu luat|mot van ban gia)|lam gia|gia mao|dan (ra )?mot dieu (luat )?khong co)\b"
+    r"viet (gia|mot dieu luat|mot van ban gia)|lam gia|gia mao|dan (ra )?mot dieu (luat )?khong co|"
+    r"(trich dan|viet|ghi) (nhu|giong nhu|nhu la) (that|van ban that|luat that)|nhu that)\b"
 )
 
 

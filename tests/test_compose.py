@@ -214,7 +214,7 @@ def test_validity_first_line_comes_from_metadata_and_names_the_replacement() -> 
             number="92/2009/NĐ-CP", name="Nghị định 92/2009/NĐ-CP")
     docs = {"nghi-dinh-92": {"status": "het-hieu-luc", "expired": "2023-07-31", "replaced_by": ["33/2023/NĐ-CP"]}}
     lines = answer("Nghị định 92/2009/NĐ-CP còn hiệu lực không?", [h], docs=docs).splitlines()
-    assert lines[0].startswith("Nghị định 92/2009/NĐ-CP đã hết hiệu lực từ 01/08/2023; được thay thế bởi 33/2023/NĐ-CP.")
+    assert lines[0].startswith("Nghị định 92/2009/NĐ-CP đã hết hiệu lực từ 01/08/2023, đã được thay bằng Nghị định 33/2023/NĐ-CP.")
     assert lines[0].endswith("[1]") and "thay bằng Nghị định 33/2023" in lines[1]
 
 
