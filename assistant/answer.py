@@ -58,6 +58,18 @@ MAX_JOINED_QUOTE = 900  # characters: beyond this two sentences of one passage g
 _LIST_PREFIX_RE = re.compile(r"^(\d+\.|[a-zđ]\)|[-•*])\s+")
 
 
+def refusal_out_of_domain(suggestions: Sequence[str]) -> str:
+    """The refusal for a question about another field of law: what is covered, and what to ask instead."""
+    text = ("Câu hỏi này nằm ngoài phạm vi các nguồn của tôi, nên tôi không trả lời để tránh đưa ra thông tin "
+            "không liên quan. Tôi chỉ trả lời về kiêm nhiệm và nhất thể hóa chức danh (ví dụ: bí thư cấp ủy kiêm "
+            "chủ tịch Ủy ban nhân dân, bí thư chi bộ kiêm trưởng thôn, tổ dân phố), phụ cấp kiêm nhiệm, và thành "
+            "phần các tổ chức phụ trách bầu cử (Ủy ban bầu cử, Ban bầu cử, Tổ bầu cử). Với lĩnh vực pháp luật khác, "
+            "bạn nên tra cứu văn bản của lĩnh vực đó hoặc hỏi cơ quan có thẩm quyền.")
+    if suggestions:
+        text += "\nBạn có thể hỏi, ví dụ:\n" + "\n".join(f"- {q}" for q in suggestions)
+    return text
+
+
 def refusal_for_missing(names: Sequence[str]) -> str:
     quoted = ", ".join(f"«{n}»" for n in names)
     return (f"Các nguồn hiện có không đề cập đến {quoted}, nên tôi không trả lời được câu hỏi này. "
@@ -96,8 +108,10 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     refused: bool = False
     note: str = ""
-    # who wrote the text: extractive | llm | llm-fallback (failed verification) | llm-error | refusal | small-talk
+    # who wrote the text: extractive | llm | llm-fallback (failed verification) | llm-error | refusal |
+    # out-of-domain | small-talk
     answered_by: str = "extractive"
+    suggestions: list[str] = field(default_factory=list)  # in-field questions to offer instead (out-of-domain)
     # the model's raw reply and the sentences verification removed (why: sentence), for evals and logs
     draft: str = ""
     dropped: list[str] = field(default_factory=list)

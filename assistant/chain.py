@@ -24,9 +24,11 @@ from assistant.answer import (
     LLMAnswerer,
     answer_pieces,
     refusal_for_missing,
+    refusal_out_of_domain,
     small_talk,
 )
 from assistant.config import Settings
+from assistant.domain import DomainGate
 from assistant.index import KnowledgeIndex
 from assistant.retrieval import (
     STOPWORDS_FOLDED,
@@ -113,11 +115,13 @@ class AnswerResult:
     passages: list[dict[str, Any]] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     query: str = ""  # the standalone question that was searched (after follow-up resolution)
-    answered_by: str = "extractive"  # extractive | llm | llm-fallback | llm-error | llm-refusal | refusal | small-talk
+    # extractive | llm | llm-fallback | llm-error | llm-refusal | refusal | out-of-domain | small-talk
+    answered_by: str = "extractive"
     # the date the answer speaks for (ISO): the request's ``as_of`` or today; ``period`` says what the
     # question itself asked for ({"from", "to", "label", "source"}) when it named a time
     as_of: str = ""
     period: dict[str, Any] = field(default_factory=dict)
+    suggestions: list[str] = field(default_factory=list)  # in-field questions offered by an out-of-domain refusal
     # not part of the JSON contract: the model's raw reply and what verification dropped (evals read it)
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
@@ -132,6 +136,7 @@ class AnswerResult:
             "answered_by": self.answered_by,
             "as_of": self.as_of,
             "period": self.period,
+            "suggestions": self.suggestions,
         }
 
 
@@ -163,6 +168,7 @@ class Assistant:
         self.searcher = HybridSearcher(self.index, settings)
         self.extractive = ExtractiveAnswerer(settings)
         self.llm = LLMAnswerer(settings, self.extractive)
+        self.domain = DomainGate(settings)
         self.chain = self._build_chain()
 
     # --- the runnable pipeline ----------------------------------------------------------------
@@ -226,6 +232,9 @@ class Assistant:
     def _decide(self, state: dict[str, Any]) -> dict[str, Any]:
         if state["small_talk"] is not None:
             return {**state, "refused": True, "missing": []}
+        verdict = self.domain.check(state.get("search_query") or state["query"], state["hits"])
+        if not verdict.in_domain:  # another field of law: refuse before any answer is composed
+            return {**state, "refused": True, "missing": [], "domain": verdict}
         missing = self.missing_names(state["focus"] or state["question"], state["hits"])
         refused = bool(missing) or not self.answerable(state["hits"], STEERED_MARGIN if state.get("steered") else 0.0,
                                                         state.get("search_query") or state["query"])
@@ -234,6 +243,10 @@ class Assistant:
     def _refuse(self, state: dict[str, Any]) -> dict[str, Any]:
         if state["small_talk"] is not None:
             return {**state, "answer": Answer(state["small_talk"], [], refused=False, answered_by="small-talk")}
+        if state.get("domain") is not None:
+            tips = state["domain"].suggestions
+            return {**state, "answer": Answer(refusal_out_of_domain(tips), [], refused=True, answered_by="out-of-domain",
+                                              suggestions=tips)}
         text = refusal_for_missing(state["missing"]) if state.get("missing") else REFUSAL
         return {**state, "answer": Answer(text, [], refused=True, answered_by="refusal")}
 
@@ -274,6 +287,7 @@ class Assistant:
             answered_by=ans.answered_by,
             diagnostics={"draft": ans.draft, "dropped": ans.dropped} if ans.draft else {},
             as_of=state["as_of"].isoformat(),
+            suggestions=list(ans.suggestions),
         )
 
     # --- public API ---------------------------------------------------------------------------
