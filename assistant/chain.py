@@ -232,10 +232,11 @@ class Assistant:
     def _decide(self, state: dict[str, Any]) -> dict[str, Any]:
         if state["small_talk"] is not None:
             return {**state, "refused": True, "missing": []}
-        verdict = self.domain.check(state.get("search_query") or state["query"], state["hits"])
-        if not verdict.in_domain:  # another field of law: refuse before any answer is composed
-            return {**state, "refused": True, "missing": [], "domain": verdict}
         missing = self.missing_names(state["focus"] or state["question"], state["hits"])
+        # another field of law: refuse before any answer is composed (a missing name is the more precise reason)
+        verdict = None if missing else self.domain.check(state.get("search_query") or state["query"], state["hits"])
+        if verdict is not None and not verdict.in_domain:
+            return {**state, "refused": True, "missing": [], "domain": verdict}
         refused = bool(missing) or not self.answerable(state["hits"], STEERED_MARGIN if state.get("steered") else 0.0,
                                                         state.get("search_query") or state["query"])
         return {**state, "refused": refused, "missing": missing}
