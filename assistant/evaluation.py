@@ -520,8 +520,9 @@ def evaluate_out_of_domain(assistant: Any, path: Path | str, alqac_path: Path | 
     rows = []
     for q in items:
         r = assistant.ask(q.question)
+        # reports are committed: ALQAC rows keep their id only, never the third-party text
         rows.append({"id": q.id, "source": q.source, "form": q.form, "refused": bool(r.refused),
-                     "answered_by": r.answered_by, "question": q.question})
+                     "answered_by": r.answered_by, "question": q.question if q.source == "handwritten" else ""})
     if progress:
         progress(f"out-of-domain: {len(rows)} questions")
 
@@ -550,7 +551,7 @@ def out_of_domain_md(m: Mapping[str, Any]) -> list[str]:
              f"folded {_fmt(o['by_form']['folded'])}; ALQAC {_fmt(o['by_source']['alqac'])}, hand-written "
              f"{_fmt(o['by_source']['handwritten'])}). Refused by: "
              + ", ".join(f"{k} {v}" for k, v in o["answered_by"].items()) + "."]
-    lines += [f"- answered: **{x['id']}** {_md_escape(x['question'], 100)}" for x in o["answered"]]
+    lines += [f"- answered: **{x['id']}** {_md_escape(x['question'], 100)}".rstrip() for x in o["answered"]]
     return lines
 
 

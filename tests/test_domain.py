@@ -189,5 +189,6 @@ def test_out_of_domain_slice_is_refused(assistant) -> None:  # noqa: ANN001
     assert m["alqac_included"] and m["n"] == 120
     assert m["refusal_rate"] >= GATE_OOD_REFUSAL, m["answered"]
     assert m["by_source"]["handwritten"] == 1.0, m["answered"]
+    assert all(x["question"] == "" for x in m["answered"] if x["id"].startswith("ood-alqac-"))  # ids only
     md = "\n".join(ev.out_of_domain_md({"out_of_domain": m}))
     assert "Out-of-domain slice" in md and f"{m['refused']}/{m['n']}" in md
