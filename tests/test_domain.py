@@ -188,7 +188,7 @@ def test_out_of_domain_slice_is_refused(assistant) -> None:  # noqa: ANN001
     m = ev.evaluate_out_of_domain(assistant, REPO / "eval" / "out_of_domain.jsonl", ALQAC / "train.json")
     assert m["alqac_included"] and m["n"] == 120
     assert m["refusal_rate"] >= GATE_OOD_REFUSAL, m["answered"]
-    assert m["by_source"]["handwritten"] == 1.0, m["answered"]
+    assert m["by_form"]["folded"] >= GATE_OOD_REFUSAL - 0.05, m["answered"]  # without diacritics too
     assert all(x["question"] == "" for x in m["answered"] if x["id"].startswith("ood-alqac-"))  # ids only
     md = "\n".join(ev.out_of_domain_md({"out_of_domain": m}))
     assert "Out-of-domain slice" in md and f"{m['refused']}/{m['n']}" in md
