@@ -530,7 +530,7 @@ def evaluate_out_of_domain(assistant: Any, path: Path | str, alqac_path: Path | 
         return mean(1.0 if x["refused"] else 0.0 for x in sel)
 
     return {
-        "n": len(rows), "alqac_included": alqac.is_file(), "refused": sum(x["refused"] for x in rows),
+        "path": str(path), "n": len(rows), "alqac_included": alqac.is_file(), "refused": sum(x["refused"] for x in rows),
         "refusal_rate": rate(rows),
         "by_form": {f: rate([x for x in rows if x["form"] == f]) for f in ("accented", "folded")},
         "by_source": {s: rate([x for x in rows if x["source"] == s]) for s in ("alqac", "handwritten")},
@@ -545,7 +545,7 @@ def out_of_domain_md(m: Mapping[str, Any]) -> list[str]:
     if not o:
         return []
     lines = ["", "## Ngoài phạm vi / Out-of-domain slice", "",
-             f"{o['n']} questions about other fields of law (`eval/out_of_domain.jsonl`"
+             f"{o['n']} questions about other fields of law (`{o.get('path', 'eval/out_of_domain.jsonl')}`"
              f"{'' if o['alqac_included'] else '; ALQAC rows skipped: ../shared absent'}): refused "
              f"{o['refused']}/{o['n']} = **{_fmt(o['refusal_rate'])}** (accented {_fmt(o['by_form']['accented'])}, "
              f"folded {_fmt(o['by_form']['folded'])}; ALQAC {_fmt(o['by_source']['alqac'])}, hand-written "
