@@ -61,8 +61,8 @@ _LIST_PREFIX_RE = re.compile(r"^(\d+\.|[a-zđ]\)|[-•*])\s+")
 def refusal_out_of_domain(suggestions: Sequence[str]) -> str:
     """The refusal for a question about another field of law: what is covered, and what to ask instead."""
     text = ("Câu hỏi này nằm ngoài phạm vi các nguồn của tôi, nên tôi không trả lời được: một câu trích từ các "
-            "nguồn này sẽ không liên quan đến điều bạn hỏi. Tôi chỉ trả lời về kiêm nhiệm và nhất thể hóa chức danh (ví dụ: bí thư cấp ủy kiêm "
-            "chủ tịch Ủy ban nhân dân, bí thư chi bộ kiêm trưởng thôn, tổ dân phố), phụ cấp kiêm nhiệm, và thành "
+            "nguồn này sẽ không liên quan đến điều bạn hỏi. Tôi chỉ trả lời về kiêm nhiệm và nhất thể hóa chức "
+            "danh (ví dụ: bí thư cấp ủy kiêm chủ tịch Ủy ban nhân dân, bí thư chi bộ kiêm trưởng thôn, tổ dân phố), phụ cấp kiêm nhiệm, và thành "
             "phần các tổ chức phụ trách bầu cử (Ủy ban bầu cử, Ban bầu cử, Tổ bầu cử). Với lĩnh vực pháp luật khác, "
             "bạn nên tra cứu văn bản của lĩnh vực đó hoặc hỏi cơ quan có thẩm quyền.")
     if suggestions:
