@@ -109,9 +109,11 @@ class AskResponse(BaseModel):
     timings_ms: dict[str, float]
     query: str = ""
     answered_by: str = Field(default="extractive", description="extractive | llm | llm-fallback | llm-error | "
-                             "llm-refusal | refusal | small-talk")
+                             "llm-refusal | refusal | out-of-domain | small-talk")
     as_of: str = Field(default="", description="Ngày câu trả lời áp dụng (ISO) / the date the answer speaks for")
     period: dict[str, Any] = Field(default_factory=dict, description="Thời kỳ câu hỏi nêu / the period the question named")
+    suggestions: list[str] = Field(default_factory=list, description="Câu hỏi mẫu trong phạm vi, khi câu hỏi nằm "
+                                   "ngoài phạm vi nguồn / in-field example questions (out-of-domain refusals)")
 
 
 class FeedbackRequest(BaseModel):

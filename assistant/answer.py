@@ -64,6 +64,18 @@ _NUMBER_RE = re.compile(r"\d+(?:[.,/]\d+)*")
 _MARKER_RE = re.compile(r"\[(\d+)\]")
 
 
+def refusal_out_of_domain(suggestions: Sequence[str]) -> str:
+    """The refusal for a question about another field of law: what is covered, and what to ask instead."""
+    text = ("Câu hỏi này nằm ngoài phạm vi các nguồn của tôi, nên tôi không trả lời được: một câu trích từ các "
+            "nguồn này sẽ không liên quan đến điều bạn hỏi. Tôi chỉ trả lời về kiêm nhiệm và nhất thể hóa chức "
+            "danh (ví dụ: bí thư cấp ủy kiêm chủ tịch Ủy ban nhân dân, bí thư chi bộ kiêm trưởng thôn, tổ dân phố), phụ cấp kiêm nhiệm, và thành "
+            "phần các tổ chức phụ trách bầu cử (Ủy ban bầu cử, Ban bầu cử, Tổ bầu cử). Với lĩnh vực pháp luật khác, "
+            "bạn nên tra cứu văn bản của lĩnh vực đó hoặc hỏi cơ quan có thẩm quyền.")
+    if suggestions:
+        text += "\nBạn có thể hỏi, ví dụ:\n" + "\n".join(f"- {q}" for q in suggestions)
+    return text
+
+
 def refusal_for_missing(names: Sequence[str], suggestion: str = "") -> str:
     """Say which named thing the sources lack; the nearest thing they hold is offered, not answered."""
     quoted = ", ".join(f"«{n}»" for n in names)
@@ -108,8 +120,10 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     refused: bool = False
     note: str = ""
-    # who wrote the text: extractive | llm | llm-fallback (failed verification) | llm-error | refusal | small-talk
+    # who wrote the text: extractive | llm | llm-fallback (failed verification) | llm-error | refusal |
+    # out-of-domain | small-talk
     answered_by: str = "extractive"
+    suggestions: list[str] = field(default_factory=list)  # in-field questions to offer instead (out-of-domain)
     # the model's raw reply and the sentences verification removed (why: sentence), for evals and logs
     draft: str = ""
     dropped: list[str] = field(default_factory=list)

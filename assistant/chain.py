@@ -24,10 +24,12 @@ from assistant.answer import (
     LLMAnswerer,
     answer_pieces,
     refusal_for_missing,
+    refusal_out_of_domain,
     small_talk,
 )
 from assistant.compose import correct_premise, entity_rerank, premise_gaps, year_gaps
 from assistant.config import Settings
+from assistant.domain import DomainGate
 from assistant.index import KnowledgeIndex
 from assistant.period import Period, detect_period
 from assistant.retrieval import (
@@ -112,11 +114,13 @@ class AnswerResult:
     passages: list[dict[str, Any]] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     query: str = ""  # the standalone question that was searched (after follow-up resolution)
-    answered_by: str = "extractive"  # extractive | llm | llm-fallback | llm-error | llm-refusal | refusal | small-talk
+    # extractive | llm | llm-fallback | llm-error | llm-refusal | refusal | out-of-domain | small-talk
+    answered_by: str = "extractive"
     # the date the answer speaks for (ISO): the request's ``as_of`` or today; ``period`` says what the
     # question itself asked for ({"from", "to", "label", "source"}) when it named a time
     as_of: str = ""
     period: dict[str, Any] = field(default_factory=dict)
+    suggestions: list[str] = field(default_factory=list)  # in-field questions offered by an out-of-domain refusal
     # not part of the JSON contract: the model's raw reply and what verification dropped (evals read it)
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
@@ -131,6 +135,7 @@ class AnswerResult:
             "answered_by": self.answered_by,
             "as_of": self.as_of,
             "period": self.period,
+            "suggestions": self.suggestions,
         }
 
 
@@ -161,6 +166,7 @@ class Assistant:
         self.searcher = HybridSearcher(self.index, settings)
         self.extractive = ExtractiveAnswerer(settings)
         self.llm = LLMAnswerer(settings, self.extractive)
+        self.domain = DomainGate(settings)
         self.chain = self._build_chain()
         self._numbers: tuple[int, list[str]] | None = None
 
@@ -251,6 +257,10 @@ class Assistant:
             turn.entities, places=(), amounts=())), "", self._corpus_numbers()) if d not in missing]
         if missing:
             return turn.with_(decision="missing", missing=tuple(missing))
+        # another field of law: refuse before any answer is composed (a missing name is the more precise reason)
+        verdict = self.domain.check(turn.search_query or turn.standalone, hits)
+        if not verdict.in_domain:
+            return turn.with_(decision="out-of-domain", suggestions=tuple(verdict.suggestions))
         if not self.answerable(hits, STEERED_MARGIN if turn.steered else 0.0, turn.search_query or turn.standalone):
             return turn.with_(decision="below-threshold")
         return turn
@@ -267,6 +277,10 @@ class Assistant:
             return turn.with_(answer=Answer(turn.reply or "", [], refused=False, answered_by="small-talk"))
         if turn.decision == "injection":
             return turn.with_(answer=Answer(INJECTION_REFUSAL, [], refused=True, answered_by="refusal"))
+        if turn.decision == "out-of-domain":
+            tips = list(turn.suggestions)
+            return turn.with_(answer=Answer(refusal_out_of_domain(tips), [], refused=True, answered_by="out-of-domain",
+                                            suggestions=tips))
         if turn.decision == "missing":
             text = refusal_for_missing(turn.missing, self._suggestion(turn))
         else:
@@ -327,6 +341,7 @@ class Assistant:
             else {"turn": turn.to_json()},
             as_of=turn.as_of.isoformat(),
             period=period,
+            suggestions=list(ans.suggestions),
         )
 
     # --- public API ---------------------------------------------------------------------------

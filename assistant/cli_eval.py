@@ -72,8 +72,9 @@ def gold(
         fail(str(exc))
     assistant = Assistant(settings, index=index)
     try:
+        ood = set_path.parent / "out_of_domain.jsonl"
         report, files = run_gold_eval(settings, set_path, answerer=answerer, limit=limit, out_dir=out_dir,
-                                      assistant=assistant, progress=_log)
+                                      assistant=assistant, progress=_log, out_of_domain=ood if ood.is_file() else None)
     except EvalSetError as exc:
         fail(str(exc), 2)
     except IndexStoreError as exc:
@@ -106,6 +107,8 @@ def gold(
         ("refusal accuracy", _f(r["accuracy"])),
         ("over- / under-refusal", f"{_f(r['over_refusal'])} / {_f(r['under_refusal'])}"),
         ("latency p50 / p95 ms", f"{_f(lat['p50'], 0)} / {_f(lat['p95'], 0)}"),
+        *([("out-of-domain refusal", f"{_f(m['out_of_domain']['refusal_rate'])} (n={m['out_of_domain']['n']})")]
+          if m.get("out_of_domain") else []),
     ]:
         table.add_row(label, v)
     out.print(table)

@@ -719,6 +719,57 @@ def evaluate_gold(assistant: Any, questions: Sequence[GoldQuestion], *, answerer
 
 
 # =============================================================================================
+# out-of-domain slice (issue 16): questions about other fields of law must be refused
+# =============================================================================================
+
+
+def evaluate_out_of_domain(assistant: Any, path: Path | str, alqac_path: Path | str | None = None,
+                           progress: Progress | None = None) -> dict[str, Any]:
+    """Refusal rate on ``eval/out_of_domain.jsonl``: held-out ALQAC questions (resolved from
+    ``alqac_path`` in place; skipped when absent) and hand-written everyday questions."""
+    from assistant.domain_calibrate import ALQAC_QUESTIONS, load_out_of_domain
+
+    alqac = Path(alqac_path or ALQAC_QUESTIONS)
+    items = load_out_of_domain(path, alqac if alqac.is_file() else None)
+    rows = []
+    for q in items:
+        r = assistant.ask(q.question)
+        # reports are committed: ALQAC rows keep their id only, never the third-party text
+        rows.append({"id": q.id, "source": q.source, "form": q.form, "refused": bool(r.refused),
+                     "answered_by": r.answered_by, "question": q.question if q.source == "handwritten" else ""})
+    if progress:
+        progress(f"out-of-domain: {len(rows)} questions")
+
+    def rate(sel: list[dict[str, Any]]) -> float | None:
+        return mean(1.0 if x["refused"] else 0.0 for x in sel)
+
+    return {
+        "path": str(path), "n": len(rows), "alqac_included": alqac.is_file(), "refused": sum(x["refused"] for x in rows),
+        "refusal_rate": rate(rows),
+        "by_form": {f: rate([x for x in rows if x["form"] == f]) for f in ("accented", "folded")},
+        "by_source": {s: rate([x for x in rows if x["source"] == s]) for s in ("alqac", "handwritten")},
+        "answered_by": dict(sorted(Counter(x["answered_by"] for x in rows).items())),
+        "answered": [{"id": x["id"], "question": x["question"]} for x in rows if not x["refused"]],
+    }
+
+
+def out_of_domain_md(m: Mapping[str, Any]) -> list[str]:
+    """The report section for :func:`evaluate_out_of_domain` metrics (empty when it did not run)."""
+    o = m.get("out_of_domain")
+    if not o:
+        return []
+    lines = ["", "## Ngoài phạm vi / Out-of-domain slice", "",
+             f"{o['n']} questions about other fields of law (`{o.get('path', 'eval/out_of_domain.jsonl')}`"
+             f"{'' if o['alqac_included'] else '; ALQAC rows skipped: ../shared absent'}): refused "
+             f"{o['refused']}/{o['n']} = **{_fmt(o['refusal_rate'])}** (accented {_fmt(o['by_form']['accented'])}, "
+             f"folded {_fmt(o['by_form']['folded'])}; ALQAC {_fmt(o['by_source']['alqac'])}, hand-written "
+             f"{_fmt(o['by_source']['handwritten'])}). Refused by: "
+             + ", ".join(f"{k} {v}" for k, v in o["answered_by"].items()) + "."]
+    lines += [f"- answered: **{x['id']}** {_md_escape(x['question'], 100)}".rstrip() for x in o["answered"]]
+    return lines
+
+
+# =============================================================================================
 # reports
 # =============================================================================================
 
@@ -977,6 +1028,7 @@ def render_markdown(report: Mapping[str, Any], comparison: Mapping[str, Any] | N
         lines.append(f"| {q['id']} | {', '.join(q['failures'])}{' ' + _md_escape(extra, 160) if extra else ''} | "
                      f"{_md_escape(q['question'], 100)}<br>gold: {_md_escape(gold, 120)} | {_md_escape(top, 160)} | "
                      f"{'(refused) ' if q['refused'] else ''}{_md_escape(q['answer'], 160)} |")
+    lines += out_of_domain_md(m)
     lines += ["", "## Định nghĩa / Definitions", "", *_definitions_md(), ""]
     return "\n".join(lines)
 
@@ -1152,7 +1204,8 @@ def write_report(report: dict[str, Any], out_dir: Path) -> ReportFiles:
 
 def run_gold_eval(settings: Any, questions_path: Path, *, answerer: str | None = None, limit: int | None = None,
                   out_dir: Path | None = None, modes: Sequence[str] = MODES, assistant: Any = None,
-                  progress: Progress | None = None) -> tuple[dict[str, Any], ReportFiles | None]:
+                  progress: Progress | None = None, out_of_domain: Path | None = None
+                  ) -> tuple[dict[str, Any], ReportFiles | None]:
     """Load the set, run :func:`evaluate_gold`, attach run metadata and (with ``out_dir``) write the report."""
     from assistant.chain import Assistant
 
@@ -1163,6 +1216,8 @@ def run_gold_eval(settings: Any, questions_path: Path, *, answerer: str | None =
     t0 = time.perf_counter()
     started = datetime.now(UTC)
     result = evaluate_gold(assistant, questions, answerer=answerer, modes=modes, progress=progress)
+    if out_of_domain is not None and limit is None:
+        result["metrics"]["out_of_domain"] = evaluate_out_of_domain(assistant, out_of_domain, progress=progress)
     snap = assistant.index.snapshot()
     report: dict[str, Any] = {
         "kind": "gold",

@@ -179,6 +179,7 @@ class Turn:
     search_query: str = ""  # the query as the searcher read it (abbreviations expanded, diacritics restored)
     decision: str = ""  # "" = answer; else why not: small-talk | injection | out-of-domain | below-threshold | missing
     missing: tuple[str, ...] = ()  # named things the sources lack
+    suggestions: tuple[str, ...] = ()  # in-field questions offered when the question is out of the field
     reply: str | None = None  # a fixed reply (small talk) instead of an answer
     answer: Any = None  # assistant.answer.Answer once composed
     t0: float = 0.0
