@@ -17,6 +17,7 @@ from typing import Any
 from assistant.config import Settings
 from assistant.models import STATUS_LABELS, Passage
 from assistant.retrieval import QUESTION_SECTION, STOPWORDS_FOLDED, ScoredPassage, SentenceHit
+from assistant.safety import unsafe_generated, unsafe_quote
 from assistant.text import collapse_ws, fold, sentences, tokenize_folded
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,8 @@ class ExtractiveAnswerer:
             if h.passage.section == QUESTION_SECTION:
                 continue  # a restated question is not an answer
             for s in h.sentences:
+                if unsafe_quote(h.passage.text[s.start : s.end], h.passage.source_urls):
+                    continue  # a planted instruction or a foreign link is never quoted (assistant/safety.py)
                 text = fold(clean_sentence(h.passage.text[s.start : s.end]))  # "3." is a list marker, not a figure
                 bonus = 0.0
                 if yesno and _VERDICT_RE.search(text):
@@ -200,7 +203,8 @@ class ExtractiveAnswerer:
         lines: list[str] = []
         for h, s in picked:
             a, b = spans[h.passage.id]
-            if b - a > MAX_JOINED_QUOTE:  # far apart in a long article: cite each sentence on its own
+            if b - a > MAX_JOINED_QUOTE or unsafe_quote(h.passage.text[a:b], h.passage.source_urls):
+                # far apart in a long article, or an unsafe sentence between them: cite each on its own
                 a, b = s.start, s.end
             key = f"{h.passage.id}:{a}:{b}"
             c = by_passage.get(key)
@@ -280,6 +284,9 @@ def verify_llm_sentence(sentence: str, hits: Sequence[ScoredPassage], question: 
     if question and set(words) == set(_informative(question)):
         return False, markers, "repeats the question"
     cited_text = " ".join(hits[m - 1].passage.text for m in markers)
+    unsafe = unsafe_generated(body, [cited_text], [hits[m - 1].passage.source_urls for m in markers])
+    if unsafe:
+        return False, markers, unsafe
     missing = [n for n in _numbers(body) if n not in _numbers(cited_text) and n not in cited_text]
     if missing:
         return False, markers, f"numbers not in the cited passage: {missing}"
