@@ -37,7 +37,10 @@ def _reject_surrogates(data: Any) -> Any:
 class _Request(BaseModel):
     """Base of every request body: lone surrogates anywhere are rejected before field validation."""
 
-    _no_surrogates = model_validator(mode="before")(classmethod(lambda cls, data: _reject_surrogates(data)))
+    @model_validator(mode="before")
+    @classmethod
+    def _no_surrogates(cls, data: Any) -> Any:
+        return _reject_surrogates(data)
 
 
 class Turn(_Request):

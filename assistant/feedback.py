@@ -75,10 +75,14 @@ class FeedbackStore:
         return FeedbackError("unavailable", f"{type(exc).__name__}: {exc}")
 
     def size_bytes(self) -> int:
-        try:
-            return self.path.stat().st_size
-        except OSError:
-            return 0
+        """The database on disk, its write-ahead log included (pages live there until a checkpoint)."""
+        total = 0
+        for p in (self.path, self.path.with_name(self.path.name + "-wal")):
+            try:
+                total += p.stat().st_size
+            except OSError:
+                pass
+        return total
 
     def add(self, question: str, answer: str, rating: str, comment: str = "") -> int:
         try:
