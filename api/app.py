@@ -16,17 +16,25 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
-from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from api.limits import LLMGate
+from api.middleware import BodyLimitMiddleware, RequestGuardMiddleware, SecurityHeadersMiddleware
 from api.routes import admin, ask, feedback, health, openai_compat, sources, web
 from assistant.chain import Assistant
-from assistant.config import Settings, configure_threads
-from assistant.feedback import FeedbackStore
+from assistant.config import Settings, configure_threads, data_dir_problem
+from assistant.feedback import FeedbackStore, RateLimiter
 
 log = logging.getLogger("kiemnhiem.api")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    problem = data_dir_problem(settings)
+    if problem and settings.chroma_mode == "embedded":
+        # the embedded store cannot open a read-only dir: fail now, clearly, not "degraded" forever
+        raise RuntimeError(f"KIEMNHIEM_DATA_DIR is not writable ({problem}); the embedded index needs a writable "
+                           "data dir (or set KIEMNHIEM_CHROMA_URL to serve read-only).")
+    if problem:
+        log.warning("data dir not writable (%s): serving read-only, POST /feedback answers 503", problem)
     configure_threads(settings)
     assistant = Assistant(settings)
 
@@ -54,7 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.assistant = assistant
-    app.state.feedback = FeedbackStore(settings.feedback_db)
+    app.state.feedback = FeedbackStore(settings.feedback_db, max_bytes=settings.feedback_max_bytes)
+    app.state.feedback_limiter = RateLimiter(settings.feedback_per_minute)
+    app.state.llm_gate = LLMGate(settings.llm_max_concurrent, settings.llm_max_queue)
     install_error_handlers(app)
     for router in (ask.router, sources.router, health.router, feedback.router, openai_compat.router, admin.router,
                    web.router):
@@ -70,5 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "Authorization", "X-Admin-Key"])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost: even a 413 carries the headers
+    app.add_middleware(RequestGuardMiddleware, allowed_hosts=settings.allowed_hosts,
+                       max_header_count=settings.max_header_count)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: even a 413 or a 500 carries the headers
     return app

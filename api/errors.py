@@ -18,9 +18,27 @@ log = logging.getLogger("kiemnhiem.api")
 class APIError(HTTPException):
     """An error with a Vietnamese and an English message."""
 
-    def __init__(self, status: int, code: str, message: str, message_en: str, details: Any = None) -> None:
-        super().__init__(status_code=status, detail=message_en)
+    def __init__(self, status: int, code: str, message: str, message_en: str, details: Any = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(status_code=status, detail=message_en, headers=headers)
         self.code, self.message, self.message_en, self.details = code, message, message_en, details
+
+
+_TRACED: set[tuple[str, str]] = set()
+
+
+def log_unexpected(exc: BaseException, where: str) -> None:
+    """One line per unexpected error; the traceback only the first time a (type, place) is seen, so a
+    22-byte request can no longer write kilobytes of log each time."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    at = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else "?"
+    key = (type(exc).__name__, at)
+    first = key not in _TRACED and len(_TRACED) < 1000
+    _TRACED.add(key)
+    log.error("unhandled %s at %s on %s: %.200s", type(exc).__name__, at, where, str(exc).replace("\n", " "),
+              exc_info=exc if first else None)
 
 
 def error_body(code: str, message: str, message_en: str, details: Any = None) -> dict[str, Any]:
@@ -37,6 +55,8 @@ _STATUS_TEXT = {
     404: ("not_found", "Không tìm thấy.", "Not found."),
     405: ("method_not_allowed", "Phương thức không được hỗ trợ.", "Method not allowed."),
     413: ("payload_too_large", "Nội dung gửi lên quá lớn.", "Request body too large."),
+    429: ("too_many_requests", "Quá nhiều yêu cầu; vui lòng thử lại sau.", "Too many requests; retry later."),
+    431: ("headers_too_large", "Header của yêu cầu quá lớn.", "Request headers too large."),
     415: ("unsupported_media_type", "Chỉ nhận JSON.", "Only JSON is accepted."),
     422: ("invalid_request", "Dữ liệu gửi lên không hợp lệ.", "Invalid request data."),
     503: ("unavailable", "Dịch vụ tạm thời không sẵn sàng.", "Service temporarily unavailable."),
@@ -53,7 +73,8 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(APIError)
     async def _api_error(_: Request, exc: APIError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.message_en, exc.details), status_code=exc.status_code)
+        return JSONResponse(error_body(exc.code, exc.message, exc.message_en, exc.details), status_code=exc.status_code,
+                            headers=exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -61,8 +82,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(code, vi, en), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = _validation_details(exc)
+        log.info("422 %s %s from %s: %.200s", request.method, request.url.path,
+                 request.client.host if request.client else "-",
+                 "; ".join(f"{'.'.join(d['loc'])}: {d['msg']}" for d in details[:3]))
         if any(d["type"] == "json_invalid" for d in details):
             return JSONResponse(error_body("invalid_json", "Nội dung không phải JSON hợp lệ.",
                                            "The body is not valid JSON.", details), status_code=400)
@@ -92,7 +116,7 @@ def install_error_handlers(app: FastAPI) -> None:
                                        "The index is not ready (run `kiemnhiem ingest`)."), status_code=503)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log_unexpected(exc, f"{request.method} {request.url.path}")
         return JSONResponse(error_body("internal_error", "Lỗi máy chủ ngoài dự kiến.", "Unexpected server error."),
                             status_code=500)

@@ -1,11 +1,16 @@
-"""ASGI middleware: request body cap and security headers."""
+"""ASGI middleware: request body cap, header limits, allowed hosts and security headers on every response."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import logging
 from typing import Any
+from urllib.parse import urlsplit
 
-from api.errors import APIError, error_body
+from api.errors import APIError, error_body, log_unexpected
+
+log = logging.getLogger("kiemnhiem.api")
 
 Scope = dict[str, Any]
 
@@ -77,14 +82,81 @@ class _TooLarge(APIError):
 
 
 async def _send_413(send: Any, limit: int) -> None:
-    body = json.dumps(error_body("payload_too_large", f"Nội dung gửi lên vượt quá {limit} byte.",
-                                 f"Request body exceeds {limit} bytes."), ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": 413,
+    await send_error(send, 413, "payload_too_large", f"Nội dung gửi lên vượt quá {limit} byte.",
+                     f"Request body exceeds {limit} bytes.")
+
+
+async def send_error(send: Any, status: int, code: str, message: str, message_en: str) -> None:
+    """A complete JSON error response in the one error shape, straight from ASGI middleware."""
+    body = json.dumps(error_body(code, message, message_en), ensure_ascii=False).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
 
+class RequestGuardMiddleware:
+    """Host header against ``allowed_hosts`` (400 invalid_host) and header count (431), before any route runs.
+
+    Redirects are made relative as well, so a forged Host header can never send a browser elsewhere.
+    """
+
+    def __init__(self, app: Any, allowed_hosts: list[str], max_header_count: int) -> None:
+        self.app = app
+        self.allowed = [h.lower() for h in allowed_hosts]
+        self.any_host = not self.allowed or "*" in self.allowed
+        self.max_header_count = max_header_count
+
+    def host_ok(self, host: str) -> bool:
+        if self.any_host:
+            return True
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.allowed)
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = scope.get("headers", [])
+        if len(headers) > self.max_header_count:
+            await send_error(send, 431, "headers_too_large", f"Yêu cầu có quá {self.max_header_count} header.",
+                             f"The request has more than {self.max_header_count} headers.")
+            return
+        host = next((v.decode("latin-1") for k, v in headers if k == b"host"), "").strip().lower()
+        if not self.host_ok(host):
+            log.info("rejected Host header %r from %s", host[:100], _client(scope))
+            await send_error(send, 400, "invalid_host", "Tên máy chủ (Host) không được chấp nhận.",
+                             "The Host header is not accepted.")
+            return
+
+        async def relative_redirects(message: Any) -> None:
+            if message["type"] == "http.response.start" and 300 <= message.get("status", 200) < 400:
+                message = {**message, "headers": [(k, _relative(v) if k == b"location" else v)
+                                                  for k, v in message.get("headers", [])]}
+            await send(message)
+
+        await self.app(scope, receive, relative_redirects)
+
+
+def _relative(location: bytes) -> bytes:
+    """``http://any.host/path?q`` -> ``/path?q``: our redirects never leave the host the browser is on."""
+    parts = urlsplit(location.decode("latin-1"))
+    if not parts.scheme and not parts.netloc:
+        return location
+    path = parts.path or "/"
+    if path.startswith("//"):
+        path = "/" + path.lstrip("/")
+    return (path + (f"?{parts.query}" if parts.query else "")).encode("latin-1")
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "-"
+
+
 class SecurityHeadersMiddleware:
+    """The outermost layer: security headers on every response, and any unhandled error becomes a 500 in
+    the one error shape (with the headers) instead of reaching Starlette's bare error page."""
+
     def __init__(self, app: Any) -> None:
         self.app = app
 
@@ -95,12 +167,22 @@ class SecurityHeadersMiddleware:
         path = scope.get("path", "")
         csp = DOCS_CSP if path.startswith("/docs") or path.startswith("/redoc") else CSP
 
+        started = False
+
         async def add_headers(message: Any) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers", []))
                 headers.append((b"content-security-policy", csp.encode()))
                 headers.extend(SECURITY_HEADERS)
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, add_headers)
+        try:
+            await self.app(scope, receive, add_headers)
+        except Exception as exc:  # noqa: BLE001 - the client gets the error contract, the log one line
+            log_unexpected(exc, f"{scope.get('method', '')} {path}")
+            if not started:
+                await send_error(add_headers, 500, "internal_error", "Lỗi máy chủ ngoài dự kiến.",
+                                 "Unexpected server error.")

@@ -5,18 +5,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from assistant.period import parse_as_of
-from assistant.text import nfc
+from assistant.text import clean_input, has_lone_surrogate
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
 
 def clean_text(value: str) -> str:
-    """NFC, control characters stripped, trimmed: the same text the CLI would see."""
-    return nfc(value).strip()
+    """NFC, control and format (bidi, zero-width) characters stripped, trimmed: the same text the CLI sees."""
+    if has_lone_surrogate(value):
+        raise ValueError("text holds a lone UTF-16 surrogate (not valid Unicode)")
+    return clean_input(value).strip()
 
 
 AS_OF_DESCRIPTION = ("Ngày câu trả lời phải áp dụng, dạng YYYY-MM-DD (mặc định hôm nay) / "
@@ -31,7 +33,32 @@ def as_of_value(value: Any) -> date | None:
         raise PydanticCustomError("invalid_as_of", str(exc)) from None
 
 
-class Turn(BaseModel):
+def _reject_surrogates(data: Any) -> Any:
+    """Any string anywhere in a request with a lone surrogate is a 422, not a 500 further down."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if has_lone_surrogate(item):
+                raise ValueError("text holds a lone UTF-16 surrogate (not valid Unicode)")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return data
+
+
+class _Request(BaseModel):
+    """Base of every request body: lone surrogates anywhere are rejected before field validation."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_surrogates(cls, data: Any) -> Any:
+        return _reject_surrogates(data)
+
+
+class Turn(_Request):
     model_config = _STRICT
     role: Literal["user", "assistant"]
     content: str = Field(max_length=8000)
@@ -42,7 +69,7 @@ class Turn(BaseModel):
         return clean_text(v)
 
 
-class Filters(BaseModel):
+class Filters(_Request):
     model_config = _STRICT
     kind: str | list[str] | None = None
     status: str | list[str] | None = None
@@ -52,7 +79,7 @@ class Filters(BaseModel):
         return {k: v for k, v in self.model_dump().items() if v not in (None, "", [])}
 
 
-class AskRequest(BaseModel):
+class AskRequest(_Request):
     model_config = _STRICT
     question: str = Field(description="Câu hỏi (1–2.000 ký tự)", examples=["Thành viên Ban bầu cử có được kiêm nhiệm không?"])
     history: list[Turn] = Field(default_factory=list, description="Các lượt hội thoại trước (≤ 20)")
@@ -116,7 +143,7 @@ class AskResponse(BaseModel):
                                    "ngoài phạm vi nguồn / in-field example questions (out-of-domain refusals)")
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackRequest(_Request):
     model_config = _STRICT
     question: str = Field(min_length=1, max_length=2000)
     answer: str = Field(min_length=1, max_length=20000)
@@ -163,7 +190,7 @@ class SourceDetail(SourceSummary):
     sections: list[Section]
 
 
-class ChatMessage(BaseModel):
+class ChatMessage(_Request):
     model_config = ConfigDict(extra="allow")
     role: Literal["system", "user", "assistant", "tool", "developer"]
     content: str | list[dict[str, Any]] | None = None
@@ -174,7 +201,7 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
-class ChatCompletionRequest(BaseModel):
+class ChatCompletionRequest(_Request):
     # OpenAI clients send many optional fields (temperature, user, …): accept and ignore them
     model_config = ConfigDict(extra="allow")
     model: str = "kiemnhiem"

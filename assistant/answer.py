@@ -20,6 +20,7 @@ from assistant.config import Settings
 from assistant.models import STATUS_LABELS, Passage
 from assistant.period import period_fields
 from assistant.retrieval import STOPWORDS_FOLDED, ScoredPassage
+from assistant.safety import unsafe_generated
 from assistant.text import collapse_ws, fold, sentences, tokenize_folded
 from assistant.turn import Turn
 
@@ -357,6 +358,9 @@ def verify_llm_sentence(sentence: str, hits: Sequence[ScoredPassage], question: 
     if question and set(words) == set(_informative(question)):
         return False, markers, "repeats the question"
     cited_text = " ".join(hits[m - 1].passage.text for m in markers)
+    unsafe = unsafe_generated(body, [cited_text], [hits[m - 1].passage.source_urls for m in markers])
+    if unsafe:
+        return False, markers, unsafe
     missing = [n for n in _numbers(body) if n not in _numbers(cited_text) and n not in cited_text]
     if missing:
         return False, markers, f"numbers not in the cited passage: {missing}"

@@ -114,9 +114,11 @@ def _assistant(settings: Settings) -> Any:
 
 
 def _validate_question(question: str, settings: Settings, where: str = "") -> str:
-    from assistant.text import nfc
+    from assistant.text import clean_input, has_lone_surrogate
 
-    q = nfc(question).strip()
+    if has_lone_surrogate(question):
+        fail(f"{where}câu hỏi không phải văn bản Unicode hợp lệ / question is not valid Unicode text", 2)
+    q = clean_input(question).strip()
     if not q:
         fail(f"{where}câu hỏi trống / empty question", 2)
     if len(q) > settings.max_question_chars:
@@ -167,6 +169,8 @@ def ask(
         else:
             _print_answer(result)
         return
+    from assistant.text import clean_input, has_lone_surrogate
+
     failures = 0
     for lineno, line in enumerate(sys.stdin, start=1):
         if not line.strip():
@@ -181,7 +185,9 @@ def ask(
                 for h in history
             ):
                 raise ValueError("'history' must be a list of {role: user|assistant, content: str}")
-            q = item["question"].strip()
+            if has_lone_surrogate(item["question"]):
+                raise ValueError("question is not valid Unicode text (lone surrogate)")
+            q = clean_input(item["question"]).strip()
             if not q or len(q) > settings.max_question_chars:
                 raise ValueError(f"question must be 1-{settings.max_question_chars} characters")
             line_as_of = parse_as_of(item.get("as_of")) or default_as_of
@@ -203,11 +209,13 @@ def chat(
     """Trò chuyện trong terminal, có hỏi tiếp / Terminal conversation with follow-ups."""
     settings = load_settings()
     assistant = _assistant(settings)
+    from assistant.text import clean_input
+
     history: list[dict[str, str]] = []
     out.print("Trợ lý Kiêm nhiệm — gõ câu hỏi; /moi để bắt đầu cuộc trò chuyện mới; /thoat để thoát.")
     while True:
         try:
-            q = input("\nBạn: ").strip()
+            q = clean_input(input("\nBạn: ")).strip()
         except (EOFError, KeyboardInterrupt):
             out.print()
             return
@@ -235,14 +243,31 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
 ) -> None:
     """Chạy API và giao diện web / Serve the HTTP API and the web chat (uvicorn)."""
+    import copy
+    import functools
+
     import uvicorn
 
+    from api.protocol import GuardedH11Protocol
+    from assistant.config import data_dir_problem
+
     settings = load_settings()
+    problem = data_dir_problem(settings)
+    if problem and settings.chroma_mode == "embedded":
+        fail(f"thư mục dữ liệu không ghi được / data dir is not writable ({problem}); the embedded index needs "
+             "a writable KIEMNHIEM_DATA_DIR (or use KIEMNHIEM_CHROMA_URL and serve read-only)")
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["kiemnhiem"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    # h11 (not httptools) so that the request head is bounded; GuardedH11Protocol answers 431 and times out
+    # heads that never complete. h11's own limit is only a backstop above ours.
+    protocol = functools.partial(GuardedH11Protocol, header_timeout=settings.header_timeout,
+                                 max_header_bytes=settings.max_header_bytes)
     console.print(f"Trợ lý Kiêm nhiệm: http://{host}:{port}/  (API docs: /docs)")
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", proxy_headers=False, timeout_graceful_shutdown=5,
-                limit_concurrency=None, access_log=False)
-    del settings
+                limit_concurrency=None, access_log=False, http=protocol,  # type: ignore[arg-type]
+                h11_max_incomplete_event_size=settings.max_header_bytes + 512 * 1024,
+                timeout_keep_alive=5, log_config=log_config)
 
 
 def _register_eval() -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from assistant.models import Passage
 from assistant.retrieval import QUESTION_SECTION, STOPWORDS_FOLDED, ScoredPassage, SentenceHit
+from assistant.safety import unsafe_quote
 from assistant.text import collapse_ws, fold, split_sentences, tokenize_folded
 from assistant.turn import Turn
 
@@ -409,6 +410,8 @@ def candidates(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Map
         for s in h.sentences:
             if _is_heading(h.passage, s.start):
                 continue
+            if unsafe_quote(h.passage.text[s.start : s.end], h.passage.source_urls):
+                continue  # a planted instruction or a foreign link is never quoted (assistant/safety.py)
             span = extend_span(h.passage, s.start, s.end)
             if span is None:
                 continue

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     llm_model: str = "qwen2.5-1.5b-instruct"
     llm_api_key: str = "not-needed"
     llm_timeout: float = Field(default=30.0, gt=0)
+    allowed_answerers: list[Literal["extractive", "llm"]] = Field(
+        default=[], description="Answerers a request may choose; empty = only the configured `answerer`")
+    llm_max_concurrent: int = Field(default=4, ge=1, le=256, description="LLM answers running at once per worker")
+    llm_max_queue: int = Field(default=8, ge=0, le=10000,
+                               description="LLM answers waiting for a slot per worker; beyond it 503 llm_busy")
 
     # --- API ---------------------------------------------------------------------------------
     admin_key: str | None = Field(default=None, description="Enables admin endpoints when set")
@@ -57,6 +62,22 @@ class Settings(BaseSettings):
     max_history_turns: int = 20
     max_history_chars: int = 8000
     max_body_bytes: int = 65536
+    max_header_bytes: int = Field(default=16384, ge=1024, description="Request line + headers; beyond it 431")
+    max_header_count: int = Field(default=100, ge=8, description="Request headers; beyond it 431")
+    header_timeout: float = Field(default=10.0, gt=0,
+                                  description="Seconds a connection may take to send a complete request head")
+    allowed_hosts: list[str] = Field(default=["*"], description="Accepted Host headers (`*.example.vn` works); "
+                                     "other hosts get 400 invalid_host")
+    feedback_max_answer_chars: int = Field(default=8000, ge=1, description="Longest answer text stored as feedback")
+    feedback_max_comment_chars: int = Field(default=1000, ge=0, description="Longest feedback comment")
+    feedback_per_minute: int = Field(default=30, ge=1, description="Feedback posts per client address per minute")
+    feedback_max_bytes: int = Field(default=50_000_000, ge=65536,
+                                    description="Feedback database size cap; beyond it 507 feedback_full")
+
+    # --- ingestion limits --------------------------------------------------------------------
+    max_source_bytes: int = Field(default=5_000_000, ge=1, description="Largest source text (bytes of UTF-8) "
+                                  "ingested; a bigger file is refused with an error naming it")
+    follow_symlinks: bool = Field(default=False, description="Follow symbolic links inside knowledge folders")
 
     @field_validator("chroma_url", "llm_url", "admin_key", mode="before")
     @classmethod
@@ -87,6 +108,24 @@ class Settings(BaseSettings):
     @property
     def chroma_mode(self) -> str:
         return "server" if self.chroma_url else "embedded"
+
+
+def data_dir_problem(settings: Settings) -> str | None:
+    """Why the data dir cannot be written (read-only mount, permissions), or None when it can.
+
+    Probed by creating a file, because permission bits do not tell (root, read-only file systems).
+    """
+    import os
+    import tempfile
+
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=settings.data_dir)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"{settings.data_dir}: {exc.strerror or exc}"
+    return None
 
 
 def configure_threads(settings: Settings) -> None:

@@ -66,9 +66,36 @@ class LoadError(Exception):
 # --------------------------------------------------------------------------------------------
 
 
-def load_document(path: Path) -> Document:
-    """Load one file (any supported format) into a :class:`Document`; raise :class:`LoadError`."""
+DEFAULT_MAX_SOURCE_BYTES = 5_000_000  # Settings.max_source_bytes
+# a PDF/DOCX/HTML file may be bigger than its text, but not without bound: parsing is not free either
+_RAW_FACTOR = 10
+
+
+def load_document(path: Path, max_bytes: int | None = DEFAULT_MAX_SOURCE_BYTES) -> Document:
+    """Load one file (any supported format) into a :class:`Document`; raise :class:`LoadError`.
+
+    ``max_bytes`` bounds the text (UTF-8 bytes): a bigger source is refused (a 50 MB note would hold the
+    ingest lock for hours of embedding). Any failure, whatever its cause, is a :class:`LoadError`.
+    """
     path = Path(path)
+    try:
+        return _load_document(path, max_bytes)
+    except LoadError:
+        raise
+    except RecursionError as exc:
+        raise LoadError(path, "cấu trúc lồng nhau quá sâu / nested too deeply to read") from exc
+    except UnicodeError as exc:
+        raise LoadError(path, f"mã hóa ký tự không hợp lệ / invalid text encoding: {exc}") from exc
+    except (ValueError, TypeError, OSError, MemoryError) as exc:
+        raise LoadError(path, f"không đọc được tệp / cannot load file: {type(exc).__name__}: {exc}") from exc
+
+
+def _too_big(path: Path, size: int, max_bytes: int) -> LoadError:
+    return LoadError(path, f"tệp quá lớn / file too large: {size:,} byte > giới hạn / limit {max_bytes:,} "
+                           "(KIEMNHIEM_MAX_SOURCE_BYTES); hãy tách tệp / split it")
+
+
+def _load_document(path: Path, max_bytes: int | None) -> Document:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(
@@ -78,6 +105,11 @@ def load_document(path: Path) -> Document:
         )
     if not path.is_file():
         raise LoadError(path, "không tìm thấy tệp / file not found")
+    if max_bytes:
+        size = path.stat().st_size
+        text_format = suffix in MARKDOWN_SUFFIXES or suffix == ".txt"
+        if size > max_bytes * (1 if text_format else _RAW_FACTOR):
+            raise _too_big(path, size, max_bytes)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -111,6 +143,8 @@ def load_document(path: Path) -> Document:
             meta, key_lines, meta_path = _load_sidecar(sidecar)
 
     text = nfc(text)
+    if max_bytes and len(text) > max_bytes // 4 and len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise _too_big(path, len(text.encode("utf-8", "surrogatepass")), max_bytes)
     lines_known = suffix in MARKDOWN_SUFFIXES or suffix == ".txt"
     text, editorial, periods = extract_annotations(
         path, text, body_line if lines_known else None, markdown=suffix in MARKDOWN_SUFFIXES
@@ -128,27 +162,33 @@ def load_document(path: Path) -> Document:
     return doc
 
 
-def iter_documents(paths: Iterable[Path | str]) -> tuple[list[Document], list[LoadError]]:
+def iter_documents(paths: Iterable[Path | str], *, follow_symlinks: bool = False,
+                   max_bytes: int | None = DEFAULT_MAX_SOURCE_BYTES) -> tuple[list[Document], list[LoadError]]:
     """Load every document under ``paths`` (files or directories, walked recursively, sorted).
 
     Returns the documents that loaded and one :class:`LoadError` per file that did not (a bad
     file never stops the others). ``README.md`` files, ``.yaml`` sidecars, hidden files and
     unsupported types inside directories are skipped; an explicitly named file of an
     unsupported type is an error. A second document with an id already seen is an error.
+    Symbolic links met inside a folder are not followed (each is reported) unless ``follow_symlinks``:
+    a link out of the knowledge folder would otherwise publish its target through ``/sources``.
     """
     docs: list[Document] = []
     errors: list[LoadError] = []
     seen_paths: set[Path] = set()
     ids: dict[str, str] = {}
-    for path in discover_files(paths, errors):
+    for path in discover_files(paths, errors, follow_symlinks=follow_symlinks):
         key = path.resolve()
         if key in seen_paths:
             continue
         seen_paths.add(key)
         try:
-            doc = load_document(path)
+            doc = load_document(path, max_bytes)
         except LoadError as exc:
             errors.append(exc)
+            continue
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops the others
+            errors.append(LoadError(path, f"không đọc được tệp / cannot load file: {type(exc).__name__}: {exc}"))
             continue
         if doc.id in ids:
             errors.append(
@@ -160,7 +200,8 @@ def iter_documents(paths: Iterable[Path | str]) -> tuple[list[Document], list[Lo
     return docs, errors
 
 
-def discover_files(paths: Iterable[Path | str], errors: list[LoadError] | None = None) -> list[Path]:
+def discover_files(paths: Iterable[Path | str], errors: list[LoadError] | None = None, *,
+                   follow_symlinks: bool = False) -> list[Path]:
     """The document files ``iter_documents`` would load, in order (errors appended for bad paths)."""
     found: list[Path] = []
     for p in paths:
@@ -169,6 +210,11 @@ def discover_files(paths: Iterable[Path | str], errors: list[LoadError] | None =
             for child in sorted(p.rglob("*")):
                 rel = child.relative_to(p)
                 if any(part.startswith((".", "~$")) for part in rel.parts):
+                    continue
+                if not follow_symlinks and _linked(p, rel):
+                    if errors is not None and child.is_symlink() and (child.is_dir() or is_document_file(child)):
+                        errors.append(LoadError(child, "liên kết tượng trưng không được theo / symbolic link not "
+                                                       "followed (đặt / set KIEMNHIEM_FOLLOW_SYMLINKS=true)"))
                     continue
                 if child.is_file() and is_document_file(child):
                     found.append(child)
@@ -182,6 +228,16 @@ def discover_files(paths: Iterable[Path | str], errors: list[LoadError] | None =
         elif errors is not None:
             errors.append(LoadError(p, "không tìm thấy / not found"))
     return found
+
+
+def _linked(root: Path, rel: Path) -> bool:
+    """Whether ``root/rel`` or any folder between them is a symbolic link."""
+    current = root
+    for part in rel.parts:
+        current = current / part
+        if current.is_symlink():
+            return True
+    return False
 
 
 def is_document_file(path: Path) -> bool:
@@ -249,6 +305,8 @@ def _parse_yaml_mapping(
         raise LoadError(path, f"{what}: YAML không hợp lệ / invalid YAML: {problem}", line) from exc
     except (yaml.YAMLError, ValueError, TypeError) as exc:
         raise LoadError(path, f"{what}: YAML không hợp lệ / invalid YAML: {exc}", first_line) from exc
+    except RecursionError as exc:
+        raise LoadError(path, f"{what}: YAML lồng nhau quá sâu / YAML nested too deeply", first_line) from exc
     finally:
         loader.dispose()
     if data is None:
@@ -516,7 +574,11 @@ def parse_period_marker(path: Path, spec: str, line: int | None) -> SectionPerio
 def _decode_text(path: Path, raw: bytes) -> str:
     """UTF-8 (or UTF-16 with BOM) bytes -> str with ``\\n`` line ends."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = raw.decode("utf-16")
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise LoadError(path, "UTF-16 hỏng (độ dài lẻ hoặc surrogate lẻ) / broken UTF-16 (odd length or lone "
+                                  "surrogate): hãy lưu lại với mã UTF-8 / re-save as UTF-8") from exc
     else:
         try:
             text = raw.decode("utf-8-sig")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import sqlite3
 import threading
+import time
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,13 +23,28 @@ CREATE TABLE IF NOT EXISTS feedback (
 )
 """
 COLUMNS = ("id", "created_at", "rating", "question", "answer", "comment")
+# a cell starting with one of these runs as a formula in a spreadsheet (OWASP CSV injection)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+class FeedbackError(Exception):
+    """Feedback could not be stored; ``kind`` says why: ``full`` (the size cap), ``disk_full``, ``unavailable``."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
 
 
 class FeedbackStore:
-    """One connection per call: SQLite handles concurrent writers from several workers with its own lock."""
+    """One connection per call: SQLite handles concurrent writers from several workers with its own lock.
 
-    def __init__(self, path: Path) -> None:
+    ``max_bytes`` caps the database: SQLite itself refuses to grow past it (``max_page_count``), so the
+    cap holds across worker processes without counting anything in Python.
+    """
+
+    def __init__(self, path: Path, max_bytes: int | None = None) -> None:
         self.path = path
+        self.max_bytes = max_bytes
         self._init = threading.Lock()
         self._ready = False
 
@@ -39,10 +57,38 @@ class FeedbackStore:
                 conn.execute(_SCHEMA)
                 conn.commit()
                 self._ready = True
+        if self.max_bytes:
+            page = int(conn.execute("PRAGMA page_size").fetchone()[0])
+            conn.execute(f"PRAGMA max_page_count={max(8, self.max_bytes // page)}")
         return conn
 
+    def _failure(self, exc: Exception) -> FeedbackError:
+        """Map an SQLite/OS error to why feedback cannot be stored (the API turns each into a clear 5xx/4xx)."""
+        code = getattr(exc, "sqlite_errorname", "") or ""
+        if code == "SQLITE_FULL" or (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)):
+            if self.max_bytes and self.size_bytes() >= self.max_bytes * 0.9:
+                return FeedbackError("full", str(exc))
+            return FeedbackError("disk_full", str(exc))
+        if code in ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM") or isinstance(exc, PermissionError) or (
+                isinstance(exc, OSError) and exc.errno == errno.EROFS):
+            return FeedbackError("unavailable", str(exc))
+        return FeedbackError("unavailable", f"{type(exc).__name__}: {exc}")
+
+    def size_bytes(self) -> int:
+        """The database on disk, its write-ahead log included (pages live there until a checkpoint)."""
+        total = 0
+        for p in (self.path, self.path.with_name(self.path.name + "-wal")):
+            try:
+                total += p.stat().st_size
+            except OSError:
+                pass
+        return total
+
     def add(self, question: str, answer: str, rating: str, comment: str = "") -> int:
-        conn = self._connect()
+        try:
+            conn = self._connect()
+        except (sqlite3.Error, OSError) as exc:
+            raise self._failure(exc) from exc
         try:
             cur = conn.execute(
                 "INSERT INTO feedback (created_at, question, answer, rating, comment) VALUES (?, ?, ?, ?, ?)",
@@ -50,6 +96,8 @@ class FeedbackStore:
             )
             conn.commit()
             return int(cur.lastrowid or 0)
+        except (sqlite3.Error, OSError) as exc:
+            raise self._failure(exc) from exc
         finally:
             conn.close()
 
@@ -65,6 +113,38 @@ class FeedbackStore:
         writer = csv.writer(buf)
         writer.writerow(COLUMNS)
         for row in self.rows():
-            # a cell starting with = + - @ would run as a formula in a spreadsheet: neutralise it
-            writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] in "=+-@" else v for v in row])
+            writer.writerow([csv_cell(v) for v in row])
         return buf.getvalue()
+
+
+def csv_cell(value: object) -> object:
+    """A value as a safe spreadsheet cell: formulas neutralised with a leading quote, empty stays empty."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+class RateLimiter:
+    """At most ``limit`` events per ``window`` seconds per key (a client address), in this process."""
+
+    def __init__(self, limit: int, window: float = 60.0, max_keys: int = 10000) -> None:
+        self.limit, self.window, self.max_keys = limit, window, max_keys
+        self._events: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> float:
+        """0.0 when the event is allowed (and counted), else the seconds until it would be."""
+        now = time.monotonic()
+        with self._lock:
+            q = self._events.get(key)
+            if q is None:
+                if len(self._events) >= self.max_keys:  # forget idle clients rather than grow without bound
+                    for k in [k for k, v in self._events.items() if not v or v[-1] < now - self.window]:
+                        del self._events[k]
+                q = self._events.setdefault(key, deque())
+            while q and q[0] <= now - self.window:
+                q.popleft()
+            if len(q) >= self.limit:
+                return max(0.1, q[0] + self.window - now)
+            q.append(now)
+            return 0.0

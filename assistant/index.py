@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, int, int], None]
 _GEN_RE = re.compile(r"__g(\d{4,})$")
+_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ADD_BATCH = 256
 MAX_TOKENS = 480  # leaves room for the "passage: " prefix and specials within 512
 
@@ -383,7 +384,8 @@ class KnowledgeIndex:
         t0 = time.perf_counter()
         report = IngestReport()
         if documents is None:
-            docs, errors = iter_documents(list(paths))
+            docs, errors = iter_documents(list(paths), follow_symlinks=self.settings.follow_symlinks,
+                                          max_bytes=self.settings.max_source_bytes)
         else:
             docs, errors = list(documents), []
         seen: dict[str, str] = {}
@@ -400,8 +402,16 @@ class KnowledgeIndex:
                               "failed; the index was not changed (--strict).", errors)
         embedder = self.embedder
         passages: list[Passage] = []
-        for d in unique_docs:
-            passages.extend(chunk_document(d, max_tokens=MAX_TOKENS, count_tokens=embedder.token_count))
+        for d in list(unique_docs):
+            got = chunk_document(d, max_tokens=MAX_TOKENS, count_tokens=embedder.token_count)
+            if not got:  # counted as a document but never indexed: say so, naming the file
+                unique_docs.remove(d)
+                empty = LoadError(Path(d.path), "không tạo được đoạn nào để lập chỉ mục / yields no passage to index")
+                if strict:
+                    raise IngestError(f"{empty}; chỉ mục không thay đổi (--strict). / the index was not changed.",
+                                      [*errors, empty])
+                report.errors.append(str(empty))
+            passages.extend(got)
         report.documents = len(unique_docs)
         report.passages = len(passages)
 
@@ -524,12 +534,30 @@ class KnowledgeIndex:
                     self._call(lambda n=n: self.client.delete_collection(n))
                 except Exception as exc:  # noqa: BLE001
                     log.warning("could not delete old generation %s: %s", n, exc)
+        if not self.settings.chroma_url:
+            self._remove_orphan_segment_dirs()
         root = self.settings.bm25_dir / self.name
         if root.exists():
             for d in root.iterdir():
                 m = re.fullmatch(r"g(\d{4,})(\.old)?", d.name)
                 if d.name.startswith(".bm25-") or (m and int(m.group(1)) not in keep):
                     shutil.rmtree(d, ignore_errors=True)
+
+    def _remove_orphan_segment_dirs(self) -> None:
+        """Embedded Chroma keeps the folder of a deleted collection's vector segment: remove folders that no
+        segment in ``chroma.sqlite3`` refers to any more (we hold the ingest lock, so none is being made)."""
+        import sqlite3
+
+        db = self.settings.chroma_dir / "chroma.sqlite3"
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5.0) as conn:
+                live = {str(r[0]) for r in conn.execute("SELECT id FROM segments")}
+        except sqlite3.Error as exc:
+            log.warning("could not list Chroma segments: %s", exc)
+            return
+        for d in self.settings.chroma_dir.iterdir():
+            if d.is_dir() and _UUID_RE.fullmatch(d.name) and d.name not in live:
+                shutil.rmtree(d, ignore_errors=True)
 
     def drop(self) -> None:
         """Delete every collection of this index (used by tests and `--rebuild` from scratch)."""

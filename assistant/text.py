@@ -38,6 +38,19 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", decomposed)
 
 
+def clean_input(text: str) -> str:
+    """User input: every format character (Unicode Cf: bidi overrides U+202E/U+2066, soft hyphen, zero-width)
+    removed, then :func:`nfc`, so what is searched, echoed, stored and shown reads as it was typed."""
+    if not text.isascii():
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return nfc(text)
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a UTF-16 surrogate (``"\\ud800"`` in JSON): such text cannot be encoded."""
+    return not text.isascii() and any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
 def fold(text: str) -> str:
     """Lower-case and remove every diacritic (``Thành viên`` -> ``thanh vien``, ``đ`` -> ``d``)."""
     text = unicodedata.normalize("NFD", text.lower())

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AdminDep, AssistantDep, SettingsDep
+from api.deps import AdminDep, AssistantDep, SettingsDep, audit_admin
 from api.errors import APIError
 from assistant.index import IngestBusyError
 
@@ -15,9 +16,16 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 @router.post("/reindex", summary="Nạp lại nguồn (cần khóa quản trị) / re-ingest sources (admin)")
-async def reindex(_: AdminDep, assistant: AssistantDep, settings: SettingsDep) -> dict[str, Any]:
+async def reindex(_: AdminDep, assistant: AssistantDep, settings: SettingsDep, request: Request) -> dict[str, Any]:
+    t0 = time.perf_counter()
     try:
         report = await run_in_threadpool(assistant.index.ingest, list(settings.knowledge_paths), lock_timeout=0.5)
     except IngestBusyError as exc:
+        audit_admin(request, "busy", action="reindex")
         raise APIError(409, "ingest_busy", "Đang có một tiến trình nạp dữ liệu khác.", "Another ingest is running.") from exc
+    except Exception as exc:
+        audit_admin(request, "failed", action="reindex", error=type(exc).__name__)
+        raise
+    audit_admin(request, "ok", action="reindex", documents=report.documents, passages=report.passages,
+                errors=len(report.errors), seconds=round(time.perf_counter() - t0, 2))
     return report.to_json()

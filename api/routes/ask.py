@@ -7,12 +7,12 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sse_starlette.sse import EventSourceResponse
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import AssistantDep, SettingsDep
 from api.errors import APIError, error_body
+from api.limits import resolve_answerer, run_answer
 from api.schemas import AskRequest, AskResponse
 from assistant.answer import answer_pieces
 from assistant.chain import AnswerResult, Assistant
@@ -47,19 +47,20 @@ def run_ask(assistant: Assistant, req: AskRequest) -> AnswerResult:
 
 
 @router.post("/ask", response_model=AskResponse, responses=_ERRORS, summary="Hỏi một câu / ask a question")
-async def ask(req: AskRequest, assistant: AssistantDep, settings: SettingsDep) -> dict[str, Any]:
+async def ask(req: AskRequest, assistant: AssistantDep, settings: SettingsDep, request: Request) -> dict[str, Any]:
     validate_ask(req, settings)
-    result = await run_in_threadpool(run_ask, assistant, req)
+    result = await run_answer(request.app.state, resolve_answerer(req.answerer, settings), run_ask, assistant, req)
     return result.to_json()
 
 
 @router.post("/ask/stream", responses={200: {"content": {"text/event-stream": {}}}, **_ERRORS},
              summary="Hỏi, nhận câu trả lời dạng luồng SSE / streamed answer")
-async def ask_stream(req: AskRequest, assistant: AssistantDep, settings: SettingsDep) -> EventSourceResponse:
+async def ask_stream(req: AskRequest, assistant: AssistantDep, settings: SettingsDep,
+                     request: Request) -> EventSourceResponse:
     """Events: ``token`` {text} …, ``citations`` {refused, citations, passages}, ``done`` {timings_ms}; ``error``."""
     validate_ask(req, settings)
     # answer first: a failure before any byte is sent is a plain HTTP error, not a broken stream
-    result = await run_in_threadpool(run_ask, assistant, req)
+    result = await run_answer(request.app.state, resolve_answerer(req.answerer, settings), run_ask, assistant, req)
     body = result.to_json()
 
     async def events() -> AsyncIterator[dict[str, str]]:

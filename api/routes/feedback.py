@@ -1,20 +1,65 @@
-"""POST /feedback (anyone) and GET /feedback/export (admin key) for the people who curate sources."""
+"""POST /feedback (anyone) and GET /feedback/export (admin key) for the people who curate sources.
+
+Anyone may post, so every post is bounded: field lengths (settings), posts per client address per
+minute (429), the database size (507 feedback_full) and a full disk (507 storage_full) or an
+unwritable data dir (503 feedback_unavailable) answer in the one error shape.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import math
+
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AdminDep, FeedbackDep
+from api.deps import AdminDep, FeedbackDep, SettingsDep
+from api.errors import APIError
 from api.schemas import FeedbackRequest, FeedbackResponse
+from assistant.feedback import FeedbackError
 
 router = APIRouter(tags=["feedback"])
 
+_ERRORS = {422: {"description": "Dữ liệu không hợp lệ / invalid feedback"},
+           429: {"description": "Quá nhiều phản hồi / too many posts from this client"},
+           503: {"description": "Không lưu được phản hồi / feedback storage unavailable"},
+           507: {"description": "Kho phản hồi đã đầy / feedback storage full"}}
 
-@router.post("/feedback", status_code=201, response_model=FeedbackResponse, summary="Gửi phản hồi / send feedback")
-async def add_feedback(req: FeedbackRequest, store: FeedbackDep) -> dict[str, object]:
-    fid = await run_in_threadpool(store.add, req.question, req.answer, req.rating, req.comment or "")
+
+def _check_lengths(req: FeedbackRequest, settings: SettingsDep) -> None:
+    limits = (("question", req.question, settings.max_question_chars),
+              ("answer", req.answer, settings.feedback_max_answer_chars),
+              ("comment", req.comment or "", settings.feedback_max_comment_chars))
+    for name, value, limit in limits:
+        if len(value) > limit:
+            raise APIError(422, "feedback_too_long", f"Trường '{name}' dài quá {limit} ký tự.",
+                           f"Field '{name}' is longer than {limit} characters.")
+
+
+@router.post("/feedback", status_code=201, response_model=FeedbackResponse, responses=_ERRORS,
+             summary="Gửi phản hồi / send feedback")
+async def add_feedback(req: FeedbackRequest, store: FeedbackDep, settings: SettingsDep,
+                       request: Request) -> dict[str, object]:
+    _check_lengths(req, settings)
+    client = request.client.host if request.client else "-"
+    wait = request.app.state.feedback_limiter.allow(client)
+    if wait:
+        raise APIError(429, "feedback_rate_limited",
+                       f"Bạn đã gửi quá {settings.feedback_per_minute} phản hồi mỗi phút; vui lòng thử lại sau.",
+                       f"More than {settings.feedback_per_minute} feedback posts per minute; retry later.",
+                       headers={"Retry-After": str(math.ceil(wait))})
+    try:
+        fid = await run_in_threadpool(store.add, req.question, req.answer, req.rating, req.comment or "")
+    except FeedbackError as exc:
+        if exc.kind == "full":
+            raise APIError(507, "feedback_full", "Kho phản hồi đã đầy; quản trị viên cần xuất và dọn dữ liệu.",
+                           "The feedback store is full; an operator must export and clear it.") from exc
+        if exc.kind == "disk_full":
+            raise APIError(507, "storage_full", "Ổ đĩa máy chủ đã đầy; chưa lưu được phản hồi.",
+                           "The server's disk is full; the feedback was not stored.") from exc
+        raise APIError(503, "feedback_unavailable", "Tạm thời không lưu được phản hồi (dữ liệu chỉ đọc).",
+                       "Feedback cannot be stored right now (read-only data).",
+                       headers={"Retry-After": "60"}) from exc
     return {"ok": True, "id": fid}
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import AssistantDep, SettingsDep
+from api.limits import run_for_health
 
 router = APIRouter(tags=["health"])
 
@@ -37,5 +37,5 @@ async def health(assistant: AssistantDep, settings: SettingsDep) -> JSONResponse
             body["index"] = None
         return body
 
-    body = await run_in_threadpool(probe)
+    body = await run_for_health(probe)  # its own lane: never queued behind answers
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)

@@ -6,18 +6,20 @@ body field ``as_of`` (``YYYY-MM-DD``) sets the date the answer speaks for; the r
 
 from __future__ import annotations
 
+import html
 import json
 import time
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import AssistantDep, SettingsDep
 from api.errors import APIError
+from api.limits import run_answer
 from api.routes.ask import validate_ask
 from api.schemas import AskRequest, ChatCompletionRequest, Turn, clean_text
 from assistant.answer import answer_pieces
@@ -64,12 +66,15 @@ async def models() -> dict[str, Any]:
 
 
 @router.post("/chat/completions", summary="OpenAI-compatible chat completion (stream or not)")
-async def chat_completions(req: ChatCompletionRequest, assistant: AssistantDep, settings: SettingsDep) -> Any:
+async def chat_completions(req: ChatCompletionRequest, assistant: AssistantDep, settings: SettingsDep,
+                           request: Request) -> Any:
     ask = to_ask_request(req, settings)
     validate_ask(ask, settings)
-    result: AnswerResult = await run_in_threadpool(
-        assistant.ask, ask.question, [t.model_dump() for t in ask.history], as_of=ask.as_of)
-    content = result.answer + footnotes(result)
+    result: AnswerResult = await run_answer(request.app.state, settings.answerer,
+                                            partial(assistant.ask, as_of=ask.as_of), ask.question,
+                                            [t.model_dump() for t in ask.history])
+    # chat clients render this as Markdown/HTML: markup quoted from a source must show as text, never run
+    content = html.escape(result.answer + footnotes(result), quote=False)
     cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if not req.stream:
