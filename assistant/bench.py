@@ -582,7 +582,7 @@ def render_ingest(ing: dict[str, Any], args: argparse.Namespace, cmd: str) -> li
     est = ing.get("alqac_estimate")
     note = []
     if est:
-        note = [f"ALQAC 2023, not ingested (pass `--alqac DIR` to): {est['passages']:,} passages, "
+        note = [f"ALQAC 2023, not ingested (`--alqac DIR` ingests it): {est['passages']:,} passages, "
                 f"{est['vectors']:,} vectors ({est['distinct_texts']:,} distinct texts, {est['tokens']:,} tokens: "
                 + ", ".join(f"{k} {v:,}" for k, v in est["tokens_by_kind"].items())
                 + f"); at this run's raw-encode rate the embedding alone would take ≈ {_f(est['est_embed_s'], 0)} s.",
