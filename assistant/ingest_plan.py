@@ -62,6 +62,7 @@ class Stored:
     doc_hashes: dict[str, str] = field(default_factory=dict)  # doc id -> document hash
     doc_passages: dict[str, list[Passage]] = field(default_factory=dict)  # doc id -> passages in order
     vector_keys: set[str] = field(default_factory=set)  # record keys with a reusable vector
+    row_keys: set[str] | None = None  # record keys of the active generation itself (None: unknown)
 
 
 @dataclass
@@ -75,11 +76,13 @@ class IngestPlan:
     unchanged: int = 0
     chunked_documents: int = 0  # documents (re-)chunked because new or changed
     metadata_changed: bool = False  # same passages, but stored document hashes are stale or missing
+    vectors_changed: bool = False  # same passages, other vector kinds (e.g. folded copies switched off)
 
     @property
     def changed(self) -> bool:
         """Whether a new generation must be written."""
-        return bool(self.added or self.updated or self.removed or self.metadata_changed)
+        return bool(self.added or self.updated or self.removed or self.metadata_changed or self.vectors_changed
+                    or self.missing)
 
     @property
     def embed_keys(self) -> list[str]:
@@ -199,12 +202,13 @@ def plan(documents: Sequence[Document], stored: Stored, chunk: ChunkFn, *, salt:
         unchanged=sum(1 for pid, h in new.items() if old.get(pid) == h),
         chunked_documents=chunked,
         metadata_changed=metadata_changed or set(stored.doc_hashes) != set(doc_hash_of),
+        vectors_changed=stored.row_keys is not None and stored.row_keys != {r.key for r in records},
     )
 
 
 def stored_from_rows(metadatas: Iterable[dict[str, Any]], documents: Iterable[str | None]) -> Stored:
     """Build :class:`Stored` from the active generation's rows (metadata + stored document text)."""
-    stored = Stored()
+    stored = Stored(row_keys=set())
     by_doc: dict[str, list[tuple[int, Passage]]] = {}
     for meta, doc in zip(metadatas, documents, strict=True):
         if meta.get("text_hash"):
@@ -217,6 +221,7 @@ def stored_from_rows(metadatas: Iterable[dict[str, Any]], documents: Iterable[st
             stored.doc_hashes[str(meta["doc_id"])] = str(meta["doc_hash"])
         p = Passage.from_record(pid, doc or "", meta)
         by_doc.setdefault(p.doc_id, []).append((int(meta.get("ordinal", 0)), p))
+    stored.row_keys = set(stored.vector_keys)
     for doc_id, rows in by_doc.items():
         stored.doc_passages[doc_id] = [p for _, p in sorted(rows, key=lambda r: r[0])]
     # a document stored without a hash (older index) must be re-chunked: drop its partial hash entry

@@ -151,4 +151,11 @@ def test_late_sentences_are_keyed_by_passage_and_span() -> None:
     # re-embeds sentences but keeps the passage vectors
     assert len({r.key for r in sents}) == len(sents) // 2
     alone = plan([DOCS[1], twin], _store(p), FakeChunker(), late_sentences=False)
-    assert {alone.records[i].variant for i in alone.missing} == {"sent"}
+    assert {alone.records[i].variant for i in alone.missing} == {"sent"} and alone.changed
+
+
+def test_dropping_a_vector_kind_is_a_change_without_embedding() -> None:
+    first = plan(DOCS, Stored(), FakeChunker())
+    lean = plan(DOCS, _store(first), FakeChunker(), fold_vectors=False)
+    assert lean.changed and lean.vectors_changed and lean.missing == [] and lean.unchanged == 3
+    assert not plan(DOCS, _store(first), FakeChunker()).vectors_changed
