@@ -2,11 +2,12 @@
 
 Measures, on this machine:
 
-* **ingest**: a from-scratch ingest of the knowledge folders into a temporary data dir
-  (passages/s, and embeddings/s, since ingest embeds each passage, its diacritic-folded copy and
-  every quotable sentence), beside the raw encode throughput of the same passage texts
-  (``Embedder.embed_passages``, batch = ``embed_batch_size``); a re-ingest with nothing changed;
-  the index size on disk (data dir minus the model folder).
+* **ingest**: the model load, then a from-scratch ingest of each corpus (knowledge/; knowledge/ plus
+  the official law in ``../shared/corpus/official``; ALQAC 2023 with ``--alqac``) into its own data
+  dir, with seconds per phase (load, chunk, model, embed, store, BM25, swap) and CPU seconds; the raw
+  encode of the same distinct texts in one length-sorted ``embed_passages`` call (tokens/s, texts/s),
+  i.e. the ceiling of ingest; in fresh processes a re-ingest with nothing changed (does it load the
+  model?), ``sources`` and one cold ``ask``; the data dir size.
 * **serve**: ``POST /ask`` latency against a real ``kiemnhiem serve`` subprocess over loopback,
   sequentially and with concurrent clients (bounded in requests and seconds), and the peak RSS
   (VmHWM) of the server process and its children.
@@ -35,7 +36,8 @@ from typing import Any
 from assistant.serverproc import ServeProcess, serve_env
 
 REPO = Path(__file__).resolve().parents[1]
-SECTIONS = ("ingest", "serve", "embedded")
+SECTIONS = ("ingest", "serve", "embedded", "ablation")
+DEFAULT_SECTIONS = ("ingest", "serve", "embedded")  # the ablation runs the gold set 4 times: opt-in
 INTRO = """# Benchmarks
 
 Performance of kiemnhiem measured with `make bench` (`python -m assistant.bench`): ingest
@@ -149,41 +151,209 @@ def _questions(path: Path) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------------------------
 
 
-def bench_ingest(settings: Any) -> tuple[dict[str, Any], Any]:
-    from assistant.embeddings import get_embedder
+def _kn(settings: Any, *args: str, timeout: float = 900) -> tuple[float, Any]:
+    """Run ``kiemnhiem ARGS`` in a fresh process configured like ``settings``: (wall seconds, result);
+    ``result.cpu_s`` is the child's CPU time (user + system), the number that a busy machine does not inflate."""
+    import resource
+    import subprocess
+
+    env = serve_env(settings)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "assistant.cli", *args], env=env, cwd=REPO, capture_output=True,
+                         text=True, timeout=timeout)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run.cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)  # type: ignore[attr-defined]
+    if run.returncode not in (0, 3):
+        _log(f"`kiemnhiem {' '.join(args)}` failed ({run.returncode}): {run.stderr[-500:]}")
+    return wall, run
+
+
+def raw_encode(embedder: Any, texts: list[str]) -> dict[str, Any]:
+    """The same texts through one length-sorted ``embed_passages`` call: the ceiling for ingest."""
+    tokens = sum(min(n, embedder.max_seq_length) for n in embedder.token_counts(texts))
+    embedder.embed_passages(texts[:4])  # warm-up of the forward path
+    t0, c0 = time.perf_counter(), time.process_time()
+    embedder.embed_passages(texts)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"texts": len(texts), "tokens": tokens, "s": wall, "cpu_s": cpu,
+            "texts_per_s": len(texts) / wall if wall else None, "tokens_per_s": tokens / wall if wall else None}
+
+
+def bench_corpus(base: Any, embedder: Any, label: str, *, paths: Sequence[Path] = (), documents: Any = None,
+                 fold_vectors: bool = True, cold: bool = False, raw: bool = True) -> tuple[dict[str, Any], Any]:
+    """A from-scratch ingest of one corpus into its own data dir, its raw-encode ceiling, and (``cold``)
+    the fresh-process costs: a re-ingest with nothing changed, ``sources`` and one ``ask``."""
     from assistant.index import KnowledgeIndex
+    from assistant.ingest_plan import passage_records
+
+    settings = base.model_copy(update={"data_dir": base.data_dir / label})
+    index = KnowledgeIndex(settings, embedder=embedder, fold_vectors=fold_vectors)
+    _log(f"{label}: ingest from scratch …")
+    c0 = time.process_time()
+    report = index.ingest(list(paths), documents=documents, progress=lambda *_: None)
+    cpu = time.process_time() - c0
+    snap = index.snapshot(refresh=True)
+    res: dict[str, Any] = {
+        "label": label, "documents": report.documents, "passages": report.passages, "vectors": report.vectors,
+        "embedded_vectors": report.embedded_vectors, "ingest_s": report.seconds, "ingest_cpu_s": cpu,
+        "phases": dict(report.phases), "sentences": int(len(snap.sentence_passage)),
+    }
+    if raw:
+        records = [r for p in snap.passages for r in passage_records(p, "", fold_vectors=fold_vectors)]
+        texts = list({r.key: r.embed_text for r in records}.values())
+        _log(f"{label}: {report.vectors} vectors in {report.seconds:.1f} s; raw encode of the same "
+             f"{len(texts)} texts …")
+        res["raw"] = raw_encode(embedder, texts)
+        embed_s = report.phases.get("embed", 0.0)
+        res["embed_vs_raw"] = res["raw"]["s"] / embed_s if embed_s else None
+        res["ingest_vs_raw"] = res["raw"]["s"] / report.seconds if report.seconds else None
+    if cold and paths:
+        _log(f"{label}: fresh-process re-ingest (nothing changed), sources, ask …")
+        wall, run = _kn(settings, "ingest", *map(str, paths), "--json")
+        rep = json.loads(run.stdout) if run.returncode == 0 else {}
+        res["reingest"] = {"wall_s": wall, "cpu_s": run.cpu_s, "seconds": rep.get("seconds"),
+                           "phases": rep.get("phases", {}), "embedded": rep.get("embedded"),
+                           "model_loaded": "model" in rep.get("phases", {})}
+        wall, run = _kn(settings, "sources", "--json")
+        res["sources_wall_s"], res["sources_cpu_s"] = wall, run.cpu_s
+        wall, run = _kn(settings, "ask", "Thành viên Ban bầu cử có được kiêm nhiệm không?", "--json")
+        res["ask_cold_wall_s"], res["ask_cold_cpu_s"] = wall, run.cpu_s
+    res["index_bytes"] = dir_size(settings.data_dir)
+    _log(f"{label}: " + json.dumps(res, default=str))  # kept even if a later, longer corpus is interrupted
+    return res, index
+
+
+def estimate_corpus(embedder: Any, documents: Any, tokens_per_s: float | None, *,
+                    fold_vectors: bool = False) -> dict[str, Any]:
+    """Vectors and tokens a from-scratch ingest of ``documents`` would embed (chunked with the real
+    tokenizer, nothing encoded), and the embed time at the raw-encode rate measured in this run."""
+    from assistant.chunking import chunk_document
+    from assistant.index import MAX_TOKENS
+    from assistant.ingest_plan import Stored, plan
 
     t0 = time.perf_counter()
-    embedder = get_embedder(settings)
-    model_load = time.perf_counter() - t0
-    index = KnowledgeIndex(settings, embedder=embedder)
-    _log(f"ingest from scratch into {settings.data_dir} …")
-    report = index.ingest(list(settings.knowledge_paths))
-    snap = index.snapshot(refresh=True)
-    n_pass = len(snap.passages)
-    n_sent = int(len(snap.sentence_passage))
-    n_emb = n_pass * (2 if index.fold_vectors else 1) + n_sent
-    _log(f"ingest: {n_pass} passages, {n_emb} embeddings in {report.seconds:.1f} s; raw encode …")
-    texts = [p.text for p in snap.passages]
-    embedder.embed_passages(texts[:4])  # warm-up of the forward path
-    t1 = time.perf_counter()
-    embedder.embed_passages(texts)
-    raw = time.perf_counter() - t1
-    _log("re-ingest with nothing changed …")
-    re_rep = index.ingest(list(settings.knowledge_paths))
-    size = dir_size(settings.data_dir, exclude=settings.model_dir)
-    res = {
-        "documents": report.documents, "passages": n_pass, "sentences": n_sent, "embeddings": n_emb,
-        "model_load_s": model_load, "ingest_s": report.seconds,
-        "ingest_passages_per_s": n_pass / report.seconds if report.seconds else None,
-        "ingest_embeddings_per_s": n_emb / report.seconds if report.seconds else None,
-        "raw_encode_s": raw, "raw_passages_per_s": n_pass / raw if raw else None,
-        "batch_size": settings.embed_batch_size,
-        "reingest_s": re_rep.seconds, "reingest_changed": re_rep.added + re_rep.updated + re_rep.removed,
-        "index_bytes": size, "chroma_bytes": dir_size(settings.chroma_dir),
-        "bm25_bytes": dir_size(settings.bm25_dir) if settings.bm25_dir.exists() else 0,
-    }
-    return res, index
+    p = plan(list(documents), Stored(),
+             lambda d: chunk_document(d, max_tokens=MAX_TOKENS, count_tokens=embedder.token_count),
+             fold_vectors=fold_vectors)
+    first = {p.records[i].key: p.records[i] for i in p.missing}
+    counts = embedder.token_counts([r.embed_text for r in first.values()])
+    by_kind: dict[str, int] = {}
+    for r, n in zip(first.values(), counts, strict=True):
+        by_kind[r.variant] = by_kind.get(r.variant, 0) + min(n, embedder.max_seq_length)
+    tokens = sum(by_kind.values())
+    return {"passages": len(p.passages), "vectors": len(p.records), "distinct_texts": len(first),
+            "tokens": tokens, "tokens_by_kind": by_kind, "plan_s": time.perf_counter() - t0,
+            "est_embed_s": tokens / tokens_per_s if tokens_per_s else None}
+
+
+def bench_ingest(settings: Any, args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
+    """Model load, then each corpus from scratch (knowledge/, + the official law, ALQAC when asked)."""
+    from assistant.embeddings import Embedder
+
+    embedder = Embedder(settings)  # a fresh one: its load is measured here, not hidden in a cache
+    t0 = time.perf_counter()
+    _ = embedder.model
+    out: dict[str, Any] = {"model_load_s": time.perf_counter() - t0, "corpora": []}
+    full = "ingest" in args.only  # other sections only need the knowledge/ index
+    res, index = bench_corpus(settings, embedder, "knowledge", paths=settings.knowledge_paths, cold=full, raw=full)
+    out["corpora"].append(res)
+    official = args.official
+    if full and official and official.exists():
+        res2, _ = bench_corpus(settings, embedder, "knowledge+official",
+                               paths=[*settings.knowledge_paths, official], cold=True, raw=not args.quick)
+        out["corpora"].append(res2)
+    alqac = args.alqac or REPO.parent / "shared" / "datasets" / "alqac2023"
+    if full and (alqac / "law.json").exists():
+        from assistant.evaluation import parse_alqac_laws
+
+        laws = parse_alqac_laws(alqac / "law.json")
+        if args.alqac:
+            res3, _ = bench_corpus(settings, embedder, "alqac", documents=laws.documents, fold_vectors=False,
+                                   raw=False)
+            out["corpora"].append(res3)
+        else:  # a full ALQAC ingest takes many minutes: estimate it from this run's raw-encode rate
+            _log("alqac: planning (tokenizer only) to estimate the embed time …")
+            out["alqac_estimate"] = estimate_corpus(embedder, laws.documents, res.get("raw", {}).get("tokens_per_s"))
+    return out, index
+
+
+ABLATION_VARIANTS = ("all vectors", "no folded passages", "late sentences", "late sentences, no folded")
+
+
+def late_sentence_vectors(embedder: Any, snap: Any) -> Any:
+    """The snapshot's sentence vectors recomputed by late chunking (one forward pass per passage)."""
+    import numpy as np
+
+    spans: list[list[tuple[int, int]]] = [[] for _ in snap.passages]
+    for r, pi in enumerate(snap.sentence_passage):
+        spans[int(pi)].append((int(snap.sentence_spans[r][0]), int(snap.sentence_spans[r][1])))
+    per_passage: list[Any] = [None] * len(snap.passages)
+    for group, _pv, sv in embedder.iter_encode_late([p.text for p in snap.passages], spans):
+        for i, v in zip(group, sv, strict=True):
+            per_passage[i] = v
+    out = np.zeros_like(snap.sentence_vectors)
+    seen = [0] * len(snap.passages)
+    for r, pi in enumerate(snap.sentence_passage):
+        out[r] = per_passage[int(pi)][seen[int(pi)]]
+        seen[int(pi)] += 1
+    return out
+
+
+def bench_ablation(settings: Any, embedder: Any, questions: Path) -> dict[str, Any]:
+    """Gold-set metrics with each vector kind removed or replaced, on one knowledge/ index.
+
+    Swaps happen in memory on the same ingested generation (folded passage vectors are ignored by
+    ``fold_vectors=False``; sentence vectors are replaced by late-chunked ones), so every variant
+    sees the same passages and only the vectors differ.
+    """
+    from assistant.chain import Assistant
+    from assistant.evaluation import run_gold_eval
+    from assistant.index import KnowledgeIndex
+
+    late = None
+    out: dict[str, Any] = {}
+    for name in ABLATION_VARIANTS:
+        index = KnowledgeIndex(settings, embedder=embedder, fold_vectors="no folded" not in name)
+        snap = index.snapshot(refresh=True)
+        if "late" in name:
+            if late is None:
+                t0 = time.perf_counter()
+                late = late_sentence_vectors(embedder, snap)
+                cos = (late * snap.sentence_vectors).sum(1)
+                out["late_cosine"] = {"mean": float(cos.mean()), "min": float(cos.min()),
+                                      "s": time.perf_counter() - t0}
+            snap.sentence_vectors = late
+        _log(f"ablation: {name} …")
+        rep, _ = run_gold_eval(settings, questions, assistant=Assistant(settings, index=index),
+                               modes=("dense", "hybrid+rerank"))
+        m = rep["metrics"]
+        out[name] = {
+            "doc_hit1": m["retrieval"]["document"]["hit@1"], "sec_hit1": m["retrieval"]["section"]["hit@1"],
+            "sec_hit3": m["retrieval"]["section"]["hit@3"], "sec_mrr": m["retrieval"]["section"]["mrr"],
+            "sec_ndcg5": m["retrieval"]["section"]["ndcg@5"], "cit_p": m["citations"]["precision"],
+            "cit_r": m["citations"]["recall"], "key_facts": m["key_facts"]["coverage"],
+            "refusal": m["refusal"].get("accuracy"), "dense_sec_mrr": m["modes"]["dense"]["section"]["mrr"],
+        }
+    return out
+
+
+def render_ablation(ab: dict[str, Any], cmd: str) -> list[str]:
+    cols = [("doc_hit1", "doc hit@1"), ("sec_hit1", "section hit@1"), ("sec_hit3", "section hit@3"),
+            ("sec_mrr", "section MRR"), ("sec_ndcg5", "section nDCG@5"), ("cit_p", "citation P"),
+            ("cit_r", "citation R"), ("key_facts", "key facts"), ("refusal", "refusal acc."),
+            ("dense_sec_mrr", "dense-only section MRR")]
+    lines = ["```", f"$ {cmd} --only ablation", "```", "",
+             "| vectors | " + " | ".join(c for _, c in cols) + " |", "|---|" + "---:|" * len(cols)]
+    for name in ABLATION_VARIANTS:
+        if name in ab:
+            lines.append(f"| {name} | " + " | ".join(_f(ab[name].get(k), 3) for k, _ in cols) + " |")
+    if "late_cosine" in ab:
+        c = ab["late_cosine"]
+        lines += ["", f"Late-chunked vs separately embedded sentence vectors: cosine mean {c['mean']:.3f}, "
+                      f"min {c['min']:.3f}."]
+    return [*lines, ""]
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,22 +502,9 @@ def render(results: dict[str, Any], args: argparse.Namespace, meta: dict[str, An
     ]
     ing = results.get("ingest")
     if ing and "ingest" in args.only:
-        lines += [
-            "```", f"$ {cmd} --only ingest", "```", "",
-            "| measure | value |", "|---|---:|",
-            f"| documents / passages / sentences | {ing['documents']} / {ing['passages']} / {ing['sentences']} |",
-            f"| embeddings written (passage + folded copy + sentences) | {ing['embeddings']} |",
-            f"| model load | {_f(ing['model_load_s'])} s |",
-            f"| ingest from scratch | {_f(ing['ingest_s'])} s |",
-            f"| ingest throughput | {_f(ing['ingest_passages_per_s'], 2)} passages/s · "
-            f"{_f(ing['ingest_embeddings_per_s'], 1)} embeddings/s |",
-            f"| raw encode of the same passages (`embed_passages`, batch {ing['batch_size']}) | "
-            f"{_f(ing['raw_passages_per_s'], 2)} passages/s ({_f(ing['raw_encode_s'])} s) |",
-            f"| re-ingest, nothing changed | {_f(ing['reingest_s'], 2)} s ({ing['reingest_changed']} changes) |",
-            f"| index on disk (data dir without model) | {ing['index_bytes'] / 1e6:.1f} MB "
-            f"(Chroma {ing['chroma_bytes'] / 1e6:.1f} MB, BM25 {ing['bm25_bytes'] / 1e6:.2f} MB) |",
-            "",
-        ]
+        lines += render_ingest(ing, args, cmd)
+    if results.get("ablation"):
+        lines += render_ablation(results["ablation"], cmd)
     srv = results.get("serve")
     emb = results.get("embedded")
     if srv or emb:
@@ -388,6 +545,57 @@ def render(results: dict[str, Any], args: argparse.Namespace, meta: dict[str, An
     return "\n".join(lines)
 
 
+def render_ingest(ing: dict[str, Any], args: argparse.Namespace, cmd: str) -> list[str]:
+    """One column per corpus; ratios within the run are the comparable numbers on a shared machine."""
+    corpora = ing["corpora"]
+    labels = {c["label"] for c in corpora}
+    flags = (f" --official {args.official}" if "knowledge+official" in labels else " --no-official") + (
+        f" --alqac {args.alqac}" if "alqac" in labels else "") + (" --quick" if args.quick else "")
+    rows: list[tuple[str, list[str]]] = []
+
+    def row(name: str, fn: Any) -> None:
+        vals = []
+        for c in corpora:
+            try:
+                vals.append(fn(c))
+            except (KeyError, TypeError, ZeroDivisionError):
+                vals.append("–")
+        rows.append((name, vals))
+
+    row("documents / passages / vectors", lambda c: f"{c['documents']} / {c['passages']} / {c['vectors']}")
+    row("ingest from scratch (wall · CPU)", lambda c: f"{_f(c['ingest_s'])} s · {_f(c['ingest_cpu_s'])} s")
+    for ph in ("load", "chunk", "model", "embed", "store", "bm25", "swap"):
+        row(f"· phase {ph}", lambda c, ph=ph: f"{_f(c['phases'].get(ph, 0.0), 2)} s")
+    row("ingest throughput", lambda c: f"{_f(c['vectors'] / c['ingest_s'], 1)} vectors/s")
+    row("raw encode, same texts, one sorted call", lambda c: (
+        f"{_f(c['raw']['texts_per_s'], 1)} texts/s · {_f(c['raw']['tokens_per_s'], 0)} tokens/s "
+        f"({_f(c['raw']['s'])} s)"))
+    row("embed phase ÷ raw encode (throughput ratio)", lambda c: _f(c["embed_vs_raw"], 2))
+    row("whole ingest ÷ raw encode (throughput ratio)", lambda c: _f(c["ingest_vs_raw"], 2))
+    row("re-ingest unchanged, fresh process (wall · CPU · inside ingest)", lambda c: (
+        f"{_f(c['reingest']['wall_s'])} s · {_f(c['reingest'].get('cpu_s'))} s · {_f(c['reingest']['seconds'], 2)} s, "
+        f"model {'loaded' if c['reingest']['model_loaded'] else 'not loaded'}"))
+    row("`sources`, fresh process (wall · CPU)", lambda c: f"{_f(c['sources_wall_s'])} s · {_f(c.get('sources_cpu_s'))} s")
+    row("`ask`, fresh process, cold (wall · CPU)", lambda c: (
+        f"{_f(c['ask_cold_wall_s'])} s · {_f(c.get('ask_cold_cpu_s'))} s"))
+    row("data dir without model", lambda c: f"{c['index_bytes'] / 1e6:.1f} MB")
+    est = ing.get("alqac_estimate")
+    note = []
+    if est:
+        note = [f"ALQAC 2023, not ingested (`--alqac DIR` ingests it): {est['passages']:,} passages, "
+                f"{est['vectors']:,} vectors ({est['distinct_texts']:,} distinct texts, {est['tokens']:,} tokens: "
+                + ", ".join(f"{k} {v:,}" for k, v in est["tokens_by_kind"].items())
+                + f"); at this run's raw-encode rate the embedding alone would take ≈ {_f(est['est_embed_s'], 0)} s.",
+                ""]
+    out = ["```", f"$ {cmd} --only ingest{flags}", "```", "", *note,
+           f"Model load (torch, sentence-transformers, weights): {_f(ing['model_load_s'])} s. Vectors = passage + "
+           "folded copy + quotable sentences (ALQAC: no folded copy, as in `kiemnhiem eval alqac`).", "",
+           "| measure | " + " | ".join(c["label"] for c in corpora) + " |",
+           "|---|" + "---:|" * len(corpora)]
+    out += [f"| {name} | " + " | ".join(vals) + " |" for name, vals in rows]
+    return [*out, ""]
+
+
 def append_markdown(path: Path, section: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or not path.read_text("utf-8").strip():
@@ -416,8 +624,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
     ap.add_argument("--no-write", action="store_true", help="Print the section instead of appending it")
     ap.add_argument("--keep", action="store_true", help="Keep the temporary data dir")
+    ap.add_argument("--official", type=Path, default=REPO.parent / "shared" / "corpus" / "official",
+                    help="Official law folder ingested with knowledge/ as a second corpus (skipped if absent)")
+    ap.add_argument("--no-official", dest="official", action="store_const", const=None)
+    ap.add_argument("--alqac", type=Path, default=None,
+                    help="ALQAC 2023 folder (law.json): also ingest it from scratch (slow: thousands of vectors); "
+                         "without it, ../shared/datasets/alqac2023 is only planned and its embed time estimated")
+    ap.add_argument("--quick", action="store_true", help="Skip the raw-encode ceiling of the larger corpora")
     args = ap.parse_args(argv)
-    args.only = args.only or list(SECTIONS)
+    args.only = args.only or list(DEFAULT_SECTIONS)
     return args
 
 
@@ -437,7 +652,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     questions = _questions(args.questions)
     results: dict[str, Any] = {}
     try:
-        results["ingest"], index = bench_ingest(settings)
+        results["ingest"], index = bench_ingest(settings, args)
+        settings = index.settings  # the knowledge/ index serves the latency phases
         # latency phases: sequential + concurrent HTTP, embedded; each bounded, and together they
         # share what is left of the budget (server start-up takes some of it too)
         phases = 2 * ("serve" in args.only) + ("embedded" in args.only)
@@ -449,6 +665,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "serve" in args.only:
             args.phase_seconds = allowance()
             results["serve"] = bench_serve(settings, questions, args)
+        if "ablation" in args.only:
+            results["ablation"] = bench_ablation(settings, index.embedder, args.questions)
         if "embedded" in args.only:
             phase = allowance()
             _log(f"embedded: {args.requests} questions through Assistant.ask (≤ {phase:.0f} s) …")

@@ -31,7 +31,7 @@ def ingest(
     """Nạp tài liệu vào chỉ mục (chỉ nhúng lại đoạn đã thay đổi) / Index sources incrementally."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from assistant.index import IndexStoreError, IngestError, KnowledgeIndex
+    from assistant.index import IndexStoreError, IngestError, KnowledgeIndex, progress_logger
 
     settings = load_settings()
     targets = list(paths) if paths else list(settings.knowledge_paths)
@@ -39,20 +39,24 @@ def ingest(
         if not t.exists():
             fail(f"không tìm thấy / not found: {t}")
     index = KnowledgeIndex(settings)
+    interactive = console.is_terminal and not as_json
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=console, disable=as_json or not console.is_terminal, transient=True)
+                        console=console, disable=not interactive, transient=True)
     tasks: dict[str, Any] = {}
+    # not a terminal (CI, a log file, --json): plain progress lines on stderr instead of a bar
+    log_line = progress_logger(lambda msg: console.print(msg, markup=False, highlight=False))
 
     def on_progress(stage: str, done: int, total: int) -> None:
+        if not interactive:
+            log_line(stage, done, total)
+            return
         if stage not in tasks:
-            label = {"embed": "Nhúng đoạn văn", "store": "Ghi chỉ mục"}.get(stage, stage)
+            label = {"embed": "Nhúng văn bản / embedding", "store": "Ghi chỉ mục / storing"}.get(stage, stage)
             tasks[stage] = progress.add_task(label, total=total)
         progress.update(tasks[stage], completed=done, total=total)
 
     try:
         with progress:
-            if not as_json:
-                console.print("Đang nạp mô hình và tài liệu… / loading model and sources…")
             report = index.ingest(targets, rebuild=rebuild, strict=strict, progress=on_progress, lock_timeout=wait)
     except IngestError as exc:
         for err in exc.errors:
@@ -68,7 +72,8 @@ def ingest(
         out.print(
             f"Xong: {report.documents} tài liệu, {report.passages} đoạn — thêm {report.added}, cập nhật "
             f"{report.updated}, xóa {report.removed}, giữ nguyên {report.unchanged}; đã nhúng {report.embedded} "
-            f"đoạn trong {report.seconds:.1f} s (thế hệ chỉ mục {report.generation})."
+            f"đoạn ({report.embedded_vectors}/{report.vectors} vectơ) trong {report.seconds:.1f} s "
+            f"(thế hệ chỉ mục {report.generation})."
         )
     if report.errors:
         raise typer.Exit(3)

@@ -141,6 +141,10 @@ def configure_threads(settings: Settings) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    import sys
+
+    if "torch" not in sys.modules:
+        return  # importing torch costs seconds: the embedder pins its threads when it loads the model
     try:
         import torch
 

@@ -11,7 +11,6 @@ behind by a crash is harvested for its vectors by the next ingest and then delet
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import shutil
@@ -30,16 +29,48 @@ from assistant.bm25 import BM25Index
 from assistant.chunking import chunk_document
 from assistant.config import Settings
 from assistant.documents import LoadError, iter_documents
+from assistant.ingest_plan import (
+    IngestPlan,
+    Stored,
+    chunker_signature,
+    plan,
+    sentence_spans,  # noqa: F401 - re-exported: part of this module's API before the split
+    stored_from_rows,
+    text_hash,
+)
 from assistant.models import Document, Passage
-from assistant.text import fold, split_sentences
 
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, int, int], None]
 _GEN_RE = re.compile(r"__g(\d{4,})$")
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-ADD_BATCH = 256
+STORE_BATCH = 4096  # rows per Chroma upsert (capped by the store's own maximum)
+FLUSH_VECTORS = 1024  # new vectors are written at least this often: an interrupted ingest resumes
+LATE_SENTENCES = False
 MAX_TOKENS = 480  # leaves room for the "passage: " prefix and specials within 512
+
+
+def progress_logger(emit: Callable[[str], None] | None = None, every: float = 10.0) -> ProgressFn:
+    """A :data:`ProgressFn` writing a line at most every ``every`` seconds per stage (and at the end),
+    with rate and ETA: for logs and pipes, where a progress bar would be noise."""
+    say = emit or log.info
+    state: dict[str, tuple[float, float]] = {}  # stage -> (started, last line)
+
+    def on_progress(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        started, last = state.setdefault(stage, (now, 0.0))
+        if done < total and now - last < every:
+            return
+        state[stage] = (started, now)
+        elapsed = now - started
+        rate = done / elapsed if elapsed >= 1.0 else 0.0
+        eta = f", ETA {(total - done) / rate:.0f} s" if rate and done < total else ""
+        speed = f", {rate:.1f}/s" if rate else ""
+        pct = 100 * done / total if total else 100.0
+        say(f"ingest: {stage} {done}/{total} ({pct:.0f} %{speed}{eta})")
+
+    return on_progress
 
 
 class IndexStoreError(RuntimeError):
@@ -72,10 +103,13 @@ class IngestReport:
     updated: int = 0
     removed: int = 0
     unchanged: int = 0
-    embedded: int = 0
+    embedded: int = 0  # passages with at least one new vector
+    vectors: int = 0  # Chroma rows of the generation (passage, folded copy, sentences)
+    embedded_vectors: int = 0  # vectors computed by this ingest (the rest were reused)
     seconds: float = 0.0
     generation: int = 0
     errors: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase: load, chunk, embed, …
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,24 +120,12 @@ class IngestReport:
             "removed": self.removed,
             "unchanged": self.unchanged,
             "embedded": self.embedded,
+            "vectors": self.vectors,
+            "embedded_vectors": self.embedded_vectors,
             "seconds": round(self.seconds, 3),
+            "phases": {k: round(v, 3) for k, v in self.phases.items()},
             "errors": self.errors,
         }
-
-
-@dataclass
-class _Record:
-    """One Chroma record: a passage embedded as written (``orig``) or diacritic-folded (``fold``)."""
-
-    record_id: str
-    variant: str
-    embed_text: str
-    meta: dict[str, Any]
-    passage: Passage
-
-    @property
-    def key(self) -> str:
-        return f"{self.variant}:{self.meta['text_hash']}"
 
 
 @dataclass
@@ -124,19 +146,6 @@ class Snapshot:
 
     def doc_passages(self, doc_id: str) -> list[Passage]:
         return [p for p in self.passages if p.doc_id == doc_id]
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Quotable sentences of a passage: every sentence after its heading line."""
-    first_nl = text.find("\n")
-    body_from = first_nl + 1 if first_nl >= 0 else 0
-    return [(a, b) for a, b in split_sentences(text) if a >= body_from and len(text[a:b]) >= 12] or (
-        [(a, b) for a, b in split_sentences(text)][:1]
-    )
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def make_client(settings: Settings) -> Any:
@@ -161,10 +170,12 @@ class KnowledgeIndex:
     """Owns the Chroma client, the active snapshot and ingestion for one collection name."""
 
     def __init__(self, settings: Settings, embedder: Any | None = None, collection: str | None = None,
-                 fold_vectors: bool = True) -> None:
+                 fold_vectors: bool = True, late_sentences: bool | None = None) -> None:
         self.settings = settings
         self.name = collection or settings.collection
         self.fold_vectors = fold_vectors
+        # sentence vectors pooled from the passage's forward pass (see docs/benchmarks.md, ablation)
+        self.late_sentences = LATE_SENTENCES if late_sentences is None else late_sentences
         self._embedder = embedder
         self._client: Any | None = None
         self._snapshot: Snapshot | None = None
@@ -373,7 +384,7 @@ class KnowledgeIndex:
                 f"running (lock {self.settings.lock_path}); try again when it finishes."
             ) from exc
         try:
-            return self._ingest_locked(paths, rebuild=rebuild, strict=strict, progress=progress,
+            return self._ingest_locked(paths, rebuild=rebuild, strict=strict, progress=progress or progress_logger(),
                                        documents=documents, fail_after=_fail_after_batches)
         finally:
             lock.release()
@@ -383,6 +394,15 @@ class KnowledgeIndex:
                        fail_after: int | None) -> IngestReport:
         t0 = time.perf_counter()
         report = IngestReport()
+        phases = report.phases
+        tick = t0
+
+        def phase(name: str) -> None:
+            nonlocal tick
+            now = time.perf_counter()
+            phases[name] = phases.get(name, 0.0) + now - tick
+            tick = now
+
         if documents is None:
             docs, errors = iter_documents(list(paths), follow_symlinks=self.settings.follow_symlinks,
                                           max_bytes=self.settings.max_source_bytes)
@@ -400,113 +420,68 @@ class KnowledgeIndex:
         if errors and strict:
             raise IngestError(f"{len(errors)} tệp lỗi; chỉ mục không thay đổi (--strict). / {len(errors)} file(s) "
                               "failed; the index was not changed (--strict).", errors)
-        embedder = self.embedder
-        passages: list[Passage] = []
-        for d in list(unique_docs):
-            got = chunk_document(d, max_tokens=MAX_TOKENS, count_tokens=embedder.token_count)
-            if not got:  # counted as a document but never indexed: say so, naming the file
-                unique_docs.remove(d)
-                empty = LoadError(Path(d.path), "không tạo được đoạn nào để lập chỉ mục / yields no passage to index")
-                if strict:
-                    raise IngestError(f"{empty}; chỉ mục không thay đổi (--strict). / the index was not changed.",
-                                      [*errors, empty])
-                report.errors.append(str(empty))
-            passages.extend(got)
         report.documents = len(unique_docs)
-        report.passages = len(passages)
 
         pointer = self._pointer()
         if pointer.get("active") and not rebuild:
             self._check_model(pointer)
         old_gen = int(pointer.get("generation", 0) or 0)
-        old: dict[str, str] = {}
-        reuse: dict[str, list[float]] = {}
         generations = self._generation_names()
+        stored = Stored()
         if pointer.get("active"):
             old_col = self._collection(str(pointer["active"]))
-            got = self._call(lambda: old_col.get(include=["metadatas"] + ([] if rebuild else ["embeddings"])))
-            for i, meta in enumerate(got["metadatas"]):
-                if meta.get("variant") == "orig":
-                    old[str(meta["passage_id"])] = str(meta.get("hash", ""))
-                if not rebuild:
-                    reuse[f'{meta.get("variant")}:{meta.get("text_hash")}'] = got["embeddings"][i]
+            got = self._call(lambda: old_col.get(include=["metadatas", "documents"]))
+            stored = stored_from_rows(got["metadatas"], got["documents"])
+            if rebuild:
+                stored = Stored(passage_hashes=stored.passage_hashes)
+        leftovers = [(g, n) for g, n in generations if n != pointer.get("active") and g > old_gen]
         if not rebuild:
-            # vectors of a generation left behind by a failed or killed ingest are still good
-            for gen, name in generations:
-                if name != pointer.get("active") and gen > old_gen:
-                    try:
-                        got = self._call(lambda n=name: self._collection(n).get(include=["metadatas", "embeddings"]))
-                    except Exception:  # noqa: BLE001 - a broken leftover is simply not reused
-                        continue
-                    for meta, emb in zip(got["metadatas"], got["embeddings"], strict=True):
-                        reuse.setdefault(f'{meta.get("variant")}:{meta.get("text_hash")}', emb)
+            # a generation left behind by a failed or killed ingest: its vectors are still good
+            for _, name in leftovers:
+                try:
+                    got = self._call(lambda n=name: self._collection(n).get(include=["metadatas"]))
+                except Exception:  # noqa: BLE001 - a broken leftover is simply not reused
+                    continue
+                stored.vector_keys.update(f'{m.get("variant")}:{m.get("text_hash")}' for m in got["metadatas"])
+        phase("load")
 
-        new_ids = {p.id: p.hash for p in passages}
-        report.added = sum(1 for pid in new_ids if pid not in old)
-        report.updated = sum(1 for pid, h in new_ids.items() if pid in old and old[pid] != h)
-        report.unchanged = sum(1 for pid, h in new_ids.items() if old.get(pid) == h)
-        report.removed = sum(1 for pid in old if pid not in new_ids)
+        embedder = self.embedder
+        the_plan = plan(unique_docs, stored,
+                        lambda d: chunk_document(d, max_tokens=MAX_TOKENS, count_tokens=embedder.token_count),
+                        salt=chunker_signature(MAX_TOKENS), fold_vectors=self.fold_vectors,
+                        late_sentences=self.late_sentences, rechunk=rebuild)
+        phase("chunk")
+        indexed = {p.doc_id for p in the_plan.passages}
+        for d in [d for d in unique_docs if d.id not in indexed]:
+            # counted as a document but never indexed: say so, naming the file
+            unique_docs.remove(d)
+            empty = LoadError(Path(d.path), "không tạo được đoạn nào để lập chỉ mục / yields no passage to index")
+            if strict:
+                raise IngestError(f"{empty}; chỉ mục không thay đổi (--strict). / the index was not changed.",
+                                  [*errors, empty])
+            report.errors.append(str(empty))
+        report.passages = len(the_plan.passages)
+        report.added, report.updated = the_plan.added, the_plan.updated
+        report.removed, report.unchanged = the_plan.removed, the_plan.unchanged
+        report.vectors = len(the_plan.records)
 
-        if (pointer.get("active") and not rebuild and report.added == report.updated == report.removed == 0
-                and self._bm25_consistent(old_gen, passages)):
+        if (pointer.get("active") and not rebuild and not the_plan.changed
+                and self._bm25_consistent(old_gen, the_plan.passages)):
             self._cleanup(keep={old_gen, old_gen - 1}, generations=generations)
             report.generation = old_gen
             report.seconds = time.perf_counter() - t0
+            phase("swap")
             return report
 
-        # --- build the next generation ------------------------------------------------------
         gen = max([old_gen, *[g for g, _ in generations]]) + 1
         name = self._gen_name(gen)
-        records: list[_Record] = []
-        for p in passages:
-            meta = p.to_metadata()
-            meta["passage_id"] = p.id
-            variants = [("orig", p.text)] + ([("fold", fold(p.text))] if self.fold_vectors else [])
-            for variant, etext in variants:
-                m = dict(meta, variant=variant, text_hash=text_hash(etext))
-                records.append(_Record(p.id if variant == "orig" else f"{p.id}#fold", variant, etext, m, p))
-            for j, (a, b) in enumerate(sentence_spans(p.text)):
-                stext = p.text[a:b]
-                m = {"variant": "sent", "passage_id": p.id, "doc_id": p.doc_id, "start": a, "end": b,
-                     "text_hash": text_hash(stext)}
-                records.append(_Record(f"{p.id}#s{j}", "sent", stext, m, p))
-        missing = [i for i, r in enumerate(records) if r.key not in reuse]
-        vectors: dict[int, np.ndarray] = {}
-        bs = self.settings.embed_batch_size
-        for start in range(0, len(missing), bs):
-            batch = missing[start : start + bs]
-            embs = embedder.embed_passages([records[i].embed_text for i in batch])
-            for i, e in zip(batch, embs, strict=True):
-                vectors[i] = e
-            if progress:
-                progress("embed", min(start + bs, len(missing)), len(missing))
-        report.embedded = len({records[i].passage.id for i in missing})
-
-        col = self._call(lambda: self.client.get_or_create_collection(
-            name, configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedding_model": embedder.model_id, "generation": gen},
-            embedding_function=embedder.as_chroma(),
-        ))
-        batches = 0
-        for start in range(0, len(records), ADD_BATCH):
-            chunk = list(range(start, min(start + ADD_BATCH, len(records))))
-            if fail_after is not None and batches >= fail_after:
-                raise IngestError("injected failure (test) during ingest")
-            self._call(lambda c=chunk: col.upsert(
-                ids=[records[i].record_id for i in c],
-                embeddings=np.asarray([vectors[i] if i in vectors else reuse[records[i].key] for i in c],
-                                      dtype=np.float32),
-                documents=[records[i].passage.text if records[i].variant != "sent" else records[i].embed_text
-                           for i in c],
-                metadatas=[records[i].meta for i in c],
-            ))
-            batches += 1
-            if progress:
-                progress("store", min(start + ADD_BATCH, len(records)), len(records))
-        count = self._call(col.count)
-        if count != len(records):
-            raise IngestError(f"Chroma holds {count} records, expected {len(records)}; the index was not switched.")
+        self._write_generation(name, gen, the_plan, [pointer.get("active"), *[n for _, n in leftovers]],
+                               progress=progress, fail_after=fail_after, phase=phase)
+        report.embedded = the_plan.embedded_passages
+        report.embedded_vectors = len(the_plan.embed_keys)
+        passages = the_plan.passages
         BM25Index.build([p.id for p in passages], [p.text for p in passages], str(gen)).save(self.bm25_path(gen))
+        phase("bm25")
         self._set_pointer({
             "active": name,
             "generation": gen,
@@ -518,9 +493,135 @@ class KnowledgeIndex:
         self._cleanup(keep={gen, old_gen}, generations=[*generations, (gen, name)])
         with self._lock:
             self._snapshot = None
+        phase("swap")
         report.generation = gen
         report.seconds = time.perf_counter() - t0
         return report
+
+    def _write_generation(self, name: str, gen: int, the_plan: IngestPlan, sources: Sequence[str | None], *,
+                          progress: ProgressFn | None, fail_after: int | None,
+                          phase: Callable[[str], None]) -> None:
+        """Write every record of ``the_plan`` into collection ``name`` as vectors become available.
+
+        Reusable vectors go first, in large batches; new vectors are embedded in one length-sorted
+        pass and flushed every :data:`FLUSH_VECTORS` vectors, so an interrupted ingest leaves a
+        generation whose vectors the next run harvests instead of recomputing.
+        """
+        embedder = self.embedder
+        records = the_plan.records
+        col = self._call(lambda: self.client.get_or_create_collection(
+            name, configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedding_model": embedder.model_id, "generation": gen},
+            embedding_function=embedder.as_chroma(),
+        ))
+        batch_limit = min(STORE_BATCH, self._max_batch())
+        calls = [0]
+        written = [0]
+
+        def upsert(idx: list[int], vectors: dict[str, Any]) -> None:
+            for start in range(0, len(idx), batch_limit):
+                part = idx[start : start + batch_limit]
+                if fail_after is not None and calls[0] >= fail_after:
+                    raise IngestError("injected failure (test) during ingest")
+                self._call(lambda p=part: col.upsert(
+                    ids=[records[i].record_id for i in p],
+                    embeddings=np.asarray([vectors[records[i].key] for i in p], dtype=np.float32),
+                    documents=[records[i].document for i in p],
+                    metadatas=[records[i].meta for i in p],
+                ))
+                calls[0] += 1
+                written[0] += len(part)
+                if progress:
+                    progress("store", written[0], len(records))
+
+        missing = set(the_plan.missing)
+        reuse_idx = [i for i in range(len(records)) if i not in missing]
+        if reuse_idx:
+            reuse = self._harvest({records[i].key for i in reuse_idx}, sources)
+            phase("load")
+            upsert(reuse_idx, reuse)
+            phase("store")
+        keys = the_plan.embed_keys
+        if keys:
+            first: dict[str, int] = {}
+            waiting: dict[str, list[int]] = {}
+            for i in the_plan.missing:
+                first.setdefault(records[i].key, i)
+                waiting.setdefault(records[i].key, []).append(i)
+            # late-chunked sentences come from their passage's forward pass, which also yields the
+            # passage vector; everything else is embedded on its own text
+            late: dict[str, list[tuple[str, tuple[int, int]]]] = {}
+            for k in keys:
+                r = records[first[k]]
+                if r.span is not None:
+                    late.setdefault(r.embed_text, []).append((k, r.span))
+            late_orig = {f"orig:{text_hash(t)}" for t in late}
+            alone = [k for k in keys if records[first[k]].span is None and k not in late_orig]
+            total = len(late) + len(alone)
+            fresh: dict[str, Any] = {}
+            pending: list[int] = []
+
+            def take(key: str, vec: Any) -> None:
+                fresh[key] = vec
+                pending.extend(waiting.get(key, ()))
+
+            def flush(force: bool = False) -> None:
+                nonlocal pending
+                if force or len(pending) >= FLUSH_VECTORS:
+                    phase("embed")
+                    upsert(pending, fresh)
+                    pending = []
+                    phase("store")
+
+            if not getattr(embedder, "loaded", True):
+                _ = embedder.model  # loaded only now that something needs embedding
+                phase("model")
+            if late:
+                texts = list(late)
+                on_late = (lambda d, _t: progress("embed", d, total)) if progress else None
+                for group, pvecs, svecs in embedder.iter_encode_late(
+                        texts, [[sp for _, sp in late[t]] for t in texts], progress=on_late):
+                    for j, pv, sv in zip(group, pvecs, svecs, strict=True):
+                        take(f"orig:{text_hash(texts[j])}", pv)
+                        for (k, _), v in zip(late[texts[j]], sv, strict=True):
+                            take(k, v)
+                    flush()
+            if alone:
+                on_alone = (lambda d, _t: progress("embed", len(late) + d, total)) if progress else None
+                for group, vecs in embedder.iter_encode([records[first[k]].embed_text for k in alone],
+                                                        progress=on_alone):
+                    for j, v in zip(group, vecs, strict=True):
+                        take(alone[j], v)
+                    flush()
+            flush(force=True)
+        count = self._call(col.count)
+        if count != len(records):
+            raise IngestError(f"Chroma holds {count} records, expected {len(records)}; the index was not switched.")
+
+    def _harvest(self, keys: set[str], sources: Sequence[str | None]) -> dict[str, Any]:
+        """Stored vectors for ``keys`` from the named generations (active first, then leftovers)."""
+        out: dict[str, Any] = {}
+        for name in sources:
+            if not name or len(out) == len(keys):
+                continue
+            try:
+                got = self._call(lambda n=name: self._collection(n).get(include=["metadatas", "embeddings"]))
+            except Exception:  # noqa: BLE001 - a broken leftover is simply not reused
+                continue
+            for meta, emb in zip(got["metadatas"], got["embeddings"], strict=True):
+                key = f'{meta.get("variant")}:{meta.get("text_hash")}'
+                if key in keys:
+                    out.setdefault(key, emb)
+        lost = keys - set(out)
+        if lost:  # planned as stored but gone (a leftover deleted meanwhile): the plan is stale
+            raise IngestError(f"{len(lost)} stored vectors disappeared during ingest; run it again.")
+        return out
+
+    def _max_batch(self) -> int:
+        try:
+            return int(self._call(lambda: self.client.get_max_batch_size()))
+        except Exception:  # noqa: BLE001 - older servers: a conservative default
+            return 1000
 
     def _bm25_consistent(self, gen: int, passages: list[Passage]) -> bool:
         bm = BM25Index.load(self.bm25_path(gen))

@@ -110,7 +110,10 @@ def test_cli_ingest_json_and_sources(tmp_path: Path, kb_settings, kb_copy: Path)
     lines = [ln for ln in run.stdout.splitlines() if ln.strip()]
     assert len(lines) == 1
     report = json.loads(lines[0])
-    assert {"documents", "passages", "added", "updated", "removed", "unchanged", "embedded", "seconds"} <= set(report)
+    assert {"documents", "passages", "added", "updated", "removed", "unchanged", "embedded", "seconds", "vectors",
+            "embedded_vectors", "phases"} <= set(report)
+    assert report["vectors"] > report["passages"] and report["embedded_vectors"] == report["vectors"]
+    assert {"load", "chunk", "embed", "store", "bm25", "swap"} <= set(report["phases"])
     assert report["documents"] == 15
     src = subprocess.run([sys.executable, "-m", "assistant.cli", "sources", "--json"], env=env, cwd=REPO,
                          capture_output=True, text=True, timeout=300)
