@@ -460,6 +460,7 @@ class KnowledgeIndex:
                 raise IngestError(f"{empty}; chỉ mục không thay đổi (--strict). / the index was not changed.",
                                   [*errors, empty])
             report.errors.append(str(empty))
+        report.documents = len(unique_docs)
         report.passages = len(the_plan.passages)
         report.added, report.updated = the_plan.added, the_plan.updated
         report.removed, report.unchanged = the_plan.removed, the_plan.unchanged
