@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from assistant.contract import AskResponse, Citation, PassageRef  # noqa: F401 - the API's response models
 from assistant.text import nfc
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
@@ -44,50 +46,21 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(default=None, ge=1, le=20)
     filters: Filters | None = None
     answerer: Literal["extractive", "llm"] | None = None
+    as_of: date | None = Field(default=None, description="Ngày câu trả lời áp dụng (YYYY-MM-DD), mặc định hôm nay")
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _iso_date(cls, v: Any) -> Any:
+        # strict mode refuses strings for dates; JSON has no date type, so parse the ISO text here
+        d = date.fromisoformat(v) if isinstance(v, str) and len(v) == 10 else v
+        if isinstance(d, date) and not date(1945, 1, 1) <= d <= date(2100, 12, 31):
+            raise ValueError("as_of phải trong khoảng 1945-01-01 … 2100-12-31 / as_of out of range")
+        return d
 
     @field_validator("question")
     @classmethod
     def _clean(cls, v: str) -> str:
         return clean_text(v)
-
-
-class Citation(BaseModel):
-    n: int
-    doc_id: str
-    title: str
-    number: str
-    section: str
-    label: str
-    quote: str
-    source_url: str
-    status: str
-    score: float
-    passage_id: str
-    issuer: str = ""
-    issued: str = ""
-    effective: str = ""
-    amended_by: str = ""
-
-
-class PassageRef(BaseModel):
-    doc_id: str
-    section: str
-    label: str
-    score: float
-    passage_id: str
-
-
-class AskResponse(BaseModel):
-    answer: str
-    refused: bool
-    citations: list[Citation]
-    passages: list[PassageRef]
-    timings_ms: dict[str, float]
-    query: str = ""
-    answered_by: str = Field(default="extractive", description="extractive | llm | llm-fallback | llm-error | "
-                             "llm-refusal | refusal | small-talk")
-    as_of: str = Field(default="", description="Ngày câu trả lời áp dụng (ISO) / the date the answer speaks for")
-    period: dict[str, Any] = Field(default_factory=dict, description="Thời kỳ câu hỏi nêu / the period the question named")
 
 
 class FeedbackRequest(BaseModel):
@@ -96,6 +69,14 @@ class FeedbackRequest(BaseModel):
     answer: str = Field(min_length=1, max_length=20000)
     rating: Literal["up", "down"]
     comment: str | None = Field(default=None, max_length=2000)
+    # what a curator needs to act on a 👎 (all optional, so older clients keep working)
+    reason: Literal["sai", "thieu", "nguon-khong-dung", "kho-hieu", "khac"] | None = None
+    citations: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
+    answered_by: str | None = Field(default=None, max_length=40)
+    as_of: str | None = Field(default=None, max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    conversation: list[Turn] = Field(default_factory=list, max_length=40)
+    conversation_id: str | None = Field(default=None, max_length=64)
+    replaces: int | None = Field(default=None, ge=1, description="id of this user's earlier rating to change")
 
     @field_validator("question", "answer", "comment")
     @classmethod
@@ -119,6 +100,9 @@ class SourceSummary(BaseModel):
     issuer: str = ""
     amended_by: list[str] = []
     passages: int
+    status_label: str = ""
+    kind_label: str = ""
+    uploaded: bool = False
 
 
 class Section(BaseModel):
@@ -133,6 +117,7 @@ class Section(BaseModel):
 
 class SourceDetail(SourceSummary):
     source_urls: list[str]
+    text_form: str = ""
     text: str
     sections: list[Section]
 

@@ -545,6 +545,7 @@ def chunk_document(doc: Document, max_tokens: int = 480, count_tokens: TokenCoun
                 source_urls="\n".join(u for u in doc.source_urls if u.strip()),
                 amended_by=", ".join(doc.amended_by),
                 chapter=block.chapter,
+                text_form=doc.text_form,
                 part=part,
                 ordinal=len(passages),
             )

@@ -102,6 +102,7 @@ class Passage:
     source_urls: str = ""  # every source URL, one per line (Chroma metadata holds scalars only)
     amended_by: str = ""  # amending document numbers, comma-separated
     chapter: str = ""  # "Chương III" etc., when the document has chapters
+    text_form: str = ""  # the document's tom-luoc | nguyen-van (shown as a trust badge; not hashed)
     part: int = 0  # 0 = whole section; 1.. = khoản-aligned part of a long article
     ordinal: int = 0  # position of the passage in its document
     hash: str = ""

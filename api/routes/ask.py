@@ -42,7 +42,8 @@ def validate_ask(req: AskRequest, settings: Settings) -> None:
 
 def run_ask(assistant: Assistant, req: AskRequest) -> AnswerResult:
     return assistant.ask(req.question, history=[t.model_dump() for t in req.history], top_k=req.top_k,
-                         filters=req.filters.as_dict() if req.filters else None, answerer=req.answerer)
+                         filters=req.filters.as_dict() if req.filters else None, answerer=req.answerer,
+                            as_of=req.as_of)
 
 
 @router.post("/ask", response_model=AskResponse, responses=_ERRORS, summary="Hỏi một câu / ask a question")
@@ -55,7 +56,7 @@ async def ask(req: AskRequest, assistant: AssistantDep, settings: SettingsDep) -
 @router.post("/ask/stream", responses={200: {"content": {"text/event-stream": {}}}, **_ERRORS},
              summary="Hỏi, nhận câu trả lời dạng luồng SSE / streamed answer")
 async def ask_stream(req: AskRequest, assistant: AssistantDep, settings: SettingsDep) -> EventSourceResponse:
-    """Events: ``token`` {text} …, ``citations`` {refused, citations, passages}, ``done`` {timings_ms}; ``error``."""
+    """Events: ``token`` {text} …, ``citations`` {refused, citations, passages}, ``done`` {timings_ms, answered_by, as_of, period}; ``error``."""
     validate_ask(req, settings)
     # answer first: a failure before any byte is sent is a plain HTTP error, not a broken stream
     result = await run_in_threadpool(run_ask, assistant, req)
@@ -69,7 +70,8 @@ async def ask_stream(req: AskRequest, assistant: AssistantDep, settings: Setting
             yield {"event": "citations", "data": json.dumps(
                 {"refused": body["refused"], "citations": body["citations"], "passages": body["passages"]},
                 ensure_ascii=False)}
-            yield {"event": "done", "data": json.dumps({"timings_ms": body["timings_ms"]})}
+            yield {"event": "done", "data": json.dumps({k: body[k] for k in ("timings_ms", "answered_by", "as_of",
+                                                                              "period")}, ensure_ascii=False)}
         except StoreUnavailableError:
             yield {"event": "error", "data": json.dumps(error_body(
                 "store_unavailable", "Kho dữ liệu tạm thời không truy cập được.", "The store is unreachable."),

@@ -14,7 +14,9 @@ router = APIRouter(tags=["feedback"])
 
 @router.post("/feedback", status_code=201, response_model=FeedbackResponse, summary="Gửi phản hồi / send feedback")
 async def add_feedback(req: FeedbackRequest, store: FeedbackDep) -> dict[str, object]:
-    fid = await run_in_threadpool(store.add, req.question, req.answer, req.rating, req.comment or "")
+    extra = req.model_dump(include={"reason", "citations", "answered_by", "as_of", "conversation", "conversation_id"})
+    fid = await run_in_threadpool(lambda: store.add(req.question, req.answer, req.rating, req.comment or "",
+                                                    replaces=req.replaces, **extra))
     return {"ok": True, "id": fid}
 
 
