@@ -17,7 +17,7 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 @router.post("/reindex", summary="Nạp lại nguồn (cần khóa quản trị) / re-ingest sources (admin)")
 async def reindex(_: AdminDep, assistant: AssistantDep, settings: SettingsDep) -> dict[str, Any]:
     try:
-        report = await run_in_threadpool(assistant.index.ingest, list(settings.knowledge_paths), lock_timeout=0.5)
+        report = await run_in_threadpool(assistant.index.ingest, settings.ingest_paths(), lock_timeout=0.5)
     except IngestBusyError as exc:
         raise APIError(409, "ingest_busy", "Đang có một tiến trình nạp dữ liệu khác.", "Another ingest is running.") from exc
     return report.to_json()

@@ -5,11 +5,15 @@
 
 // Entry point: the modules live in ./js/ (native ES modules, no build step).
 
-import { ask, autosize, newChat, stopAnswer } from "./js/ask.js";
-import { onCopy, onFeedback, updateEmptyState, watchScroll } from "./js/messages.js";
+import {
+  ask, autosize, editLastQuestion, newChat, reopenCurrent, retry, setAsOf, showAsOfPicker, stopAnswer, updateComposer,
+} from "./js/ask.js";
+import { clearAllHistory, renderHistoryList, toggleHistory } from "./js/history.js";
+import { onCopy, onFeedback, onShare, printOne, updateEmptyState, watchScroll } from "./js/messages.js";
 import { closePanel, openCitation, trapPanelFocus } from "./js/panel.js";
 import { onTabKeydown, selectTab } from "./js/sources.js";
-import { cacheElements, checkHealth, els, showBanner } from "./js/state.js";
+import { cacheElements, checkHealth, els, showBanner, state } from "./js/state.js";
+import { initUploads } from "./js/uploads.js";
 import { $, NETWORK_ERROR_MSG, isPhone } from "./js/util.js";
 
 // ---------------------------------------------------------------- wiring
@@ -17,6 +21,28 @@ import { $, NETWORK_ERROR_MSG, isPhone } from "./js/util.js";
 function findMsg(node) {
   const article = node.closest(".msg.assistant");
   return article ? article._msg : null;
+}
+
+function onMessagesClick(e) {
+  const target = e.target instanceof Element ? e.target : null;
+  if (!target) return;
+  const edit = target.closest(".edit-question");
+  if (edit) return void editLastQuestion(edit.closest(".msg.user"));
+  const msg = findMsg(target);
+  if (!msg) return;
+  const cite = target.closest(".cite, .source-link");
+  if (cite) {
+    openCitation(msg, Number(cite.dataset.n), cite);
+    return;
+  }
+  if (target.closest(".retry")) return void retry(msg.question);
+  const copy = target.closest(".copy");
+  if (copy) return void onCopy(msg, copy);
+  if (target.closest(".feedback-up")) return void onFeedback(msg, "up");
+  if (target.closest(".feedback-down")) return void onFeedback(msg, "down");
+  if (target.closest(".share")) return void onShare(msg);
+  if (target.closest(".print-one")) return void printOne(msg);
+  if (target.closest(".asof-edit")) return void showAsOfPicker();
 }
 
 function bind() {
@@ -31,7 +57,7 @@ function bind() {
       ask(els.question.value);
     }
   });
-  els.question.addEventListener("input", autosize);
+  els.question.addEventListener("input", () => updateComposer());
   els.stop.addEventListener("click", stopAnswer);
   els.newChat.addEventListener("click", newChat);
 
@@ -39,29 +65,28 @@ function bind() {
     chip.addEventListener("click", () => ask(chip.textContent));
   });
 
-  els.messages.addEventListener("click", (e) => {
-    const target = e.target instanceof Element ? e.target : null;
-    if (!target) return;
-    const msg = findMsg(target);
-    if (!msg) return;
-    const cite = target.closest(".cite, .source-link");
-    if (cite) {
-      openCitation(msg, Number(cite.dataset.n), cite);
-      return;
-    }
-    const copy = target.closest(".copy");
-    if (copy) return void onCopy(msg, copy);
-    const up = target.closest(".feedback-up");
-    if (up) return void onFeedback(msg, "up", up);
-    const down = target.closest(".feedback-down");
-    if (down) return void onFeedback(msg, "down", down);
+  els.messages.addEventListener("click", onMessagesClick);
+
+  els.historyToggle.addEventListener("click", () => toggleHistory());
+  els.historyClose.addEventListener("click", () => {
+    toggleHistory(false);
+    els.historyToggle.focus();
   });
+  els.clearHistory.addEventListener("click", clearAllHistory);
+  els.asofChange.addEventListener("click", showAsOfPicker);
+  els.asofInput.addEventListener("change", () => setAsOf(els.asofInput.value));
+  els.asofReset.addEventListener("click", () => setAsOf(""));
 
   els.panelClose.addEventListener("click", () => closePanel(true));
   document.addEventListener("keydown", (e) => {
-    if (e.key === "Escape" && !els.sourcePanel.hidden) {
+    if (e.key !== "Escape") return;
+    if (!els.sourcePanel.hidden) {
       e.preventDefault();
       closePanel(true);
+    } else if (!els.historyPanel.hidden) {
+      e.preventDefault();
+      toggleHistory(false);
+      els.historyToggle.focus();
     }
   });
   els.sourcePanel.addEventListener("keydown", trapPanelFocus);
@@ -77,15 +102,34 @@ function bind() {
   window.addEventListener("resize", autosize);
 }
 
+/** A share link (/?q=…&as_of=…) reopens its question: the date is set and the question asked. */
+function openSharedQuestion() {
+  const params = new URLSearchParams(window.location.search);
+  const q = params.get("q");
+  if (params.has("as_of")) setAsOf(params.get("as_of"));
+  if (!q) return false;
+  history.replaceState(null, "", window.location.pathname);
+  ask(q.slice(0, 4000));
+  return true;
+}
+
 function init() {
   cacheElements();
   bind();
   watchScroll();
+  setAsOf("");
+  const shared = new URLSearchParams(window.location.search).has("q");
+  if (!shared) reopenCurrent();
   updateEmptyState();
   selectTab("chat");
-  autosize();
+  renderHistoryList();
+  updateComposer();
+  document.querySelector(".print-date").textContent = `In ngày ${new Date().toLocaleDateString("vi-VN")}`;
   if (!isPhone()) els.question.focus({ preventScroll: true });
-  checkHealth();
+  checkHealth().then(() => {
+    initUploads();
+    if (!state.busy) openSharedQuestion();
+  });
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

@@ -3,7 +3,10 @@
 import { ApiError, getJSON } from "./http.js";
 import { openDocument } from "./sources.js";
 import { els, state } from "./state.js";
-import { NETWORK_ERROR_MSG, el, externalLink, formatDate, isPhone, prefersReducedMotion, safeHttpUrl, statusBadge, str } from "./util.js";
+import {
+  NETWORK_ERROR_MSG, el, externalLink, formatDate, isOfficialUrl, isPhone, officialFirst, periodBadge, prefersReducedMotion,
+  statusBadge, str, textFormBadge,
+} from "./util.js";
 
 // ---------------------------------------------------------------- source documents
 
@@ -33,59 +36,15 @@ export function findSection(doc, citation) {
   return null;
 }
 
-/** Normalised copy of `text` (NFC, whitespace runs → one space) with an index map back. */
-export function normaliseWithMap(text) {
-  let out = "";
-  const map = [];
-  let inSpace = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (/\s/.test(ch)) {
-      if (!inSpace && out.length) {
-        out += " ";
-        map.push(i);
-      }
-      inSpace = true;
-    } else {
-      out += ch;
-      map.push(i);
-      inSpace = false;
-    }
-  }
-  return { out, map };
-}
-
-export function cleanQuote(q) {
-  return str(q)
-    .normalize("NFC")
-    .trim()
-    .replace(/^["“”'‘’«»]+|["“”'‘’«»]+$/g, "")
-    .replace(/^(\.\.\.|…)\s*/, "")
-    .replace(/\s*(\.\.\.|…)$/, "")
-    .trim();
-}
-
-/** Locate `quote` in `text`; returns [start, end) in `text` or null. */
-export function locateQuote(text, quote) {
-  if (!quote) return null;
-  let idx = text.indexOf(quote);
-  if (idx !== -1) return [idx, idx + quote.length];
-
-  const nText = normaliseWithMap(text.normalize("NFC"));
-  // when NFC changes the length the map is unreliable; only trust it when equal
-  if (text.normalize("NFC").length !== text.length) return null;
-  for (const candidate of [quote, cleanQuote(quote)]) {
-    const nQuote = candidate.normalize("NFC").replace(/\s+/g, " ").trim();
-    if (!nQuote) continue;
-    idx = nText.out.indexOf(nQuote);
-    if (idx === -1) idx = nText.out.toLocaleLowerCase("vi").indexOf(nQuote.toLocaleLowerCase("vi"));
-    if (idx !== -1) {
-      const start = nText.map[idx];
-      const end = nText.map[idx + nQuote.length - 1] + 1;
-      return [start, end];
-    }
-  }
-  return null;
+/**
+ * Where the quote sits in the passage text: the server sends its character offsets (it verified the quote
+ * is a verbatim part of the passage), so nothing is searched here. Returns [start, end) or null.
+ */
+export function quoteRange(text, citation) {
+  const start = citation.quote_start;
+  const end = citation.quote_end;
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end <= start || end > text.length) return null;
+  return [start, end];
 }
 
 export function passageFromEvent(msg, citation) {
@@ -126,7 +85,19 @@ export function openPanel(msg, citation, trigger) {
   body.replaceChildren();
 
   const label = str(citation.label);
-  if (label) body.append(el("p", { className: "panel-label", text: label }));
+  const pinned = el("div", { className: "panel-pinned" });
+  if (label) pinned.append(el("p", { className: "panel-label", text: label }));
+  const docLine = [str(citation.title), str(citation.number)].filter(Boolean);
+  if (docLine.length) pinned.append(el("p", { className: "panel-doc", text: [...new Set(docLine)].join(" · ") }));
+  const badges = el(
+    "p",
+    { className: "panel-badges" },
+    statusBadge(citation.status, citation.amended_by, citation.status_label),
+    textFormBadge(citation.text_form),
+    periodBadge(citation),
+  );
+  pinned.append(badges);
+  body.append(pinned);
 
   const meta = el("dl", { className: "doc-meta" });
   const addMeta = (term, value) => {
@@ -138,12 +109,16 @@ export function openPanel(msg, citation, trigger) {
   addMeta("Số hiệu", str(citation.number));
   addMeta("Cơ quan ban hành", str(citation.issuer));
   addMeta("Ngày ban hành", formatDate(str(citation.issued)));
-  addMeta("Tình trạng", statusBadge(citation.status, citation.amended_by));
-  const link = externalLink(citation.source_url, "Mở nguồn gốc");
-  if (link) {
+  const linkSlot = el("span", { className: "url-slot" });
+  const showLinks = (urls) => {
+    const ordered = officialFirst(urls);
+    if (!ordered.length) return;
+    const link = externalLink(ordered[0], isOfficialUrl(ordered[0]) ? "Mở văn bản chính thức" : "Mở nguồn gốc");
     link.append(el("span", { className: "visually-hidden", text: " (mở trong thẻ mới)" }));
-    addMeta("Nguồn gốc", el("span", { className: "url-wrap" }, link, el("span", { className: "url-text", text: safeHttpUrl(citation.source_url) })));
-  }
+    linkSlot.replaceChildren(el("span", { className: "url-wrap" }, link, el("span", { className: "url-text", text: ordered[0] })));
+  };
+  showLinks([citation.source_url]);
+  meta.append(el("div", {}, el("dt", { text: "Nguồn gốc" }), el("dd", {}, linkSlot)));
   body.append(meta);
 
   const passageBox = el("section", { className: "passage", attrs: { "aria-label": "Đoạn trích dẫn" } });
@@ -167,7 +142,7 @@ export function openPanel(msg, citation, trigger) {
     let markEl = null;
     if (section) {
       const text = str(section.text);
-      const range = locateQuote(text, quote);
+      const range = quoteRange(text, citation);
       if (!range && quote) {
         markEl = el("mark", { text: quote });
         passageContent.append(
@@ -216,6 +191,7 @@ export function openPanel(msg, citation, trigger) {
   }
   loadDoc(docId)
     .then((doc) => {
+      if (token === state.panelToken && doc && Array.isArray(doc.source_urls)) showLinks([...doc.source_urls, citation.source_url]);
       const section = findSection(doc, citation);
       if (section) render(section);
       else {

@@ -4,22 +4,40 @@ import { el } from "./util.js";
 
 // ---------------------------------------------------------------- answer rendering
 
-/** Render answer text into `container`: paragraphs, line breaks and [n] buttons. */
+/**
+ * Render answer text into `container`. The server's contract: the first line is the verdict, the next
+ * lines of that paragraph are supporting sentences (each with its [n] markers), and paragraphs after a
+ * blank line are notes ("Lưu ý: …"). The verdict gets its own style, supporting sentences a list.
+ */
 export function renderAnswer(container, text, citations) {
   const known = citations ? new Set(citations.map((c) => Number(c.n))) : null;
   const frag = document.createDocumentFragment();
-  const paragraphs = text.replace(/\r\n?/g, "\n").split(/\n{2,}/);
-  for (const para of paragraphs) {
-    if (!para.trim()) continue;
-    const p = el("p");
-    if (/^\s*(Lưu ý|Ghi chú|Chú ý)(?=[\s:,.])/i.test(para)) p.className = "note";
-    const lines = para.split("\n");
+  const paragraphs = text.replace(/\r\n?/g, "\n").split(/\n{2,}/).filter((para) => para.trim());
+  paragraphs.forEach((para, index) => {
+    const lines = para.split("\n").filter((line) => line.trim());
+    const isNote = /^\s*(Lưu ý|Ghi chú|Chú ý)(?=[\s:,.])/i.test(para);
+    if (index === 0 && !isNote) {
+      const verdict = el("p", { className: "verdict" });
+      appendWithMarkers(verdict, lines[0], known);
+      frag.append(verdict);
+      if (lines.length > 1) {
+        const list = el("ul", { className: "support" });
+        for (const line of lines.slice(1)) {
+          const li = el("li");
+          appendWithMarkers(li, line.replace(/^\s*[-•*]\s+/, ""), known);
+          list.append(li);
+        }
+        frag.append(list);
+      }
+      return;
+    }
+    const p = el("p", { className: isNote ? "note" : "" });
     lines.forEach((line, i) => {
       if (i > 0) p.append(el("br"));
       appendWithMarkers(p, line, known);
     });
     frag.append(p);
-  }
+  });
   container.replaceChildren(frag);
 }
 

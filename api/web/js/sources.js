@@ -3,7 +3,9 @@
 import { ApiError, getJSON } from "./http.js";
 import { closePanel, loadDoc } from "./panel.js";
 import { els, showBanner, state } from "./state.js";
-import { $, KIND_LABELS, NETWORK_ERROR_MSG, el, externalLink, formatDate, prefersReducedMotion, safeHttpUrl, statusBadge, str } from "./util.js";
+import {
+  $, NETWORK_ERROR_MSG, el, externalLink, formatDate, officialFirst, prefersReducedMotion, statusBadge, str, textFormBadge,
+} from "./util.js";
 
 // ---------------------------------------------------------------- tabs
 
@@ -43,7 +45,7 @@ export async function loadSourceList(force = false) {
     els.sourceList.replaceChildren(
       ...list.map((d) => {
         const id = str(d.id);
-        const metaBits = [KIND_LABELS[str(d.kind)] || "", str(d.number), formatDate(str(d.issued))].filter(Boolean);
+        const metaBits = [str(d.kind_label), str(d.number), formatDate(str(d.issued)), d.uploaded ? "tải lên từ trình duyệt" : ""].filter(Boolean);
         return el(
           "li",
           {},
@@ -60,7 +62,7 @@ export async function loadSourceList(force = false) {
             el(
               "span",
               { className: "doc-item-meta" },
-              statusBadge(d.status),
+              statusBadge(d.status, null, d.status_label),
               metaBits.length ? el("span", { className: "doc-item-sub", text: metaBits.join(" · ") }) : null,
               typeof d.passages === "number" ? el("span", { className: "doc-item-sub", text: `${d.passages} đoạn` }) : null,
             ),
@@ -146,16 +148,17 @@ export function renderDocument(doc) {
   header.append(el("h2", { className: "doc-title", attrs: { tabindex: "-1" }, text: str(doc.title) || str(doc.id) }));
   const meta = el("dl", { className: "doc-meta" });
   const add = (t, v) => v && meta.append(el("div", {}, el("dt", { text: t }), el("dd", {}, v)));
-  add("Loại", KIND_LABELS[str(doc.kind)] || str(doc.kind));
+  add("Loại", str(doc.kind_label) || str(doc.kind));
   add("Số hiệu", str(doc.number));
   add("Cơ quan ban hành", str(doc.issuer));
   add("Ngày ban hành", formatDate(str(doc.issued)));
   add("Ngày hiệu lực", formatDate(str(doc.effective)));
-  add("Tình trạng", statusBadge(doc.status, doc.amended_by));
+  add("Tình trạng", statusBadge(doc.status, doc.amended_by, doc.status_label));
+  add("Dạng văn bản", textFormBadge(doc.text_form));
   const amended = Array.isArray(doc.amended_by) ? doc.amended_by.map(str).filter(Boolean) : [];
   if (amended.length) add("Được sửa đổi bởi", amended.join(", "));
   header.append(meta);
-  const urls = Array.isArray(doc.source_urls) ? doc.source_urls.map(safeHttpUrl).filter(Boolean) : [];
+  const urls = officialFirst(Array.isArray(doc.source_urls) ? doc.source_urls : []);
   if (urls.length) {
     const details = el("details", { className: "doc-urls" }, el("summary", { text: `Nguồn gốc (${urls.length})` }));
     details.append(el("ul", {}, urls.map((u) => el("li", {}, externalLink(u)))));

@@ -6,7 +6,9 @@ import { $, NETWORK_ERROR_MSG, str } from "./util.js";
 // ---------------------------------------------------------------- state
 
 export const state = {
-  history: [], // [{role, content}] of completed exchanges only
+  conv: null, // the kept conversation shown now (store.js): {id, title, created, updated, turns}
+  asOf: "", // "YYYY-MM-DD" chosen by the user; "" = today
+  editing: false, // the composer holds the last question, being edited for a resend
   busy: false,
   controller: null, // AbortController of the running request
   docCache: new Map(), // doc_id -> Promise<doc>
@@ -25,7 +27,9 @@ export function cacheElements() {
     "question", "send", "stop", "messages", "composer", "empty-state", "chat-scroll",
     "new-chat", "tab-chat", "tab-sources", "view-chat", "view-sources", "source-list",
     "source-list-status", "source-doc", "source-panel", "panel-body", "panel-title",
-    "panel-close", "status-banner",
+    "panel-close", "status-banner", "history-toggle", "history-panel", "conv-list", "clear-history",
+    "history-close", "toast", "asof-label", "asof-change", "asof-input", "asof-reset", "char-count",
+    "upload-box",
   ]) {
     els[id.replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = document.getElementById(id);
   }

@@ -10,27 +10,14 @@ export const GENERIC_ERROR_MSG = "Đã có lỗi xảy ra khi tạo câu trả l
 export const INTERRUPTED_MSG = "Câu trả lời bị gián đoạn. Vui lòng thử lại.";
 export const STOPPED_MSG = "Đã dừng trả lời.";
 
-export const STATUS_LABELS = {
-  "con-hieu-luc": "Còn hiệu lực",
-  "da-sua-doi": "Đã sửa đổi",
-  "het-hieu-luc": "Hết hiệu lực",
-  "thi-diem": "Thí điểm",
-  "tham-khao": "Tham khảo",
-};
+export const MAX_QUESTION_CHARS = 2000; // the server's max_question_chars
+export const COUNTER_FROM = 1600; // the character counter shows from here on
 
-export const KIND_LABELS = {
-  "luat": "Luật",
-  "nghi-dinh": "Nghị định",
-  "thong-tu": "Thông tư",
-  "nghi-quyet": "Nghị quyết",
-  "ket-luan": "Kết luận",
-  "quy-dinh": "Quy định",
-  "chi-thi": "Chỉ thị",
-  "huong-dan": "Hướng dẫn",
-  "hoi-dap": "Hỏi đáp",
-  "tin-tuc": "Tin tức",
-  "khac": "Tài liệu",
-};
+// status slugs the stylesheet colours; the label itself always comes from the server (status_label)
+const STATUS_CLASSES = new Set(["con-hieu-luc", "da-sua-doi", "het-hieu-luc", "thi-diem", "tham-khao"]);
+// official publishers: their links are listed (and opened) before any other copy of a document
+const OFFICIAL_HOSTS = ["vbpl.vn", "chinhphu.vn", "quochoi.vn", "thuvienphapluat.vn", "congbao.chinhphu.vn",
+  "moj.gov.vn", "dangcongsan.vn", "tulieuvankien.dangcongsan.vn", "gov.vn"];
 
 export const MARKER_RE = /\[(\d+)\]/;
 // ---------------------------------------------------------------- DOM helpers
@@ -121,14 +108,57 @@ export function icon(name, cls = "icon") {
   return svg;
 }
 
-export function statusBadge(status, amendedBy) {
+export function statusBadge(status, amendedBy, label) {
   const key = typeof status === "string" ? status : "";
-  let label = STATUS_LABELS[key] || (key ? key : "Không rõ");
+  let text = str(label) || key || "Không rõ";
   // "how current": a law in force as amended says so on its badge
   const amended = Array.isArray(amendedBy) ? amendedBy.map(str).filter(Boolean).join(", ") : str(amendedBy);
-  if (amended) label += ` · sửa đổi bởi ${amended}`;
-  const cls = STATUS_LABELS[key] ? `status-${key}` : "status-unknown";
-  return el("span", { className: `badge ${cls}`, dataset: { status: key }, text: label });
+  if (amended) text += ` · sửa đổi bởi ${amended}`;
+  const cls = STATUS_CLASSES.has(key) ? `status-${key}` : "status-unknown";
+  return el("span", { className: `badge ${cls}`, dataset: { status: key }, text });
+}
+
+/** "Tóm lược" (a note in its own words) vs "Nguyên văn" (the official text), from text_form. */
+export function textFormBadge(textForm) {
+  const form = str(textForm);
+  if (form === "tom-luoc") {
+    return el("span", { className: "badge form-badge form-tom-luoc", attrs: { title: "Tài liệu tóm lược, diễn đạt lại — không phải văn bản chính thức" }, text: "Tóm lược" });
+  }
+  if (form === "nguyen-van") {
+    return el("span", { className: "badge form-badge form-nguyen-van", attrs: { title: "Trích nguyên văn văn bản" }, text: "Nguyên văn" });
+  }
+  return null;
+}
+
+/** "Quy định cũ · 2016–2021" from a citation's period fields; null when it has none. */
+export function periodBadge(c) {
+  const year = (v) => (/^(\d{4})/.exec(str(v)) || [])[1] || "";
+  const from = year(c.valid_from);
+  const to = year(c.valid_to);
+  const span = from && to ? (from === to ? from : `${from}–${to}`) : from ? `từ ${from}` : to ? `đến ${to}` : "";
+  const text = [str(c.period_label), span].filter(Boolean).join(" · ");
+  return text ? el("span", { className: "badge period-badge", text }) : null;
+}
+
+function hostRank(url) {
+  let host = "";
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return 99;
+  }
+  const i = OFFICIAL_HOSTS.findIndex((h) => host === h || host.endsWith(`.${h}`));
+  return i === -1 ? 50 : i;
+}
+
+export function isOfficialUrl(url) {
+  return hostRank(url) < 50;
+}
+
+/** Safe http(s) URLs, official publishers first (stable otherwise). */
+export function officialFirst(urls) {
+  const safe = (Array.isArray(urls) ? urls : [urls]).map(safeHttpUrl).filter(Boolean);
+  return [...new Set(safe)].map((u, i) => [hostRank(u), i, u]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
 }
 
 export function formatDate(value) {
