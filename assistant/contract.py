@@ -30,10 +30,8 @@ class Citation(BaseModel):
     kind_label: str = ""
     quote_start: int | None = None
     quote_end: int | None = None
-    # a section's period, when the knowledge notes declare one
-    valid_from: str | None = None
-    valid_to: str | None = None
-    period_label: str | None = None
+    # a section's period (valid_from, valid_to, period_label) is added here by the time-aware knowledge work;
+    # the web chat already renders those keys when present
 
 
 class PassageRef(BaseModel):
