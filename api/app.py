@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import install_error_handlers
 from api.limits import LLMGate
 from api.middleware import BodyLimitMiddleware, RequestGuardMiddleware, SecurityHeadersMiddleware
-from api.routes import admin, ask, feedback, health, openai_compat, sources, web
+from api.routes import admin, ask, feedback, health, openai_compat, sources, uploads, web
 from assistant.chain import Assistant
 from assistant.config import Settings, configure_threads, data_dir_problem
 from assistant.feedback import FeedbackStore, RateLimiter
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.llm_gate = LLMGate(settings.llm_max_concurrent, settings.llm_max_queue)
     install_error_handlers(app)
     for router in (ask.router, sources.router, health.router, feedback.router, openai_compat.router, admin.router,
-                   web.router):
+                   uploads.router, web.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=web.WEB_DIR), name="static")
     try:
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "Authorization", "X-Admin-Key"])
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestGuardMiddleware, allowed_hosts=settings.allowed_hosts,
                        max_header_count=settings.max_header_count)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: even a 413 or a 500 carries the headers

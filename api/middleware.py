@@ -31,22 +31,25 @@ SECURITY_HEADERS = [
 class BodyLimitMiddleware:
     """Reject bodies over ``max_bytes`` with 413, whether or not Content-Length is honest."""
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(self, app: Any, max_bytes: int, upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes or max_bytes  # document uploads (/admin/uploads) may be larger
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # a document upload carries the file plus its form fields; the route checks the file itself
+        limit = self.upload_bytes + 65536 if scope.get("path", "").startswith("/admin/uploads") else self.max_bytes
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.max_bytes
+                    too_big = int(value) > limit
                 except ValueError:
                     too_big = True
                 if too_big:
-                    await _send_413(send, self.max_bytes)
+                    await _send_413(send, limit)
                     return
         received = 0
         started = False
@@ -56,8 +59,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge(self.max_bytes)
+                if received > limit:
+                    raise _TooLarge(limit)
             return message
 
         async def tracking_send(message: Any) -> None:
@@ -70,7 +73,7 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _send_413(send, self.max_bytes)
+                await _send_413(send, limit)
 
 
 class _TooLarge(APIError):

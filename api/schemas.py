@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from assistant.contract import AskResponse, Citation, PassageRef  # noqa: F401 - the API's response models
 from assistant.period import parse_as_of
 from assistant.text import clean_input, has_lone_surrogate
 
@@ -99,56 +100,20 @@ class AskRequest(_Request):
         return as_of_value(v)
 
 
-class Citation(BaseModel):
-    n: int
-    doc_id: str
-    title: str
-    number: str
-    section: str
-    label: str
-    quote: str
-    source_url: str
-    status: str
-    score: float
-    passage_id: str
-    issuer: str = ""
-    issued: str = ""
-    effective: str = ""
-    amended_by: str = ""
-    valid_from: str = Field(default="", description="Đoạn áp dụng từ ngày (ISO) / the section applies from")
-    valid_to: str = Field(default="", description="Đoạn áp dụng đến ngày (ISO) / the section applies until")
-    period_label: str = Field(default="", description="Nhãn thời kỳ, ví dụ 'Quy định cũ · 2016–2021' / period badge")
-
-
-class PassageRef(BaseModel):
-    doc_id: str
-    section: str
-    label: str
-    score: float
-    passage_id: str
-
-
-class AskResponse(BaseModel):
-    answer: str
-    refused: bool
-    citations: list[Citation]
-    passages: list[PassageRef]
-    timings_ms: dict[str, float]
-    query: str = ""
-    answered_by: str = Field(default="extractive", description="extractive | llm | llm-fallback | llm-error | "
-                             "llm-refusal | refusal | out-of-domain | small-talk")
-    as_of: str = Field(default="", description="Ngày câu trả lời áp dụng (ISO) / the date the answer speaks for")
-    period: dict[str, Any] = Field(default_factory=dict, description="Thời kỳ câu hỏi nêu / the period the question named")
-    suggestions: list[str] = Field(default_factory=list, description="Câu hỏi mẫu trong phạm vi, khi câu hỏi nằm "
-                                   "ngoài phạm vi nguồn / in-field example questions (out-of-domain refusals)")
-
-
 class FeedbackRequest(_Request):
     model_config = _STRICT
     question: str = Field(min_length=1, max_length=2000)
     answer: str = Field(min_length=1, max_length=20000)
     rating: Literal["up", "down"]
     comment: str | None = Field(default=None, max_length=2000)
+    # what a curator needs to act on a 👎 (all optional, so older clients keep working)
+    reason: Literal["sai", "thieu", "nguon-khong-dung", "kho-hieu", "khac"] | None = None
+    citations: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
+    answered_by: str | None = Field(default=None, max_length=40)
+    as_of: str | None = Field(default=None, max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    conversation: list[Turn] = Field(default_factory=list, max_length=40)
+    conversation_id: str | None = Field(default=None, max_length=64)
+    replaces: int | None = Field(default=None, ge=1, description="id of this user's earlier rating to change")
 
     @field_validator("question", "answer", "comment")
     @classmethod
@@ -172,6 +137,9 @@ class SourceSummary(BaseModel):
     issuer: str = ""
     amended_by: list[str] = []
     passages: int
+    status_label: str = ""
+    kind_label: str = ""
+    uploaded: bool = False
 
 
 class Section(BaseModel):
@@ -186,6 +154,7 @@ class Section(BaseModel):
 
 class SourceDetail(SourceSummary):
     source_urls: list[str]
+    text_form: str = ""
     text: str
     sections: list[Section]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from assistant import compose
 from assistant.config import Settings
-from assistant.models import STATUS_LABELS, Passage
+from assistant.models import KIND_LABELS, STATUS_LABELS, Passage
 from assistant.period import period_fields
 from assistant.retrieval import STOPWORDS_FOLDED, ScoredPassage
 from assistant.safety import unsafe_generated
@@ -112,7 +112,22 @@ class Citation:
             "score": round(float(self.hit.score), 4), "passage_id": p.id, "issuer": p.issuer,
             "issued": p.issued, "effective": p.effective, "amended_by": p.amended_by,
             **period_fields(p, as_of),  # valid_from, valid_to, period_label (seen from as_of, default today)
+            **display_fields(p, self.quote),
         }
+
+
+def status_label(status: str) -> str:
+    """The status as a badge reads it: "Còn hiệu lực"."""
+    label = STATUS_LABELS.get(status, status)
+    return label[:1].upper() + label[1:]
+
+
+def display_fields(p: Passage, quote: str) -> dict[str, Any]:
+    """What the web chat shows without copying tables: labels, the text form and where the quote sits."""
+    start = p.text.find(quote) if quote else -1
+    return {"text_form": p.text_form, "status_label": status_label(p.status),
+            "kind_label": KIND_LABELS.get(p.kind, ""), "quote_start": start if start >= 0 else None,
+            "quote_end": start + len(quote) if start >= 0 else None}
 
 
 @dataclass

@@ -34,7 +34,7 @@ def ingest(
     from assistant.index import IndexStoreError, IngestError, KnowledgeIndex, progress_logger
 
     settings = load_settings()
-    targets = list(paths) if paths else list(settings.knowledge_paths)
+    targets = list(paths) if paths else settings.ingest_paths()  # knowledge/ + documents uploaded in the browser
     for t in targets:
         if not t.exists():
             fail(f"không tìm thấy / not found: {t}")

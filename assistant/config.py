@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     # --- storage -----------------------------------------------------------------------------
     data_dir: Path = Field(default=Path(".kiemnhiem"), description="Model, Chroma, BM25, feedback DB, lock")
     knowledge_paths: list[Path] = Field(default=[Path("knowledge")], description="Default ingest sources")
+    uploads_dir: Path | None = Field(default=None, description="Documents added from the browser by an "
+                                     "administrator; default <data_dir>/uploads; ingest reads it too")
+    max_upload_bytes: int = Field(default=10_000_000, ge=1024, description="Largest document upload (bytes)")
     chroma_url: str | None = Field(default=None, description="Chroma server URL; unset = embedded store")
     collection: str = Field(default="kiemnhiem", description="Chroma collection name")
     model_path: Path | None = Field(default=None, description="Materialised model folder; default <data_dir>/model")
@@ -96,6 +99,15 @@ class Settings(BaseSettings):
     @property
     def bm25_dir(self) -> Path:
         return self.data_dir / "bm25"
+
+    @property
+    def uploads_path(self) -> Path:
+        return self.uploads_dir or self.data_dir / "uploads"
+
+    def ingest_paths(self) -> list[Path]:
+        """What a default ingest reads: the knowledge folders plus the uploads folder when it exists."""
+        extra = [self.uploads_path] if self.uploads_path.is_dir() else []
+        return [*self.knowledge_paths, *extra]
 
     @property
     def feedback_db(self) -> Path:

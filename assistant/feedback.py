@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import errno
 import io
+import json
 import sqlite3
 import threading
 import time
 from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -22,7 +24,9 @@ CREATE TABLE IF NOT EXISTS feedback (
     comment TEXT NOT NULL DEFAULT ''
 )
 """
-COLUMNS = ("id", "created_at", "rating", "question", "answer", "comment")
+# added after the first release: an existing DB gets them with ALTER TABLE (see _migrate)
+EXTRA_COLUMNS = ("reason", "citations", "answered_by", "as_of", "conversation", "conversation_id", "updated_at")
+COLUMNS = ("id", "created_at", "rating", "question", "answer", "comment", *EXTRA_COLUMNS)
 # a cell starting with one of these runs as a formula in a spreadsheet (OWASP CSV injection)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -55,6 +59,7 @@ class FeedbackStore:
             with self._init:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(_SCHEMA)
+                _migrate(conn)
                 conn.commit()
                 self._ready = True
         if self.max_bytes:
@@ -84,15 +89,32 @@ class FeedbackStore:
                 pass
         return total
 
-    def add(self, question: str, answer: str, rating: str, comment: str = "") -> int:
+    def add(self, question: str, answer: str, rating: str, comment: str = "", *, replaces: int | None = None,
+            **extra: Any) -> int:
+        """Store one rating; ``extra`` holds EXTRA_COLUMNS (lists/dicts as JSON). With ``replaces`` the user
+        changes their earlier rating of the same question (same row), so a changed 👍→👎 is not counted twice."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        values = {k: _cell(extra.get(k)) for k in EXTRA_COLUMNS if k != "updated_at"}
         try:
             conn = self._connect()
         except (sqlite3.Error, OSError) as exc:
             raise self._failure(exc) from exc
         try:
+            if replaces is not None:
+                sets = ", ".join(f"{k} = ?" for k in values)
+                cur = conn.execute(
+                    f"UPDATE feedback SET answer = ?, rating = ?, comment = ?, {sets}, updated_at = ? "
+                    "WHERE id = ? AND question = ?",
+                    (answer, rating, comment, *values.values(), now, replaces, question),
+                )
+                if cur.rowcount:
+                    conn.commit()
+                    return replaces
+            cols = ", ".join(values)
             cur = conn.execute(
-                "INSERT INTO feedback (created_at, question, answer, rating, comment) VALUES (?, ?, ?, ?, ?)",
-                (datetime.now(UTC).isoformat(timespec="seconds"), question, answer, rating, comment),
+                f"INSERT INTO feedback (created_at, question, answer, rating, comment, {cols}) "
+                f"VALUES (?, ?, ?, ?, ?{', ?' * len(values)})",
+                (now, question, answer, rating, comment, *values.values()),
             )
             conn.commit()
             return int(cur.lastrowid or 0)
@@ -115,6 +137,22 @@ class FeedbackStore:
         for row in self.rows():
             writer.writerow([csv_cell(v) for v in row])
         return buf.getvalue()
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns a feedback DB from an older version lacks (never drops or rewrites rows)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(feedback)")}
+    for col in EXTRA_COLUMNS:
+        if col not in have:
+            conn.execute(f"ALTER TABLE feedback ADD COLUMN {col} TEXT NOT NULL DEFAULT ''")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False) if value else ""
+    return str(value)
 
 
 def csv_cell(value: object) -> object:

@@ -134,8 +134,8 @@ class Passage:
     # the document's own status facts, so an answer can say what replaced it and when it ended
     replaced_by: str = ""  # comma-separated document numbers
     expired: str = ""  # ISO date of the document's last day in force
-    text_form: str = ""  # tom-luoc | nguyen-van
     chapter: str = ""  # "Chương III" etc., when the document has chapters
+    text_form: str = ""  # the document's tom-luoc | nguyen-van (shown as a trust badge; not hashed)
     part: int = 0  # 0 = whole section; 1.. = khoản-aligned part of a long article
     ordinal: int = 0  # position of the passage in its document
     hash: str = ""

@@ -548,7 +548,8 @@ def test_feedback_then_admin_export(client: httpx.Client) -> None:
     assert r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers.get("content-disposition", "")
     rows = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))
-    assert rows[0] == ["id", "created_at", "rating", "question", "answer", "comment"]
+    assert rows[0][:6] == ["id", "created_at", "rating", "question", "answer", "comment"]
+    assert {"reason", "citations", "answered_by", "as_of", "conversation"} <= set(rows[0])  # issue 13
     mine = [row for row in rows[1:] if row[3] == marker]
     assert [(int(row[0]), row[2]) for row in mine] == [(ids[0], "up"), (ids[1], "down")]
     assert mine[0][5] == "góp ý, có dấu phẩy và \"ngoặc\""

@@ -311,7 +311,8 @@ def test_ask_streams_cites_and_opens_the_source(server: Server, tab: Tab) -> Non
     n_markers = len(re.findall(r"\[\d+\]", expected["answer"]))
     expect(cites).to_have_count(n_markers)
     assert cites.first.text_content() == "[1]"
-    expect(msg.locator(".source-link")).to_have_count(len({c["n"] for c in expected["citations"]}))
+    # one entry per cited passage: a passage cited as [1] and [2] is listed once
+    expect(msg.locator(".source-link")).to_have_count(len({c["passage_id"] for c in expected["citations"]}))
 
     # [1] opens the panel with the quote highlighted
     first = next(c for c in expected["citations"] if c["n"] == 1)
@@ -401,8 +402,7 @@ def test_thumbs_up_reaches_the_feedback_export(server: Server, tab: Tab) -> None
     up.click()
     expect(msg.locator(".action-status")).to_have_text(re.compile("Cảm ơn"))
     expect(up).to_have_attribute("aria-pressed", "true")
-    expect(up).to_be_disabled()
-    expect(msg.locator(".feedback-down")).to_be_disabled()
+    expect(msg.locator(".feedback-down")).to_be_enabled()  # a rating can be changed (tests/test_web_chat.py)
 
     new = [row for row in export_rows(server) if row["id"] not in before]
     mine = [row for row in new if row["question"] == Q_CHIP]

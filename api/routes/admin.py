@@ -19,7 +19,7 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 async def reindex(_: AdminDep, assistant: AssistantDep, settings: SettingsDep, request: Request) -> dict[str, Any]:
     t0 = time.perf_counter()
     try:
-        report = await run_in_threadpool(assistant.index.ingest, list(settings.knowledge_paths), lock_timeout=0.5)
+        report = await run_in_threadpool(assistant.index.ingest, settings.ingest_paths(), lock_timeout=0.5)
     except IngestBusyError as exc:
         audit_admin(request, "busy", action="reindex")
         raise APIError(409, "ingest_busy", "Đang có một tiến trình nạp dữ liệu khác.", "Another ingest is running.") from exc

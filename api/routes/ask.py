@@ -57,7 +57,8 @@ async def ask(req: AskRequest, assistant: AssistantDep, settings: SettingsDep, r
              summary="Hỏi, nhận câu trả lời dạng luồng SSE / streamed answer")
 async def ask_stream(req: AskRequest, assistant: AssistantDep, settings: SettingsDep,
                      request: Request) -> EventSourceResponse:
-    """Events: ``token`` {text} …, ``citations`` {refused, citations, passages}, ``done`` {timings_ms}; ``error``."""
+    """Events: ``token`` {text} …, ``citations`` {refused, citations, passages}, ``done`` {timings_ms, answered_by,
+    as_of, period}; ``error``."""
     validate_ask(req, settings)
     # answer first: a failure before any byte is sent is a plain HTTP error, not a broken stream
     result = await run_answer(request.app.state, resolve_answerer(req.answerer, settings), run_ask, assistant, req)
@@ -71,7 +72,8 @@ async def ask_stream(req: AskRequest, assistant: AssistantDep, settings: Setting
             yield {"event": "citations", "data": json.dumps(
                 {"refused": body["refused"], "citations": body["citations"], "passages": body["passages"]},
                 ensure_ascii=False)}
-            yield {"event": "done", "data": json.dumps({"timings_ms": body["timings_ms"]})}
+            yield {"event": "done", "data": json.dumps({k: body[k] for k in ("timings_ms", "answered_by", "as_of",
+                                                                              "period")}, ensure_ascii=False)}
         except StoreUnavailableError:
             yield {"event": "error", "data": json.dumps(error_body(
                 "store_unavailable", "Kho dữ liệu tạm thời không truy cập được.", "The store is unreachable."),

@@ -48,8 +48,10 @@ async def add_feedback(req: FeedbackRequest, store: FeedbackDep, settings: Setti
                        f"Bạn đã gửi quá {settings.feedback_per_minute} phản hồi mỗi phút; vui lòng thử lại sau.",
                        f"More than {settings.feedback_per_minute} feedback posts per minute; retry later.",
                        headers={"Retry-After": str(math.ceil(wait))})
+    extra = req.model_dump(include={"reason", "citations", "answered_by", "as_of", "conversation", "conversation_id"})
     try:
-        fid = await run_in_threadpool(store.add, req.question, req.answer, req.rating, req.comment or "")
+        fid = await run_in_threadpool(lambda: store.add(req.question, req.answer, req.rating, req.comment or "",
+                                                        replaces=req.replaces, **extra))
     except FeedbackError as exc:
         if exc.kind == "full":
             raise APIError(507, "feedback_full", "Kho phản hồi đã đầy; quản trị viên cần xuất và dọn dữ liệu.",

@@ -8,9 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AssistantDep
+from api.deps import AssistantDep, SettingsDep
 from api.errors import APIError
 from api.schemas import SourceDetail, SourceSummary
+from assistant.answer import status_label
+from assistant.models import KIND_LABELS
 from assistant.text import fold
 
 router = APIRouter(tags=["sources"])
@@ -25,10 +27,17 @@ def anchor(passage_id: str) -> str:
 
 
 @router.get("/sources", response_model=list[SourceSummary], summary="Danh sách tài liệu / list sources")
-async def list_sources(assistant: AssistantDep) -> list[dict[str, Any]]:
+async def list_sources(assistant: AssistantDep, settings: SettingsDep) -> list[dict[str, Any]]:
     snap = await run_in_threadpool(assistant.index.snapshot)
-    return [{**d, "amended_by": _split(d.get("amended_by", ""))} for d in sorted(snap.documents.values(),
-                                                                               key=lambda d: d["id"])]
+    uploads = settings.uploads_path
+    return [{**d, **labels(d), "amended_by": _split(d.get("amended_by", "")), "uploaded": (uploads / d["id"]).is_dir()}
+            for d in sorted(snap.documents.values(), key=lambda d: d["id"])]
+
+
+def labels(doc: dict[str, Any]) -> dict[str, str]:
+    """Display labels, so the web chat does not copy the tables of assistant/models.py."""
+    return {"status_label": status_label(str(doc.get("status", ""))),
+            "kind_label": KIND_LABELS.get(str(doc.get("kind", "")), "")}
 
 
 def _split(amended_by: str) -> list[str]:
@@ -48,6 +57,6 @@ async def get_source(doc_id: Annotated[str, Path(pattern=DOC_ID, max_length=128)
                  "label": p.label, "chapter": p.chapter, "text": p.text} for p in passages]
     first = passages[0]
     urls = [u for u in (first.source_urls or first.source_url).split("\n") if u and not _UNSAFE_URL.match(u)]
-    return {**doc, "source_urls": urls,
+    return {**doc, **labels(doc), "source_urls": urls, "text_form": first.text_form,
             "amended_by": _split(first.amended_by),
             "text": "\n\n".join(p.text for p in passages), "sections": sections}

@@ -1,0 +1,177 @@
+"""Documents added from the browser by an administrator (X-Admin-Key): upload, list, replace, delete.
+
+Each upload lives in its own folder ``<uploads>/<doc id>/`` (the file plus a ``.yaml`` sidecar with the
+form's metadata), which ``kiemnhiem ingest`` and ``/admin/reindex`` read next to ``knowledge/``. A file is
+validated with the same loaders (and ``file:line`` errors) as ingest before anything is stored; the
+index then changes in one ingest, and if that fails the uploads folder is put back as it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import Path as PathParam
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import AdminDep, AssistantDep, SettingsDep
+from api.errors import APIError
+from api.routes.sources import DOC_ID
+from assistant.config import Settings
+from assistant.documents import SUPPORTED_SUFFIXES, iter_documents, slugify
+from assistant.index import IngestBusyError, KnowledgeIndex
+
+router = APIRouter(prefix="/admin/uploads", tags=["admin"])
+
+META_KEYS = ("id", "title", "short_title", "number", "kind", "issuer", "issued", "effective", "status", "text_form")
+UPLOAD_SUFFIXES = (".md", ".txt", ".pdf", ".docx", ".html", ".htm")
+
+
+def _uploaded(settings: Settings) -> list[dict[str, Any]]:
+    root = settings.uploads_path
+    out = []
+    if root.is_dir():
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            files = [f for f in folder.iterdir() if f.suffix.lower() in SUPPORTED_SUFFIXES]
+            if not files:
+                continue
+            stat = files[0].stat()
+            out.append({"id": folder.name, "filename": files[0].name, "bytes": stat.st_size,
+                        "uploaded_at": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(timespec="seconds")})
+    return out
+
+
+def _validate(staging: Path, filename: str) -> Any:
+    """Load the staged file exactly as ingest would; errors name the uploaded file and the line."""
+    docs, errors = iter_documents([staging])
+    if errors or len(docs) != 1:
+        details = [str(e).replace(str(e.path), filename if e.path.suffix.lower() in SUPPORTED_SUFFIXES
+                                  else f"{filename} (siêu dữ liệu / metadata)") for e in errors]
+        raise APIError(422, "invalid_document", "Tài liệu không hợp lệ: " + "; ".join(details or ["không đọc được"]),
+                       "Invalid document: " + "; ".join(details or ["unreadable"]), details=details)
+    return docs[0]
+
+
+def _reingest(index: KnowledgeIndex, settings: Settings) -> dict[str, Any]:
+    try:
+        report = index.ingest(settings.ingest_paths(), lock_timeout=5.0).to_json()
+    except IngestBusyError as exc:
+        raise APIError(409, "ingest_busy", "Đang có một tiến trình nạp dữ liệu khác, vui lòng thử lại sau.",
+                       "Another ingest is running; try again later.") from exc
+    index.snapshot(refresh=True)  # listed immediately, not after the pointer check's delay
+    return report
+
+
+def _store_and_ingest(index: KnowledgeIndex, settings: Settings, staging: Path, doc_id: str) -> dict[str, Any]:
+    """Swap the upload's folder in, ingest everything, and restore the old folder if ingest fails."""
+    root = settings.uploads_path
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / doc_id
+    backup = root / f".old-{doc_id}"
+    if backup.exists():
+        shutil.rmtree(backup)
+    if target.exists():
+        target.rename(backup)
+    shutil.move(str(staging), str(target))
+    try:
+        report = _reingest(index, settings)
+    except Exception:
+        shutil.rmtree(target, ignore_errors=True)
+        if backup.exists():
+            backup.rename(target)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)
+    return report
+
+
+@router.get("", summary="Tài liệu đã tải lên (cần khóa quản trị) / uploaded documents (admin)")
+async def list_uploads(_: AdminDep, settings: SettingsDep) -> list[dict[str, Any]]:
+    return await run_in_threadpool(_uploaded, settings)
+
+
+@router.post("", status_code=201, summary="Tải lên một tài liệu và nạp vào chỉ mục (cần khóa quản trị) / upload a "
+             "document and index it (admin)")
+async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep,
+                 file: Annotated[UploadFile, File(description="md, txt, pdf, docx, html")],
+                 replace: Annotated[bool, Form()] = False,
+                 id: Annotated[str, Form(max_length=128)] = "",  # noqa: A002 - the knowledge-note key
+                 title: Annotated[str, Form(max_length=500)] = "",
+                 short_title: Annotated[str, Form(max_length=200)] = "",
+                 number: Annotated[str, Form(max_length=100)] = "",
+                 kind: Annotated[str, Form(max_length=40)] = "",
+                 issuer: Annotated[str, Form(max_length=300)] = "",
+                 issued: Annotated[str, Form(max_length=10)] = "",
+                 effective: Annotated[str, Form(max_length=10)] = "",
+                 status: Annotated[str, Form(max_length=40)] = "",
+                 text_form: Annotated[str, Form(max_length=20)] = "",
+                 source_urls: Annotated[str, Form(max_length=4000)] = "") -> dict[str, Any]:
+    name = Path(file.filename or "").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise APIError(415, "unsupported_file", f"Chỉ nhận tệp {', '.join(UPLOAD_SUFFIXES)}.",
+                       f"Only {', '.join(UPLOAD_SUFFIXES)} files are accepted.")
+    data = await file.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise APIError(413, "payload_too_large", f"Tệp vượt quá {settings.max_upload_bytes} byte.",
+                       f"The file exceeds {settings.max_upload_bytes} bytes.")
+    if not data:
+        raise APIError(422, "empty_file", "Tệp rỗng.", "The file is empty.")
+    fields = {"id": id, "title": title, "short_title": short_title, "number": number, "kind": kind,
+              "issuer": issuer, "issued": issued, "effective": effective, "status": status, "text_form": text_form}
+    meta: dict[str, Any] = {k: v.strip() for k, v in fields.items() if v.strip()}
+    urls = [u.strip() for u in source_urls.splitlines() if u.strip()]
+    if urls:
+        meta["source_urls"] = urls
+    stem = slugify(meta.get("id") or Path(name).stem) or "tai-lieu"
+
+    def work() -> dict[str, Any]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=settings.data_dir))
+        try:
+            (staging / f"{stem}{suffix}").write_bytes(data)
+            if meta:
+                (staging / f"{stem}.yaml").write_text(yaml.safe_dump(meta, allow_unicode=True, sort_keys=False),
+                                                      encoding="utf-8")
+            doc = _validate(staging, name)
+            snap = assistant.index.snapshot()
+            uploaded = {u["id"] for u in _uploaded(settings)}
+            if doc.id in snap.documents and doc.id not in uploaded:
+                raise APIError(409, "id_taken", f"Mã '{doc.id}' đã là một tài liệu trong knowledge/; hãy đặt mã khác.",
+                               f"'{doc.id}' is already a knowledge/ document; choose another id.")
+            if doc.id in uploaded and not replace:
+                raise APIError(409, "already_uploaded", f"Đã có tài liệu tải lên mã '{doc.id}'; chọn 'Thay thế' để "
+                               "thay bản cũ.", f"An upload with id '{doc.id}' exists; set replace to overwrite it.")
+            report = _store_and_ingest(assistant.index, settings, staging, doc.id)
+            return {"id": doc.id, "title": doc.title, "report": report}
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    return await run_in_threadpool(work)
+
+
+@router.delete("/{doc_id}", summary="Xóa một tài liệu đã tải lên (cần khóa quản trị) / delete an upload (admin)")
+async def delete_upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep,
+                        doc_id: Annotated[str, PathParam(pattern=DOC_ID, max_length=128)]) -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        target = settings.uploads_path / doc_id
+        if not target.is_dir():
+            raise APIError(404, "upload_not_found", f"Không có tài liệu tải lên mã '{doc_id}'.",
+                           f"No uploaded document '{doc_id}'.")
+        trash = settings.uploads_path / f".deleted-{doc_id}"
+        if trash.exists():
+            shutil.rmtree(trash)
+        target.rename(trash)
+        try:
+            report = _reingest(assistant.index, settings)
+        except Exception:
+            trash.rename(target)
+            raise
+        shutil.rmtree(trash, ignore_errors=True)
+        return {"id": doc_id, "deleted": True, "report": report}
+
+    return await run_in_threadpool(work)

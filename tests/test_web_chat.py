@@ -1,0 +1,467 @@
+"""The web chat as ChatGPT / Open WebUI users expect it (issue 13), in Debian's Chromium via Playwright.
+
+Kept conversations, reading on a phone, recovery, feedback with reasons, trust signals, the as-of date,
+print and share, and an axe-core accessibility scan. Reuses the session ``server`` (one process for the
+whole module); screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import test_browser  # its module-level check skips (or fails in CI) without Chromium and playwright
+from conftest import ARTIFACTS, Server
+from playwright.sync_api import Browser, Page, expect
+from test_browser import (
+    ADMIN_KEY,
+    ANSWER_TIMEOUT,
+    Q_BAN_BAU_CU,
+    Q_FOLLOW_UP,
+    Q_KIEM_NHIEM,
+    Tab,
+    ask,
+    load,
+    open_tab,
+    screenshot,
+    squash,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+browser = test_browser.browser  # the module-scoped Chromium fixture, shared
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture
+def tab(browser: Browser) -> Iterator[Tab]:
+    t = open_tab(browser)
+    yield t
+    t.page.context.close()
+
+
+def stream_bodies(tab: Tab) -> list[dict[str, Any]]:
+    return [body for url, body in tab.posts if url.endswith("/ask/stream")]
+
+
+def export_rows(server: Server) -> list[dict[str, str]]:
+    r = httpx.get(server.url + "/feedback/export", headers={"X-Admin-Key": ADMIN_KEY}, timeout=30)
+    assert r.status_code == 200, r.text
+    return list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))
+
+
+# ------------------------------------------------------------------------------------------ conversations
+
+def test_conversations_are_kept_listed_renamed_and_undone(server: Server, tab: Tab) -> None:
+    page = load(tab, server.url)
+    first = ask(page, Q_BAN_BAU_CU)
+    # the answer's first line is a distinct verdict line
+    verdict = first.locator(".answer .verdict")
+    expect(verdict).to_have_count(1)
+    assert verdict.evaluate("(n) => getComputedStyle(n).fontWeight") >= "600"
+
+    # a reload keeps the conversation, and the follow-up's history comes from the kept one
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-health", "ok")
+    expect(page.locator(".msg.assistant")).to_have_count(1)
+    expect(page.locator(".msg.user .text")).to_have_text(Q_BAN_BAU_CU)
+    second = ask(page, Q_FOLLOW_UP)
+    assert "cấp xã" in (second.locator(".answer").text_content() or "")
+    history = stream_bodies(tab)[-1]["history"]
+    assert [t["role"] for t in history] == ["user", "assistant"] and history[0]["content"] == Q_BAN_BAU_CU
+
+    # "Lịch sử" lists it with its title and date; rename it inline
+    page.locator("#history-toggle").click()
+    panel = page.locator("#history-panel")
+    expect(panel).to_be_visible()
+    item = panel.locator(".conv-item").first
+    expect(item.locator(".conv-title")).to_have_text(Q_BAN_BAU_CU)
+    expect(item.locator(".conv-date")).to_contain_text("2 câu hỏi")
+    item.locator(".conv-rename").click()
+    page.locator(".conv-rename-input").fill("Ban bầu cử")
+    page.locator(".conv-rename-input").press("Enter")
+    expect(panel.locator(".conv-item .conv-title").first).to_have_text("Ban bầu cử")
+    screenshot(page, "web-history.png")
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+
+    # new chat, then undo brings the conversation back
+    page.locator("#new-chat").click()
+    expect(page.locator(".msg")).to_have_count(0)
+    page.locator("#toast .toast-undo").click()
+    expect(page.locator(".msg.assistant")).to_have_count(2)
+
+    # delete with undo, then "xóa lịch sử"
+    page.locator("#history-toggle").click()
+    panel.locator(".conv-item .conv-delete").first.click()
+    expect(panel.locator(".conv-item")).to_have_count(0)
+    expect(page.locator(".msg")).to_have_count(0)
+    page.locator("#toast .toast-undo").click()
+    expect(panel.locator(".conv-item")).to_have_count(1)
+    page.locator("#clear-history").click()
+    expect(panel.locator(".conv-item")).to_have_count(0)
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-health", "ok")
+    expect(page.locator(".msg")).to_have_count(0)
+    assert page.evaluate("JSON.parse(localStorage.getItem('kiemnhiem.conversations.v1') || '[]').length") == 0
+    tab.assert_clean()
+
+
+# ------------------------------------------------------------------------------------------ phones
+
+@pytest.mark.parametrize("width", [390, 360])
+def test_phone_reading(server: Server, browser: Browser, width: int) -> None:
+    t = open_tab(browser, **{**PHONE, "viewport": {"width": width, "height": 740}})
+    try:
+        page = load(t, server.url)
+        msg = ask(page, Q_KIEM_NHIEM)
+        # the verdict (start of the answer) is on screen, not the end of the source list
+        box = msg.locator(".answer .verdict").bounding_box()
+        scroller = page.locator("#chat-scroll").bounding_box()
+        assert box and scroller and scroller["y"] - 1 <= box["y"] < scroller["y"] + scroller["height"] - 20, (box, scroller)
+        # no sideways scrolling
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, f"page scrolls sideways by {overflow}px at {width}px"
+        # tap targets in the answer are at least 32 px
+        small = page.evaluate("""() => [...document.querySelectorAll('.msg.assistant button, .msg.user button, #send')]
+            .filter((b) => b.offsetParent !== null)
+            .map((b) => [b.className, b.getBoundingClientRect().width, b.getBoundingClientRect().height])
+            .filter(([, w, h]) => w < 31.5 || h < 31.5)""")
+        assert small == [], small
+        # the same passage is listed once
+        cites = page.evaluate("""() => [...document.querySelectorAll('.msg.assistant .source-link')].map((b) => b.dataset.ns)""")
+        assert len(cites) == len(set(cites))
+        screenshot(page, f"web-phone-{width}.png")
+        t.assert_clean()
+    finally:
+        t.page.context.close()
+
+
+def test_duplicate_sources_are_merged(server: Server, tab: Tab) -> None:
+    page = load(tab, server.url)
+    citation = {"n": 1, "doc_id": "x", "title": "Luật A", "number": "1/2015/QH13", "section": "Điều 1",
+                "label": "Điều 1, Luật A", "quote": "Câu trích.", "source_url": "https://vbpl.vn/a", "status": "con-hieu-luc",
+                "status_label": "Còn hiệu lực", "score": 1.0, "passage_id": "x::dieu-1", "text_form": "tom-luoc"}
+    cits = [citation, {**citation, "n": 2}, {**citation, "n": 3, "passage_id": "x::dieu-2", "label": "Điều 2, Luật A"}]
+    answer = "Có [1].\nVì thế [2].\nVà [3]."
+
+    def fake(route: Any) -> None:
+        events = [("token", {"text": answer}), ("citations", {"refused": False, "citations": cits, "passages": []}),
+                  ("done", {"timings_ms": {"total": 1.0}, "as_of": "2026-01-01"})]
+        body = "".join(f"event: {n}\ndata: {json.dumps(d, ensure_ascii=False)}\n\n" for n, d in events)
+        route.fulfill(status=200, headers={"Content-Type": "text/event-stream; charset=utf-8"}, body=body)
+
+    page.route("**/ask/stream", fake)
+    msg = ask(page, "Câu hỏi có nguồn trùng")
+    links = msg.locator(".source-link")
+    expect(links).to_have_count(2)
+    expect(links.first.locator(".source-num")).to_have_text("1, 2")
+    expect(links.first.locator(".form-badge")).to_have_text("Tóm lược")
+    expect(msg.locator(".answer .support li")).to_have_count(2)
+    expect(msg.locator(".asof-line")).to_contain_text("Áp dụng tại ngày 01/01/2026")
+    tab.assert_clean()
+
+
+# ------------------------------------------------------------------------------------------ recovery
+
+def test_recovery_counter_stop_retry_and_edit(server: Server, tab: Tab) -> None:
+    page = load(tab, server.url)
+    box = page.locator("#question")
+    counter = page.locator("#char-count")
+    box.fill("a" * 1700)
+    expect(counter).to_be_visible()
+    expect(counter).to_contain_text("1.700/2.000")
+    box.fill("kiêm nhiệm " * 200)  # 2,200 characters: refused before sending, text kept
+    box.press("Enter")
+    expect(counter).to_have_class(re.compile("over"))
+    expect(counter).to_contain_text("dài quá")
+    assert stream_bodies(tab) == []
+    assert len(box.input_value()) > 2000
+
+    # an answer that does not come: the waiting text says what happens; Stop puts the question back
+    held: list[Any] = []
+    page.route("**/ask/stream", lambda route: held.append(route))
+    box.fill(Q_KIEM_NHIEM)
+    box.press("Enter")
+    step = page.locator(".msg.assistant .step-text")
+    expect(step).to_have_text("Đang tìm trong nguồn…")
+    expect(step).to_have_text("Đang soạn câu trả lời…")
+    page.locator("#stop").click()
+    stopped = page.locator(".msg.assistant").last
+    expect(stopped).to_have_attribute("data-state", "error")
+    expect(box).to_have_value(Q_KIEM_NHIEM)
+    page.unroute("**/ask/stream")
+
+    # "Hỏi lại" on the stopped answer asks again
+    box.fill("")
+    stopped.locator(".retry").click()
+    answered = page.locator(".msg.assistant").last
+    expect(answered).to_have_attribute("data-state", "done", timeout=ANSWER_TIMEOUT)
+    expect(answered.locator(".retry")).to_be_visible()
+
+    # edit-and-resend the last question: the last exchange is replaced, not duplicated
+    users_before = page.locator(".msg.user").count()
+    page.locator(".msg.user").last.locator(".edit-question").click()
+    expect(box).to_have_value(Q_KIEM_NHIEM)
+    box.fill(Q_BAN_BAU_CU)
+    box.press("Enter")
+    expect(page.locator(".msg.assistant").last).to_have_attribute("data-state", "done", timeout=ANSWER_TIMEOUT)
+    expect(page.locator(".msg.user")).to_have_count(users_before)
+    expect(page.locator(".msg.user .text").last).to_have_text(Q_BAN_BAU_CU)
+    kept = page.evaluate("JSON.parse(localStorage.getItem('kiemnhiem.conversations.v1'))[0].turns.map((t) => t.question)")
+    assert kept == [Q_BAN_BAU_CU], kept  # the edited question replaced the answered one; the stopped one was never kept
+    screenshot(page, "web-recovery.png")
+    assert tab.errors == []
+
+
+# ------------------------------------------------------------------------------------------ feedback
+
+def test_feedback_changes_and_carries_reason_citations_and_conversation(server: Server, tab: Tab) -> None:
+    before = {row["id"] for row in export_rows(server)}
+    page = load(tab, server.url)
+    msg = ask(page, Q_KIEM_NHIEM)
+    up, down = msg.locator(".feedback-up"), msg.locator(".feedback-down")
+    up.click()
+    expect(up).to_have_attribute("aria-pressed", "true")
+    expect(down).to_be_enabled()
+    # change of mind: 👎 with a reason and a comment
+    down.click()
+    form = msg.locator(".feedback-form")
+    expect(form).to_be_visible()
+    screenshot(page, "web-feedback-form.png")
+    form.get_by_label("Nguồn không đúng").check()
+    form.locator(".feedback-comment").fill("Nguồn [1] nói về cấp tỉnh.")
+    form.locator(".feedback-send").click()
+    expect(down).to_have_attribute("aria-pressed", "true")
+    expect(up).to_have_attribute("aria-pressed", "false")
+    expect(form).to_be_hidden()
+
+    rows = [r for r in export_rows(server) if r["id"] not in before and r["question"] == Q_KIEM_NHIEM]
+    assert len(rows) == 1, rows  # the change updated the first rating, not a second row
+    row = rows[0]
+    assert row["rating"] == "down" and row["reason"] == "nguon-khong-dung", row
+    assert row["comment"] == "Nguồn [1] nói về cấp tỉnh."
+    assert json.loads(row["citations"])[0]["n"] == 1
+    assert row["answered_by"] and row["as_of"] and row["conversation_id"]
+    assert squash(row["answer"]) == squash(msg.locator(".answer").text_content() or "")
+    tab.assert_clean()
+
+
+# ------------------------------------------------------------------------------------------ trust, date, share, print
+
+def test_trust_signals_as_of_share_and_print(server: Server, browser: Browser, tab: Tab) -> None:
+    page = load(tab, server.url)
+    # the as-of control: change the date, the request carries it and the answer shows it
+    page.locator("#asof-change").click()
+    page.locator("#asof-input").fill("2021-05-01")
+    page.locator("#asof-input").dispatch_event("change")
+    expect(page.locator("#asof-label")).to_have_text("Áp dụng tại ngày 01/05/2021")
+    msg = ask(page, Q_KIEM_NHIEM)
+    assert stream_bodies(tab)[-1]["as_of"] == "2021-05-01"
+    expect(msg.locator(".asof-line")).to_contain_text("01/05/2021")
+
+    # trust: the summary badge, only the quote highlighted (server offsets), pinned title and status
+    expect(msg.locator(".source-link .form-badge").first).to_have_text(re.compile("Tóm lược|Nguyên văn"))
+    expected = httpx.post(server.url + "/ask", json={"question": Q_KIEM_NHIEM, "as_of": "2021-05-01"}, timeout=120).json()
+    first = next(c for c in expected["citations"] if c["n"] == 1)
+    assert first["quote_start"] is not None and first["status_label"]
+    msg.locator('.cite[data-n="1"]').first.click()
+    panel = page.locator("#source-panel")
+    expect(panel.locator("mark")).to_have_text(first["quote"])
+    pinned = panel.locator(".panel-pinned")
+    expect(pinned.locator(".badge").first).to_have_text(re.compile(first["status_label"]))
+    page.locator("#panel-body").evaluate("(b) => { b.scrollTop = b.scrollHeight; }")
+    expect(pinned).to_be_in_viewport()
+    screenshot(page, "web-panel-pinned.png")
+    page.keyboard.press("Escape")
+
+    # share: the link reopens the question with its date
+    msg.locator(".share").click()
+    expect(msg).to_have_attribute("data-share-url", re.compile(r"\?q=.+&as_of=2021-05-01"))
+    link = msg.get_attribute("data-share-url") or ""
+    other = open_tab(browser)
+    try:
+        other.page.goto(link)
+        reopened = other.page.locator(".msg.assistant").first
+        expect(reopened).to_have_attribute("data-state", "done", timeout=ANSWER_TIMEOUT)
+        expect(other.page.locator(".msg.user .text")).to_have_text(Q_KIEM_NHIEM)
+        assert stream_bodies(other)[-1]["as_of"] == "2021-05-01"
+    finally:
+        other.page.context.close()
+
+    # print: no header, composer or buttons; the answer, its sources with number/link, and the date
+    ask(page, Q_BAN_BAU_CU)
+    page.emulate_media(media="print")
+    expect(page.locator(".app-header")).to_be_hidden()
+    expect(page.locator(".composer")).to_be_hidden()
+    expect(page.locator(".actions").first).to_be_hidden()
+    expect(page.locator(".msg.assistant")).to_have_count(2)
+    expect(page.locator(".msg.assistant").first).to_be_visible()
+    expect(page.locator(".print-head")).to_contain_text("In ngày")
+    expect(page.locator(".source-print").first).to_be_visible()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.pdf(path=str(ARTIFACTS / "web-print-conversation.pdf"))
+    # one answer: the other exchange is not printed
+    page.evaluate("window.print = () => {}")
+    page.emulate_media(media="screen")
+    page.locator(".msg.assistant").first.locator(".print-one").click()
+    page.emulate_media(media="print")
+    expect(page.locator(".msg.assistant").last).to_be_hidden()
+    expect(page.locator(".msg.assistant").first).to_be_visible()
+    page.pdf(path=str(ARTIFACTS / "web-print-one.pdf"))
+    assert (ARTIFACTS / "web-print-one.pdf").stat().st_size > 5_000
+    page.emulate_media(media="screen")
+    tab.assert_clean()
+
+
+# ------------------------------------------------------------------------------------------ accessibility
+
+def axe_serious(page: Page, where: str) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
+    return [f"{where}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']][:3]}" for v in bad]
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_accessibility_axe(server: Server, browser: Browser, viewport: str) -> None:
+    t = open_tab(browser, **(PHONE if viewport == "phone" else {}))
+    try:
+        page = load(t, server.url)
+        problems = axe_serious(page, "empty chat")
+        msg = ask(page, Q_KIEM_NHIEM)
+        msg.locator(".feedback-down").click()
+        problems += axe_serious(page, "chat with answer and feedback form")
+        msg.locator('.cite[data-n="1"]').first.click()
+        expect(page.locator("#source-panel mark")).to_be_visible()
+        problems += axe_serious(page, "source panel")
+        page.keyboard.press("Escape")
+        page.locator("#history-toggle").click()
+        problems += axe_serious(page, "history list")
+        page.keyboard.press("Escape")
+        page.locator("#tab-sources").click()
+        page.locator("#source-list .doc-item").first.click()
+        expect(page.locator("#source-doc .doc-section").first).to_be_visible()
+        problems += axe_serious(page, "sources page")
+        assert problems == [], "\n".join(problems)
+    finally:
+        t.page.context.close()
+
+
+# ------------------------------------------------------------------------------------------ uploads
+
+GOOD_NOTE = """---
+id: hoi-dap-tai-len-thu-nghiem
+title: "Hỏi đáp tải lên thử nghiệm"
+kind: hoi-dap
+status: tham-khao
+text_form: tom-luoc
+---
+# Hỏi đáp tải lên thử nghiệm
+
+## Câu hỏi
+
+Tài liệu tải lên thử nghiệm có được nạp không?
+
+## Trả lời
+
+Tài liệu tải lên thử nghiệm được nạp ngay sau khi quản trị viên tải lên.
+"""
+BAD_NOTE = """---
+id: hoi-dap-loi
+title: "Lỗi"
+status: sai-trang-thai
+---
+# Lỗi
+
+## Câu hỏi
+
+Nội dung.
+"""
+
+
+@pytest.fixture(scope="module")
+def upload_server(kb_settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A private copy of the session index (uploads change it), with an admin key."""
+    from conftest import clone_index, server_env
+
+    settings = clone_index(kb_settings, tmp_path_factory.mktemp("uploads-data"))
+    srv = Server(server_env(settings, KIEMNHIEM_ADMIN_KEY=ADMIN_KEY),
+                 log_path=tmp_path_factory.mktemp("uploads-log") / "server.log").wait(timeout=300)
+    yield srv
+    srv.stop()
+
+
+def test_admin_uploads_documents_from_the_browser(upload_server: Server, tmp_path: Any, browser: Browser) -> None:
+    srv = upload_server
+    assert httpx.get(srv.url + "/admin/uploads", timeout=30).status_code == 401
+    assert httpx.post(srv.url + "/admin/uploads", files={"file": ("a.md", b"x")}, timeout=30).status_code == 401
+    t = open_tab(browser)
+    page = t.page
+    try:
+        load(t, srv.url)
+        page.locator("#tab-sources").click()
+        expect(page.locator("#source-list .doc-item")).to_have_count(15)
+        box = page.locator("#upload-box")
+        expect(box.locator(".upload-form input[type=file]")).to_have_count(0)  # no key: no form
+        box.locator("summary").click()
+        box.locator("#admin-key").fill("wrong-key")
+        box.locator("#admin-key").press("Enter")
+        expect(box.locator(".upload-errors")).to_contain_text("không đúng")
+        box.locator("summary").click()
+        box.locator("#admin-key").fill(ADMIN_KEY)
+        box.locator("#admin-key").press("Enter")
+        form = box.locator("form.upload-form")
+        expect(form.locator("#up-file")).to_be_visible()
+        problems = axe_serious(page, "upload form")
+        assert problems == [], "\n".join(problems)
+
+        # a bad file: the same file:line error as ingest, nothing stored
+        bad = tmp_path / "loi.md"
+        bad.write_text(BAD_NOTE, encoding="utf-8")
+        form.locator("#up-file").set_input_files(str(bad))
+        form.locator(".upload-send").click()
+        expect(form.locator(".upload-errors")).to_contain_text("loi.md:4")
+        screenshot(page, "web-upload-error.png")
+
+        # a good file with metadata from the form: ingested and listed at once
+        good = tmp_path / "tai-len.md"
+        good.write_text(GOOD_NOTE, encoding="utf-8")
+        form.locator("#up-file").set_input_files(str(good))
+        form.locator("#up-source_urls").fill("https://vbpl.vn/thu-nghiem")
+        form.locator(".upload-send").click()
+        expect(box.locator(".upload-status")).to_contain_text("Đã thêm", timeout=120_000)
+        expect(page.locator("#source-list .doc-item")).to_have_count(16)
+        expect(page.locator('#source-list .doc-item[data-id="hoi-dap-tai-len-thu-nghiem"]')).to_be_visible()
+        expect(box.locator(".upload-list li")).to_have_count(1)
+        screenshot(page, "web-upload-done.png")
+        r = httpx.post(srv.url + "/ask", json={"question": "Tài liệu tải lên thử nghiệm có được nạp không?"}, timeout=120)
+        assert any(c["doc_id"] == "hoi-dap-tai-len-thu-nghiem" for c in r.json()["citations"]), r.json()
+
+        # the same id again: refused unless "replace" is ticked
+        form = box.locator("form.upload-form")
+        form.locator("#up-file").set_input_files(str(good))
+        form.locator(".upload-send").click()
+        expect(form.locator(".upload-errors")).to_contain_text("Thay thế")
+        box.locator(".upload-replace-btn").first.click()
+        form.locator("#up-file").set_input_files(str(good))
+        form.locator(".upload-send").click()
+        expect(box.locator(".upload-status")).to_contain_text("Đã thêm", timeout=120_000)
+
+        # delete: gone from the sources and from the uploads folder
+        box.locator(".upload-delete").first.click()
+        expect(box.locator(".upload-status")).to_contain_text("Đã xóa", timeout=120_000)
+        expect(page.locator("#source-list .doc-item")).to_have_count(15)
+        assert httpx.get(srv.url + "/admin/uploads", headers={"X-Admin-Key": ADMIN_KEY}, timeout=30).json() == []
+        # the refused uploads log their 4xx in the console; nothing else may go wrong
+        assert t.csp_violations() == [] and t.errors == []
+    finally:
+        page.context.close()
