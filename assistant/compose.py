@@ -304,6 +304,8 @@ def _bonus(c: Candidate, turn: Turn) -> float:
                 b -= 0.03 * len(others)  # a figure for another level, or a total across levels
             if here and _GONE_RE.search(f):
                 b += 0.08  # the asked level no longer has it: that is the answer, not an old figure
+    if turn.asked_date >= turn.as_of and re.search(r"\b(tung quy dinh|truoc day|truoc do da)\b", f):
+        b -= 0.04  # "used to provide": a statement about the past, not today's rule
     if "bo sung" in f and "bo sung" not in turn.folded:
         b -= 0.05  # by-elections are a special case the question did not ask about
     if ents.bodies:
@@ -346,8 +348,8 @@ def entity_rerank(turn: Turn, hits: Sequence[ScoredPassage]) -> list[ScoredPassa
     which body an article is about.
     """
     bodies = turn.entities.bodies
-    if not bodies:
-        return list(hits)
+    if not bodies or turn.intent not in ("amount", "authority", "when"):
+        return list(hits)  # only a figure or a deadline depends on which body the article is about
     for h in hits:
         head = fold(f"{h.passage.heading} {h.passage.section}")
         if any(_has_body(head, b) for b in bodies):
@@ -373,8 +375,8 @@ def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
         depth -= ch == ")" and depth > 0
         if ch == ";" and depth == 0:
             cuts.append(i)
-    if len(cuts) == 1:
-        return []
+    if len(cuts) == 1 or ":" in text[start:cuts[1]]:
+        return []  # no clauses, or a list after a colon: the list is read whole
     spans = []
     bounds = [*cuts, end]
     for a, b in zip(bounds, bounds[1:], strict=False):
