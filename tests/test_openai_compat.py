@@ -116,7 +116,9 @@ def test_long_conversation_keeps_working(client: openai.OpenAI) -> None:
     messages: list[dict[str, Any]] = []
     for q in (Q_BAN_BAU_CU, Q_FOLLOW_UP, Q_KIEM_NHIEM,
               "Bí thư chi bộ kiêm trưởng thôn có được hưởng phụ cấp kiêm nhiệm không?",
-              "Còn trưởng ban công tác Mặt trận thì sao?"):
+              "Còn trưởng ban công tác Mặt trận thì sao?", "Ban bầu cử đại biểu Quốc hội do ai thành lập?",
+              "Tổ bầu cử có bao nhiêu thành viên?", "Ủy ban bầu cử ở tỉnh có bao nhiêu thành viên?",
+              "Người ứng cử có được làm thành viên Tổ bầu cử không?"):
         messages.append({"role": "user", "content": q})
         messages.append({"role": "assistant", "content": complete(client, messages)})
     assert sum(len(m["content"]) for m in messages[:-2]) > 8000
