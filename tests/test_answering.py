@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import json
 import re
 import subprocess
@@ -11,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
