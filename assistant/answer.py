@@ -157,9 +157,8 @@ def status_lines(citations: Sequence[Citation]) -> list[str]:
 
 
 def document_name(p: Passage) -> str:
-    """The short citation name of a passage's document (its label without the section)."""
-    prefix = f"{p.section}, "
-    return p.label[len(prefix):] if p.label.startswith(prefix) else p.title
+    """The short citation name of a passage's document (its label without the provision)."""
+    return compose.document_label(p)
 
 
 class ExtractiveAnswerer:
