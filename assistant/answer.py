@@ -223,8 +223,7 @@ class ExtractiveAnswerer:
                     lines.append(f"{sentence.rstrip('.')}; tuy nhiên, nguồn ghi: {compose.display(caveat.text)} "
                                  f"{markers(caveat)}")
                     plan.support = [c for c in plan.support if not compose._overlaps(c, [caveat])]
-                    own = []
-                    lead = caveat
+                    lead = None  # the caveat is already the quoted line
                 elif own:
                     lead = own[0]
                     plan.support = [c for c in plan.support if not compose._overlaps(c, [lead])]
@@ -232,8 +231,6 @@ class ExtractiveAnswerer:
                 else:
                     lines.append(sentence)
                 covered_docs.add(doc_id)
-        if lines and lead.unverified is False and turn.intent == "validity" and covered_docs and "tuy nhiên, nguồn ghi" in lines[0]:
-            lead = None  # the caveat already is the quoted line
         if lead is None:
             text = "\n".join(lines + [f"{compose.display(c.text)} {markers(c)}" for c in plan.support])
             return Answer(text, citations)

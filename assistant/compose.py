@@ -481,8 +481,6 @@ class Plan:
 
     lead: Candidate | None
     support: list[Candidate]
-    prefix: str = ""  # verdict word and/or period label, derived by a rule, shown before the lead
-    lines_before: list[str] = field(default_factory=list)  # metadata lines (validity), with their candidate
     unverified_lead: bool = False
     no_figure: bool = False
     considered: list[Candidate] = field(default_factory=list)  # every candidate weighed (for period labels)

@@ -206,24 +206,14 @@ def _has_word(folded: str, phrase: str) -> bool:
     return re.search(rf"(?<![\w]){re.escape(phrase)}(?![\w])", folded) is not None
 
 
+_INTENT_RULES = (("change", _CHANGE_RE), ("validity", _VALIDITY_RE), ("authority", _AUTHORITY_RE),
+                 ("amount", _AMOUNT_RE), ("when", _WHEN_RE), ("yesno", _YESNO_RE), ("list", _LIST_RE))
+
+
 def detect_intent(folded: str) -> str:
     """The kind of answer the question expects (first matching rule wins; see module docstring)."""
     f = collapse_ws(folded).strip(" ?.!")
-    if _CHANGE_RE.search(f):
-        return "change"
-    if _VALIDITY_RE.search(f):
-        return "validity"
-    if _AUTHORITY_RE.search(f):
-        return "authority"
-    if _AMOUNT_RE.search(f):
-        return "amount"
-    if _WHEN_RE.search(f):
-        return "when"
-    if _YESNO_RE.search(f):
-        return "yesno"
-    if _LIST_RE.search(f):
-        return "list"
-    return "other"
+    return next((name for name, rule in _INTENT_RULES if rule.search(f)), "other")
 
 
 def detect_levels(folded: str) -> tuple[str, ...]:
