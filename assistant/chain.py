@@ -258,8 +258,10 @@ class Assistant:
         if missing:
             return turn.with_(decision="missing", missing=tuple(missing))
         # another field of law: refuse before any answer is composed (a missing name is the more precise reason)
-        verdict = self.domain.check(turn.search_query or turn.standalone, hits)
-        if not verdict.in_domain:
+        # a question that names a document the sources hold is in the field, whatever its wording
+        names_ours = bool(turn.entities.document_numbers)
+        verdict = None if names_ours else self.domain.check(turn.search_query or turn.standalone, hits)
+        if verdict is not None and not verdict.in_domain:
             return turn.with_(decision="out-of-domain", suggestions=tuple(verdict.suggestions))
         if not self.answerable(hits, STEERED_MARGIN if turn.steered else 0.0, turn.search_query or turn.standalone):
             return turn.with_(decision="below-threshold")

@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from assistant.models import Passage
+from assistant.period import RULE_KINDS
 from assistant.retrieval import QUESTION_SECTION, STOPWORDS_FOLDED, ScoredPassage, SentenceHit
 from assistant.safety import unsafe_quote
 from assistant.text import collapse_ws, fold, split_sentences, tokenize_folded
@@ -222,14 +223,22 @@ def extend_span(p: Passage, start: int, end: int) -> tuple[int, int] | None:
     return s0, s1
 
 
-def _level_terms(level: str) -> tuple[str, ...]:
-    return {
-        "tinh": ("cap tinh", "o tinh", "tinh,", "tinh uy", "tinh)"),
-        "huyen": ("cap huyen", "huyen"),
-        "xa": ("cap xa", "o xa", "xa,", "xa)", "xa, phuong"),
-        "thon": ("thon", "to dan pho", "ap,", "ap ", "khu pho"),
-        "trung-uong": ("quoc hoi", "trung uong"),
-    }.get(level, ())
+# how a sentence names a level (folded, whole words): "thôn" is not "thông tư", "ấp" is not "áp dụng"
+_LEVEL_MENTION = {
+    "tinh": re.compile(r"\b(cap tinh|o tinh|tinh uy)\b|\btinh[,)]"),
+    "huyen": re.compile(r"\b(cap huyen|huyen)\b"),
+    "xa": re.compile(r"\b(cap xa|o xa)\b|\bxa(, phuong|[,)])"),
+    "thon": re.compile(r"\b(thon|to dan pho|truong ap|khu pho|ap, khu pho|o ap|cac ap)\b"),
+    "trung-uong": re.compile(r"\b(quoc hoi|trung uong)\b"),
+}
+# the explicit "cấp …" forms only: a sentence that says "cấp xã" speaks of that level, not in passing
+_LEVEL_EXPLICIT = {"tinh": re.compile(r"\bcap tinh\b"), "huyen": re.compile(r"\bcap huyen\b"),
+                   "xa": re.compile(r"\bcap xa\b"), "thon": _LEVEL_MENTION["thon"]}
+
+
+def mentions_level(folded: str, level: str, explicit: bool = False) -> bool:
+    rule = (_LEVEL_EXPLICIT if explicit else _LEVEL_MENTION).get(level)
+    return bool(rule and rule.search(folded))
 
 
 def _has_body(folded: str, body: str) -> bool:
@@ -295,11 +304,11 @@ def _bonus(c: Candidate, turn: Turn) -> float:
     if ents.levels and turn.intent in ("amount", "authority", "yesno", "when", "validity", "list"):
         asked = [lv for lv in ents.levels if lv != "trung-uong"]
         if asked:
-            here = any(t in f for lv in asked for t in _level_terms(lv))
-            if here or any(t in head for lv in asked for t in _level_terms(lv)):
+            here = any(mentions_level(f, lv) for lv in asked)
+            if here or any(mentions_level(head, lv) for lv in asked):
                 b += 0.05
             others = [lv for lv in ("tinh", "huyen", "xa") if lv not in asked
-                      and any(re.search(rf"\b{t}\b", f) for t in _level_terms(lv) if t.startswith("cap "))]
+                      and mentions_level(f, lv, explicit=True)]
             if others:
                 b -= 0.03 * len(others)  # a figure for another level, or a total across levels
             if here and _GONE_RE.search(f):
@@ -328,6 +337,8 @@ def _bonus(c: Candidate, turn: Turn) -> float:
             b += 0.05
         elif others:
             b -= 0.06
+    if ents.posts:
+        b += min(0.06, 0.03 * sum(1 for rule in _post_rules(ents.posts) if rule.search(f)))
     # a primary text outranks a summary or Q&A carrying the same sentence; current outranks expired
     b += 0.01 * primacy(c.passage)
     if c.extended:
@@ -336,6 +347,24 @@ def _bonus(c: Candidate, turn: Turn) -> float:
     if c.meta:
         b -= 0.08
     return b
+
+
+# a post as sentences name it: the village head is "trưởng thôn", "trưởng ấp" or "tổ trưởng tổ dân phố"
+_VILLAGE_HEAD = re.compile(r"\b(truong thon|truong ap|truong khu pho|to truong to dan pho)\b")
+_POST_FORMS = {"truong thon": _VILLAGE_HEAD, "truong ap": _VILLAGE_HEAD, "to truong to dan pho": _VILLAGE_HEAD,
+               "chu tich ubnd": re.compile(r"\bchu tich (ubnd|uy ban nhan dan)\b"),
+               "chu tich uy ban nhan dan": re.compile(r"\bchu tich (ubnd|uy ban nhan dan)\b"),
+               "chu tich hdnd": re.compile(r"\bchu tich (hdnd|hoi dong nhan dan)\b"),
+               "chu tich hoi dong nhan dan": re.compile(r"\bchu tich (hdnd|hoi dong nhan dan)\b")}
+_GENERIC_POSTS = {"can bo", "cong chuc", "thanh vien", "chu tich", "bi thu", "truong ban", "dai bieu"}
+
+
+def _post_rules(posts: Sequence[str]) -> list[re.Pattern[str]]:
+    """How sentences name the posts that tell one rule from another ("bí thư chi bộ", not the
+    "bí thư" inside it; "cán bộ" or "thành viên" alone tell nothing), one rule per post."""
+    specific = [p for p in posts if p not in _GENERIC_POSTS and not any(p != q and p in q for q in posts)]
+    rules = [_POST_FORMS.get(p) or re.compile(rf"\b{re.escape(p)}\b") for p in specific]
+    return list({r.pattern: r for r in rules}.values())
 
 
 ENTITY_BONUS = 0.02
@@ -502,7 +531,7 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
         top_inner = max(inner, key=lambda c: c.score)
         if top_inner.unverified and top_inner.score >= best.score - 2 * CLAUSE_PENALTY:
             best = top_inner  # the clause that meets the question is the note saying it does not know
-    if best.unverified and best.in_period and turn.intent != "change":
+    if best.unverified and best.in_period and turn.intent != "change" and not _other_level_only(turn, best):
         # the best evidence is the note saying it does not know exactly this: say so, do not pad
         return Plan(best, [], unverified_lead=True)
     lead = pool[0]
@@ -566,8 +595,7 @@ def _other_level_only(turn: Turn, c: Candidate) -> bool:
     if not asked:
         return False
     f = c.folded
-    mentions = {lv for lv in ("tinh", "huyen", "xa", "thon") if any(
-        re.search(rf"\b{t}\b", f) for t in _level_terms(lv) if t.startswith("cap ") or lv == "thon")}
+    mentions = {lv for lv in ("tinh", "huyen", "xa", "thon") if mentions_level(f, lv, explicit=True)}
     return bool(mentions) and not (mentions & set(asked))
 
 
@@ -653,9 +681,7 @@ def validity_line(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, 
     status = target.status
     effective = _parse(str(doc.get("effective") or target.effective or ""))
     expired = _parse(str(doc.get("expired") or ""))
-    replaced = doc.get("replaced_by") or []
-    if isinstance(replaced, str):
-        replaced = [r.strip() for r in replaced.split(",") if r.strip()]
+    replaced = _numbers(doc.get("replaced_by"))
     parts: list[str] = []
     if status == "het-hieu-luc":
         ended = f"{name} đã hết hiệu lực" + (f" từ {fmt_date(expired + timedelta(days=1))}" if expired else "")
@@ -663,10 +689,13 @@ def validity_line(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, 
             ended += f", đã được thay bằng {', '.join(kind_name(r) for r in replaced)}"
         parts.append(ended)
     elif status == "con-hieu-luc":
-        parts.append(f"{name} còn hiệu lực" + (f" (có hiệu lực từ {fmt_date(effective)})" if effective else ""))
+        amended = _numbers(doc.get("amended_by") or target.amended_by)
+        parts.append(f"{name} còn hiệu lực" + (f" (có hiệu lực từ {fmt_date(effective)})" if effective else "")
+                     + (f", đã được sửa đổi, bổ sung bởi {', '.join(kind_name(a) for a in amended)}" if amended else ""))
     elif status == "da-sua-doi":
-        amended = str(doc.get("amended_by") or target.amended_by or "").strip()
-        parts.append(f"{name} còn hiệu lực nhưng đã được sửa đổi, bổ sung" + (f" (bởi {amended})" if amended else ""))
+        amended = _numbers(doc.get("amended_by") or target.amended_by)
+        parts.append(f"{name} còn hiệu lực nhưng đã được sửa đổi, bổ sung"
+                     + (f" (bởi {', '.join(kind_name(a) for a in amended)})" if amended else ""))
     elif status == "thi-diem":
         parts.append(f"{name} là quy định thí điểm")
     else:
@@ -676,6 +705,14 @@ def validity_line(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, 
         else:
             return None  # a reference note has no legal status of its own to state
     return target.doc_id, "; ".join(parts) + "."
+
+
+def _numbers(value: Any) -> list[str]:
+    """Document numbers from front matter (a list) or passage metadata (comma-separated)."""
+    if not value:
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    return [str(v).strip() for v in items if str(v).strip()]
 
 
 def kind_name(number: str) -> str:
@@ -726,27 +763,45 @@ def premise_gaps(turn: Turn, evidence: str, corpus_numbers: Sequence[str]) -> li
 _ELECTION_YEARS = {2016, 2021, 2026}
 
 
+_YEAR_RANGE = re.compile(r"\b(?:19|20)\d\d\s*[-–—]\s*((?:19|20)\d\d)\b")
+
+
+def _rule_covers_year(p: Passage, y: int) -> bool:
+    """A rule speaks for every year of its period; before its period starts it speaks for none.
+
+    An open start falls back to the document's issue date (a decree cannot apply before it was
+    signed). Reports and news have no such span: a 2023 report does not speak for 2019.
+    """
+    if p.kind not in RULE_KINDS or p.status == "tham-khao":
+        return False
+    start, end = passage_period(p)
+    start = start or _parse(p.issued)
+    if start is None:
+        return False
+    return start.year <= y and (end is None or y <= end.year)
+
+
 def year_gaps(turn: Turn, ans: Any) -> list[str]:
     """Years the question names that the cited evidence does not speak for.
 
-    An election year or a period the cited sections are annotated with counts as evidence; any
-    other year must be written in the cited passages ("Năm 2019 Bến Tre có bao nhiêu…" is not
-    answered from a report whose year the note does not know), and a year after today never is.
+    A year written in the cited passages, an election year, or a year inside the period of a cited
+    rule counts as evidence ("Năm 2020 … theo quy định nào" is answered from a decree in force in
+    2020); any other year is a premise the sources lack ("Năm 2019 Bến Tre có bao nhiêu…" is not
+    answered from a report whose year the note does not know). A term named as a range
+    ("nhiệm kỳ 2026–2031") is named by its first year: its end is a term's name, not a date asked.
     """
     gaps = []
     texts = " ".join(f"{c.hit.passage.text} {c.hit.passage.title}" for c in ans.citations)
+    range_ends = {int(m.group(1)) for m in _YEAR_RANGE.finditer(turn.cleaned or turn.raw)}
     for y in turn.entities.years:
+        if y in range_ends or str(y) in texts:
+            continue
         if y > turn.as_of.year:
             gaps.append(f"năm {y}")
             continue
-        if str(y) in texts or y in _ELECTION_YEARS or y == 2025:
+        if y in _ELECTION_YEARS or y == 2025:
             continue
-        covered = False
-        for c in ans.citations:
-            start, end = passage_period(c.hit.passage)
-            if start is not None and end is not None and start.year <= y <= end.year:
-                covered = True
-        if not covered:
+        if not any(_rule_covers_year(c.hit.passage, y) for c in ans.citations):
             gaps.append(f"năm {y}")
     return gaps
 

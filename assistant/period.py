@@ -156,7 +156,7 @@ def passage_overlaps(passage: Any, period: Period) -> bool:
 
 
 # kinds whose passages state rules ("Quy định cũ"); news, Q&A and summaries are "Thông tin cũ"
-_RULE_KINDS = ("luat", "nghi-dinh", "thong-tu", "nghi-quyet", "ket-luan", "quy-dinh", "chi-thi")
+RULE_KINDS = ("luat", "nghi-dinh", "thong-tu", "nghi-quyet", "ket-luan", "quy-dinh", "chi-thi")
 
 
 def period_label(passage: Any, as_of: date) -> str:
@@ -170,7 +170,7 @@ def period_label(passage: Any, as_of: date) -> str:
     start, end, elections = _passage_span(passage)
     if end is not None and end < as_of:
         span = format_elections(elections) if elections else f"đến {vn_date(end)}"
-        old = "Quy định cũ" if getattr(passage, "kind", "") in _RULE_KINDS else "Thông tin cũ"
+        old = "Quy định cũ" if getattr(passage, "kind", "") in RULE_KINDS else "Thông tin cũ"
         return f"{old} · {span}"
     if start is not None and start > as_of:
         return f"Áp dụng từ {vn_date(start)}"

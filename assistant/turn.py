@@ -118,7 +118,8 @@ _FOLLOWUP_RE = re.compile(
 _FOLLOWUP_FILLER = {"con", "thi", "sao", "vay", "neu", "the", "nao", "nua", "va", "nhung", "truong", "hop", "do",
                     "nay", "ra", "khong", "co", "duoc"}
 _ANAPHOR_SUBJECT_RE = re.compile(
-    r"\b(mo hinh|quy dinh|van ban|nghi dinh|truong hop|chuc danh|nguoi|dieu|cai|luat|thong tu|ket luan)\s+"
+    r"\b(mo hinh|quy dinh|van ban|nghi dinh|truong hop|chuc danh|nguoi|dieu|cai|luat|thong tu|ket luan|khoan|muc|"
+    r"khoan tien|khoan phu cap|che do|so lieu|con so)\s+"
     r"(nay|do|tren|ay|kia)\b"
 )
 
@@ -285,7 +286,12 @@ def is_followup(question: str, history: Sequence[tuple[str, str]]) -> bool:
         return False
     fq = fold(question).strip(" ?.!")
     content = [t for t in tokenize_folded(question) if len(t) > 1]
-    return bool(_FOLLOWUP_RE.search(fq)) or bool(_ANAPHOR_SUBJECT_RE.search(fq)) or len(content) <= 4
+    if _FOLLOWUP_RE.search(fq) or _ANAPHOR_SUBJECT_RE.search(fq) or len(content) <= 4:
+        return True
+    # a short question with no subject of its own ("Kiêm 2, 3 nơi thì có được cộng dồn không?",
+    # "cấp huyện chiếm bao nhiêu?") speaks of the conversation's subject
+    e = detect_entities(question)
+    return len(content) <= 10 and not (e.posts or e.bodies or e.documents or e.places)
 
 
 _VILLAGE_POSTS = (

@@ -103,6 +103,11 @@ PREV_POST = [{"role": "user", "content": "Bí thư cấp ủy xã có được k
     ("còn Tổ bầu cử?", PREV_LEVEL, "Ban bầu cử đại biểu HĐND cấp tỉnh", "amount"),
     ("vậy người đó có được hưởng phụ cấp không?", PREV_POST, "Bí thư cấp ủy xã", "yesno"),
     ("thế còn ở tỉnh thì thế nào?", PREV_POST, "Bí thư cấp ủy ở tỉnh có được kiêm chủ tịch UBND ở tỉnh", "yesno"),
+    # no follow-up word, but no subject of their own: they speak of the conversation's subject
+    ("Kiêm 2, 3 nơi thì có được cộng dồn không?", PREV_ALLOW, "Cán bộ cấp xã kiêm nhiệm", "yesno"),
+    ("Khoản đó có tính đóng BHXH không?", PREV_ALLOW, "Cán bộ cấp xã kiêm nhiệm", "yesno"),
+    ("cấp huyện chiếm bao nhiêu?", [{"role": "user", "content": "Bến Tre có bao nhiêu trường hợp kiêm nhiệm?"}],
+     "Bến Tre có bao nhiêu trường hợp kiêm nhiệm", "amount"),
 ])
 def test_followups_are_resolved(question: str, history: list[dict[str, str]], standalone_has: str, intent: str) -> None:
     turn = build_turn(question, history)
@@ -272,3 +277,64 @@ def test_premise_gaps() -> None:
     assert gaps == ["Nghị định 45/2024/NĐ-CP", "Quảng Nam", "tối đa 5 chức danh"]
     ok = build_turn("Nghị định 33/2023 ở Bến Tre cho tối đa 03 chức danh?")
     assert compose.premise_gaps(ok, "Tỉnh Bến Tre: tối đa 03 chức danh", ["33/2023/NĐ-CP"]) == []
+
+
+class _Cited:
+    def __init__(self, h: ScoredPassage) -> None:
+        self.hit = h
+
+
+class _Ans:
+    def __init__(self, *hits: ScoredPassage) -> None:
+        self.citations = [_Cited(h) for h in hits]
+
+
+def test_year_gaps_read_years_as_periods_of_rules_and_terms() -> None:
+    decree = hit("nd92::d10", "Điều 10", "Mức phụ cấp bằng 50% mức lương bậc 1.", kind="nghi-dinh",
+                 status="het-hieu-luc", issued="2009-10-22", valid_to="2023-07-31")
+    report = hit("bt::sl", "Số liệu", "Sau hai năm có 1.017 trường hợp kiêm nhiệm.", kind="tin-tuc",
+                 status="tham-khao", valid_to="2025-06-30")
+    asked = date(2026, 11, 30)
+    # a decree in force in 2020 speaks for 2020; a report of unknown date does not speak for 2019
+    assert compose.year_gaps(build_turn("Năm 2020 phụ cấp kiêm nhiệm tính theo quy định nào?", as_of=asked),
+                             _Ans(decree)) == []
+    assert compose.year_gaps(build_turn("Năm 2019 Bến Tre có bao nhiêu trường hợp kiêm nhiệm?", as_of=asked),
+                             _Ans(report)) == ["năm 2019"]
+    # before the decree was signed it speaks for nothing
+    assert compose.year_gaps(build_turn("Năm 2005 phụ cấp kiêm nhiệm tính thế nào?", as_of=asked),
+                             _Ans(decree)) == ["năm 2005"]
+    # a term is named by its first year; a future year alone is a premise the sources lack
+    term = build_turn("Sau đại hội nhiệm kỳ 2025–2030, bí thư có kiêm chủ tịch không?", as_of=asked)
+    assert compose.year_gaps(term, _Ans(decree)) == []
+    assert compose.year_gaps(build_turn("Năm 2030 phụ cấp kiêm nhiệm bao nhiêu?", as_of=asked),
+                             _Ans(decree)) == ["năm 2030"]
+
+
+@pytest.mark.parametrize(("text", "level", "said"), [
+    ("bi thu chi bo kiem truong thon", "thon", True),
+    ("ap dung tu ngay 01/8/2023", "thon", False),  # "áp dụng" is not "ấp"
+    ("theo thong tu 78/2005", "thon", False),  # "thông tư" is not "thôn"
+    ("o ap, khu pho", "thon", True),
+    ("can bo cap xa moi", "xa", True),
+    ("xa hoi chu nghia", "xa", False),
+])
+def test_level_mentions_are_whole_words(text: str, level: str, said: bool) -> None:
+    assert compose.mentions_level(text, level) is said
+
+
+def test_a_sentence_naming_the_asked_posts_outranks_one_about_other_posts() -> None:
+    other = hit("nd204::d3", "Điều 3", "Một phó giám đốc sở kiêm giám đốc trung tâm thì hưởng thêm phụ cấp kiêm nhiệm.",
+                scores={0: 0.86})
+    own = hit("nd33::d33", "Điều 33", "Nghị định khuyến khích bí thư chi bộ kiêm nhiệm chức danh trưởng thôn.",
+              scores={0: 0.84})
+    turn = build_turn("bí thư chi bộ kiêm trưởng ấp có được phụ cấp không?")
+    best = compose.candidates(turn, [other, own])[0]
+    assert best.passage.id == "nd33::d33"
+
+
+def test_a_note_that_does_not_know_another_level_does_not_refuse_for_this_one() -> None:
+    h = hit("cc::pc", "Phụ cấp", "Quy định này còn áp dụng cho cán bộ cấp xã mới hay không: chưa xác minh. "
+            "Ở thôn, tổ dân phố, bí thư chi bộ được khuyến khích kiêm trưởng thôn.", scores={0: 0.95, 1: 0.8})
+    turn = build_turn("Bí thư chi bộ kiêm trưởng thôn có được không?")
+    ans = ExtractiveAnswerer(Settings()).answer(turn, [h], {})
+    assert not ans.refused
