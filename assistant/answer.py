@@ -234,7 +234,7 @@ class ExtractiveAnswerer:
         if lead is None:
             text = "\n".join(lines + [f"{compose.display(c.text)} {markers(c)}" for c in plan.support])
             return Answer(text, citations)
-        prefix = (compose.verdict_word(turn, lead.text) or "")
+        prefix = "Không." if plan.gone and turn.intent == "yesno" else (compose.verdict_word(turn, lead.text) or "")
         contested = any(not c.in_period and c.hit.passage.doc_id == lead.passage.doc_id for c in plan.considered)
         period = compose.period_prefix(turn, lead, docs, contested) if not covered_docs else ""
         head = " ".join(x for x in (prefix, period) if x)

@@ -42,7 +42,8 @@ _ANAPHOR_INSIDE_RE = re.compile(
     r"\b(thoi diem|thoi gian|giai doan|luc|nhom nguoi|nhom)( [^ ,.;:]+){0,4} (do|nay|ay|tren)\b(?! la)"
 )
 # the thing asked about no longer exists ("không còn Ủy ban bầu cử … cấp huyện", "bỏ các tổ chức … cấp huyện")
-_GONE_RE = re.compile(r"\b(khong con|bo cac|bo cap|thoi hoat dong|ket thuc hoat dong|chi con|khong con co so)\b")
+_GONE_RE = re.compile(r"\b(khong con|bo cac|bo cap|thoi hoat dong|ket thuc hoat dong|ket thuc cap|chi con|"
+                      r"khong con co so)\b")
 _CONNECTIVE_RE = re.compile(r"^(vi vay|do do|nhu vay|vi the|theo do|tu do|do vay|boi vay)\b")
 # addressed to maintainers, not readers (kept out even if a note still has one in its body)
 _META_RE = re.compile(
@@ -247,6 +248,29 @@ def _has_body(folded: str, body: str) -> bool:
     return body in folded
 
 
+_BODY_PHRASE = re.compile(r"(uy ban bau cu|(?<!uy )ban bau cu|to bau cu)"
+                          r"(?: (?:dai bieu |dbqh|dbhdnd)?(quoc hoi|hoi dong nhan dan|hdnd))?")
+
+
+def _bodies_named(folded: str) -> set[tuple[str, str]]:
+    """``(body, for what)`` pairs a text names: ("ban bau cu", "quoc hoi"), ("to bau cu", "")."""
+    return {(m.group(1), {"hdnd": "hoi dong nhan dan"}.get(m.group(2) or "", m.group(2) or ""))
+            for m in _BODY_PHRASE.finditer(folded)}
+
+
+def other_body_only(turn: Turn, c: Candidate) -> bool:
+    """The sentence is about another election body than the one asked (its figure answers nothing here).
+
+    "Ban bầu cử đại biểu Hội đồng nhân dân" is not "Ban bầu cử đại biểu Quốc hội"; a sentence that
+    names no body at all is not excluded.
+    """
+    asked = _bodies_named(fold(turn.focus or turn.cleaned)) or _bodies_named(turn.folded)
+    said = _bodies_named(fold(c.passage.text[c.sent.start:c.sent.end]) if c.sent.start <= c.start else c.folded)
+    if not asked or not said:
+        return False
+    return not any(b == ab and (not q or not aq or q == aq) for b, q in said for ab, aq in asked)
+
+
 _UNITS = {"thanh vien": "thanh vien|nguoi", "nguoi": "nguoi|thanh vien", "truong hop": "truong hop|nguoi",
           "can bo": "truong hop|nguoi|can bo", "dong": "dong|trieu|nghin", "tien": "dong|trieu|nghin",
           "chuc danh": "chuc danh|nguoi", "ngay": "ngay", "muc": "muc|%", "phan tram": "%"}
@@ -427,7 +451,10 @@ def candidates(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Map
     top = hits[0].score
     asked = turn.asked_date
     period = None
-    if turn.period is not None:
+    if turn.period is not None and not getattr(turn.period, "elections", ()):
+        # a span ("năm 2020", "nhiệm kỳ 2025–2030") takes any rule in force within it; an election
+        # (and a term named by its election) is judged on election day: the 2021 bodies were formed
+        # under the 2015 law, whatever changed before the term ended
         period = (getattr(turn.period, "start", None), getattr(turn.period, "end", None))
     out: list[Candidate] = []
     seen: set[tuple[str, int, int]] = set()
@@ -514,11 +541,18 @@ class Plan:
     no_figure: bool = False
     considered: list[Candidate] = field(default_factory=list)  # every candidate weighed (for period labels)
     merged: dict[int, list[Candidate]] = field(default_factory=dict)  # id(candidate) -> same-fact twins
+    gone: bool = False  # the lead says the asked level was abolished ("có … cấp huyện không?" -> "Không.")
 
 
 def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, margin: float = 0.08) -> Plan:
     """Pick the lead by intent and period, then the supporting sentences that belong with it."""
     usable = [c for c in cands if not c.meta] or list(cands)
+    if turn.intent in ("amount", "when", "authority"):
+        # a figure, a deadline or an authority belongs to one body and one level: another's is no answer
+        usable = [c for c in usable if not other_body_only(turn, c) and not _other_level_only(turn, c)] or usable
+        # a whole list of figures is not the asked figure: its items are candidates of their own
+        items = {c.passage.id for c in usable if not c.extended}
+        usable = [c for c in usable if not (c.extended and ":" in c.text and c.passage.id in items)] or usable
     if not usable:
         return Plan(None, [])
     valid = [c for c in usable if c.in_period]
@@ -535,6 +569,9 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
         # the best evidence is the note saying it does not know exactly this: say so, do not pad
         return Plan(best, [], unverified_lead=True)
     lead = pool[0]
+    gone = gone_level(turn, pool)
+    if gone is not None:
+        return Plan(gone, [], gone=True)  # the asked level no longer exists: that is the answer, today's undisputed rule
     if turn.intent == "amount" and not answers_amount(turn, lead):
         # the asked figure, from this period if the sources have it, else from another (then labelled)
         with_figure = [c for c in pool if answers_amount(turn, c) and c.score >= lead.score - 2 * margin]
@@ -574,6 +611,22 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
     order = {id(c.hit): i for i, c in enumerate(cands)}
     support.sort(key=lambda c: (order.get(id(c.hit), 0), c.start))
     return Plan(lead, support, merged=merged, considered=list(cands))
+
+
+def gone_level(turn: Turn, pool: Sequence[Candidate]) -> Candidate | None:
+    """The sentence saying the asked level was abolished, when nothing in force speaks of that level otherwise.
+
+    "Ban bầu cử cấp huyện có bao nhiêu thành viên?" asked after 2025: the old figure is no answer,
+    "không còn Ủy ban bầu cử, Ban bầu cử cấp huyện" is.
+    """
+    asked = [lv for lv in turn.entities.levels if lv in ("tinh", "huyen", "xa", "thon")]
+    if len(asked) != 1 or turn.intent not in ("amount", "when", "authority", "yesno", "other"):
+        return None
+    now = [c for c in pool if c.in_period and mentions_level(c.folded, asked[0], explicit=True)]
+    gone = [c for c in now if _GONE_RE.search(c.folded) and not c.unverified]
+    if not gone or len(gone) < len(now):
+        return None
+    return max(gone, key=lambda c: c.score)
 
 
 _NOT_QUANTITY_RE = re.compile(
