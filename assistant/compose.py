@@ -42,8 +42,9 @@ _ANAPHOR_INSIDE_RE = re.compile(
     r"\b(thoi diem|thoi gian|giai doan|luc|nhom nguoi|nhom)( [^ ,.;:]+){0,4} (do|nay|ay|tren)\b(?! la)"
 )
 # the thing asked about no longer exists ("không còn Ủy ban bầu cử … cấp huyện", "bỏ các tổ chức … cấp huyện")
-_GONE_RE = re.compile(r"\b(khong con|bo cac|bo cap|thoi hoat dong|ket thuc hoat dong|ket thuc cap|chi con|"
-                      r"khong con co so)\b")
+# "bỏ cấp" folds like "(cán) bộ cấp": the verb only when no "cán" precedes it
+_GONE_RE = re.compile(r"\b(khong con|(?<!can )bo cac|(?<!can )bo cap|thoi hoat dong|ket thuc hoat dong|ket thuc cap|"
+                      r"chi con|khong con co so)\b")
 _CONNECTIVE_RE = re.compile(r"^(vi vay|do do|nhu vay|vi the|theo do|tu do|do vay|boi vay)\b")
 # addressed to maintainers, not readers (kept out even if a note still has one in its body)
 _META_RE = re.compile(

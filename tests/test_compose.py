@@ -338,3 +338,25 @@ def test_a_note_that_does_not_know_another_level_does_not_refuse_for_this_one() 
     turn = build_turn("Bí thư chi bộ kiêm trưởng thôn có được không?")
     ans = ExtractiveAnswerer(Settings()).answer(turn, [h], {})
     assert not ans.refused
+
+
+def test_a_figure_for_another_election_body_never_leads() -> None:
+    h = hit("luat::cu", "Số lượng cũ", "Ban bầu cử đại biểu Hội đồng nhân dân cấp tỉnh từ 11 đến 13 người. "
+            "Số lượng thành viên cũ của Ban bầu cử đại biểu Quốc hội: chưa xác minh.", scores={0: 0.95, 1: 0.85})
+    turn = build_turn("Ban bầu cử đại biểu Quốc hội có bao nhiêu thành viên?")
+    ans = ExtractiveAnswerer(Settings()).answer(turn, [h], {})
+    assert ans.refused and "Quốc hội: chưa xác minh" in ans.text and "11 đến 13" not in ans.text
+
+
+def test_an_abolished_level_is_the_answer_not_its_old_figure() -> None:
+    old = hit("luat::cu", "Số lượng cũ", "Ban bầu cử cấp huyện từ 9 đến 11 người.", score=0.92,
+              valid_to="2025-06-30", scores={0: 0.95})
+    now = hit("luat::moi", "Sửa đổi 2025", "Không còn Ủy ban bầu cử, Ban bầu cử cấp huyện.", score=0.9,
+              valid_from="2025-07-01", scores={0: 0.85})
+    text = answer("Ban bầu cử cấp huyện có bao nhiêu thành viên?", [old, now])
+    assert text.startswith("Không còn Ủy ban bầu cử, Ban bầu cử cấp huyện.") and "9 đến 11" not in text
+    yes_no = answer("Hiện nay có lập Ban bầu cử cấp huyện không?", [old, now])
+    assert yes_no.startswith("Không. ")
+    # "cán bộ cấp xã" is not "bỏ cấp xã"
+    staff = hit("nd33::d20", "Điều 20", "Cán bộ cấp xã kiêm nhiệm hưởng 50% mức lương bậc 1.", scores={0: 0.9})
+    assert answer("Phụ cấp kiêm nhiệm của cán bộ cấp xã là bao nhiêu?", [staff]).startswith("Cán bộ cấp xã")
