@@ -200,7 +200,7 @@ class ExtractiveAnswerer:
         def cite(c: compose.Candidate) -> int:
             key = (c.passage.id, c.start, c.end)
             if key not in by_span:
-                by_span[key] = Citation(len(citations) + 1, c.hit, c.text)
+                by_span[key] = Citation(len(citations) + 1, c.hit, c.quote)
                 citations.append(by_span[key])
             return by_span[key].n
 
@@ -234,9 +234,18 @@ class ExtractiveAnswerer:
         if lead is None:
             text = "\n".join(lines + [f"{compose.display(c.text)} {markers(c)}" for c in plan.support])
             return Answer(text, citations)
+        named = False  # the first line already names the provision and its period
+        provision = compose.governing_provision(turn, [lead, *plan.merged.get(id(lead), [])]) \
+            if turn.intent == "source" else None
+        if provision is not None:
+            # "theo nghị định nào?": the provision, named from the passage's metadata, then its words
+            head = compose.period_prefix(turn, provision, docs, True)
+            lines.append(f"{head}Quy định áp dụng: {compose.provision_name(provision.passage, turn.asked_date)}. "
+                         f"[{cite(provision)}]")
+            named = True
         prefix = "Không." if plan.gone and turn.intent == "yesno" else (compose.verdict_word(turn, lead.text) or "")
         contested = any(not c.in_period and c.hit.passage.doc_id == lead.passage.doc_id for c in plan.considered)
-        period = compose.period_prefix(turn, lead, docs, contested) if not covered_docs else ""
+        period = compose.period_prefix(turn, lead, docs, contested) if not covered_docs and not named else ""
         head = " ".join(x for x in (prefix, period) if x)
         lines.append(f"{head + ' ' if head and not head.endswith(' ') else head}{compose.display(lead.text)} {markers(lead)}")
         for c in plan.support:
@@ -307,6 +316,7 @@ _INTENT_HINTS = {
     "yesno": "Câu hỏi có/không: câu đầu nói rõ được hay không được, có hay không, kèm số nguồn.",
     "amount": "Câu hỏi về con số: câu đầu nêu đúng con số của cấp, tổ chức được hỏi, kèm số nguồn.",
     "authority": "Câu hỏi ai quyết định: câu đầu nêu cơ quan, người có thẩm quyền, kèm số nguồn.",
+    "source": "Câu hỏi văn bản nào quy định: câu đầu nêu điều, khoản và số hiệu văn bản, kèm số nguồn.",
     "validity": "Câu hỏi về hiệu lực: câu đầu nói văn bản còn hay hết hiệu lực và văn bản nào thay thế, nếu nguồn nêu.",
     "change": "Câu hỏi về thay đổi: nêu quy định trước và sau, ghi rõ mốc thời gian của từng quy định.",
 }

@@ -107,14 +107,24 @@ class Candidate:
     meta: bool = False
     in_period: bool = True
     extended: bool = False  # carries its antecedent sentence or its list items
+    # a part of the quote left out of what is shown ("…: cấp tỉnh 2, … cấp xã 180" -> "…: … cấp xã 180");
+    # the citation still quotes passage.text[start:end] whole, so the shown words stay verifiable
+    elide: tuple[int, int] | None = None
 
     @property
     def passage(self) -> Passage:
         return self.hit.passage
 
     @property
-    def text(self) -> str:
+    def quote(self) -> str:
         return self.passage.text[self.start : self.end]
+
+    @property
+    def text(self) -> str:
+        if self.elide is None:
+            return self.quote
+        t = self.passage.text
+        return f"{t[self.start:self.elide[0]].rstrip()} … {t[self.elide[1]:self.end].lstrip()}"
 
     @property
     def folded(self) -> str:
@@ -265,7 +275,11 @@ def other_body_only(turn: Turn, c: Candidate) -> bool:
     "Ban bầu cử đại biểu Hội đồng nhân dân" is not "Ban bầu cử đại biểu Quốc hội"; a sentence that
     names no body at all is not excluded.
     """
-    asked = _bodies_named(fold(turn.focus or turn.cleaned)) or _bodies_named(turn.folded)
+    asked = _bodies_named(fold(turn.focus or turn.cleaned))
+    if not asked and turn.focus is not None:
+        # a follow-up carries the body over, not what it was for: "Ban bầu cử ĐBQH …? — Còn cấp xã?"
+        # asks about the commune's board, which exists only for the HĐND
+        asked = {(b, "") for b, _ in _bodies_named(turn.folded)}
     said = _bodies_named(fold(c.passage.text[c.sent.start:c.sent.end]) if c.sent.start <= c.start else c.folded)
     if not asked or not said:
         return False
@@ -416,6 +430,34 @@ def entity_rerank(turn: Turn, hits: Sequence[ScoredPassage]) -> list[ScoredPassa
 CLAUSE_PENALTY = 0.01  # a clause wins over its whole sentence only when the rest is off the question
 
 
+_ITEM_SPLIT = re.compile(r",\s+")
+
+
+def list_items(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The short figures listed after a colon ("…: cấp tỉnh 2, cấp huyện 26, cấp xã 180, ấp 809."), as spans.
+
+    Only a run of three or more short items that each carry a number qualifies: a question about one
+    level is answered by the head and that level's item, not by every level's figure.
+    """
+    body = text[start:end]
+    colon = body.find(":")
+    if colon < 0 or "(" in body[colon:]:
+        return []
+    a = start + colon + 1
+    spans, pos = [], a
+    for m in [*_ITEM_SPLIT.finditer(text, a, end), None]:
+        b = m.start() if m is not None else end
+        seg = text[pos:b]
+        lead = len(seg) - len(seg.lstrip())
+        item_end = pos + len(seg.rstrip().rstrip("."))
+        spans.append((pos + lead, item_end))
+        if m is not None:
+            pos = m.end()
+    if len(spans) < 3 or not all(re.search(r"\d", text[x:y]) and len(text[x:y].split()) <= 6 for x, y in spans):
+        return []
+    return spans
+
+
 def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """The ";"-separated clauses of one sentence (outside parentheses), as verbatim spans.
 
@@ -487,6 +529,14 @@ def candidates(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Map
             if not in_period:
                 c.score -= OTHER_PERIOD_PENALTY
             out.append(c)
+            for i, (a, b) in enumerate(list_items(h.passage.text, s.start, s.end) if not c.extended else []):
+                first = list_items(h.passage.text, s.start, s.end)[0][0]
+                part = Candidate(h, s, s.start, b, 0.0, unverified=c.unverified, meta=c.meta, in_period=in_period,
+                                 elide=(first, a) if i else None)
+                part.score = s.score + 0.8 * (h.score - top) + _bonus(part, turn) - CLAUSE_PENALTY
+                if not in_period:
+                    part.score -= OTHER_PERIOD_PENALTY
+                out.append(part)
             for a, b in clauses(h.passage.text, s.start, s.end) if not c.extended else []:
                 part = Candidate(h, s, a, b, 0.0, unverified=is_unverified(fold(h.passage.text[a:b])),
                                  meta=c.meta, in_period=in_period, extended=False)
@@ -680,6 +730,10 @@ def period_prefix(turn: Turn, lead: Candidate, docs: Mapping[str, Mapping[str, A
     asked_past = turn.asked_date < turn.as_of
     if label and asked_past:
         return f"Trong {label} ({phrase}): " if phrase else f"Trong {label}: "
+    if turn.as_of < turn.today and (contested or phrase):
+        # asked "as of" a past day (the web's date control, ``--as-of``): not "hiện hành"
+        at = f"Tại ngày {fmt_date(turn.asked_date)}"
+        return f"{at} ({phrase}): " if phrase else f"{at}: "
     if contested and phrase:
         return f"Hiện hành ({phrase}): " if not asked_past else f"Theo quy định {phrase}: "
     return ""
@@ -759,6 +813,26 @@ def validity_line(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, 
         else:
             return None  # a reference note has no legal status of its own to state
     return target.doc_id, "; ".join(parts) + "."
+
+
+def governing_provision(turn: Turn, quotes: Sequence[Candidate]) -> Candidate | None:
+    """The quote that comes from an article of a legal text in force at the asked date, if any.
+
+    A summary or a note's own section ("Phân biệt với …") names no provision and is not one.
+    """
+    for c in quotes:
+        p = c.passage
+        if p.kind in RULE_KINDS and c.in_period and re.match(r"(Điều|Khoản|Điểm)\b", p.label):
+            return c
+    return None
+
+
+def provision_name(p: Passage, when: date) -> str:
+    """"Khoản 1 Điều 10, Nghị định 92/2009/NĐ-CP (sửa đổi bởi Nghị định 34/2019/NĐ-CP)": the label, and
+    the amending texts issued by ``when`` (a 2026 amendment does not speak for 2020)."""
+    amended = [a for a in _numbers(p.amended_by)
+               if (m := re.search(r"/((?:19|20)\d\d)\b", a)) is None or int(m.group(1)) <= when.year]
+    return p.label + (f" (sửa đổi, bổ sung bởi {', '.join(kind_name(a) for a in amended)})" if amended else "")
 
 
 def _numbers(value: Any) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from assistant.text import collapse_ws, fold, nfc, proper_names, tokenize_folded
 
-INTENTS = ("yesno", "amount", "when", "authority", "validity", "change", "list", "other")
+INTENTS = ("yesno", "amount", "when", "authority", "source", "validity", "change", "list", "other")
 
 # --- intent ---------------------------------------------------------------------------------------
 # matched on the folded standalone question, in this order (the first that matches wins)
@@ -30,6 +30,12 @@ _VALIDITY_RE = re.compile(
 _CHANGE_RE = re.compile(
     r"\b(thay doi (gi|nhu the nao|the nao|ra sao|nhung gi)|khac (gi|nhau|nhu the nao|the nao|ra sao)|"
     r"sua doi (gi|nhung gi|nhu the nao)|diem (gi )?moi|truoc va sau|so voi truoc|co gi moi)\b"
+)
+# which text governs it: answered by the provision's label, built from the passage's metadata
+_SOURCE_RE = re.compile(
+    r"\b((quy dinh|neu|ghi) (tai|o|trong) (van ban|nghi dinh|luat|thong tu|dieu|dieu khoan|khoan) nao|"
+    r"theo (quy dinh|van ban|nghi dinh|luat|thong tu|dieu) nao|can cu (vao )?(van ban|quy dinh|dieu|nghi dinh|luat) nao|"
+    r"(van ban|nghi dinh|luat|thong tu|dieu) nao quy dinh|dieu (luat )?nao)\b"
 )
 _AUTHORITY_RE = re.compile(
     r"\b(ai (quyet dinh|thanh lap|co tham quyen|bo nhiem|phe duyet|ban hanh|la nguoi)|co quan nao|cap nao (quyet dinh|thanh lap)|"
@@ -170,6 +176,7 @@ class Turn:
     intent: str = "other"
     entities: Entities = field(default_factory=Entities)
     as_of: date = field(default_factory=date.today)
+    today: date = field(default_factory=date.today)  # the real date: an as_of before it asks about the past
     period: Any = None  # assistant.period.Period when the question names a time, else None
     # knobs a caller sets per request
     top_k: int | None = None
@@ -207,7 +214,7 @@ def _has_word(folded: str, phrase: str) -> bool:
     return re.search(rf"(?<![\w]){re.escape(phrase)}(?![\w])", folded) is not None
 
 
-_INTENT_RULES = (("change", _CHANGE_RE), ("validity", _VALIDITY_RE), ("authority", _AUTHORITY_RE),
+_INTENT_RULES = (("change", _CHANGE_RE), ("validity", _VALIDITY_RE), ("source", _SOURCE_RE), ("authority", _AUTHORITY_RE),
                  ("amount", _AMOUNT_RE), ("when", _WHEN_RE), ("yesno", _YESNO_RE), ("list", _LIST_RE))
 
 
@@ -356,7 +363,7 @@ def resolve_followup(question: str, history: Sequence[tuple[str, str]]) -> tuple
 
 def build_turn(question: str, history: Sequence[dict[str, str]] | None = None, *, as_of: date | None = None,
                top_k: int | None = None, filters: dict[str, Any] | None = None, answerer: str | None = None,
-               strip_override: Any = None, detect_period: Any = None) -> Turn:
+               strip_override: Any = None, detect_period: Any = None, today: date | None = None) -> Turn:
     """Normalise once, resolve the conversation, analyse intent, entities and period.
 
     ``strip_override`` and ``detect_period`` are injected by the chain (they live in their own
@@ -388,7 +395,8 @@ def build_turn(question: str, history: Sequence[dict[str, str]] | None = None, *
             amounts=entities.amounts,
             years=entities.years or prev_entities.years,
         )
-    today = as_of or date.today()
+    real_today = today or date.today()
+    today = as_of or real_today
     period = None
     if detect_period is not None:
         period = detect_period(cleaned, today)
@@ -396,4 +404,5 @@ def build_turn(question: str, history: Sequence[dict[str, str]] | None = None, *
             period = detect_period(standalone, today)
     return Turn(raw=raw, cleaned=cleaned, standalone=standalone, folded=folded, history=hist, focus=focus,
                 steered=steered, injection=is_injection(cleaned), intent=intent, entities=entities, as_of=today,
+                today=real_today,
                 period=period, top_k=top_k, filters=filters, answerer=answerer)

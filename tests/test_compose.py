@@ -33,7 +33,7 @@ def hit(pid: str, section: str, body: str, score: float = 0.9, kind: str = "luat
 
 def answer(question: str, hits: list[ScoredPassage], history: list[dict[str, str]] | None = None,
            as_of: date | None = None, docs: dict | None = None) -> str:
-    turn = build_turn(question, history, as_of=as_of or date(2026, 11, 30))
+    turn = build_turn(question, history, as_of=as_of or date(2026, 11, 30), today=date(2026, 11, 30))
     return ExtractiveAnswerer(Settings()).answer(turn, hits, docs or {}).text
 
 
@@ -360,3 +360,30 @@ def test_an_abolished_level_is_the_answer_not_its_old_figure() -> None:
     # "cán bộ cấp xã" is not "bỏ cấp xã"
     staff = hit("nd33::d20", "Điều 20", "Cán bộ cấp xã kiêm nhiệm hưởng 50% mức lương bậc 1.", scores={0: 0.9})
     assert answer("Phụ cấp kiêm nhiệm của cán bộ cấp xã là bao nhiêu?", [staff]).startswith("Cán bộ cấp xã")
+
+
+def test_one_level_of_a_listed_figure_is_shown_with_its_head_and_the_whole_sentence_is_cited() -> None:
+    body = "Sau hai năm có 1.017 trường hợp kiêm nhiệm: cấp tỉnh 2, cấp huyện 26, cấp xã 180, ấp và khu phố 809."
+    h = hit("bt::sl", "Số liệu", body, scores={0: 0.9})
+    turn = build_turn("Ở Bến Tre, cấp xã có mấy trường hợp kiêm nhiệm?", as_of=date(2026, 11, 30))
+    ans = ExtractiveAnswerer(Settings()).answer(turn, [h], {})
+    first = ans.text.splitlines()[0]
+    assert first == "Sau hai năm có 1.017 trường hợp kiêm nhiệm: … cấp xã 180 [1]"
+    # the citation quotes the verbatim span from the head to the item, so the shown words are verifiable
+    assert ans.citations[0].quote == body[: body.index(", ấp và")]
+    assert answer("Ở Bến Tre có bao nhiêu trường hợp kiêm nhiệm?", [h]).startswith(body)
+
+
+def test_which_text_governs_names_the_provision_in_force_at_the_asked_date() -> None:
+    assert detect_intent(fold("Phụ cấp kiêm nhiệm được quy định tại nghị định nào?")) == "source"
+    assert detect_intent(fold("Năm 2020 phụ cấp tính theo quy định nào?")) == "source"
+    old = hit("nd92::d10", "Khoản 1 Điều 10", "Mức phụ cấp bằng 50% mức lương bậc 1.", kind="nghi-dinh",
+              status="het-hieu-luc", name="Nghị định 92/2009/NĐ-CP", valid_to="2023-07-31",
+              amended_by="34/2019/NĐ-CP", scores={0: 0.9})
+    text = answer("Phụ cấp kiêm nhiệm được quy định tại nghị định nào?", [old], as_of=date(2020, 6, 1))
+    first = text.splitlines()[0]
+    assert first.startswith("Tại ngày 01/06/2020 (áp dụng đến 31/07/2023): Quy định áp dụng: Khoản 1 Điều 10, "
+                            "Nghị định 92/2009/NĐ-CP (sửa đổi, bổ sung bởi Nghị định 34/2019/NĐ-CP).")
+    note = hit("tt78::pb", "Phân biệt", "Phụ cấp kiêm nhiệm ở xã theo Điều 20 Nghị định 33/2023.", kind="thong-tu",
+               scores={0: 0.9})
+    assert "Quy định áp dụng" not in answer("Phụ cấp kiêm nhiệm được quy định tại nghị định nào?", [note])
