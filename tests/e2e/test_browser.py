@@ -20,7 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ARTIFACTS, Server, make_settings, server_env
+
+from tests.support import ARTIFACTS, Server, make_settings, server_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
