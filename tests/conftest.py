@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings, configure_threads
-from tests.support import KNOWLEDGE, REPO, Server, make_settings, server_env
+from tests.support import BAD_INPUTS_TRIED, KNOWLEDGE, REPO, Server, make_settings, server_env
 
 TIERS = ("unit", "integration", "e2e")
 # fixtures that load the real model (directly or through the session index / server)
@@ -39,6 +39,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 wrong.append(f"{item.nodeid}: unit test uses real-model fixtures {sorted(heavy)}")
     if wrong:
         raise pytest.UsageError("tests in the wrong tier:\n  " + "\n  ".join(wrong))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many bad inputs the reliability tests tried (CLI, HTTP, injection), whatever ran and in what order."""
+    if BAD_INPUTS_TRIED:
+        terminalreporter.write_line(f"bad inputs tried: {len(BAD_INPUTS_TRIED)}")
 
 
 @pytest.fixture(scope="session")

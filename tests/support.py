@@ -186,7 +186,7 @@ QUESTIONS = [
 EDITED_NOTE = "cai-cach-2025-tac-dong-kiem-nhiem.md"
 EDIT_FROM = "xã (9–15), thành lập chậm nhất 70 ngày"
 EDIT_TO = "xã (9–15, theo Luật 83/2025/QH15), thành lập chậm nhất 70 ngày"
-BAD_INPUTS_TRIED: list[str] = []  # bad inputs the reliability tests tried, reported at the end
+BAD_INPUTS_TRIED: list[str] = []  # bad inputs the tests tried; conftest prints the count after the run
 
 
 def fingerprint(result: dict[str, Any]) -> tuple[Any, ...]:

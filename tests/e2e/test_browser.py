@@ -403,7 +403,7 @@ def test_thumbs_up_reaches_the_feedback_export(server: Server, tab: Tab) -> None
     up.click()
     expect(msg.locator(".action-status")).to_have_text(re.compile("Cảm ơn"))
     expect(up).to_have_attribute("aria-pressed", "true")
-    expect(msg.locator(".feedback-down")).to_be_enabled()  # a rating can be changed (tests/test_web_chat.py)
+    expect(msg.locator(".feedback-down")).to_be_enabled()  # a rating can be changed (tests/e2e/test_web_chat.py)
 
     new = [row for row in export_rows(server) if row["id"] not in before]
     mine = [row for row in new if row["question"] == Q_CHIP]

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import BAD_INPUTS_TRIED, REPO, Server
+from tests.support import REPO, Server
 
 
 # --- memory stability -----------------------------------------------------------------------------
@@ -98,8 +98,3 @@ def test_loadtest_runs_bounded_against_server(server: Server) -> None:
     assert report["status_counts"] == {"200": 20}
     assert 0 < report["latency_ms"]["p50"] <= report["latency_ms"]["p95"] <= report["latency_ms"]["p99"]
     assert report["throughput_rps"] > 0 and report["rss_mib"] > 0
-
-
-def test_zz_report_bad_inputs() -> None:
-    """Not a check: prints how many bad inputs this module tried (run with -s to see it)."""
-    print(f"\nbad inputs tried in test_reliability: {len(BAD_INPUTS_TRIED)}")
