@@ -27,7 +27,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     tests_dir = Path(__file__).parent
     wrong: list[str] = []
     for item in items:
-        rel = item.path.relative_to(tests_dir).parts
+        if not item.path.is_relative_to(tests_dir):
+            continue
+        rel = item.path.parts[len(tests_dir.parts):]
         tier = rel[0] if len(rel) > 1 and rel[0] in TIERS else None
         if tier is None:
             wrong.append(f"{item.nodeid}: not in a tier folder ({', '.join(TIERS)})")
