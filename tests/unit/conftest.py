@@ -11,9 +11,12 @@ from assistant.config import Settings
 from tests.support import KNOWLEDGE, FakeEmbedder, make_settings
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def no_real_model() -> Iterator[None]:
-    """Any attempt to build the real e5 embedder in the unit tier is a test failure, not a slow pass."""
+    """Any attempt to build the real e5 embedder in the unit tier is a test failure, not a slow pass.
+
+    Module scope, not session: the patch must be undone before a test of another tier runs in the
+    same session (``make test`` runs every tier in one process)."""
     from assistant import embeddings
 
     def refuse(*_: object, **__: object) -> None:
