@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run ingest test test-all bench lint eval clean
+.PHONY: install run ingest test test-fast test-all bench lint eval clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,11 @@ run: install
 	@echo "Mở trình duyệt / open: http://$(HOST):$(PORT)/"
 	$(KN) serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install  # every tier: tests/unit, tests/integration (real model), tests/e2e (servers, browser)
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+test-fast: install  # unit tier only: no model, no server; well under a minute while editing
+	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
 
 test-all: install  # also the long measurements (kill during a large ingest, RSS over 2,000 requests)
 	$(PY) -m pytest -q $(PYTEST_ARGS)

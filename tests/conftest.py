@@ -1,46 +1,52 @@
 """Shared fixtures: the real materialised model, a real Chroma index in a temp dir, real servers.
 
 The model folder is materialised once into ``.kiemnhiem/model`` (or KIEMNHIEM_TEST_MODEL_DIR)
-and shared by every test; every index lives in its own temporary data dir.
+and shared by every test; every index lives in its own temporary data dir. Helpers that test
+modules import live in ``tests/support.py``. Every test gets the marker of its tier folder
+(``unit``, ``integration``, ``e2e``); a unit test asking for a real-model fixture is a collection error.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from assistant.config import Settings, configure_threads
-from assistant.serverproc import ServeProcess, free_port, serve_env, stop_process  # noqa: F401 - re-exported to tests
+from tests.support import BAD_INPUTS_TRIED, KNOWLEDGE, REPO, Server, make_settings, server_env
 
-REPO = Path(__file__).resolve().parents[1]
-KNOWLEDGE = REPO / "knowledge"
-SHARED = REPO.parent / "shared"
-OFFICIAL = SHARED / "corpus" / "official" / "phap-dien-35-1-luat-bau-cu.md"
-ALQAC = SHARED / "datasets" / "alqac2023"
-ARTIFACTS = REPO / "test-artifacts"
+TIERS = ("unit", "integration", "e2e")
+# fixtures that load the real model (directly or through the session index / server)
+MODEL_FIXTURES = frozenset({"model_dir", "kb_settings", "assistant", "server"})
 
 
-def require_shared(path: Path = SHARED) -> Path:
-    """Skip cleanly when ../shared is absent; in CI (KIEMNHIEM_REQUIRE_SHARED=1) that is a failure."""
-    if not path.exists():
-        if os.environ.get("KIEMNHIEM_REQUIRE_SHARED"):
-            pytest.fail(f"{path} is required in CI but missing")
-        pytest.skip(f"{path} not present (third-party data is read in place from ../shared)")
-    return path
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its tier folder; keep the model out of the unit tier."""
+    tests_dir = Path(__file__).parent
+    wrong: list[str] = []
+    for item in items:
+        if not item.path.is_relative_to(tests_dir):
+            continue
+        rel = item.path.parts[len(tests_dir.parts):]
+        tier = rel[0] if len(rel) > 1 and rel[0] in TIERS else None
+        if tier is None:
+            wrong.append(f"{item.nodeid}: not in a tier folder ({', '.join(TIERS)})")
+            continue
+        item.add_marker(tier)
+        if tier == "unit":
+            heavy = MODEL_FIXTURES & set(getattr(item, "fixturenames", ()))
+            if heavy:
+                wrong.append(f"{item.nodeid}: unit test uses real-model fixtures {sorted(heavy)}")
+    if wrong:
+        raise pytest.UsageError("tests in the wrong tier:\n  " + "\n  ".join(wrong))
 
 
-def make_settings(data_dir: Path, model_dir: Path, **overrides: object) -> Settings:
-    base: dict[str, object] = {
-        "data_dir": data_dir, "model_path": model_dir, "knowledge_paths": [KNOWLEDGE], "threads": 2,
-        "chroma_url": None, "admin_key": None, "llm_url": None,
-    }
-    base.update(overrides)
-    return Settings(**base)  # type: ignore[arg-type]
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many bad inputs the reliability tests tried (CLI, HTTP, injection), whatever ran and in what order."""
+    if BAD_INPUTS_TRIED:
+        terminalreporter.write_line(f"bad inputs tried: {len(BAD_INPUTS_TRIED)}")
 
 
 @pytest.fixture(scope="session")
@@ -70,15 +76,6 @@ def assistant(kb_settings: Settings):  # noqa: ANN201
     return Assistant(kb_settings)
 
 
-def server_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """Child-process environment for ``settings``; one torch thread per test server unless told otherwise."""
-    return serve_env(settings, **{"KIEMNHIEM_THREADS": "1", **extra})
-
-
-class Server(ServeProcess):
-    """A real ``kiemnhiem serve`` process on a free loopback port (``assistant/serverproc.py``)."""
-
-
 @pytest.fixture(scope="session")
 def server(kb_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One real server over the session index, with an admin key for export tests."""
@@ -86,24 +83,3 @@ def server(kb_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
     srv = Server(server_env(kb_settings, KIEMNHIEM_ADMIN_KEY="test-admin-key"), log_path=log).wait()
     yield srv
     srv.stop()
-
-
-# --- reliability helpers (tests/test_reliability.py, tests/test_chroma_server.py) ----------------------
-def clone_index(src: Settings, data_dir: Path, **overrides: object) -> Settings:
-    """Copy an index (Chroma store + BM25 cache, not the model) into a new data dir: a private,
-    writable twin of the session index for tests that modify or break it, without re-embedding."""
-    import shutil
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(src.chroma_dir, data_dir / "chroma")
-    if src.bm25_dir.exists():
-        shutil.copytree(src.bm25_dir, data_dir / "bm25")
-    return make_settings(data_dir, src.model_dir, **overrides)
-
-
-def run_kn(settings: Settings, *args: str, input: str | None = None, timeout: float = 600,
-           **env: str) -> subprocess.CompletedProcess[str]:
-    """Run ``kiemnhiem ARGS`` in a subprocess configured like ``settings``."""
-    full_env = server_env(settings, KIEMNHIEM_THREADS="2", COLUMNS="200", **env)
-    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], env=full_env, cwd=REPO, input=input,
-                          capture_output=True, text=True, timeout=timeout)

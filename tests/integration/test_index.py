@@ -12,7 +12,7 @@ import pytest
 
 from assistant.bm25 import BM25Index
 from assistant.index import KnowledgeIndex, ModelMismatchError
-from tests.conftest import KNOWLEDGE, OFFICIAL, REPO, make_settings, require_shared, server_env
+from tests.support import KNOWLEDGE, OFFICIAL, REPO, make_settings, require_shared, server_env
 
 
 @pytest.fixture()

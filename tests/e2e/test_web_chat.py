@@ -16,10 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-import test_browser  # its module-level check skips (or fails in CI) without Chromium and playwright
-from conftest import ARTIFACTS, Server
 from playwright.sync_api import Browser, Page, expect
-from test_browser import (
+
+from tests.e2e import (
+    test_browser,  # its module-level check skips (or fails in CI) without Chromium and playwright
+)
+from tests.e2e.test_browser import (
     ADMIN_KEY,
     ANSWER_TIMEOUT,
     Q_BAN_BAU_CU,
@@ -32,6 +34,7 @@ from test_browser import (
     screenshot,
     squash,
 )
+from tests.support import ARTIFACTS, Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -391,7 +394,7 @@ Nội dung.
 @pytest.fixture(scope="module")
 def upload_server(kb_settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A private copy of the session index (uploads change it), with an admin key."""
-    from conftest import clone_index, server_env
+    from tests.support import clone_index, server_env
 
     settings = clone_index(kb_settings, tmp_path_factory.mktemp("uploads-data"))
     srv = Server(server_env(settings, KIEMNHIEM_ADMIN_KEY=ADMIN_KEY),

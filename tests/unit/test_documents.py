@@ -12,9 +12,8 @@ from assistant.chunking import chunk_document
 from assistant.documents import LoadError, iter_documents, load_document, slugify
 from assistant.models import KINDS, STATUSES, Passage, SectionPeriod
 from assistant.text import nfc
+from tests.support import KNOWLEDGE
 
-REPO = Path(__file__).resolve().parents[1]
-KNOWLEDGE = REPO / "knowledge"
 NOTE_IDS = {
     "cai-cach-2025-tac-dong-kiem-nhiem",
     "chi-thi-45-ct-tw-2025",

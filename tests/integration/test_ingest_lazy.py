@@ -14,7 +14,7 @@ from assistant.documents import iter_documents
 from assistant.embeddings import Embedder
 from assistant.index import IngestError, KnowledgeIndex
 from assistant.models import Document
-from tests.conftest import KNOWLEDGE, clone_index, make_settings
+from tests.support import KNOWLEDGE, clone_index, make_settings
 
 
 def _note(n: int = 6) -> Document:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,11 +23,7 @@ from assistant.chunking import (
 from assistant.documents import iter_documents, load_document
 from assistant.models import Document, Passage
 from assistant.text import nfc
-
-REPO = Path(__file__).resolve().parents[1]
-KNOWLEDGE = REPO / "knowledge"
-SHARED = REPO.parent / "shared"
-OFFICIAL = SHARED / "corpus" / "official" / "phap-dien-35-1-luat-bau-cu.md"
+from tests.support import KNOWLEDGE, OFFICIAL
 
 
 def check_invariants(doc: Document, passages: list[Passage], max_tokens: int | None = None) -> None:

@@ -20,7 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ARTIFACTS, Server, make_settings, server_env
+
+from tests.support import ARTIFACTS, Server, make_settings, server_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -402,7 +403,7 @@ def test_thumbs_up_reaches_the_feedback_export(server: Server, tab: Tab) -> None
     up.click()
     expect(msg.locator(".action-status")).to_have_text(re.compile("Cảm ơn"))
     expect(up).to_have_attribute("aria-pressed", "true")
-    expect(msg.locator(".feedback-down")).to_be_enabled()  # a rating can be changed (tests/test_web_chat.py)
+    expect(msg.locator(".feedback-down")).to_be_enabled()  # a rating can be changed (tests/e2e/test_web_chat.py)
 
     new = [row for row in export_rows(server) if row["id"] not in before]
     mine = [row for row in new if row["question"] == Q_CHIP]

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import KNOWLEDGE, REPO, Server, free_port, make_settings, run_kn, server_env, stop_process
 
 from assistant.config import Settings
+from tests.support import KNOWLEDGE, REPO, Server, free_port, make_settings, run_kn, server_env, stop_process
 
 pytestmark = pytest.mark.server
 

@@ -28,9 +28,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import KNOWLEDGE, REPO, Server, make_settings, server_env
 
 from assistant.config import Settings
+from tests.support import KNOWLEDGE, REPO, Server, make_settings, server_env
 
 pytestmark = pytest.mark.server
 

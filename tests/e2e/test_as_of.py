@@ -13,7 +13,8 @@ from datetime import date
 
 import httpx
 import pytest
-from conftest import Server, run_kn
+
+from tests.support import Server, run_kn
 
 pytestmark = pytest.mark.server
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from assistant.chain import AnswerResult, Assistant, phrase_support
-from tests.conftest import REPO, server_env
+from tests.support import REPO, server_env
 
 CONTRACT = {"answer", "refused", "citations", "passages", "timings_ms"}
 CITATION_KEYS = {"n", "doc_id", "title", "number", "section", "label", "quote", "source_url", "status", "score"}

@@ -18,7 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import KNOWLEDGE, Server, server_env
+
+from tests.support import KNOWLEDGE, Server, server_env
 
 pytestmark = pytest.mark.server
 

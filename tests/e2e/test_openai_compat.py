@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from conftest import Server
 
 from assistant.text import collapse_ws
+from tests.support import Server
 
 pytestmark = pytest.mark.server
 

@@ -1,0 +1,108 @@
+"""Bad input at the CLI: questions, JSON lines and a malformed note are reported with file and line,
+and never leave the index half-changed. Works on its own copy of the session index (``clone_index``)
+and on a temp copy of knowledge/; the repository's knowledge/ is never modified.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from tests.support import BAD_INPUTS_TRIED, KNOWLEDGE, QUESTIONS, clone_index, knowledge_copy, run_kn
+
+
+@pytest.fixture(scope="module")
+def cli_index(kb_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return clone_index(kb_settings, tmp_path_factory.mktemp("cli-data"))
+
+
+@pytest.mark.parametrize("question, needle", [
+    ("", "empty question"),
+    ("   \t ", "empty question"),
+    ("\x01\x02\x7f", "empty question"),
+    ("x" * 2001, "longer than 2000"),
+    ("Thành viên Ban bầu cử " + "ạ" * 1990, "longer than 2000"),
+])
+def test_cli_ask_rejects_bad_questions(cli_index: Settings, question: str, needle: str) -> None:
+    BAD_INPUTS_TRIED.append(f"cli ask {question[:20]!r}")
+    proc = run_kn(cli_index, "ask", question)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert needle in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stdout == ""
+
+
+def test_cli_ask_jsonl_reports_bad_lines_and_answers_the_rest(cli_index: Settings) -> None:
+    lines = [
+        json.dumps({"question": QUESTIONS[1]}, ensure_ascii=False),
+        '{"question": "Ban bầu cử có bao nhiêu',                   # 2: truncated JSON
+        json.dumps({"question": 5}),                                # 3: not a string
+        json.dumps({"question": "   "}),                            # 4: empty
+        json.dumps({"question": "x" * 2001}),                       # 5: too long
+        json.dumps(["a list"]),                                     # 6: not an object
+        json.dumps({"question": "Còn cấp xã thì sao?", "history": [{"role": "system", "content": "x"}]}),  # 7
+        "",                                                         # blank lines are skipped
+        json.dumps({"question": QUESTIONS[0]}, ensure_ascii=False),  # 9
+    ]
+    BAD_INPUTS_TRIED.extend(f"cli jsonl line {i}" for i in (2, 3, 4, 5, 6, 7))
+    proc = run_kn(cli_index, "ask", "--jsonl", input="\n".join(lines) + "\n")
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    out = [json.loads(x) for x in proc.stdout.strip().splitlines()]
+    assert len(out) == 8
+    errors = [o["error"] for o in out if "error" in o]
+    assert [e["line"] for e in errors] == [2, 3, 4, 5, 6, 7]
+    for e in errors:
+        assert e["message"].startswith(f"stdin:{e['line']}:")
+    answers = [o for o in out if "error" not in o]
+    assert len(answers) == 2 and all(not a["refused"] and a["citations"] for a in answers)
+    assert "Traceback" not in proc.stderr
+
+
+BAD_NOTE = """---
+id: ghi-chu-hong
+title: "Ghi chú có phần đầu YAML hỏng
+kind: huong-dan
+status: tham-khao
+---
+# Ghi chú hỏng
+
+Nội dung không bao giờ được nạp.
+"""
+
+
+def test_cli_ingest_with_one_malformed_note(cli_index: Settings, tmp_path: Path) -> None:
+    src = knowledge_copy(tmp_path / "knowledge")
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    good = (KNOWLEDGE / "nghi-quyet-02-nq-tu-ben-tre.md").read_text("utf-8")
+    good = good.replace("id: nghi-quyet-02-nq-tu-ben-tre", "id: ghi-chu-kiem-thu-moi", 1)
+    assert "ghi-chu-kiem-thu-moi" in good
+    (extra / "ghi-chu-moi.md").write_text(good, "utf-8")
+    (extra / "ghi-chu-hong.md").write_text(BAD_NOTE, "utf-8")
+    BAD_INPUTS_TRIED.extend(["ingest --strict with a malformed note", "ingest with a malformed note"])
+    gens_before = sorted(p.name for p in (cli_index.bm25_dir / cli_index.collection).iterdir())
+
+    strict = run_kn(cli_index, "ingest", "--strict", str(src), str(extra))
+    assert strict.returncode not in (0, 3), strict.stderr
+    assert re.search(r"ghi-chu-hong\.md:\d+:", strict.stderr), strict.stderr
+    assert "--strict" in strict.stderr
+    assert sorted(p.name for p in (cli_index.bm25_dir / cli_index.collection).iterdir()) == gens_before
+    listed = run_kn(cli_index, "sources", "--json")
+    ids = {d["id"] for d in json.loads(listed.stdout)}
+    assert "ghi-chu-kiem-thu-moi" not in ids and len(ids) == 15, "--strict must leave the index unchanged"
+
+    loose = run_kn(cli_index, "ingest", "--json", str(src), str(extra))
+    assert loose.returncode == 3, loose.stderr[-3000:]
+    report = json.loads(loose.stdout)
+    assert len(report["errors"]) == 1 and re.search(r"ghi-chu-hong\.md:\d+: ", report["errors"][0]), report
+    assert report["documents"] == 16 and report["added"] > 0 and report["removed"] == 0
+    listed = run_kn(cli_index, "sources", "--json")
+    ids = {d["id"] for d in json.loads(listed.stdout)}
+    assert "ghi-chu-kiem-thu-moi" in ids and "ghi-chu-hong" not in ids and len(ids) == 16
+
+    # the human-readable form names the file and line too, and exits 3
+    human = run_kn(cli_index, "ingest", str(src), str(extra))
+    assert human.returncode == 3 and re.search(r"ghi-chu-hong\.md:\d+:", human.stderr), human.stderr
