@@ -26,7 +26,7 @@ from assistant.period import RULE_KINDS
 from assistant.retrieval import QUESTION_SECTION, STOPWORDS_FOLDED, ScoredPassage, SentenceHit
 from assistant.safety import unsafe_quote
 from assistant.text import collapse_ws, fold, split_sentences, tokenize_folded
-from assistant.turn import Turn
+from assistant.turn import Entities, Turn
 
 # --- sentence shape ------------------------------------------------------------------------------
 # opens by pointing back at something said before: cannot stand alone
@@ -44,7 +44,7 @@ _ANAPHOR_INSIDE_RE = re.compile(
 # the thing asked about no longer exists ("không còn Ủy ban bầu cử … cấp huyện", "bỏ các tổ chức … cấp huyện")
 # "bỏ cấp" folds like "(cán) bộ cấp": the verb only when no "cán" precedes it
 _GONE_RE = re.compile(r"\b(khong con|(?<!can )bo cac|(?<!can )bo cap|thoi hoat dong|ket thuc hoat dong|ket thuc cap|"
-                      r"chi con|khong con co so)\b")
+                      r"chi con|khong con co so|cham dut viec|thoi su dung|ket thuc viec su dung)\b")
 _CONNECTIVE_RE = re.compile(r"^(vi vay|do do|nhu vay|vi the|theo do|tu do|do vay|boi vay)\b")
 # addressed to maintainers, not readers (kept out even if a note still has one in its body)
 _META_RE = re.compile(
@@ -317,6 +317,8 @@ def _bonus(c: Candidate, turn: Turn) -> float:
     if turn.intent == "yesno":
         if verdict_word(turn, c.text) is not None:
             b += 0.06  # states the outcome outright
+        elif verdict_word(turn.with_(entities=Entities()), c.text) is not None:
+            b -= 0.04  # states an outcome, but for another level than the one asked
         elif _VERDICT_RE.search(f):
             b += 0.02
     if turn.intent == "amount":
@@ -350,7 +352,7 @@ def _bonus(c: Candidate, turn: Turn) -> float:
                       and mentions_level(f, lv, explicit=True)]
             if others:
                 b -= 0.03 * len(others)  # a figure for another level, or a total across levels
-            if here and _GONE_RE.search(f):
+            if here and any(_says_gone(f, lv) for lv in asked):
                 b += 0.08  # the asked level no longer has it: that is the answer, not an old figure
     if turn.asked_date >= turn.as_of and re.search(r"\b(tung quy dinh|truoc day|truoc do da)\b", f):
         b -= 0.04  # "used to provide": a statement about the past, not today's rule
@@ -575,11 +577,20 @@ def verdict_word(turn: Turn, quote: str) -> str | None:
     if turn.intent != "yesno":
         return None
     f = fold(collapse_ws(display(quote)))
-    if any(p.search(f) for p in _NO_PATTERNS):
-        return "Không."
-    if any(p.search(f) for p in _YES_PATTERNS):
-        return "Được."
+    asked = [lv for lv in turn.entities.levels if lv in _LEVEL_EXPLICIT]
+    for patterns, word in ((_NO_PATTERNS, "Không."), (_YES_PATTERNS, "Được.")):
+        for p in patterns:
+            m = p.search(f)
+            if m is not None and (not asked or _nearest_level(f, m.start()) in (None, *asked)):
+                return word
     return None
+
+
+def _nearest_level(folded: str, at: int) -> str | None:
+    """The level named closest to position ``at``: the one a verdict phrase there speaks of."""
+    mentions = [(abs(m.start() - at), lv) for lv in ("tinh", "huyen", "xa", "thon")
+                for m in _LEVEL_EXPLICIT[lv].finditer(folded)]
+    return min(mentions)[1] if mentions else None
 
 
 @dataclass
@@ -664,6 +675,12 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
     return Plan(lead, support, merged=merged, considered=list(cands))
 
 
+def _says_gone(folded: str, level: str) -> bool:
+    """An abolition word whose nearest level mention is ``level``: "chỉ chấm dứt việc dùng … ở cấp xã"
+    says the commune lost something, not the village named earlier in the sentence."""
+    return any(_nearest_level(folded, g.start()) == level for g in _GONE_RE.finditer(folded))
+
+
 def gone_level(turn: Turn, pool: Sequence[Candidate]) -> Candidate | None:
     """The sentence saying the asked level was abolished, when nothing in force speaks of that level otherwise.
 
@@ -674,10 +691,19 @@ def gone_level(turn: Turn, pool: Sequence[Candidate]) -> Candidate | None:
     if len(asked) != 1 or turn.intent not in ("amount", "when", "authority", "yesno", "other"):
         return None
     now = [c for c in pool if c.in_period and mentions_level(c.folded, asked[0], explicit=True)]
-    gone = [c for c in now if _GONE_RE.search(c.folded) and not c.unverified]
-    if not gone or len(gone) < len(now):
+    gone = [c for c in now if _says_gone(c.folded, asked[0]) and not c.unverified]
+    if not gone:
         return None
-    return max(gone, key=lambda c: c.score)
+    best = max(gone, key=lambda c: c.score)
+    others = [c for c in now if c not in gone]
+
+    def since(c: Candidate) -> date:
+        return passage_period(c.passage)[0] or date.min
+
+    # a sentence in force that still speaks of the level outweighs the abolition, unless it predates it
+    if any(since(c) >= since(best) for c in others):
+        return None
+    return best
 
 
 _NOT_QUANTITY_RE = re.compile(

@@ -18,14 +18,14 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # The regression gate: below these the gold-set eval fails `make test`.
 GATE_DOC_HIT5 = 0.9
-GATE_REFUSAL_ACCURACY = 0.93  # ratchet at today's 0.941; issue #10 asks 0.95 (not yet met)
-GATE_OVER_REFUSAL = 0.06  # at most; ratchet at today's 0.048, issue #10 asks 0.05
+GATE_REFUSAL_ACCURACY = 0.95  # issue #10
+GATE_OVER_REFUSAL = 0.05  # at most; issue #10
 GATE_CITATION_VALIDITY = 1.0
 # what a reader sees (issues #10, #11): the first sentence, its verdict, no forbidden claim, the period asked
-GATE_LEAD_RATE = 0.75  # ratchet at today's 0.78; issue #10 asks 0.85 (not yet met)
-GATE_VERDICT_AGREEMENT = 0.8  # ratchet at today's 0.84; issue #10 asks 0.9 (not yet met)
-GATE_FORBIDDEN_CLAIMS = 5  # at most; ratchet at today's 4; issue #10 asks 0 (not yet met)
-GATE_PERIOD_ACCURACY = 0.74  # ratchet at today's 0.77; issue #11 asks 0.9 (not yet met)
+GATE_LEAD_RATE = 0.85  # issue #10
+GATE_VERDICT_AGREEMENT = 0.9  # issue #10
+GATE_FORBIDDEN_CLAIMS = 0  # at most; issue #10
+GATE_PERIOD_ACCURACY = 0.9  # issue #11
 
 
 # --------------------------------------------------------------------------------------------

@@ -387,3 +387,14 @@ def test_which_text_governs_names_the_provision_in_force_at_the_asked_date() -> 
     note = hit("tt78::pb", "Phân biệt", "Phụ cấp kiêm nhiệm ở xã theo Điều 20 Nghị định 33/2023.", kind="thong-tu",
                scores={0: 0.9})
     assert "Quy định áp dụng" not in answer("Phụ cấp kiêm nhiệm được quy định tại nghị định nào?", [note])
+
+
+def test_a_verdict_or_an_abolition_counts_for_the_level_it_is_said_of() -> None:
+    turn = build_turn("Người hoạt động không chuyên trách ở thôn, tổ dân phố có còn không?")
+    mixed = "Mô hình ở cấp xã không còn cơ sở, còn ở thôn, tổ dân phố thì vẫn tiếp tục."
+    assert compose.verdict_word(turn, mixed) is None  # the "không còn" is the commune's, not the village's
+    assert compose.verdict_word(build_turn("Ở cấp xã mô hình đó có được tiếp tục không?"), mixed) == "Không."
+    text = answer("Người hoạt động không chuyên trách ở thôn, tổ dân phố có còn không?", [
+        hit("kl137::a", "Hệ quả", mixed, scores={0: 0.9}),
+        hit("kl137::b", "Thôn", "Người hoạt động không chuyên trách ở thôn, tổ dân phố vẫn tiếp tục.", scores={0: 0.88})])
+    assert text.startswith("Người hoạt động không chuyên trách ở thôn, tổ dân phố vẫn tiếp tục.")
