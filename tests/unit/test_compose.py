@@ -394,7 +394,7 @@ def test_a_verdict_or_an_abolition_counts_for_the_level_it_is_said_of() -> None:
     mixed = "Mô hình ở cấp xã không còn cơ sở, còn ở thôn, tổ dân phố thì vẫn tiếp tục."
     assert compose.verdict_word(turn, mixed) is None  # the "không còn" is the commune's, not the village's
     assert compose.verdict_word(build_turn("Ở cấp xã mô hình đó có được tiếp tục không?"), mixed) == "Không."
-    text = answer("Người hoạt động không chuyên trách ở thôn, tổ dân phố có còn không?", [
+    text = answer("Người hoạt động không chuyên trách ở thôn, tổ dân phố có được tiếp tục không?", [
         hit("kl137::a", "Hệ quả", mixed, scores={0: 0.9}),
         hit("kl137::b", "Thôn", "Người hoạt động không chuyên trách ở thôn, tổ dân phố vẫn tiếp tục.", scores={0: 0.88})])
     assert text.startswith("Người hoạt động không chuyên trách ở thôn, tổ dân phố vẫn tiếp tục.")
