@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from assistant import compose
+from assistant import compose, contract
 from assistant.config import Settings
 from assistant.models import KIND_LABELS, STATUS_LABELS, Passage
 from assistant.period import period_fields
@@ -105,15 +105,14 @@ class Citation:
     quote: str
 
     def to_json(self, as_of: date | None = None) -> dict[str, Any]:
+        """The contract's citation (``assistant.contract.Citation``, its one field list): the fields it
+        shares with the passage by name, plus what this citation adds."""
         p = self.hit.passage
-        return {
-            "n": self.n, "doc_id": p.doc_id, "title": p.title, "number": p.number, "section": p.section,
-            "label": p.label, "quote": self.quote, "source_url": p.source_url, "status": p.status,
-            "score": round(float(self.hit.score), 4), "passage_id": p.id, "issuer": p.issuer,
-            "issued": p.issued, "effective": p.effective, "amended_by": p.amended_by,
-            **period_fields(p, as_of),  # valid_from, valid_to, period_label (seen from as_of, default today)
-            **display_fields(p, self.quote),
-        }
+        own = {"n": self.n, "quote": self.quote, "score": round(float(self.hit.score), 4), "passage_id": p.id,
+               **period_fields(p, as_of),  # valid_from, valid_to, period_label (seen from as_of, default today)
+               **display_fields(p, self.quote)}
+        shared = {name: getattr(p, name) for name in contract.Citation.model_fields if name not in own}
+        return contract.Citation.model_validate({**shared, **own}).model_dump()
 
 
 def status_label(status: str) -> str:

@@ -29,6 +29,7 @@ from assistant.answer import (
 )
 from assistant.compose import correct_premise, entity_rerank, premise_gaps, year_gaps
 from assistant.config import Settings
+from assistant.contract import AskResponse
 from assistant.domain import DomainGate
 from assistant.index import KnowledgeIndex
 from assistant.period import Period, detect_period
@@ -125,18 +126,11 @@ class AnswerResult:
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "answer": self.answer,
-            "refused": self.refused,
-            "citations": self.citations,
-            "passages": self.passages,
-            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
-            "query": self.query,
-            "answered_by": self.answered_by,
-            "as_of": self.as_of,
-            "period": self.period,
-            "suggestions": self.suggestions,
-        }
+        """The contract's JSON (``assistant.contract.AskResponse``, the API's response model): its field list,
+        validated, so the core and the API cannot drift apart."""
+        fields = {name: getattr(self, name) for name in AskResponse.model_fields}
+        fields["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}
+        return AskResponse.model_validate(fields).model_dump()
 
 
 def condense(question: str, history: Sequence[dict[str, str]] | None) -> tuple[str, str | None]:

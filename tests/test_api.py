@@ -20,6 +20,8 @@ import httpx
 import pytest
 from conftest import KNOWLEDGE, Server, server_env
 
+from assistant.contract import AskResponse, Citation
+
 pytestmark = pytest.mark.server
 
 Q_KIEM_NHIEM = "Thành viên Ban bầu cử có được kiêm nhiệm không?"
@@ -439,6 +441,10 @@ def test_stream_matches_plain_answer(client: httpx.Client, api: Api, question: s
     assert cit["refused"] == plain["refused"]
     assert cit["citations"] == plain["citations"]
     assert cit["passages"] == plain["passages"]
+    # the core's JSON (sent as is on the stream) and the API's response_model are one contract, in one order
+    assert [list(c) for c in cit["citations"]] == [list(c) for c in plain["citations"]]
+    assert all(list(c) == list(Citation.model_fields) for c in plain["citations"])
+    assert list(plain) == list(AskResponse.model_fields)
     assert set(events[-1][1]["timings_ms"]) >= {"retrieve", "generate", "total"}
 
 
