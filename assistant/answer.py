@@ -591,6 +591,7 @@ class SentenceGuard:
             log.info("LLM sentence dropped (%s): %s", why, sent)
             return False
         body = re.sub(r"(?:\s+\d+\.)+$", "", collapse_ws(body))  # "…, bao gồm:\n\n1." -> one line
+        body = re.sub(r"\s+(?=[.,;:!?…]$)", "", body)  # "… thành viên [1]." leaves "thành viên ." without its marker
         new_markers = []
         for m in markers:
             if m not in self._by_marker:

@@ -198,3 +198,4 @@ def test_streaming_releases_only_verified_sentences_and_ends_as_the_whole_reply(
     assert len(partial) == 2, partial  # one release per kept sentence, the dropped one never released
     assert whole.text.startswith(partial[-1]) and partial[-1].startswith(partial[0])
     assert not any("70%" in text for text in partial) and "70%" not in whole.text
+    assert "cử. [2]" in whole.text and " ." not in whole.text  # the marker's space does not stay before the stop
