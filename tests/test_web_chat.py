@@ -334,6 +334,8 @@ def test_trust_signals_as_of_share_and_print(server: Server, browser: Browser, t
     expect(page.locator(".msg.assistant").first).to_be_visible()
     expect(page.locator(".print-head")).to_contain_text("In ngày")
     expect(page.locator(".source-print").first).to_be_visible()
+    printed = page.locator(".msg.assistant").first.locator(".source-print").first
+    expect(printed).to_contain_text(first["number"] or first["source_url"])  # number and link on paper
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.pdf(path=str(ARTIFACTS / f"web-print-conversation-{viewport}.pdf"))
     # one answer: the other exchange is not printed
@@ -428,6 +430,13 @@ status: sai-trang-thai
 ## Câu hỏi
 
 Nội dung.
+"""
+
+
+GOOD_HTML = """<!doctype html><html lang="vi"><head><title>Trang</title></head><body>
+<h1>Trang tải lên từ điện thoại</h1>
+<p>Trang này được tải lên từ trình duyệt trên điện thoại để thử nạp tệp HTML.</p>
+</body></html>
 """
 
 
@@ -534,6 +543,28 @@ def test_upload_form_on_a_phone(upload_server: Server, tmp_path: Any, browser: B
         problems = axe_serious(page, "upload form (phone)")
         assert problems == [], "\n".join(problems)
         screenshot(page, "web-upload-error-phone.png")
+
+        # an HTML page whose metadata comes from the form fields: ingested, listed, then deleted
+        page_html = tmp_path / "trang.html"
+        page_html.write_text(GOOD_HTML, encoding="utf-8")
+        form.locator("#up-file").set_input_files(str(page_html))
+        form.locator("#up-id").fill("trang-tai-len-dien-thoai")
+        form.locator("#up-title").fill("Trang tải lên từ điện thoại")
+        form.locator("#up-kind").fill("hoi-dap")
+        form.locator("#up-status").fill("tham-khao")
+        form.locator("#up-text_form").fill("tom-luoc")
+        form.locator(".upload-send").click()
+        expect(box.locator(".upload-status")).to_contain_text("Đã thêm", timeout=120_000)
+        item = page.locator('#source-list .doc-item[data-id="trang-tai-len-dien-thoai"]')
+        expect(item).to_contain_text("Trang tải lên từ điện thoại")
+        expect(box.locator(".upload-list li")).to_have_count(1)
+        screenshot(page, "web-upload-done-phone.png")
+        detail = httpx.get(upload_server.url + "/sources/trang-tai-len-dien-thoai", timeout=30).json()
+        assert detail["kind"] == "hoi-dap" and detail["text_form"] == "tom-luoc" and detail["uploaded"], detail
+        assert "điện thoại" in detail["text"] and "<p>" not in detail["text"]
+        box.locator(".upload-delete").first.click()
+        expect(box.locator(".upload-status")).to_contain_text("Đã xóa", timeout=120_000)
+        expect(item).to_have_count(0)
         assert t.csp_violations() == []
     finally:
         page.context.close()
