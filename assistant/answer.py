@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from assistant import compose
+from assistant import compose, contract
 from assistant.config import Settings
 from assistant.models import KIND_LABELS, STATUS_LABELS, Passage
 from assistant.period import period_fields
@@ -105,15 +105,14 @@ class Citation:
     quote: str
 
     def to_json(self, as_of: date | None = None) -> dict[str, Any]:
+        """The contract's citation (``assistant.contract.Citation``, its one field list): the fields it
+        shares with the passage by name, plus what this citation adds."""
         p = self.hit.passage
-        return {
-            "n": self.n, "doc_id": p.doc_id, "title": p.title, "number": p.number, "section": p.section,
-            "label": p.label, "quote": self.quote, "source_url": p.source_url, "status": p.status,
-            "score": round(float(self.hit.score), 4), "passage_id": p.id, "issuer": p.issuer,
-            "issued": p.issued, "effective": p.effective, "amended_by": p.amended_by,
-            **period_fields(p, as_of),  # valid_from, valid_to, period_label (seen from as_of, default today)
-            **display_fields(p, self.quote),
-        }
+        own = {"n": self.n, "quote": self.quote, "score": round(float(self.hit.score), 4), "passage_id": p.id,
+               **period_fields(p, as_of),  # valid_from, valid_to, period_label (seen from as_of, default today)
+               **display_fields(p, self.quote)}
+        shared = {name: getattr(p, name) for name in contract.Citation.model_fields if name not in own}
+        return contract.Citation.model_validate({**shared, **own}).model_dump()
 
 
 def status_label(status: str) -> str:
@@ -512,51 +511,110 @@ class LLMAnswerer:
 
     def _assemble(self, turn: Turn, hits: Sequence[ScoredPassage], generated: str,
                   docs: Mapping[str, Mapping[str, Any]] | None = None) -> Answer:
-        question = turn.search_query or turn.standalone
-        if "KHÔNG ĐỦ NGUỒN" in generated.upper() and len(generated) < 40:
+        if "KHÔNG ĐỦ NGUỒN" in generated.upper() and len(generated) < SHORT_REPLY:
             return Answer(REFUSAL, [], refused=True, answered_by="llm-refusal", draft=generated)
-        kept: list[str] = []
-        citations: list[Citation] = []
-        by_marker: dict[int, int] = {}
-        dropped: list[str] = []
+        guard = SentenceGuard(hits, turn.search_query or turn.standalone)
         for sent in split_generated(generated):
-            if not _MARKER_RE.search(sent) and (src := attribute(sent, hits)) is not None:
-                sent = f"{sent} [{src}]"
-            ok, markers, why = verify_llm_sentence(sent, hits, question)
-            body = _MARKER_RE.sub("", sent).strip()
-            quotes = {m: best_quote(body, hits[m - 1]) for m in markers} if ok else {}
-            if ok and all(negation_mismatch(body, q) for q in quotes.values()):
-                ok, why = False, "its negations differ from the sentence it quotes"
-            if not ok:
-                dropped.append(f"{why}: {sent}")
-                log.info("LLM sentence dropped (%s): %s", why, sent)
-                continue
-            body = re.sub(r"(?:\s+\d+\.)+$", "", collapse_ws(body))  # "…, bao gồm:\n\n1." -> one line
-            new_markers = []
-            for m in markers:
-                if m not in by_marker:
-                    c = Citation(len(citations) + 1, hits[m - 1], quotes[m])
-                    citations.append(c)
-                    by_marker[m] = c.n
-                new_markers.append(by_marker[m])
-            kept.append(body + " " + "".join(f"[{n}]" for n in dict.fromkeys(new_markers)))
-        if not kept:
-            return self._fallback(turn, hits, LLM_FALLBACK_NOTE, "llm-fallback", generated, dropped, docs)
-        text = "\n".join(kept)
-        notes = status_lines(citations)
+            guard.add(sent)
+        if not guard.kept:
+            return self._fallback(turn, hits, LLM_FALLBACK_NOTE, "llm-fallback", generated, guard.dropped, docs)
+        ans = guard.answer()
+        notes = status_lines(ans.citations)
         if notes:
-            text += "\n\n" + "\n".join(notes)
-        return Answer(text, citations, answered_by="llm", draft=generated, dropped=dropped)
+            ans.text += "\n\n" + "\n".join(notes)
+        ans.draft = generated
+        return ans
 
     def answer(self, turn: Turn, hits: Sequence[ScoredPassage],
-               docs: Mapping[str, Mapping[str, Any]] | None = None) -> Answer:
+               docs: Mapping[str, Mapping[str, Any]] | None = None,
+               on_partial: Callable[[Answer], None] | None = None) -> Answer:
+        """The guarded answer. With ``on_partial`` the model streams, and each time a finished sentence passes
+        the checks the verified answer so far is passed on (its text a prefix of the returned one)."""
         try:
-            reply = self.llm.invoke(self._messages(turn, hits))
-            generated = str(reply.content)
+            if on_partial is None:
+                generated = str(self.llm.invoke(self._messages(turn, hits)).content)
+            else:
+                generated = self._stream(turn, hits, on_partial)
         except Exception as exc:  # endpoint down, timeout, bad reply: fall back, never fail the user
             note = f"(Không gọi được mô hình ngôn ngữ: {type(exc).__name__}; dưới đây là các câu trích nguyên văn từ nguồn.)"
             return self._fallback(turn, hits, note, "llm-error", docs=docs)
+        # the whole reply is checked again as one: the result is the non-streamed one by construction
         return self._assemble(turn, hits, generated, docs)
+
+    def _stream(self, turn: Turn, hits: Sequence[ScoredPassage], on_partial: Callable[[Answer], None]) -> str:
+        """Read the reply as it is generated (``stream: true``); a sentence is checked once text after it shows
+        it is finished, and a kept one is released at once. Returns the whole reply."""
+        guard = SentenceGuard(hits, turn.search_query or turn.standalone)
+        reply, checked = "", 0
+        for chunk in self.llm.stream(self._messages(turn, hits)):
+            reply += str(chunk.content)
+            if len(reply) < SHORT_REPLY:  # a short "KHÔNG ĐỦ NGUỒN" reply is a refusal, whatever came before
+                continue
+            done = finished_sentences(reply)
+            for sent in done[checked:]:
+                if guard.add(sent):
+                    on_partial(guard.answer())
+            checked = max(checked, len(done))
+        if len(reply) >= SHORT_REPLY:  # the end of the stream finishes the last sentence
+            for sent in split_generated(reply)[checked:]:
+                if guard.add(sent):
+                    on_partial(guard.answer())
+        return reply
+
+
+# a reply this short that says KHÔNG ĐỦ NGUỒN is the model's refusal
+SHORT_REPLY = 40
+# a last piece that may still grow into the markers of the sentence before it ("… nhiệm. [2")
+_OPEN_TAIL_RE = re.compile(r"[\s\[\]\d.]*")
+
+
+def finished_sentences(reply: str) -> list[str]:
+    """The sentences of a reply still being generated that no later text can change (``split_generated``'s
+    pieces but the last, and but the last two when the last may still become the markers of the one before)."""
+    pieces = split_generated(reply)
+    return pieces[:-2] if pieces and _OPEN_TAIL_RE.fullmatch(pieces[-1]) else pieces[:-1]
+
+
+class SentenceGuard:
+    """The per-sentence checks of a model reply, one sentence at a time (the same for a whole reply and for
+    one being streamed): what fails is dropped with its reason, what passes is kept with renumbered markers."""
+
+    def __init__(self, hits: Sequence[ScoredPassage], question: str) -> None:
+        self.hits, self.question = hits, question
+        self.kept: list[str] = []
+        self.citations: list[Citation] = []
+        self.dropped: list[str] = []
+        self._by_marker: dict[int, int] = {}
+
+    def add(self, sent: str) -> bool:
+        """Check one sentence; True when it was kept."""
+        hits = self.hits
+        if not _MARKER_RE.search(sent) and (src := attribute(sent, hits)) is not None:
+            sent = f"{sent} [{src}]"
+        ok, markers, why = verify_llm_sentence(sent, hits, self.question)
+        body = _MARKER_RE.sub("", sent).strip()
+        quotes = {m: best_quote(body, hits[m - 1]) for m in markers} if ok else {}
+        if ok and all(negation_mismatch(body, q) for q in quotes.values()):
+            ok, why = False, "its negations differ from the sentence it quotes"
+        if not ok:
+            self.dropped.append(f"{why}: {sent}")
+            log.info("LLM sentence dropped (%s): %s", why, sent)
+            return False
+        body = re.sub(r"(?:\s+\d+\.)+$", "", collapse_ws(body))  # "…, bao gồm:\n\n1." -> one line
+        body = re.sub(r"\s+(?=[.,;:!?…]$)", "", body)  # "… thành viên [1]." leaves "thành viên ." without its marker
+        new_markers = []
+        for m in markers:
+            if m not in self._by_marker:
+                c = Citation(len(self.citations) + 1, hits[m - 1], quotes[m])
+                self.citations.append(c)
+                self._by_marker[m] = c.n
+            new_markers.append(self._by_marker[m])
+        self.kept.append(body + " " + "".join(f"[{n}]" for n in dict.fromkeys(new_markers)))
+        return True
+
+    def answer(self) -> Answer:
+        """The verified answer so far (without the status notes, which follow the last sentence)."""
+        return Answer("\n".join(self.kept), list(self.citations), answered_by="llm", dropped=list(self.dropped))
 
 
 def answer_pieces(text: str) -> Iterator[str]:

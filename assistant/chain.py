@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from langchain_core.runnables import RunnableBranch, RunnableLambda
+from langchain_core.runnables import RunnableBranch, RunnableConfig, RunnableLambda
 
 from assistant.answer import (
     REFUSAL,
@@ -29,6 +29,7 @@ from assistant.answer import (
 )
 from assistant.compose import correct_premise, entity_rerank, premise_gaps, year_gaps
 from assistant.config import Settings
+from assistant.contract import AskResponse
 from assistant.domain import DomainGate
 from assistant.index import KnowledgeIndex
 from assistant.period import Period, detect_period
@@ -125,18 +126,11 @@ class AnswerResult:
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "answer": self.answer,
-            "refused": self.refused,
-            "citations": self.citations,
-            "passages": self.passages,
-            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
-            "query": self.query,
-            "answered_by": self.answered_by,
-            "as_of": self.as_of,
-            "period": self.period,
-            "suggestions": self.suggestions,
-        }
+        """The contract's JSON (``assistant.contract.AskResponse``, the API's response model): its field list,
+        validated, so the core and the API cannot drift apart."""
+        fields = {name: getattr(self, name) for name in AskResponse.model_fields}
+        fields["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}
+        return AskResponse.model_validate(fields).model_dump()
 
 
 def condense(question: str, history: Sequence[dict[str, str]] | None) -> tuple[str, str | None]:
@@ -289,13 +283,32 @@ class Assistant:
             text = REFUSAL
         return turn.with_(answer=Answer(text, [], refused=True, answered_by="refusal"))
 
-    def _answer(self, turn: Turn) -> Turn:
+    def _answer(self, turn: Turn, config: RunnableConfig | None = None) -> Turn:
         hits = list(turn.hits)
         docs = self.index.snapshot().documents
+        on_text = (config or {}).get("configurable", {}).get("on_text")
         if (turn.answerer or self.settings.answerer) == "llm":
-            ans = self.llm.answer(turn, hits, docs)
+            ans = self.llm.answer(turn, hits, docs, self._releaser(turn, on_text) if on_text else None)
         else:
             ans = self.extractive.answer(turn, hits, docs)
+        return turn.with_(answer=self._premises(turn, ans))
+
+    def _releaser(self, turn: Turn, on_text: Callable[[str], None]) -> Callable[[Answer], None]:
+        """Pass on the new text of a partial (streamed) answer only when the whole-answer checks leave it as it
+        is: they find fewer gaps as sentences and citations are added, so released text is never taken back."""
+        sent = ""
+
+        def release(partial: Answer) -> None:
+            nonlocal sent
+            quoted = all(c.quote and c.quote in c.hit.passage.text for c in partial.citations)  # as ``_verify``
+            if quoted and self._premises(turn, partial) is partial and partial.text.startswith(sent):
+                on_text(partial.text[len(sent):])
+                sent = partial.text
+
+        return release
+
+    def _premises(self, turn: Turn, ans: Answer) -> Answer:
+        """The answer checked as a whole against what the question names; returned as is when nothing is wrong."""
         if not ans.refused and ans.citations:
             # places, years and claimed amounts must be in what the answer rests on, not merely nearby
             quoted = " ".join(f"{c.quote} {c.hit.passage.title} {c.hit.passage.heading}" for c in ans.citations)
@@ -308,7 +321,7 @@ class Assistant:
                 ans = Answer(refusal_for_missing(gaps, self._suggestion(turn)), [], refused=True, answered_by="refusal")
             elif wrong:
                 ans = correct_premise(turn, ans, wrong)
-        return turn.with_(answer=ans)
+        return ans
 
     def _verify(self, turn: Turn) -> Turn:
         ans: Answer = turn.answer
@@ -349,10 +362,16 @@ class Assistant:
     # --- public API ---------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[dict[str, str]] | None = None, top_k: int | None = None,
             filters: dict[str, Any] | None = None, answerer: str | None = None,
-            as_of: date | None = None) -> AnswerResult:
-        """Answer one question; ``as_of`` is the date the answer must speak for (default: today)."""
+            as_of: date | None = None, on_text: Callable[[str], None] | None = None) -> AnswerResult:
+        """Answer one question; ``as_of`` is the date the answer must speak for (default: today).
+
+        ``on_text`` receives the LLM answer's verified text as it is generated (pieces that join into a prefix
+        of the result's answer, usually the whole of it before its status notes); the extractive answer,
+        written at once, sends nothing through it.
+        """
+        config: RunnableConfig | None = {"configurable": {"on_text": on_text}} if on_text else None
         result: AnswerResult = self.chain.invoke({"question": question, "history": list(history or []), "top_k": top_k,
-                                                  "filters": filters, "answerer": answerer, "as_of": as_of})
+                                                  "filters": filters, "answerer": answerer, "as_of": as_of}, config)
         return result
 
     def stream(self, question: str, history: Sequence[dict[str, str]] | None = None, top_k: int | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,6 +13,7 @@ from sse_starlette.sse import EventSourceResponse
 from api.deps import AssistantDep, SettingsDep
 from api.errors import APIError, error_body
 from api.limits import resolve_answerer, run_answer
+from api.live import LiveAnswer
 from api.schemas import AskRequest, AskResponse
 from assistant.answer import answer_pieces
 from assistant.chain import AnswerResult, Assistant
@@ -40,10 +41,10 @@ def validate_ask(req: AskRequest, settings: Settings) -> None:
                        f"History exceeds {settings.max_history_chars} characters.")
 
 
-def run_ask(assistant: Assistant, req: AskRequest) -> AnswerResult:
+def run_ask(assistant: Assistant, req: AskRequest, on_text: Callable[[str], None] | None = None) -> AnswerResult:
     return assistant.ask(req.question, history=[t.model_dump() for t in req.history], top_k=req.top_k,
                          filters=req.filters.as_dict() if req.filters else None, answerer=req.answerer,
-                         as_of=req.as_of)
+                         as_of=req.as_of, on_text=on_text)
 
 
 @router.post("/ask", response_model=AskResponse, responses=_ERRORS, summary="Hỏi một câu / ask a question")
@@ -58,28 +59,34 @@ async def ask(req: AskRequest, assistant: AssistantDep, settings: SettingsDep, r
 async def ask_stream(req: AskRequest, assistant: AssistantDep, settings: SettingsDep,
                      request: Request) -> EventSourceResponse:
     """Events: ``token`` {text} …, ``citations`` {refused, citations, passages}, ``done`` {timings_ms, answered_by,
-    as_of, period}; ``error``."""
+    as_of, period}; ``error``. With the LLM answerer the tokens are sent as the model writes them, one verified
+    sentence at a time; ``reset`` {} (rare) says the text sent so far was taken back and the whole answer follows."""
     validate_ask(req, settings)
-    # answer first: a failure before any byte is sent is a plain HTTP error, not a broken stream
-    result = await run_answer(request.app.state, resolve_answerer(req.answerer, settings), run_ask, assistant, req)
-    body = result.to_json()
+    # the first text or the answer first: a failure before any byte is sent is a plain HTTP error
+    live = await LiveAnswer.start(request.app.state, resolve_answerer(req.answerer, settings), run_ask, assistant, req)
+
+    def event(name: str, data: dict[str, Any]) -> dict[str, str]:
+        return {"event": name, "data": json.dumps(data, ensure_ascii=False)}
 
     async def events() -> AsyncIterator[dict[str, str]]:
         try:
-            for piece in answer_pieces(result.answer):
-                yield {"event": "token", "data": json.dumps({"text": piece}, ensure_ascii=False)}
+            async for piece in live.pieces():
+                yield event("token", {"text": piece})
+            assert live.task is not None
+            result = live.task.result()
+            kept, rest = live.rest(result.answer)
+            if not kept:
+                yield event("reset", {})
+            for piece in answer_pieces(rest):
+                yield event("token", {"text": piece})
                 await asyncio.sleep(0)
-            yield {"event": "citations", "data": json.dumps(
-                {"refused": body["refused"], "citations": body["citations"], "passages": body["passages"]},
-                ensure_ascii=False)}
-            yield {"event": "done", "data": json.dumps({k: body[k] for k in ("timings_ms", "answered_by", "as_of",
-                                                                              "period")}, ensure_ascii=False)}
+            body = result.to_json()
+            yield event("citations", {k: body[k] for k in ("refused", "citations", "passages")})
+            yield event("done", {k: body[k] for k in ("timings_ms", "answered_by", "as_of", "period")})
         except StoreUnavailableError:
-            yield {"event": "error", "data": json.dumps(error_body(
-                "store_unavailable", "Kho dữ liệu tạm thời không truy cập được.", "The store is unreachable."),
-                ensure_ascii=False)}
+            yield event("error", error_body("store_unavailable", "Kho dữ liệu tạm thời không truy cập được.",
+                                            "The store is unreachable."))
         except Exception:  # noqa: BLE001 - the client gets an error event, never a stack trace
-            yield {"event": "error", "data": json.dumps(error_body(
-                "internal_error", "Lỗi máy chủ ngoài dự kiến.", "Unexpected server error."), ensure_ascii=False)}
+            yield event("error", error_body("internal_error", "Lỗi máy chủ ngoài dự kiến.", "Unexpected server error."))
 
     return EventSourceResponse(events(), ping=15, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

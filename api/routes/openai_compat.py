@@ -10,8 +10,7 @@ import html
 import json
 import time
 import uuid
-from collections.abc import Iterator
-from functools import partial
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +19,8 @@ from fastapi.responses import StreamingResponse
 from api.deps import AssistantDep, SettingsDep
 from api.errors import APIError
 from api.limits import run_answer
-from api.routes.ask import validate_ask
+from api.live import LiveAnswer
+from api.routes.ask import run_ask, validate_ask
 from api.schemas import AskRequest, ChatCompletionRequest, Turn, clean_text
 from assistant.answer import answer_pieces
 from assistant.chain import AnswerResult
@@ -70,14 +70,12 @@ async def chat_completions(req: ChatCompletionRequest, assistant: AssistantDep, 
                            request: Request) -> Any:
     ask = to_ask_request(req, settings)
     validate_ask(ask, settings)
-    result: AnswerResult = await run_answer(request.app.state, settings.answerer,
-                                            partial(assistant.ask, as_of=ask.as_of), ask.question,
-                                            [t.model_dump() for t in ask.history])
-    # chat clients render this as Markdown/HTML: markup quoted from a source must show as text, never run
-    content = html.escape(result.answer + footnotes(result), quote=False)
     cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if not req.stream:
+        result: AnswerResult = await run_answer(request.app.state, settings.answerer, run_ask, assistant, ask)
+        # chat clients render this as Markdown/HTML: markup quoted from a source must show as text, never run
+        content = html.escape(result.answer + footnotes(result), quote=False)
         return {
             "id": cid, "object": "chat.completion", "created": created, "model": MODEL_NAME,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
@@ -85,15 +83,25 @@ async def chat_completions(req: ChatCompletionRequest, assistant: AssistantDep, 
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             "citations": result.citations, "refused": result.refused, "as_of": result.as_of,
         }
+    # streamed: the LLM answer's verified sentences go out as they are written (escaping is per character,
+    # so escaped pieces join into the escaped whole)
+    live = await LiveAnswer.start(request.app.state, settings.answerer, run_ask, assistant, ask)
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
         body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_NAME,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
-    def stream() -> Iterator[str]:
+    async def stream() -> AsyncIterator[str]:
         yield chunk({"role": "assistant", "content": ""})
-        for piece in answer_pieces(content):
+        async for piece in live.pieces():
+            yield chunk({"content": html.escape(piece, quote=False)})
+        assert live.task is not None
+        result = live.task.result()
+        kept, rest = live.rest(result.answer)
+        if not kept:  # a chat client cannot take text back: say the answer is replaced, then give it whole
+            rest = "\n\n(Câu trả lời trên được thay bằng:)\n" + rest
+        for piece in answer_pieces(html.escape(rest + footnotes(result), quote=False)):
             yield chunk({"content": piece})
         yield chunk({}, "stop")
         yield "data: [DONE]\n\n"

@@ -47,7 +47,7 @@ def _split(amended_by: str) -> list[str]:
 @router.get("/sources/{doc_id}", response_model=SourceDetail, responses={404: {"description": "Không tìm thấy"}},
             summary="Một tài liệu với các điều/mục / one source with its sections")
 async def get_source(doc_id: Annotated[str, Path(pattern=DOC_ID, max_length=128)],
-                     assistant: AssistantDep) -> dict[str, Any]:
+                     assistant: AssistantDep, settings: SettingsDep) -> dict[str, Any]:
     snap = await run_in_threadpool(assistant.index.snapshot)
     doc = snap.documents.get(doc_id)
     if doc is None:
@@ -58,5 +58,5 @@ async def get_source(doc_id: Annotated[str, Path(pattern=DOC_ID, max_length=128)
     first = passages[0]
     urls = [u for u in (first.source_urls or first.source_url).split("\n") if u and not _UNSAFE_URL.match(u)]
     return {**doc, **labels(doc), "source_urls": urls, "text_form": first.text_form,
-            "amended_by": _split(first.amended_by),
+            "amended_by": _split(first.amended_by), "uploaded": (settings.uploads_path / doc_id).is_dir(),
             "text": "\n\n".join(p.text for p in passages), "sections": sections}

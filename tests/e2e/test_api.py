@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from assistant.contract import AskResponse, Citation
 from tests.support import KNOWLEDGE, Server, server_env
 
 pytestmark = pytest.mark.server
@@ -440,6 +441,10 @@ def test_stream_matches_plain_answer(client: httpx.Client, api: Api, question: s
     assert cit["refused"] == plain["refused"]
     assert cit["citations"] == plain["citations"]
     assert cit["passages"] == plain["passages"]
+    # the core's JSON (sent as is on the stream) and the API's response_model are one contract, in one order
+    assert [list(c) for c in cit["citations"]] == [list(c) for c in plain["citations"]]
+    assert all(list(c) == list(Citation.model_fields) for c in plain["citations"])
+    assert list(plain) == list(AskResponse.model_fields)
     assert set(events[-1][1]["timings_ms"]) >= {"retrieve", "generate", "total"}
 
 

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e import (
     test_browser,  # its module-level check skips (or fails in CI) without Chromium and playwright
+    test_llm_stream,
 )
 from tests.e2e.test_browser import (
     ADMIN_KEY,
@@ -39,13 +40,21 @@ from tests.support import ARTIFACTS, Server
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 browser = test_browser.browser  # the module-scoped Chromium fixture, shared
+# a server whose (scripted) model streams its reply, paused mid-reply
+scripted_llm, llm_server = test_llm_stream.scripted_llm, test_llm_stream.llm_server
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 
 
+VIEWPORTS = ["desktop", "phone"]  # every item is checked at 1280 px and at 390 px
+
+
 @pytest.fixture
-def tab(browser: Browser) -> Iterator[Tab]:
-    t = open_tab(browser)
+def tab(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Tab]:
+    """A fresh tab; a phone (390 px) when the test is parametrized with ``viewport="phone"``."""
+    callspec = getattr(request.node, "callspec", None)
+    phone = callspec is not None and callspec.params.get("viewport") == "phone"
+    t = open_tab(browser, **(PHONE if phone else {}))
     yield t
     t.page.context.close()
 
@@ -62,7 +71,8 @@ def export_rows(server: Server) -> list[dict[str, str]]:
 
 # ------------------------------------------------------------------------------------------ conversations
 
-def test_conversations_are_kept_listed_renamed_and_undone(server: Server, tab: Tab) -> None:
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_conversations_are_kept_listed_renamed_and_undone(server: Server, tab: Tab, viewport: str) -> None:
     page = load(tab, server.url)
     first = ask(page, Q_BAN_BAU_CU)
     # the answer's first line is a distinct verdict line
@@ -91,7 +101,7 @@ def test_conversations_are_kept_listed_renamed_and_undone(server: Server, tab: T
     page.locator(".conv-rename-input").fill("Ban bầu cử")
     page.locator(".conv-rename-input").press("Enter")
     expect(panel.locator(".conv-item .conv-title").first).to_have_text("Ban bầu cử")
-    screenshot(page, "web-history.png")
+    screenshot(page, f"web-history-{viewport}.png")
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
 
@@ -147,7 +157,8 @@ def test_phone_reading(server: Server, browser: Browser, width: int) -> None:
         t.page.context.close()
 
 
-def test_duplicate_sources_are_merged(server: Server, tab: Tab) -> None:
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_duplicate_sources_are_merged(server: Server, tab: Tab, viewport: str) -> None:
     page = load(tab, server.url)
     citation = {"n": 1, "doc_id": "x", "title": "Luật A", "number": "1/2015/QH13", "section": "Điều 1",
                 "label": "Điều 1, Luật A", "quote": "Câu trích.", "source_url": "https://vbpl.vn/a", "status": "con-hieu-luc",
@@ -169,12 +180,14 @@ def test_duplicate_sources_are_merged(server: Server, tab: Tab) -> None:
     expect(links.first.locator(".form-badge")).to_have_text("Tóm lược")
     expect(msg.locator(".answer .support li")).to_have_count(2)
     expect(msg.locator(".asof-line")).to_contain_text("Áp dụng tại ngày 01/01/2026")
+    screenshot(page, f"web-merged-sources-{viewport}.png")
     tab.assert_clean()
 
 
 # ------------------------------------------------------------------------------------------ recovery
 
-def test_recovery_counter_stop_retry_and_edit(server: Server, tab: Tab) -> None:
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_recovery_counter_stop_retry_and_edit(server: Server, tab: Tab, viewport: str) -> None:
     page = load(tab, server.url)
     box = page.locator("#question")
     counter = page.locator("#char-count")
@@ -220,13 +233,14 @@ def test_recovery_counter_stop_retry_and_edit(server: Server, tab: Tab) -> None:
     expect(page.locator(".msg.user .text").last).to_have_text(Q_BAN_BAU_CU)
     kept = page.evaluate("JSON.parse(localStorage.getItem('kiemnhiem.conversations.v1'))[0].turns.map((t) => t.question)")
     assert kept == [Q_BAN_BAU_CU], kept  # the edited question replaced the answered one; the stopped one was never kept
-    screenshot(page, "web-recovery.png")
+    screenshot(page, f"web-recovery-{viewport}.png")
     assert tab.errors == []
 
 
 # ------------------------------------------------------------------------------------------ feedback
 
-def test_feedback_changes_and_carries_reason_citations_and_conversation(server: Server, tab: Tab) -> None:
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_feedback_changes_and_carries_reason_citations_and_conversation(server: Server, tab: Tab, viewport: str) -> None:
     before = {row["id"] for row in export_rows(server)}
     page = load(tab, server.url)
     msg = ask(page, Q_KIEM_NHIEM)
@@ -238,7 +252,7 @@ def test_feedback_changes_and_carries_reason_citations_and_conversation(server: 
     down.click()
     form = msg.locator(".feedback-form")
     expect(form).to_be_visible()
-    screenshot(page, "web-feedback-form.png")
+    screenshot(page, f"web-feedback-form-{viewport}.png")
     form.get_by_label("Nguồn không đúng").check()
     form.locator(".feedback-comment").fill("Nguồn [1] nói về cấp tỉnh.")
     form.locator(".feedback-send").click()
@@ -259,7 +273,8 @@ def test_feedback_changes_and_carries_reason_citations_and_conversation(server: 
 
 # ------------------------------------------------------------------------------------------ trust, date, share, print
 
-def test_trust_signals_as_of_share_and_print(server: Server, browser: Browser, tab: Tab) -> None:
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_trust_signals_as_of_share_and_print(server: Server, browser: Browser, tab: Tab, viewport: str) -> None:
     page = load(tab, server.url)
     # the as-of control: change the date, the request carries it and the answer shows it
     page.locator("#asof-change").click()
@@ -282,8 +297,21 @@ def test_trust_signals_as_of_share_and_print(server: Server, browser: Browser, t
     expect(pinned.locator(".badge").first).to_have_text(re.compile(first["status_label"]))
     page.locator("#panel-body").evaluate("(b) => { b.scrollTop = b.scrollHeight; }")
     expect(pinned).to_be_in_viewport()
-    screenshot(page, "web-panel-pinned.png")
+    screenshot(page, f"web-panel-pinned-{viewport}.png")
     page.keyboard.press("Escape")
+
+    # "Sao chép" copies the answer with its date and its sources (number, status, link)
+    page.evaluate("""() => {
+        window.__copied = [];
+        const keep = async (t) => { window.__copied.push(t); };
+        if (navigator.clipboard) Object.defineProperty(navigator.clipboard, "writeText", { value: keep });
+        document.execCommand = () => { keep(document.querySelector(".clipboard-helper").value); return true; };
+    }""")
+    msg.locator(".copy").click()
+    expect(msg.locator(".action-status")).to_contain_text("Đã sao chép")
+    copied = page.evaluate("window.__copied[0]")
+    assert "Áp dụng tại ngày 01/05/2021" in copied and "Nguồn:\n[1" in copied, copied
+    assert f"({first['status_label']})" in copied and (not first["source_url"] or first["source_url"] in copied)
 
     # share: the link reopens the question with its date
     msg.locator(".share").click()
@@ -309,8 +337,10 @@ def test_trust_signals_as_of_share_and_print(server: Server, browser: Browser, t
     expect(page.locator(".msg.assistant").first).to_be_visible()
     expect(page.locator(".print-head")).to_contain_text("In ngày")
     expect(page.locator(".source-print").first).to_be_visible()
+    printed = page.locator(".msg.assistant").first.locator(".source-print").first
+    expect(printed).to_contain_text(first["number"] or first["source_url"])  # number and link on paper
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.pdf(path=str(ARTIFACTS / "web-print-conversation.pdf"))
+    page.pdf(path=str(ARTIFACTS / f"web-print-conversation-{viewport}.pdf"))
     # one answer: the other exchange is not printed
     page.evaluate("window.print = () => {}")
     page.emulate_media(media="screen")
@@ -318,9 +348,24 @@ def test_trust_signals_as_of_share_and_print(server: Server, browser: Browser, t
     page.emulate_media(media="print")
     expect(page.locator(".msg.assistant").last).to_be_hidden()
     expect(page.locator(".msg.assistant").first).to_be_visible()
-    page.pdf(path=str(ARTIFACTS / "web-print-one.pdf"))
-    assert (ARTIFACTS / "web-print-one.pdf").stat().st_size > 5_000
+    page.pdf(path=str(ARTIFACTS / f"web-print-one-{viewport}.pdf"))
+    assert (ARTIFACTS / f"web-print-one-{viewport}.pdf").stat().st_size > 5_000
     page.emulate_media(media="screen")
+    tab.assert_clean()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_official_links_come_first(server: Server, tab: Tab, viewport: str) -> None:
+    """A note whose first source URL is a personal repository links the official site (quochoi.vn) first."""
+    page = load(tab, server.url)
+    page.locator("#tab-sources").click()
+    page.locator('#source-list .doc-item[data-id="hoi-dap-thanh-vien-ban-bau-cu-kiem-nhiem"]').click()
+    links = page.locator("#source-doc .doc-urls li a")
+    expect(links).to_have_count(3)
+    hrefs = links.evaluate_all("(as) => as.map((a) => a.href)")
+    assert "quochoi.vn" in hrefs[0] and "github.com" in hrefs[1], hrefs  # the note lists github.com first
+    page.locator("#source-doc .doc-urls summary").click()
+    screenshot(page, f"web-official-first-{viewport}.png")
     tab.assert_clean()
 
 
@@ -388,6 +433,13 @@ status: sai-trang-thai
 ## Câu hỏi
 
 Nội dung.
+"""
+
+
+GOOD_HTML = """<!doctype html><html lang="vi"><head><title>Trang</title></head><body>
+<h1>Trang tải lên từ điện thoại</h1>
+<p>Trang này được tải lên từ trình duyệt trên điện thoại để thử nạp tệp HTML.</p>
+</body></html>
 """
 
 
@@ -468,3 +520,94 @@ def test_admin_uploads_documents_from_the_browser(upload_server: Server, tmp_pat
         assert t.csp_violations() == [] and t.errors == []
     finally:
         page.context.close()
+
+
+def test_upload_form_on_a_phone(upload_server: Server, tmp_path: Any, browser: Browser) -> None:
+    """The same form at 390 px: shown only with the key, the file:line error, no sideways scroll, axe-clean."""
+    t = open_tab(browser, **PHONE)
+    page = t.page
+    try:
+        load(t, upload_server.url)
+        page.locator("#tab-sources").click()
+        box = page.locator("#upload-box")
+        expect(box.locator(".upload-form input[type=file]")).to_have_count(0)
+        box.locator("summary").click()
+        box.locator("#admin-key").fill(ADMIN_KEY)
+        box.locator("#admin-key").press("Enter")
+        form = box.locator("form.upload-form")
+        expect(form.locator("#up-file")).to_be_visible()
+        bad = tmp_path / "loi.md"
+        bad.write_text(BAD_NOTE, encoding="utf-8")
+        form.locator("#up-file").set_input_files(str(bad))
+        form.locator(".upload-send").click()
+        expect(form.locator(".upload-errors")).to_contain_text("loi.md:4")
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, f"the upload form scrolls sideways by {overflow}px"
+        problems = axe_serious(page, "upload form (phone)")
+        assert problems == [], "\n".join(problems)
+        screenshot(page, "web-upload-error-phone.png")
+
+        # an HTML page whose metadata comes from the form fields: ingested, listed, then deleted
+        page_html = tmp_path / "trang.html"
+        page_html.write_text(GOOD_HTML, encoding="utf-8")
+        form.locator("#up-file").set_input_files(str(page_html))
+        form.locator("#up-id").fill("trang-tai-len-dien-thoai")
+        form.locator("#up-title").fill("Trang tải lên từ điện thoại")
+        form.locator("#up-kind").fill("hoi-dap")
+        form.locator("#up-status").fill("tham-khao")
+        form.locator("#up-text_form").fill("tom-luoc")
+        form.locator(".upload-send").click()
+        expect(box.locator(".upload-status")).to_contain_text("Đã thêm", timeout=120_000)
+        item = page.locator('#source-list .doc-item[data-id="trang-tai-len-dien-thoai"]')
+        expect(item).to_contain_text("Trang tải lên từ điện thoại")
+        expect(box.locator(".upload-list li")).to_have_count(1)
+        screenshot(page, "web-upload-done-phone.png")
+        detail = httpx.get(upload_server.url + "/sources/trang-tai-len-dien-thoai", timeout=30).json()
+        assert detail["kind"] == "hoi-dap" and detail["text_form"] == "tom-luoc" and detail["uploaded"], detail
+        assert "điện thoại" in detail["text"] and "<p>" not in detail["text"]
+        box.locator(".upload-delete").first.click()
+        expect(box.locator(".upload-status")).to_contain_text("Đã xóa", timeout=120_000)
+        expect(item).to_have_count(0)
+        assert t.csp_violations() == []
+    finally:
+        page.context.close()
+
+
+# ------------------------------------------------------------------------------------------ shape
+
+def test_front_end_is_native_modules_with_server_labels(server: Server, tab: Tab) -> None:
+    """app.js loads api/web/js/*.js as ES modules (no bundle) and no module carries the label tables."""
+    from assistant.models import KIND_LABELS, STATUS_LABELS
+
+    page = load(tab, server.url)
+    loaded = page.evaluate("performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname)")
+    modules = sorted(p for p in loaded if re.fullmatch(r"/static/js/\w+\.js", p))
+    assert len(modules) >= 8, loaded
+    for path in modules:
+        r = httpx.get(server.url + path, timeout=30)
+        assert r.status_code == 200 and "javascript" in r.headers["content-type"]
+        tables = [k for k in (*STATUS_LABELS, *KIND_LABELS) if re.search(rf"[\"']{k}[\"']\s*:", r.text)]
+        assert tables == [], (path, tables)  # a slug -> label table: the labels come from the server
+    tab.assert_clean()
+
+
+# ------------------------------------------------------------------------------------------ LLM streaming
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_llm_answer_is_shown_as_it_is_written(llm_server: Server, scripted_llm: Any, tab: Tab, viewport: str) -> None:
+    """With the LLM answerer the first verified sentence is on screen while the model is still writing."""
+    test_llm_stream.script(scripted_llm, test_llm_stream.reply())
+    page = load(tab, llm_server.url)
+    page.locator("#question").fill(test_llm_stream.QUESTION)
+    page.locator("#question").press("Enter")
+    msg = page.locator(".msg.assistant").last
+    expect(msg.locator(".answer")).to_contain_text("9 đến 17", timeout=ANSWER_TIMEOUT)
+    expect(msg).to_have_attribute("data-state", "streaming")
+    assert not scripted_llm.finished.is_set()
+    screenshot(page, f"web-llm-streaming-{viewport}.png")
+    scripted_llm.resume.set()
+    expect(msg).to_have_attribute("data-state", "done", timeout=ANSWER_TIMEOUT)
+    expect(msg.locator(".answer")).to_contain_text("Thường trực Hội đồng nhân dân")
+    expect(msg.locator(".answer")).not_to_contain_text("văn bản khác")
+    expect(msg.locator(".source-link").first).to_be_visible()
+    tab.assert_clean()

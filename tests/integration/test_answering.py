@@ -173,12 +173,21 @@ def test_cli_ask_json_and_jsonl(kb_settings) -> None:  # noqa: ANN001
 
 
 class ScriptedLLM:
-    """A loopback OpenAI-compatible /v1/chat/completions that replies from a script."""
+    """A loopback OpenAI-compatible /v1/chat/completions that replies from a script.
+
+    A reply given as a list of pieces is sent piece by piece when the client asks ``stream: true`` (SSE chunks);
+    a ``PAUSE`` piece holds the rest until ``resume`` is set, so a test can look at what reached its client
+    while the model is still "writing". ``finished`` is set once a reply has been sent whole.
+    """
+
+    PAUSE = object()
 
     def __init__(self) -> None:
-        self.replies: list[str] = []
+        self.replies: list[str | list[Any]] = []
         self.delay = 0.0
         self.requests: list[dict[str, Any]] = []
+        self.resume = threading.Event()
+        self.finished = threading.Event()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -186,21 +195,50 @@ class ScriptedLLM:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 owner.requests.append(body)
                 time.sleep(owner.delay)
-                content = owner.replies.pop(0) if owner.replies else "KHÔNG ĐỦ NGUỒN"
+                reply = owner.replies.pop(0) if owner.replies else "KHÔNG ĐỦ NGUỒN"
+                pieces = reply if isinstance(reply, list) else [reply]
+                try:
+                    if body.get("stream"):
+                        self._stream(body, pieces)
+                    else:
+                        self._whole(body, "".join(p for p in pieces if isinstance(p, str)))
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                owner.finished.set()
+
+            def _whole(self, body: dict[str, Any], content: str) -> None:
                 payload = json.dumps({
                     "id": "x", "object": "chat.completion", "created": 0, "model": body.get("model", "m"),
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
                                  "finish_reason": "stop"}],
                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                 }).encode()
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _stream(self, body: dict[str, Any], pieces: list[Any]) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()  # HTTP/1.0: the body ends when the connection closes
+
+                def send(delta: dict[str, Any], finish: str | None = None) -> None:
+                    chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0,
+                             "model": body.get("model", "m"),
+                             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+
+                send({"role": "assistant", "content": ""})
+                for piece in pieces:
+                    if piece is ScriptedLLM.PAUSE:
+                        owner.resume.wait(timeout=60)
+                    else:
+                        send({"content": piece})
+                send({}, "stop")
+                self.wfile.write(b"data: [DONE]\n\n")
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -7,6 +7,8 @@ on the gold set (see docs/benchmarks.md).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from assistant.answer import (
@@ -15,6 +17,7 @@ from assistant.answer import (
     LLMAnswerer,
     attribute,
     build_prompt,
+    finished_sentences,
     negation_mismatch,
     split_generated,
     verify_llm_sentence,
@@ -146,3 +149,53 @@ def test_a_list_number_alone_is_not_an_answer() -> None:
     assert not verify_llm_sentence("1. [1]", HITS)[0]
     ok, _, why = verify_llm_sentence("Điều 27. [1]", HITS)
     assert not ok and why == "a fragment, not a sentence"
+
+
+STREAMED = [
+    "Phụ cấp kiêm nhiệm bằng 50% mức lương bậc 1 cộng phụ cấp chức vụ lãnh đạo. [2] ",
+    "Phụ cấp kiêm nhiệm bằng 70% mức lương bậc 1 [2]. ",  # a wrong figure: dropped
+    "Người ứng cử không được làm thành viên Tổ bầu cử ở đơn vị bầu cử nơi mình ứng cử [1].",
+]
+
+
+@pytest.mark.parametrize("reply", [
+    "".join(STREAMED),
+    "Câu một có nguồn [1]. Câu hai có nguồn. [2] [1] Câu ba có 1.017 người, gồm: 1. Chủ tịch [1]. Hết",
+])
+def test_a_finished_sentence_never_changes_as_the_reply_grows(reply: str) -> None:
+    """What the stream checks early is exactly what the whole reply splits into, at every cut."""
+    whole = split_generated(reply)
+    for cut in range(len(reply) + 1):
+        done = finished_sentences(reply[:cut])
+        assert done == whole[:len(done)], (cut, reply[:cut])
+    assert finished_sentences(reply) == whole[:-1]  # the last one is finished only by the end of the stream
+
+
+class _StreamingChat:
+    """The chat model's two calls, on a scripted reply (the real HTTP path is in tests/test_llm_stream.py)."""
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.pieces = pieces
+
+    def invoke(self, _messages: object) -> SimpleNamespace:
+        return SimpleNamespace(content="".join(self.pieces))
+
+    def stream(self, _messages: object) -> object:
+        for piece in self.pieces:
+            yield SimpleNamespace(content=piece)
+
+
+def test_streaming_releases_only_verified_sentences_and_ends_as_the_whole_reply() -> None:
+    pieces = [w for part in STREAMED for w in part.split(" ") for w in (w, " ")][:-1]  # word by word
+    answerer = _answerer()
+    answerer._llm = _StreamingChat(pieces)
+    turn = build_turn("Phụ cấp kiêm nhiệm bằng bao nhiêu?")
+    partial: list[str] = []
+    streamed = answerer.answer(turn, HITS, {}, on_partial=lambda a: partial.append(a.text))
+    whole = answerer.answer(turn, HITS, {})
+    assert streamed.text == whole.text and streamed.answered_by == whole.answered_by == "llm"
+    assert [c.quote for c in streamed.citations] == [c.quote for c in whole.citations]
+    assert len(partial) == 2, partial  # one release per kept sentence, the dropped one never released
+    assert whole.text.startswith(partial[-1]) and partial[-1].startswith(partial[0])
+    assert not any("70%" in text for text in partial) and "70%" not in whole.text
+    assert "cử. [2]" in whole.text and " ." not in whole.text  # the marker's space does not stay before the stop

@@ -201,6 +201,12 @@ async function streamAnswer(msg, payload, signal) {
           }
           break;
         }
+        case "reset": {
+          // the server took back the text sent so far (a streamed model reply replaced as a whole)
+          msg.text = "";
+          scheduleRender(msg);
+          break;
+        }
         case "citations": {
           if (!obj) break;
           gotCitations = true;
