@@ -81,6 +81,7 @@ _YES_PATTERNS = (
     re.compile(r"^ve nguyen tac (la )?duoc"),
     re.compile(r"\bkhong co (dieu khoan|dieu|quy dinh) nao cam\b"),
     re.compile(r"\b(la hop phap|duoc khuyen khich|duoc phep)\b"),
+    re.compile(r"\bkhuyen khich\b.*\bkiem( nhiem)?\b"),  # a rule that encourages holding both posts allows it
 )
 _NO_PATTERNS = (
     re.compile(r"^(khong duoc|khong the|khong phai)\b"),
@@ -675,10 +676,15 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
     return Plan(lead, support, merged=merged, considered=list(cands))
 
 
+_ABOLISHED_RE = re.compile(
+    r"\b(khong con (uy ban|ban bau cu|to chuc|cap|co so|doi tuong|dung|su dung)|(?<!can )bo cac|(?<!can )bo cap|"
+    r"thoi hoat dong|ket thuc hoat dong|ket thuc cap|chi con|cham dut viec|thoi su dung|ket thuc viec su dung)\b")
+
+
 def _says_gone(folded: str, level: str) -> bool:
     """An abolition word whose nearest level mention is ``level``: "chỉ chấm dứt việc dùng … ở cấp xã"
     says the commune lost something, not the village named earlier in the sentence."""
-    return any(_nearest_level(folded, g.start()) == level for g in _GONE_RE.finditer(folded))
+    return any(_nearest_level(folded, g.start()) == level for g in _ABOLISHED_RE.finditer(folded))
 
 
 def gone_level(turn: Turn, pool: Sequence[Candidate]) -> Candidate | None:
@@ -694,11 +700,16 @@ def gone_level(turn: Turn, pool: Sequence[Candidate]) -> Candidate | None:
     gone = [c for c in now if _says_gone(c.folded, asked[0]) and not c.unverified]
     if not gone:
         return None
-    best = max(gone, key=lambda c: c.score)
-    others = [c for c in now if c not in gone]
-
     def since(c: Candidate) -> date:
         return passage_period(c.passage)[0] or date.min
+
+    # only dated evidence says a level was gone by the asked day ("chủ trương kết thúc cấp huyện" in an
+    # undated timeline is a plan, not an answer for 2024)
+    gone = [c for c in gone if date.min < since(c) <= turn.asked_date]
+    if not gone:
+        return None
+    best = max(gone, key=lambda c: c.score)
+    others = [c for c in now if c not in gone]
 
     # a sentence in force that still speaks of the level outweighs the abolition, unless it predates it
     if any(since(c) >= since(best) for c in others):
@@ -755,7 +766,9 @@ def period_prefix(turn: Turn, lead: Candidate, docs: Mapping[str, Mapping[str, A
     label = str(getattr(turn.period, "label", "") or "") if turn.period is not None else ""
     asked_past = turn.asked_date < turn.as_of
     if label and asked_past:
-        return f"Trong {label} ({phrase}): " if phrase else f"Trong {label}: "
+        # "Trong cuộc bầu cử năm 2021 (…)", but "Trước ngày 01/7/2025 (…)": a label that is already a phrase of time
+        head = label[0].upper() + label[1:] if re.match(r"(trước|sau|từ|đến|khi)\b", label) else f"Trong {label}"
+        return f"{head} ({phrase}): " if phrase else f"{head}: "
     if turn.as_of < turn.today and (contested or phrase):
         # asked "as of" a past day (the web's date control, ``--as-of``): not "hiện hành"
         at = f"Tại ngày {fmt_date(turn.asked_date)}"
@@ -774,8 +787,10 @@ def validity_caveat(doc_number: str, cands: Sequence[Candidate]) -> Candidate | 
     num = fold(doc_number).split("/")[0:2]
     key = "/".join(num)
     for c in cands:
-        f = c.folded
-        if _CAVEAT_RE.search(f) and (key in f or (c.passage.number and fold(c.passage.number).startswith(key))):
+        m = _CAVEAT_RE.search(c.folded)
+        # the document's own note doubting its status, or a sentence whose doubt names the document
+        # (not "… thay bằng NĐ 33/2023 (hiệu lực từ …; nguyên văn điều khoản bãi bỏ chưa xác minh)")
+        if m and ((c.passage.number and fold(c.passage.number).startswith(key)) or key in m.group(0)):
             return c
     return None
 
@@ -858,7 +873,9 @@ def provision_name(p: Passage, when: date) -> str:
     the amending texts issued by ``when`` (a 2026 amendment does not speak for 2020)."""
     amended = [a for a in _numbers(p.amended_by)
                if (m := re.search(r"/((?:19|20)\d\d)\b", a)) is None or int(m.group(1)) <= when.year]
-    return p.label + (f" (sửa đổi, bổ sung bởi {', '.join(kind_name(a) for a in amended)})" if amended else "")
+    # the amendment is the document's: it need not touch this article
+    return p.label + (f" (văn bản đã được sửa đổi, bổ sung bởi {', '.join(kind_name(a) for a in amended)})"
+                      if amended else "")
 
 
 def _numbers(value: Any) -> list[str]:

@@ -383,7 +383,7 @@ def test_which_text_governs_names_the_provision_in_force_at_the_asked_date() -> 
     text = answer("Phụ cấp kiêm nhiệm được quy định tại nghị định nào?", [old], as_of=date(2020, 6, 1))
     first = text.splitlines()[0]
     assert first.startswith("Tại ngày 01/06/2020 (áp dụng đến 31/07/2023): Quy định áp dụng: Khoản 1 Điều 10, "
-                            "Nghị định 92/2009/NĐ-CP (sửa đổi, bổ sung bởi Nghị định 34/2019/NĐ-CP).")
+                            "Nghị định 92/2009/NĐ-CP (văn bản đã được sửa đổi, bổ sung bởi Nghị định 34/2019/NĐ-CP).")
     note = hit("tt78::pb", "Phân biệt", "Phụ cấp kiêm nhiệm ở xã theo Điều 20 Nghị định 33/2023.", kind="thong-tu",
                scores={0: 0.9})
     assert "Quy định áp dụng" not in answer("Phụ cấp kiêm nhiệm được quy định tại nghị định nào?", [note])
