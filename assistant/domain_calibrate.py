@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from assistant.domain import FEATURES, DomainFeatures, DomainModel, domain_features
+from assistant.errors import KiemnhiemError
 from assistant.text import fold
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,8 +42,8 @@ FORMS = ("accented", "folded")
 _IN_FIELD_MARKERS = ("kiem nhiem", "nhat the hoa", "bau cu")
 
 
-class OutOfDomainSetError(ValueError):
-    pass
+class OutOfDomainSetError(KiemnhiemError, ValueError):
+    code = "invalid_out_of_domain_set"
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def load_out_of_domain(path: Path | str = OOD_SLICE, alqac_path: Path | str | No
         try:
             row = json.loads(line)
         except ValueError as exc:
-            raise OutOfDomainSetError(f"{path}:{n}: dòng JSON không hợp lệ / invalid JSON: {exc}") from exc
+            raise OutOfDomainSetError(f"{path}:{n}: dòng JSON không hợp lệ: {exc}", f"{path}:{n}: invalid JSON: {exc}") from exc
         form, source = row.get("form"), row.get("source")
         if form not in FORMS or source not in ("alqac", "handwritten"):
             raise OutOfDomainSetError(f"{path}:{n}: form phải là accented|folded, source là alqac|handwritten")

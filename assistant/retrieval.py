@@ -24,10 +24,9 @@ from pydantic import ConfigDict
 
 from assistant.config import Settings
 from assistant.index import KnowledgeIndex, Snapshot
-from assistant.models import Passage
+from assistant.models import MODES, Passage
 from assistant.text import DiacriticRestorer, fold, has_diacritics, normalize_query, tokenize, tokenize_folded
 
-MODES = ("bm25", "dense", "hybrid", "hybrid+rerank")
 # "Nghị định 33/2023", "KL 137", "Chỉ thị số 45", "34-KL/TW": users name documents by kind + number
 _KIND_WORDS = {
     "nghi dinh": ("nghi-dinh",), "nd": ("nghi-dinh",), "ket luan": ("ket-luan",), "kl": ("ket-luan",),
