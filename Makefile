@@ -38,7 +38,7 @@ test-all: install  # also the long measurements (kill during a large ingest, RSS
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install
-	$(PY) -m assistant.bench
+	$(KN) dev bench
 
 eval: install
 	$(KN) eval

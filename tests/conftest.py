@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings, configure_threads
-from assistant.serverproc import ServeProcess, free_port, serve_env, stop_process  # noqa: F401 - re-exported to tests
+from assistant.tools.serverproc import ServeProcess, free_port, serve_env, stop_process  # noqa: F401 - re-exported to tests
 
 REPO = Path(__file__).resolve().parents[1]
 KNOWLEDGE = REPO / "knowledge"
@@ -76,7 +76,7 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 class Server(ServeProcess):
-    """A real ``kiemnhiem serve`` process on a free loopback port (``assistant/serverproc.py``)."""
+    """A real ``kiemnhiem serve`` process on a free loopback port (``assistant/tools/serverproc.py``)."""
 
 
 @pytest.fixture(scope="session")
