@@ -43,8 +43,9 @@ bench: install
 eval: install
 	$(KN) eval
 
-lint: install
+lint: install  # ruff, then mypy (configuration in pyproject.toml: strict on the core modules)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
-	rm -rf .kiemnhiem .pytest_cache .ruff_cache
+	rm -rf .kiemnhiem .pytest_cache .ruff_cache .mypy_cache

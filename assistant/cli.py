@@ -71,8 +71,8 @@ def ingest(
     if as_json:
         print_json(report.to_json())
     else:
-        for err in report.errors:
-            console.print(f"[yellow]Bỏ qua[/] {err}", highlight=False)
+        for skipped in report.errors:
+            console.print(f"[yellow]Bỏ qua[/] {skipped}", highlight=False)
         out.print(
             f"Xong: {report.documents} tài liệu, {report.passages} đoạn — thêm {report.added}, cập nhật "
             f"{report.updated}, xóa {report.removed}, giữ nguyên {report.unchanged}; đã nhúng {report.embedded} "

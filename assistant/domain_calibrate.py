@@ -22,13 +22,16 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from assistant.domain import FEATURES, DomainFeatures, DomainModel, domain_features
 from assistant.errors import KiemnhiemError
 from assistant.text import fold
+
+if TYPE_CHECKING:
+    from assistant.chain import Assistant
 
 REPO = Path(__file__).resolve().parents[1]
 ALQAC_QUESTIONS = REPO.parent / "shared" / "datasets" / "alqac2023" / "train.json"
@@ -104,7 +107,7 @@ def load_out_of_domain(path: Path | str = OOD_SLICE, alqac_path: Path | str | No
     return out
 
 
-def gate_features(assistant: Any, question: str, history: Sequence[dict[str, str]] | None = None) -> DomainFeatures:
+def gate_features(assistant: Assistant, question: str, history: Sequence[dict[str, str]] | None = None) -> DomainFeatures:
     """The gate's features for a question, computed the way ``Assistant.ask`` computes them."""
     from assistant.chain import condense, strip_override
     from assistant.text import nfc
@@ -142,7 +145,7 @@ def choose_threshold(p_pos: np.ndarray, max_over: float = MAX_OVER_REFUSAL) -> f
     return float(min(0.5, ordered[allowed])) if len(ordered) else 0.5
 
 
-def calibrate(assistant: Any, alqac_path: Path | str = ALQAC_QUESTIONS, gold_path: Path | str = GOLD,
+def calibrate(assistant: Assistant, alqac_path: Path | str = ALQAC_QUESTIONS, gold_path: Path | str = GOLD,
               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Compute the features, fit the model, pick the threshold; returns the params dict with provenance."""
     from assistant.evaluation import load_questions

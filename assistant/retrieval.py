@@ -185,6 +185,7 @@ class HybridSearcher:
         pos = {p.id: i for i, p in enumerate(snap.passages)}
         lists: dict[str, list[int]] = {}
         sims: dict[int, float] = {}
+        assert q.vector is not None, "prepare(need_vectors=True) embeds the query for every dense mode"
         views = [("dense", q.vector, False)]
         if q.vector_folded is not None:
             views.append(("dense_fold", q.vector_folded, True))

@@ -20,7 +20,7 @@ from assistant.models import MODES, Document
 from assistant.text import collapse_ws, fold
 
 if TYPE_CHECKING:
-    pass
+    from assistant.config import Settings
 
 ALQAC_COLLECTION = "alqac"
 ALQAC_PREFIX = "alqac-"
@@ -207,7 +207,7 @@ def dedupe_articles(keys: Iterable[tuple[str, str] | None]) -> list[tuple[str, s
     return out
 
 
-def evaluate_alqac(settings: Any, laws_path: Path | str, questions_path: Path | str, ks: Sequence[int] = (1, 5, 10),
+def evaluate_alqac(settings: Settings, laws_path: Path | str, questions_path: Path | str, ks: Sequence[int] = (1, 5, 10),
                    *, limit: int | None = None, modes: Sequence[str] = MODES, collection: str = ALQAC_COLLECTION,
                    progress: Progress | None = None) -> AlqacResult:
     """Index the laws (incrementally) into their own collection and score every retrieval mode."""
@@ -289,7 +289,7 @@ def evaluate_alqac(settings: Any, laws_path: Path | str, questions_path: Path | 
                        {k: round(v, 2) for k, v in timings.items()}, per_question)
 
 
-def run_alqac(settings: Any, laws_path: Path | str, questions_path: Path | str,
+def run_alqac(settings: Settings, laws_path: Path | str, questions_path: Path | str,
               ks: Sequence[int] = (1, 5, 10), **kwargs: Any) -> dict[str, dict[str, Any]]:
     """ALQAC article-level retrieval: ``{mode: {"recall@1", "recall@5", "recall@10", "mrr@10", "n"}}``."""
     return evaluate_alqac(settings, laws_path, questions_path, ks, **kwargs).modes

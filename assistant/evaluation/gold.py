@@ -42,7 +42,10 @@ from assistant.evaluation.report import ReportFiles, file_sha256, git_commit, ut
 from assistant.models import MODES
 
 if TYPE_CHECKING:
-    pass
+    from assistant.chain import AnswerResult, Assistant
+    from assistant.config import Settings
+    from assistant.index import Snapshot
+    from assistant.retrieval import HybridSearcher
 
 log = logging.getLogger(__name__)
 REPORT_VERSION = 1
@@ -167,7 +170,7 @@ def load_questions(path: Path | str) -> list[GoldQuestion]:
     return out
 
 
-def _section_units(snapshot: Any, gold_ids: Sequence[str], gold_sections: Sequence[str]) -> int:
+def _section_units(snapshot: Snapshot, gold_ids: Sequence[str], gold_sections: Sequence[str]) -> int:
     """How many distinct (doc, section) pairs in the index are gold: the ideal for section nDCG."""
     gold, sections = set(gold_ids), set(gold_sections)
     units = {(p.doc_id, p.section) for p in snapshot.passages if p.doc_id in gold and p.section in sections}
@@ -179,11 +182,12 @@ def _passage_rows(passages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
              "score": p.get("score"), "passage_id": p.get("passage_id")} for p in passages]
 
 
-def evaluate_question(q: GoldQuestion, result: Any, passage_text: Callable[[str], str | None],
+def evaluate_question(q: GoldQuestion, result: AnswerResult, passage_text: Callable[[str], str | None],
                       n_section_units: int) -> dict[str, Any]:
     """One per-question row from an ``AnswerResult`` (pure apart from the lookup function)."""
     passages = list(result.passages)
     citations = list(result.citations)
+    diagnostics: dict[str, Any] = getattr(result, "diagnostics", None) or {}
     row: dict[str, Any] = {
         "id": q.id, "question": q.question, "history_turns": len(q.history), "query": getattr(result, "query", ""),
         "answerable": q.answerable, "refused": bool(result.refused),
@@ -194,8 +198,8 @@ def evaluate_question(q: GoldQuestion, result: Any, passage_text: Callable[[str]
         "gold_ids": q.gold_ids, "gold_sections": q.gold_sections,
         "latency_ms": round(float(result.timings_ms.get("total", 0.0)), 1),
         "answered_by": getattr(result, "answered_by", "extractive"),
-        **({"llm_draft": d["draft"], "llm_dropped": d.get("dropped", [])}
-           if (d := getattr(result, "diagnostics", None) or {}).get("draft") else {}),
+        **({"llm_draft": diagnostics["draft"], "llm_dropped": diagnostics.get("dropped", [])}
+           if diagnostics.get("draft") else {}),
     }
     failures: list[str] = []
     if q.answerable:
@@ -280,7 +284,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return metrics
 
 
-def evaluate_modes(searcher: Any, questions: Sequence[GoldQuestion], snapshot: Any, *, k: int = 5,
+def evaluate_modes(searcher: HybridSearcher, questions: Sequence[GoldQuestion], snapshot: Snapshot, *, k: int = 5,
                    modes: Sequence[str] = MODES, progress: Progress | None = None
                    ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Each retrieval mode on the standalone query of every answerable question.
@@ -317,7 +321,7 @@ def evaluate_modes(searcher: Any, questions: Sequence[GoldQuestion], snapshot: A
     return metrics, ranks
 
 
-def evaluate_gold(assistant: Any, questions: Sequence[GoldQuestion], *, answerer: str | None = None,
+def evaluate_gold(assistant: Assistant, questions: Sequence[GoldQuestion], *, answerer: str | None = None,
                   modes: Sequence[str] = MODES, progress: Progress | None = None) -> dict[str, Any]:
     """Run every question through ``assistant.ask`` (with its history) and every retrieval mode.
 
@@ -338,8 +342,8 @@ def evaluate_gold(assistant: Any, questions: Sequence[GoldQuestion], *, answerer
     for i, q in enumerate(questions, start=1):
         try:
             # a point-in-time question is asked for its date; the others for today (the default)
-            when = {"as_of": date.fromisoformat(q.as_of)} if q.as_of else {}
-            result = assistant.ask(q.question, history=q.history, answerer=answerer, **when)
+            when = date.fromisoformat(q.as_of) if q.as_of else None
+            result = assistant.ask(q.question, history=q.history, answerer=answerer, as_of=when)
         except Exception as exc:  # noqa: BLE001 - one broken question must not hide the others
             from assistant.chain import AnswerResult
 
@@ -370,7 +374,7 @@ def evaluate_gold(assistant: Any, questions: Sequence[GoldQuestion], *, answerer
 # =============================================================================================
 
 
-def evaluate_out_of_domain(assistant: Any, path: Path | str, alqac_path: Path | str | None = None,
+def evaluate_out_of_domain(assistant: Assistant, path: Path | str, alqac_path: Path | str | None = None,
                            progress: Progress | None = None) -> dict[str, Any]:
     """Refusal rate on ``eval/out_of_domain.jsonl``: held-out ALQAC questions (resolved from
     ``alqac_path`` in place; skipped when absent) and hand-written everyday questions."""
@@ -401,8 +405,8 @@ def evaluate_out_of_domain(assistant: Any, path: Path | str, alqac_path: Path | 
 
 
 
-def run_gold_eval(settings: Any, questions_path: Path, *, answerer: str | None = None, limit: int | None = None,
-                  out_dir: Path | None = None, modes: Sequence[str] = MODES, assistant: Any = None,
+def run_gold_eval(settings: Settings, questions_path: Path, *, answerer: str | None = None, limit: int | None = None,
+                  out_dir: Path | None = None, modes: Sequence[str] = MODES, assistant: Assistant | None = None,
                   progress: Progress | None = None, out_of_domain: Path | None = None
                   ) -> tuple[dict[str, Any], ReportFiles | None]:
     """Load the set, run :func:`evaluate_gold`, attach run metadata and (with ``out_dir``) write the report."""

@@ -224,7 +224,8 @@ def refusal_metrics(refused: Sequence[bool], answerable: Sequence[bool]) -> dict
 def aggregate_ranking(per_question: Sequence[Mapping[str, float]]) -> dict[str, float | None]:
     """Mean of each ranking metric over questions (keys of the first row)."""
     if not per_question:
-        return {f"hit@{k}": None for k in RANK_KS} | {"mrr": None, f"ndcg@{NDCG_K}": None}
+        empty: dict[str, float | None] = {f"hit@{k}": None for k in RANK_KS}
+        return empty | {"mrr": None, f"ndcg@{NDCG_K}": None}
     return {key: mean(r[key] for r in per_question) for key in per_question[0]}
 
 

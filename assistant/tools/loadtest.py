@@ -58,7 +58,7 @@ def check_loopback(url: str) -> str:
         if host != "localhost":
             raise LoadTestError(f"refusing {host!r}: only loopback targets (127.0.0.0/8, ::1, localhost)") from None
         try:
-            addrs = [ipaddress.ip_address(info[4][0].split("%")[0])
+            addrs = [ipaddress.ip_address(str(info[4][0]).split("%")[0])
                      for info in socket.getaddrinfo(host, parsed.port or 80, proto=socket.IPPROTO_TCP)]
         except OSError as exc:
             raise LoadTestError(f"cannot resolve {host!r}: {exc}") from exc

@@ -14,7 +14,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,7 +28,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve_env(settings: Any, **extra: str) -> dict[str, str]:
+def serve_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment that makes a child process use ``settings`` (and nothing of the parent's KIEMNHIEM_*)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIEMNHIEM_")}
     env.update({
