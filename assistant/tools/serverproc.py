@@ -140,7 +140,5 @@ def rss_kib(pid: int, key: str = "VmRSS") -> int:
 
 def peak_rss_mb(pid: int) -> dict[str, float]:
     """VmHWM of the process and the sum over it and its children (workers), in MiB."""
-    own = proc_status_kib(pid, "VmHWM")
-    kids = descendants(pid)
-    total = own + sum(proc_status_kib(k, "VmHWM") for k in kids)
-    return {"process_mb": own / 1024, "total_mb": total / 1024, "children": len(kids)}
+    return {"process_mb": proc_status_kib(pid, "VmHWM") / 1024, "total_mb": rss_kib(pid, "VmHWM") / 1024,
+            "children": len(descendants(pid))}
