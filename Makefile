@@ -41,13 +41,14 @@ test-all: install  # also the long measurements (kill during a large ingest, RSS
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install
-	$(PY) -m assistant.bench
+	$(KN) dev bench
 
 eval: install
 	$(KN) eval
 
-lint: install
+lint: install  # ruff, then mypy (configuration in pyproject.toml: strict on the core modules)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
-	rm -rf .kiemnhiem .pytest_cache .ruff_cache
+	rm -rf .kiemnhiem .pytest_cache .ruff_cache .mypy_cache

@@ -10,7 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.errors import KiemnhiemError
 from assistant.index import IndexStoreError, ModelMismatchError, StoreUnavailableError
+from assistant.period import AS_OF_ERROR
 
 log = logging.getLogger("kiemnhiem.api")
 
@@ -22,6 +24,12 @@ class APIError(HTTPException):
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(status_code=status, detail=message_en, headers=headers)
         self.code, self.message, self.message_en, self.details = code, message, message_en, details
+
+    @classmethod
+    def of(cls, status: int, exc: KiemnhiemError, details: Any = None,
+           headers: dict[str, str] | None = None) -> APIError:
+        """A library error as it is: its code and both messages, no string surgery."""
+        return cls(status, exc.code, exc.message_vi, exc.message_en, details, headers)
 
 
 _TRACED: set[tuple[str, str]] = set()
@@ -91,9 +99,8 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(error_body("invalid_json", "Nội dung không phải JSON hợp lệ.",
                                            "The body is not valid JSON.", details), status_code=400)
         custom = next((d for d in details if d["type"] == "invalid_as_of"), None)
-        if custom is not None:  # a field with its own bilingual message ("<vi> / <en>; …")
-            vi, _, en = custom["msg"].partition(" / ")
-            return JSONResponse(error_body(custom["type"], vi, en.split(";")[0], details), status_code=422)
+        if custom is not None:  # the as_of field: its two messages are data in assistant.period
+            return JSONResponse(error_body(custom["type"], *AS_OF_ERROR, details), status_code=422)
         return JSONResponse(error_body("invalid_request", "Dữ liệu gửi lên không hợp lệ: kiểm tra các trường.",
                                        "Invalid request data: check the fields.", details), status_code=422)
 
@@ -106,9 +113,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ModelMismatchError)
     async def _model_mismatch(_: Request, exc: ModelMismatchError) -> JSONResponse:
-        return JSONResponse(error_body("index_model_mismatch", str(exc).split(" / ")[0],
-                                       "The index was built with another embedding model; run `kiemnhiem ingest --rebuild`."),
-                            status_code=503)
+        return JSONResponse({"error": exc.to_json()}, status_code=503)
 
     @app.exception_handler(IndexStoreError)
     async def _index_error(_: Request, exc: IndexStoreError) -> JSONResponse:

@@ -252,16 +252,16 @@ def _article_layout(doc: Document, lines: list[_Line], articles: list[tuple[int,
         cm = CHAPTER_RE.match(ln.text)
         mm = MUC_RE.match(ln.text) if cm is None else None
         tm = MD_TITLE_RE.match(ln.text) if cm is None and mm is None else None
-        if cm or mm:
-            match = cm or mm
+        match = cm or mm
+        if match is not None:
             label = f"{'Chương' if cm else 'Mục'} {match.group(1)}"
             inline_title = (match.group(2) or "").strip()
             if cm:
                 chapter = label
             heading = f"{label}. {inline_title}" if inline_title else label
-            mark = _Mark(ln, "chapter" if cm else "muc", section=label, heading=heading, chapter=chapter)
-            marks.append(mark)
-            expect_title = None if inline_title else mark
+            struct = _Mark(ln, "chapter" if cm else "muc", section=label, heading=heading, chapter=chapter)
+            marks.append(struct)
+            expect_title = None if inline_title else struct
             continue
         if tm:
             marks.append(_Mark(ln, "title", heading=collapse_ws(tm.group(1)), chapter=chapter))
@@ -425,13 +425,17 @@ class _Splitter:
                 if piece is not None:
                     out.append(piece)
                 break
-            far = self._last_true(first, len(ends) - 1, lambda k, st=start: self.fits(st, ends[k]))
+            def fits_to(j: int, st: int = start) -> bool:
+                return self.fits(st, ends[j])
+
+            def full_to(j: int, st: int = start) -> bool:
+                return 3 * self.size(st, ends[j]) >= self.max_tokens
+
+            far = self._last_true(first, len(ends) - 1, fits_to)
             if far is None:
                 k = first  # nothing fits: smallest possible step (an oversized word)
             else:
-                full_from = self._first_true(
-                    first, far, lambda k, st=start: 3 * self.size(st, ends[k]) >= self.max_tokens
-                )
+                full_from = self._first_true(first, far, full_to)
                 lo = far if full_from is None else full_from
                 k = max(range(lo, far + 1), key=lambda j: (-ranks[j], j))
             piece = _strip_span(self.text, start, ends[k])

@@ -1,17 +1,21 @@
-"""``kiemnhiem`` command line: a thin layer over the library (ingest, sources, ask, chat, serve, eval)."""
+"""``kiemnhiem`` command line: a thin layer over the library (ingest, sources, ask, chat, serve, eval) and the
+developer tools (``dev bench|load|serve-test``, imported only when one of them runs)."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from assistant.cli_common import console, fail, load_settings, out, print_json
+from assistant.cli_common import console, fail, fail_error, load_settings, out, print_json
 from assistant.config import Settings
+
+if TYPE_CHECKING:
+    from assistant.chain import AnswerResult, Assistant
 
 app = typer.Typer(
     add_completion=False,
@@ -60,15 +64,15 @@ def ingest(
             report = index.ingest(targets, rebuild=rebuild, strict=strict, progress=on_progress, lock_timeout=wait)
     except IngestError as exc:
         for err in exc.errors:
-            console.print(f"  {err}", highlight=False, markup=False)
-        fail(str(exc))
+            console.print(f"  {err.text_vi()}", highlight=False, markup=False)
+        fail_error(exc, as_json=as_json)
     except IndexStoreError as exc:
-        fail(str(exc))
+        fail_error(exc, as_json=as_json)
     if as_json:
         print_json(report.to_json())
     else:
-        for err in report.errors:
-            console.print(f"[yellow]Bỏ qua[/] {err}", highlight=False)
+        for skipped in report.errors:
+            console.print(f"[yellow]Bỏ qua[/] {skipped}", highlight=False)
         out.print(
             f"Xong: {report.documents} tài liệu, {report.passages} đoạn — thêm {report.added}, cập nhật "
             f"{report.updated}, xóa {report.removed}, giữ nguyên {report.unchanged}; đã nhúng {report.embedded} "
@@ -91,7 +95,7 @@ def sources(
     try:
         snap = KnowledgeIndex(settings).snapshot()
     except IndexStoreError as exc:
-        fail(str(exc))
+        fail_error(exc, as_json=as_json)
     docs = sorted(snap.documents.values(), key=lambda d: d["id"])
     rows = [{k: d[k] for k in ("id", "title", "number", "kind", "status", "issued", "passages")} for d in docs]
     if as_json:
@@ -106,7 +110,7 @@ def sources(
     out.print(table)
 
 
-def _assistant(settings: Settings) -> Any:
+def _assistant(settings: Settings, as_json: bool = False) -> Assistant:
     from assistant.chain import Assistant
     from assistant.index import IndexStoreError
 
@@ -114,7 +118,7 @@ def _assistant(settings: Settings) -> Any:
     try:
         assistant.index.snapshot()
     except IndexStoreError as exc:
-        fail(str(exc))
+        fail_error(exc, as_json=as_json)
     return assistant
 
 
@@ -132,7 +136,7 @@ def _validate_question(question: str, settings: Settings, where: str = "") -> st
     return q
 
 
-def _print_answer(result: Any) -> None:
+def _print_answer(result: AnswerResult) -> None:
     out.print(result.answer)
     if result.citations:
         out.print("\n[bold]Nguồn:[/]")
@@ -166,7 +170,7 @@ def ask(
     if not jsonl and question is None:
         fail("thiếu câu hỏi / missing question (or use --jsonl)", 2)
     q = "" if jsonl else _validate_question(question or "", settings)  # before the slow model load
-    assistant = _assistant(settings)
+    assistant = _assistant(settings, as_json or jsonl)
     if not jsonl:
         result = assistant.ask(q, top_k=k, answerer=answerer, as_of=default_as_of)
         if as_json:
@@ -282,6 +286,60 @@ def _register_eval() -> None:
 
 
 _register_eval()
+
+dev_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                      help="Công cụ cho người phát triển / developer tools (assistant/tools/)")
+app.add_typer(dev_app, name="dev")
+# the tools keep their own argparse options (``kiemnhiem dev bench --help``): typer passes them through
+_PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@dev_app.command("bench", context_settings=_PASSTHROUGH, add_help_option=False)
+def dev_bench(ctx: typer.Context) -> None:
+    """Đo hiệu năng, ghi docs/benchmarks.md / Benchmarks (`make bench`); options: --help."""
+    from assistant.tools.bench import main as bench_main
+
+    raise typer.Exit(bench_main(ctx.args))
+
+
+@dev_app.command("load", context_settings=_PASSTHROUGH, add_help_option=False)
+def dev_load(ctx: typer.Context) -> None:
+    """Tạo tải lên máy chủ cục bộ / Bounded load on a loopback server; options: --help."""
+    from assistant.tools.loadtest import main as load_main
+
+    raise typer.Exit(load_main(ctx.args))
+
+
+@dev_app.command("serve-test")
+def dev_serve_test(
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    seconds: Annotated[float, typer.Option(min=0, help="Stop after this many seconds (0: on Ctrl-C)")] = 0.0,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for /health")] = 180.0,
+) -> None:
+    """Chạy máy chủ thật trên cổng trống để thử / A real server on a free loopback port, for tests and load.
+
+    Prints one JSON line ``{url, pid, startup_s}`` once ``/health`` answers, then keeps the server
+    up until Ctrl-C (or ``--seconds``) and stops it cleanly.
+    """
+    import time
+
+    from assistant.tools.serverproc import ServeProcess, serve_env
+
+    settings = load_settings()
+    srv = ServeProcess(serve_env(settings), workers)
+    try:
+        try:
+            srv.wait(timeout)
+        except (RuntimeError, TimeoutError) as exc:
+            fail(f"máy chủ không khởi động được / the server did not start: {exc}")
+        print_json({"url": srv.url, "pid": srv.proc.pid, "startup_s": round(srv.startup_s or 0.0, 2)})
+        t0 = time.monotonic()
+        while srv.proc.poll() is None and (not seconds or time.monotonic() - t0 < seconds):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()
 
 
 def main() -> None:

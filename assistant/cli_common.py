@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from assistant.config import Settings, configure_threads
+from assistant.errors import KiemnhiemError
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -19,6 +20,15 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print a Vietnamese-first error on stderr and exit (never hard-wrapped, so paths stay whole)."""
     console.print(f"[bold red]Lỗi:[/] {message}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def fail_error(exc: KiemnhiemError, code: int = 1, as_json: bool = False) -> NoReturn:
+    """A library error: its Vietnamese line; with ``--json`` also ``{"error": {code, message, message_en}}``
+    as one JSON line on stderr (stdout keeps carrying results only)."""
+    if as_json:
+        sys.stderr.write(json.dumps({"error": {"code": exc.code, "message": exc.text_vi(),
+                                               "message_en": exc.text_en()}}, ensure_ascii=False) + "\n")
+    fail(exc.text_vi(), code)
 
 
 def load_settings() -> Settings:

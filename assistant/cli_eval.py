@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from assistant.cli_common import console, fail, load_settings, out, print_json
+from assistant.cli_common import console, fail, fail_error, load_settings, out, print_json
+from assistant.evaluation.report import fmt as _f
 
 eval_app = typer.Typer(
     add_completion=False,
@@ -24,10 +25,6 @@ eval_app = typer.Typer(
 
 def _log(message: str) -> None:
     console.print(f"[dim]{message}[/]", markup=True, highlight=False)
-
-
-def _f(v: Any, digits: int = 3) -> str:
-    return "–" if v is None else (f"{v:.{digits}f}" if isinstance(v, float) else str(v))
 
 
 @eval_app.callback(invoke_without_command=True)
@@ -52,7 +49,7 @@ def gold(
     try:
         load_questions(set_path)  # fail fast, before loading the model
     except EvalSetError as exc:
-        fail(str(exc), 2)
+        fail_error(exc, 2, as_json)
     settings = load_settings()
     if (answerer or settings.answerer) == "llm" and not settings.llm_url:
         fail("--answerer llm cần KIEMNHIEM_LLM_URL / needs KIEMNHIEM_LLM_URL", 2)
@@ -69,16 +66,16 @@ def gold(
                 _log(f"skipped: {err}")
         index.snapshot()
     except IndexStoreError as exc:
-        fail(str(exc))
+        fail_error(exc, as_json=as_json)
     assistant = Assistant(settings, index=index)
     try:
         ood = set_path.parent / "out_of_domain.jsonl"
         report, files = run_gold_eval(settings, set_path, answerer=answerer, limit=limit, out_dir=out_dir,
                                       assistant=assistant, progress=_log, out_of_domain=ood if ood.is_file() else None)
     except EvalSetError as exc:
-        fail(str(exc), 2)
+        fail_error(exc, 2, as_json)
     except IndexStoreError as exc:
-        fail(str(exc))
+        fail_error(exc, as_json=as_json)
     assert files is not None
     _log(f"report: {files.md} · {files.json}" + (f" · {files.png}" if files.png else "")
          + (f" (compared with {files.previous.name})" if files.previous else ""))
@@ -145,9 +142,9 @@ def alqac(
     try:
         res = evaluate_alqac(settings, laws, questions, limit=limit, progress=_log)
     except AlqacError as exc:
-        fail(str(exc), 2)
+        fail_error(exc, 2, as_json)
     except IndexStoreError as exc:
-        fail(str(exc))
+        fail_error(exc, as_json=as_json)
     _log("alqac: " + json.dumps(res.summary(), ensure_ascii=False))
     if as_json:
         print_json(res.modes)

@@ -532,10 +532,10 @@ def candidates(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Map
             if not in_period:
                 c.score -= OTHER_PERIOD_PENALTY
             out.append(c)
-            for i, (a, b) in enumerate(list_items(h.passage.text, s.start, s.end) if not c.extended else []):
-                first = list_items(h.passage.text, s.start, s.end)[0][0]
+            items = list_items(h.passage.text, s.start, s.end) if not c.extended else []
+            for i, (a, b) in enumerate(items):
                 part = Candidate(h, s, s.start, b, 0.0, unverified=c.unverified, meta=c.meta, in_period=in_period,
-                                 elide=(first, a) if i else None)
+                                 elide=(items[0][0], a) if i else None)
                 part.score = s.score + 0.8 * (h.score - top) + _bonus(part, turn) - CLAUSE_PENALTY
                 if not in_period:
                     part.score -= OTHER_PERIOD_PENALTY

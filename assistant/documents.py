@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from .errors import KiemnhiemError
 from .models import KINDS, STATUSES, Document, SectionMarker, SectionPeriod
 from .text import collapse_ws, fold, nfc
 
@@ -44,21 +45,33 @@ _FENCE_LINE_RE = re.compile(r"^[ \t]{0,3}(```|~~~)")
 PERIOD_KEYS = ("valid_from", "valid_to", "elections")
 
 
-class LoadError(Exception):
-    """A source file that cannot be loaded. ``str()`` is ``path:line: message``."""
+class LoadError(KiemnhiemError):
+    """A source file that cannot be loaded. ``str()`` is ``path:line: <vi> / <en>``."""
 
-    def __init__(self, path: Path | str, message: str, line: int | None = None) -> None:
+    code = "invalid_document"
+
+    def __init__(self, path: Path | str, message_vi: str, line: int | None = None, *,
+                 en: str | None = None) -> None:
         self.path = Path(path)
         self.line = line
-        self.message = message
-        super().__init__(str(self))
+        super().__init__(message_vi, en)
+
+    @property
+    def message(self) -> str:
+        """Both languages without the location."""
+        return KiemnhiemError.__str__(self)
+
+    def where(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else f"{self.path}"
+
+    def text_vi(self) -> str:
+        return f"{self.where()}: {self.message_vi}"
+
+    def text_en(self) -> str:
+        return f"{self.where()}: {self.message_en}"
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
-        return f"{where}: {self.message}"
-
-    def __reduce__(self):  # keep pickling (multiprocessing, pytest-xdist) working
-        return (LoadError, (self.path, self.message, self.line))
+        return f"{self.where()}: {self.message}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -83,16 +96,18 @@ def load_document(path: Path, max_bytes: int | None = DEFAULT_MAX_SOURCE_BYTES) 
     except LoadError:
         raise
     except RecursionError as exc:
-        raise LoadError(path, "cấu trúc lồng nhau quá sâu / nested too deeply to read") from exc
+        raise LoadError(path, "cấu trúc lồng nhau quá sâu", en="nested too deeply to read") from exc
     except UnicodeError as exc:
-        raise LoadError(path, f"mã hóa ký tự không hợp lệ / invalid text encoding: {exc}") from exc
+        raise LoadError(path, f"mã hóa ký tự không hợp lệ: {exc}", en=f"invalid text encoding: {exc}") from exc
     except (ValueError, TypeError, OSError, MemoryError) as exc:
-        raise LoadError(path, f"không đọc được tệp / cannot load file: {type(exc).__name__}: {exc}") from exc
+        raise LoadError(path, f"không đọc được tệp: {type(exc).__name__}: {exc}",
+                        en=f"cannot load file: {type(exc).__name__}: {exc}") from exc
 
 
 def _too_big(path: Path, size: int, max_bytes: int) -> LoadError:
-    return LoadError(path, f"tệp quá lớn / file too large: {size:,} byte > giới hạn / limit {max_bytes:,} "
-                           "(KIEMNHIEM_MAX_SOURCE_BYTES); hãy tách tệp / split it")
+    return LoadError(path, f"tệp quá lớn: {size:,} byte > giới hạn {max_bytes:,} (KIEMNHIEM_MAX_SOURCE_BYTES); "
+                           "hãy tách tệp",
+                     en=f"file too large: {size:,} bytes > limit {max_bytes:,} (KIEMNHIEM_MAX_SOURCE_BYTES); split it")
 
 
 def _load_document(path: Path, max_bytes: int | None) -> Document:
@@ -100,11 +115,11 @@ def _load_document(path: Path, max_bytes: int | None) -> Document:
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(
             path,
-            f"định dạng không hỗ trợ / unsupported file type {suffix or '(none)'}; "
-            f"dùng / use one of: {' '.join(SUPPORTED_SUFFIXES)}",
+            f"định dạng không hỗ trợ {suffix or '(không có)'}; dùng một trong: {' '.join(SUPPORTED_SUFFIXES)}",
+            en=f"unsupported file type {suffix or '(none)'}; use one of: {' '.join(SUPPORTED_SUFFIXES)}",
         )
     if not path.is_file():
-        raise LoadError(path, "không tìm thấy tệp / file not found")
+        raise LoadError(path, "không tìm thấy tệp", en="file not found")
     if max_bytes:
         size = path.stat().st_size
         text_format = suffix in MARKDOWN_SUFFIXES or suffix == ".txt"
@@ -113,7 +128,8 @@ def _load_document(path: Path, max_bytes: int | None) -> Document:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise LoadError(path, f"không đọc được tệp / cannot read file: {exc.strerror or exc}") from exc
+        raise LoadError(path, f"không đọc được tệp: {exc.strerror or exc}",
+                        en=f"cannot read file: {exc.strerror or exc}") from exc
 
     meta: dict[str, Any] = {}
     key_lines: dict[str, int] = {}
@@ -150,10 +166,9 @@ def _load_document(path: Path, max_bytes: int | None) -> Document:
         path, text, body_line if lines_known else None, markdown=suffix in MARKDOWN_SUFFIXES
     )
     if not text.strip():
-        what = "PDF không có lớp chữ (bản quét?) / PDF has no text layer (scanned? run OCR first)" if (
-            suffix == ".pdf"
-        ) else "tài liệu không có nội dung / document has no text"
-        raise LoadError(path, what)
+        if suffix == ".pdf":
+            raise LoadError(path, "PDF không có lớp chữ (bản quét?)", en="PDF has no text layer (scanned? run OCR first)")
+        raise LoadError(path, "tài liệu không có nội dung", en="document has no text")
     if not inferred_title:
         inferred_title = _first_line(text)
     doc = _build_document(path, meta_path, meta, key_lines, text, body_line, inferred_title)
@@ -188,11 +203,13 @@ def iter_documents(paths: Iterable[Path | str], *, follow_symlinks: bool = False
             errors.append(exc)
             continue
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the others
-            errors.append(LoadError(path, f"không đọc được tệp / cannot load file: {type(exc).__name__}: {exc}"))
+            errors.append(LoadError(path, f"không đọc được tệp: {type(exc).__name__}: {exc}",
+                                    en=f"cannot load file: {type(exc).__name__}: {exc}"))
             continue
         if doc.id in ids:
             errors.append(
-                LoadError(path, f"trùng id / duplicate id {doc.id!r} (đã có trong / already used by {ids[doc.id]})")
+                LoadError(path, f"trùng id {doc.id!r} (đã có trong {ids[doc.id]})",
+                          en=f"duplicate id {doc.id!r} (already used by {ids[doc.id]})")
             )
             continue
         ids[doc.id] = str(path)
@@ -213,8 +230,9 @@ def discover_files(paths: Iterable[Path | str], errors: list[LoadError] | None =
                     continue
                 if not follow_symlinks and _linked(p, rel):
                     if errors is not None and child.is_symlink() and (child.is_dir() or is_document_file(child)):
-                        errors.append(LoadError(child, "liên kết tượng trưng không được theo / symbolic link not "
-                                                       "followed (đặt / set KIEMNHIEM_FOLLOW_SYMLINKS=true)"))
+                        errors.append(LoadError(
+                            child, "liên kết tượng trưng không được theo (đặt KIEMNHIEM_FOLLOW_SYMLINKS=true)",
+                            en="symbolic link not followed (set KIEMNHIEM_FOLLOW_SYMLINKS=true)"))
                     continue
                 if child.is_file() and is_document_file(child):
                     found.append(child)
@@ -223,10 +241,11 @@ def discover_files(paths: Iterable[Path | str], errors: list[LoadError] | None =
                 found.append(p)
             elif errors is not None:
                 errors.append(
-                    LoadError(p, f"định dạng không hỗ trợ / unsupported file type {p.suffix or '(none)'}")
+                    LoadError(p, f"định dạng không hỗ trợ {p.suffix or '(không có)'}",
+                              en=f"unsupported file type {p.suffix or '(none)'}")
                 )
         elif errors is not None:
-            errors.append(LoadError(p, "không tìm thấy / not found"))
+            errors.append(LoadError(p, "không tìm thấy", en="not found"))
     return found
 
 
@@ -283,7 +302,7 @@ def _split_front_matter(path: Path, text: str) -> tuple[str, int, str, int] | No
     for i in range(1, len(lines)):
         if _FM_CLOSE_RE.match(lines[i]):
             return "\n".join(lines[1:i]), 2, "\n".join(lines[i + 1 :]), i + 2
-    raise LoadError(path, "front matter: thiếu dòng '---' đóng / missing closing '---' line", 1)
+    raise LoadError(path, "front matter: thiếu dòng '---' đóng", 1, en="front matter: missing closing '---' line")
 
 
 def _parse_yaml_mapping(
@@ -300,27 +319,27 @@ def _parse_yaml_mapping(
         line = mark.line + 1 + offset if mark is not None else first_line
         context = exc.context or ""
         if context and exc.context_mark is not None and exc.context_mark.line + 1 + offset != line:
-            context += f" (từ dòng / from line {exc.context_mark.line + 1 + offset})"
+            context += f" (line {exc.context_mark.line + 1 + offset})"
         problem = ": ".join(str(x) for x in (context, exc.problem) if x)
-        raise LoadError(path, f"{what}: YAML không hợp lệ / invalid YAML: {problem}", line) from exc
+        raise LoadError(path, f"{what}: YAML không hợp lệ: {problem}", line, en=f"{what}: invalid YAML: {problem}") from exc
     except (yaml.YAMLError, ValueError, TypeError) as exc:
-        raise LoadError(path, f"{what}: YAML không hợp lệ / invalid YAML: {exc}", first_line) from exc
+        raise LoadError(path, f"{what}: YAML không hợp lệ: {exc}", first_line, en=f"{what}: invalid YAML: {exc}") from exc
     except RecursionError as exc:
-        raise LoadError(path, f"{what}: YAML lồng nhau quá sâu / YAML nested too deeply", first_line) from exc
+        raise LoadError(path, f"{what}: YAML lồng nhau quá sâu", first_line, en=f"{what}: YAML nested too deeply") from exc
     finally:
         loader.dispose()
     if data is None:
         return {}, {}
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         raise LoadError(
-            path, f"{what}: phải là các cặp 'khóa: giá trị' / must be a mapping of 'key: value'", first_line
+            path, f"{what}: phải là các cặp 'khóa: giá trị'", first_line, en=f"{what}: must be a mapping of 'key: value'"
         )
     key_lines: dict[str, int] = {}
     for key_node, _ in node.value:
         key = str(key_node.value)
         line = key_node.start_mark.line + 1 + offset
         if key in key_lines:
-            raise LoadError(path, f"{what}: khóa '{key}' bị lặp / duplicate key '{key}'", line)
+            raise LoadError(path, f"{what}: khóa '{key}' bị lặp", line, en=f"{what}: duplicate key '{key}'")
         key_lines[key] = line
     return {str(k): v for k, v in data.items()}, key_lines
 
@@ -329,16 +348,21 @@ class _MetaLoader(yaml.SafeLoader):
     """SafeLoader that keeps timestamps as text, so dates are validated with the key's line."""
 
 
-_MetaLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
-)
+def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    if not isinstance(node, yaml.ScalarNode):  # a timestamp tag on a list or mapping: not a date
+        raise yaml.constructor.ConstructorError(None, None, "expected a date", node.start_mark)
+    return str(loader.construct_scalar(node))
+
+
+_MetaLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 
 def _load_sidecar(sidecar: Path) -> tuple[dict[str, Any], dict[str, int], Path]:
     try:
         source = _decode_text(sidecar, sidecar.read_bytes())
     except OSError as exc:
-        raise LoadError(sidecar, f"không đọc được tệp / cannot read file: {exc.strerror or exc}") from exc
+        raise LoadError(sidecar, f"không đọc được tệp: {exc.strerror or exc}",
+                        en=f"cannot read file: {exc.strerror or exc}") from exc
     meta, key_lines = _parse_yaml_mapping(sidecar, source, 1, "sidecar")
     return meta, key_lines, sidecar
 
@@ -354,8 +378,8 @@ def _build_document(
 ) -> Document:
     what = "front matter" if meta_path == path else "sidecar"
 
-    def fail(key: str, message: str) -> LoadError:
-        return LoadError(meta_path, f"{what}: {message}", key_lines.get(key))
+    def fail(key: str, vi: str, en: str) -> LoadError:
+        return LoadError(meta_path, f"{what}: {vi}", key_lines.get(key), en=f"{what}: {en}")
 
     values: dict[str, Any] = {}
     for key in _STRING_KEYS:
@@ -363,7 +387,7 @@ def _build_document(
             continue
         v = meta[key]
         if isinstance(v, (dict, list)):
-            raise fail(key, f"'{key}' phải là một chuỗi / must be a single string")
+            raise fail(key, f"'{key}' phải là một chuỗi", f"'{key}' must be a single string")
         values[key] = collapse_ws(nfc(str(v)))
     for key in _LIST_KEYS:
         v = meta.get(key)
@@ -374,7 +398,7 @@ def _build_document(
         elif isinstance(v, list) and all(isinstance(x, (str, int, float)) for x in v):
             values[key] = [collapse_ws(nfc(str(x))) for x in v if str(x).strip()]
         else:
-            raise fail(key, f"'{key}' phải là danh sách chuỗi / must be a list of strings")
+            raise fail(key, f"'{key}' phải là danh sách chuỗi", f"'{key}' must be a list of strings")
     for key in _DATE_KEYS:
         v = meta.get(key)
         if v is None or v == "":
@@ -393,31 +417,35 @@ def _build_document(
             values[key] = _dt.date.fromisoformat(m.group(1)).isoformat()
         except ValueError:
             raise fail(
-                key, f"'{key}: {raw}' không phải ngày hợp lệ dạng YYYY-MM-DD / is not a valid ISO date"
+                key, f"'{key}: {raw}' không phải ngày hợp lệ dạng YYYY-MM-DD", f"'{key}: {raw}' is not a valid ISO date"
             ) from None
 
     doc_id = values.get("id") or ""
     if doc_id:
         if not ID_RE.match(doc_id):
-            raise fail("id", f"id {doc_id!r} chỉ được gồm a-z, 0-9, '-' / must match {ID_RE.pattern}")
+            raise fail("id", f"id {doc_id!r} chỉ được gồm a-z, 0-9, '-'", f"id {doc_id!r} must match {ID_RE.pattern}")
     else:
         doc_id = slugify(path.stem) or "tai-lieu"
     title = values.get("title") or collapse_ws(inferred_title) or path.stem
     kind = values.get("kind") or "khac"
     if kind not in KINDS:
-        raise fail("kind", f"kind {kind!r} không hợp lệ / invalid; dùng một trong / use one of: {', '.join(KINDS)}")
+        raise fail("kind", f"kind {kind!r} không hợp lệ; dùng một trong: {', '.join(KINDS)}",
+                   f"kind {kind!r} is invalid; use one of: {', '.join(KINDS)}")
     status = values.get("status") or "tham-khao"
     if status not in STATUSES:
         raise fail(
-            "status", f"status {status!r} không hợp lệ / invalid; dùng một trong / use one of: {', '.join(STATUSES)}"
+            "status", f"status {status!r} không hợp lệ; dùng một trong: {', '.join(STATUSES)}",
+            f"status {status!r} is invalid; use one of: {', '.join(STATUSES)}"
         )
     text_form = values.get("text_form", "")
     if text_form and text_form not in TEXT_FORMS:
         raise fail(
-            "text_form", f"text_form {text_form!r} không hợp lệ / invalid; dùng / use: {', '.join(TEXT_FORMS)}"
+            "text_form", f"text_form {text_form!r} không hợp lệ; dùng: {', '.join(TEXT_FORMS)}",
+            f"text_form {text_form!r} is invalid; use: {', '.join(TEXT_FORMS)}"
         )
     if values["effective"] and values["expired"] and values["expired"] < values["effective"]:
-        raise fail("expired", f"'expired: {values['expired']}' trước / is before 'effective: {values['effective']}'")
+        raise fail("expired", f"'expired: {values['expired']}' trước 'effective: {values['effective']}'",
+                   f"'expired: {values['expired']}' is before 'effective: {values['effective']}'")
     return Document(
         id=doc_id,
         title=title,
@@ -486,7 +514,7 @@ def extract_annotations(
                 j += 1
             note = collapse_ws(" ".join(p for p in parts if p))
             if not note:
-                raise LoadError(path, "ghi chú biên soạn trống / empty 'Ghi chú biên soạn' note", where(i))
+                raise LoadError(path, "ghi chú biên soạn trống", where(i), en="empty 'Ghi chú biên soạn' note")
             editorial.append(note)
             i = j
             continue
@@ -494,12 +522,13 @@ def extract_annotations(
             if has_sections and not under_heading:
                 raise LoadError(
                     path,
-                    "'Áp dụng:' phải đặt ngay dưới tiêu đề '##' của mục / must stand right under a '##' heading",
+                    "'Áp dụng:' phải đặt ngay dưới tiêu đề '##' của mục",
                     where(i),
+                    en="'Áp dụng:' must stand right under a '##' heading",
                 )
             if has_sections and marked_heading:
-                raise LoadError(path, "mục đã có dòng 'Áp dụng:' / the section already has an 'Áp dụng:' line",
-                                where(i))
+                raise LoadError(path, "mục đã có dòng 'Áp dụng:'", where(i),
+                                en="the section already has an 'Áp dụng:' line")
             anchor = heading if has_sections else ""
             occurrence = seen_headings[anchor] - 1 if anchor else 0
             periods.append(SectionMarker(out_len, anchor, occurrence,
@@ -530,15 +559,15 @@ def parse_period_marker(path: Path, spec: str, line: int | None) -> SectionPerio
         if not sep or key not in PERIOD_KEYS:
             raise LoadError(
                 path,
-                f"'Áp dụng:' mục {item.strip()!r} không hợp lệ / invalid item; dùng / use "
-                f"{'; '.join(k + '=…' for k in PERIOD_KEYS)}",
+                f"'Áp dụng:' dùng {'; '.join(k + '=…' for k in PERIOD_KEYS)}; mục {item.strip()!r} không hợp lệ",
                 line,
+                en=f"invalid item {item.strip()!r}; use {'; '.join(k + '=…' for k in PERIOD_KEYS)}",
             )
         if key in values:
-            raise LoadError(path, f"'Áp dụng:' khóa '{key}' bị lặp / duplicate key '{key}'", line)
+            raise LoadError(path, f"'Áp dụng:' khóa '{key}' bị lặp", line, en=f"'Áp dụng:' duplicate key '{key}'")
         values[key] = value.strip()
     if not values:
-        raise LoadError(path, "'Áp dụng:' trống / empty 'Áp dụng:' line", line)
+        raise LoadError(path, "'Áp dụng:' trống", line, en="empty 'Áp dụng:' line")
     dates: dict[str, str] = {}
     for key in ("valid_from", "valid_to"):
         raw = values.get(key, "")
@@ -549,18 +578,18 @@ def parse_period_marker(path: Path, spec: str, line: int | None) -> SectionPerio
                 raise ValueError(raw)
             dates[key] = _dt.date.fromisoformat(raw).isoformat()
         except ValueError:
-            raise LoadError(path, f"'Áp dụng:' {key}={raw} không phải ngày dạng YYYY-MM-DD / is not an ISO date",
-                            line) from None
+            raise LoadError(path, f"'Áp dụng:' {key}={raw} không phải ngày dạng YYYY-MM-DD", line,
+                            en=f"'Áp dụng:' {key}={raw} is not an ISO date") from None
     if dates.get("valid_from") and dates.get("valid_to") and dates["valid_to"] < dates["valid_from"]:
-        raise LoadError(path, f"'Áp dụng:' valid_to={dates['valid_to']} trước / is before "
-                              f"valid_from={dates['valid_from']}", line)
+        raise LoadError(path, f"'Áp dụng:' valid_to={dates['valid_to']} trước valid_from={dates['valid_from']}", line,
+                        en=f"'Áp dụng:' valid_to={dates['valid_to']} is before valid_from={dates['valid_from']}")
     elections: list[int] = []
     for tok in re.split(r"[,\s]+", values.get("elections", "")):
         if not tok:
             continue
         if not re.match(r"^(19|20)\d{2}$", tok):
-            raise LoadError(path, f"'Áp dụng:' elections: {tok!r} không phải năm / is not a year (e.g. 2016, 2021)",
-                            line)
+            raise LoadError(path, f"'Áp dụng:' elections: {tok!r} không phải năm (ví dụ 2016, 2021)", line,
+                            en=f"'Áp dụng:' elections: {tok!r} is not a year (e.g. 2016, 2021)")
         if int(tok) not in elections:
             elections.append(int(tok))
     return SectionPeriod(dates.get("valid_from", ""), dates.get("valid_to", ""), tuple(sorted(elections)))
@@ -577,15 +606,15 @@ def _decode_text(path: Path, raw: bytes) -> str:
         try:
             text = raw.decode("utf-16")
         except UnicodeDecodeError as exc:
-            raise LoadError(path, "UTF-16 hỏng (độ dài lẻ hoặc surrogate lẻ) / broken UTF-16 (odd length or lone "
-                                  "surrogate): hãy lưu lại với mã UTF-8 / re-save as UTF-8") from exc
+            raise LoadError(path, "UTF-16 hỏng (độ dài lẻ hoặc surrogate lẻ): hãy lưu lại với mã UTF-8",
+                            en="broken UTF-16 (odd length or lone surrogate): re-save as UTF-8") from exc
     else:
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1
             raise LoadError(
-                path, "không phải UTF-8 / not valid UTF-8 (hãy lưu lại với mã UTF-8 / re-save as UTF-8)", line
+                path, "không phải UTF-8 (hãy lưu lại với mã UTF-8)", line, en="not valid UTF-8 (re-save as UTF-8)"
             ) from exc
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -624,7 +653,7 @@ def _html_text(path: Path, raw: bytes) -> tuple[str, str]:
 
         soup = BeautifulSoup(raw, "html.parser")
     except Exception as exc:
-        raise LoadError(path, f"không đọc được HTML / cannot parse HTML: {exc}") from exc
+        raise LoadError(path, f"không đọc được HTML: {exc}", en=f"cannot parse HTML: {exc}") from exc
 
     title = ""
     if soup.title is not None and soup.title.get_text(strip=True):
@@ -675,7 +704,7 @@ def _html_text(path: Path, raw: bytes) -> tuple[str, str]:
     try:
         walk(soup, False)
     except RecursionError as exc:
-        raise LoadError(path, "HTML lồng nhau quá sâu / HTML nested too deeply") from exc
+        raise LoadError(path, "HTML lồng nhau quá sâu", en="HTML nested too deeply") from exc
     flush()
     if not title:
         h1 = soup.find("h1")
@@ -692,7 +721,7 @@ def _pdf_text(path: Path, raw: bytes) -> tuple[str, str]:
     try:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise LoadError(path, "PDF được mã hóa / PDF is encrypted")
+            raise LoadError(path, "PDF được mã hóa", en="PDF is encrypted")
         pages = [page.extract_text() or "" for page in reader.pages]
         meta_title = ""
         if reader.metadata is not None and reader.metadata.title:
@@ -700,7 +729,7 @@ def _pdf_text(path: Path, raw: bytes) -> tuple[str, str]:
     except LoadError:
         raise
     except Exception as exc:
-        raise LoadError(path, f"không đọc được PDF / cannot read PDF: {exc}") from exc
+        raise LoadError(path, f"không đọc được PDF: {exc}", en=f"cannot read PDF: {exc}") from exc
     text = "\n".join(p.replace("\r\n", "\n").replace("\r", "\n") for p in pages)
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     return text, collapse_ws(meta_title)
@@ -741,5 +770,5 @@ def _docx_text(path: Path, raw: bytes) -> tuple[str, str]:
                         lines.append(" | ".join(cells))
         core_title = (document.core_properties.title or "").strip()
     except Exception as exc:
-        raise LoadError(path, f"không đọc được DOCX / cannot read DOCX: {exc}") from exc
+        raise LoadError(path, f"không đọc được DOCX: {exc}", en=f"cannot read DOCX: {exc}") from exc
     return "\n".join(lines), collapse_ws(core_title or heading_title)

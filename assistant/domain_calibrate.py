@@ -22,12 +22,16 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from assistant.domain import FEATURES, DomainFeatures, DomainModel, domain_features
+from assistant.errors import KiemnhiemError
 from assistant.text import fold
+
+if TYPE_CHECKING:
+    from assistant.chain import Assistant
 
 REPO = Path(__file__).resolve().parents[1]
 ALQAC_QUESTIONS = REPO.parent / "shared" / "datasets" / "alqac2023" / "train.json"
@@ -41,8 +45,8 @@ FORMS = ("accented", "folded")
 _IN_FIELD_MARKERS = ("kiem nhiem", "nhat the hoa", "bau cu")
 
 
-class OutOfDomainSetError(ValueError):
-    pass
+class OutOfDomainSetError(KiemnhiemError, ValueError):
+    code = "invalid_out_of_domain_set"
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,7 @@ def load_out_of_domain(path: Path | str = OOD_SLICE, alqac_path: Path | str | No
         try:
             row = json.loads(line)
         except ValueError as exc:
-            raise OutOfDomainSetError(f"{path}:{n}: dòng JSON không hợp lệ / invalid JSON: {exc}") from exc
+            raise OutOfDomainSetError(f"{path}:{n}: dòng JSON không hợp lệ: {exc}", f"{path}:{n}: invalid JSON: {exc}") from exc
         form, source = row.get("form"), row.get("source")
         if form not in FORMS or source not in ("alqac", "handwritten"):
             raise OutOfDomainSetError(f"{path}:{n}: form phải là accented|folded, source là alqac|handwritten")
@@ -103,7 +107,7 @@ def load_out_of_domain(path: Path | str = OOD_SLICE, alqac_path: Path | str | No
     return out
 
 
-def gate_features(assistant: Any, question: str, history: Sequence[dict[str, str]] | None = None) -> DomainFeatures:
+def gate_features(assistant: Assistant, question: str, history: Sequence[dict[str, str]] | None = None) -> DomainFeatures:
     """The gate's features for a question, computed the way ``Assistant.ask`` computes them."""
     from assistant.chain import condense, strip_override
     from assistant.text import nfc
@@ -141,7 +145,7 @@ def choose_threshold(p_pos: np.ndarray, max_over: float = MAX_OVER_REFUSAL) -> f
     return float(min(0.5, ordered[allowed])) if len(ordered) else 0.5
 
 
-def calibrate(assistant: Any, alqac_path: Path | str = ALQAC_QUESTIONS, gold_path: Path | str = GOLD,
+def calibrate(assistant: Assistant, alqac_path: Path | str = ALQAC_QUESTIONS, gold_path: Path | str = GOLD,
               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Compute the features, fit the model, pick the threshold; returns the params dict with provenance."""
     from assistant.evaluation import load_questions

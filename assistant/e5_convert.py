@@ -599,7 +599,7 @@ def _safetensors_header_ok(path: Path, size: int) -> bool:
             return False
         header = json.loads(fh.read(header_len))
     end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
-    return 8 + header_len + end == size
+    return bool(8 + header_len + end == size)
 
 
 def verify_model(model_dir: Path, full: bool = False) -> bool:

@@ -124,12 +124,12 @@ class Embedder:
         configure_threads(self.settings)  # now that torch is imported: its intra/inter-op threads
         torch.set_num_threads(self.threads)
         bar = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()  # "Loading weights" bar on every start-up is noise
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # "Loading weights" bar is noise
         try:
             model = SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
         finally:
             if bar:
-                hf_logging.enable_progress_bar()
+                hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
         model.eval()
         self.load_seconds = time.perf_counter() - t0
         return model
@@ -137,7 +137,8 @@ class Embedder:
     def _backend_tokenizer(self) -> Tokenizer:
         """The loaded model's fast tokenizer, or a standalone copy when the model is not loaded."""
         if self._model is not None:
-            return self._model.tokenizer.backend_tokenizer
+            backend: Tokenizer = self._model.tokenizer.backend_tokenizer
+            return backend
         if self._tokenizer is None:
             from tokenizers import Tokenizer
 
@@ -209,8 +210,9 @@ class Embedder:
         done = 0
         for group in token_batches(lengths, self.batch_size * self.max_seq_length, MAX_BATCH):
             with self._lock, torch.inference_mode():
-                outs = model.encode([inputs[i] for i in group], batch_size=len(group), show_progress_bar=False,
-                                    output_value=None)
+                # output_value=None: one dict of tensors per text (the stubs only know the str/tensor forms)
+                outs: list[dict[str, Any]] = model.encode(  # type: ignore[assignment]
+                    [inputs[i] for i in group], batch_size=len(group), show_progress_bar=False, output_value=None)
             pvecs = np.stack([o["sentence_embedding"].float().numpy() for o in outs]).astype(np.float32)
             svecs: list[np.ndarray] = []
             fallback: list[tuple[int, int, str]] = []
@@ -322,10 +324,12 @@ class _LangChainE5(Embeddings):
         self._embedder = embedder
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._embedder.embed_passages(texts).tolist()
+        vectors: list[list[float]] = self._embedder.embed_passages(texts).tolist()
+        return vectors
 
     def embed_query(self, text: str) -> list[float]:
-        return self._embedder.embed_queries([text])[0].tolist()
+        vector: list[float] = self._embedder.embed_queries([text])[0].tolist()
+        return vector
 
 
 @cache
@@ -366,7 +370,7 @@ def _chroma_ef_class() -> type[EmbeddingFunction[Documents]]:
                     overrides["threads"] = self._config["threads"]
                 if self._config["batch_size"]:
                     overrides["embed_batch_size"] = self._config["batch_size"]
-                model_dir = Path(self._config["model_dir"])
+                model_dir = Path(str(self._config["model_dir"]))
                 self._embedder = _cached_embedder(Settings(model_path=model_dir, **overrides), model_dir)
             return self._embedder
 

@@ -12,7 +12,9 @@ import time
 from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from assistant.errors import KiemnhiemError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -31,12 +33,28 @@ COLUMNS = ("id", "created_at", "rating", "question", "answer", "comment", *EXTRA
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-class FeedbackError(Exception):
-    """Feedback could not be stored; ``kind`` says why: ``full`` (the size cap), ``disk_full``, ``unavailable``."""
+class FeedbackError(KiemnhiemError):
+    """Feedback could not be stored; ``kind`` says why: ``full`` (the size cap), ``disk_full``, ``unavailable``.
+
+    ``code`` and the messages follow from the kind; ``detail`` is the underlying error, for logs only.
+    """
+
+    _BY_KIND: ClassVar[dict[str, tuple[str, str, str]]] = {
+        "full": ("feedback_full", "Kho phản hồi đã đầy; quản trị viên cần xuất và dọn dữ liệu.",
+                 "The feedback store is full; an operator must export and clear it."),
+        "disk_full": ("storage_full", "Ổ đĩa máy chủ đã đầy; chưa lưu được phản hồi.",
+                      "The server's disk is full; the feedback was not stored."),
+        "unavailable": ("feedback_unavailable", "Tạm thời không lưu được phản hồi (dữ liệu chỉ đọc).",
+                        "Feedback cannot be stored right now (read-only data)."),
+    }
 
     def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(f"{kind}: {detail}")
-        self.kind = kind
+        self.kind, self.detail = kind, detail
+        self.code, vi, en = self._BY_KIND.get(kind, self._BY_KIND["unavailable"])
+        super().__init__(vi, en)
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail}"
 
 
 class FeedbackStore:
@@ -123,7 +141,7 @@ class FeedbackStore:
         finally:
             conn.close()
 
-    def rows(self) -> list[tuple]:
+    def rows(self) -> list[tuple[Any, ...]]:
         conn = self._connect()
         try:
             return list(conn.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id"))

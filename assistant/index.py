@@ -29,6 +29,7 @@ from assistant.bm25 import BM25Index
 from assistant.chunking import chunk_document
 from assistant.config import Settings
 from assistant.documents import LoadError, iter_documents
+from assistant.errors import KiemnhiemError
 from assistant.ingest_plan import (
     IngestPlan,
     Stored,
@@ -73,26 +74,34 @@ def progress_logger(emit: Callable[[str], None] | None = None, every: float = 10
     return on_progress
 
 
-class IndexStoreError(RuntimeError):
-    """Base class for index errors that users can act on."""
+class IndexStoreError(KiemnhiemError, RuntimeError):
+    """Base class for index errors that users can act on (the index is not ready)."""
+
+    code = "index_unavailable"
 
 
 class ModelMismatchError(IndexStoreError):
-    pass
+    code = "index_model_mismatch"
 
 
 class StoreUnavailableError(IndexStoreError):
     """The Chroma server (or embedded store) cannot be reached."""
 
+    code = "store_unavailable"
+
 
 class IngestError(IndexStoreError):
-    def __init__(self, message: str, errors: Sequence[LoadError] = ()) -> None:
-        super().__init__(message)
+    """An ingest that did not switch the index; ``errors`` are the files that failed."""
+
+    code = "ingest_failed"
+
+    def __init__(self, message_vi: str, message_en: str | None = None, errors: Sequence[LoadError] = ()) -> None:
         self.errors = list(errors)
+        super().__init__(message_vi, message_en)
 
 
 class IngestBusyError(IndexStoreError):
-    pass
+    code = "ingest_busy"
 
 
 @dataclass
@@ -198,19 +207,22 @@ class KnowledgeIndex:
             try:
                 self._client = make_client(self.settings)
             except Exception as exc:  # chromadb raises plain ValueError/ConnectionError here
-                raise StoreUnavailableError(f"Chroma store unavailable: {exc}") from exc
+                raise StoreUnavailableError(f"Kho dữ liệu Chroma không truy cập được: {exc}",
+                                            f"Chroma store unavailable: {exc}") from exc
         return self._client
 
-    def _call(self, fn: Callable[[], Any]) -> Any:
-        """Run a store call, turning connection failures into StoreUnavailableError."""
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a store call ``fn(*args)``, turning connection failures into StoreUnavailableError."""
         try:
-            return fn()
+            return fn(*args)
         except IndexStoreError:
             raise
         except Exception as exc:
             if self.settings.chroma_url and _looks_like_connection_error(exc):
                 self._client = None  # reconnect on the next call
-                raise StoreUnavailableError(f"Chroma server unreachable at {self.settings.chroma_url}: {exc}") from exc
+                raise StoreUnavailableError(
+                    f"Không kết nối được máy chủ Chroma tại {self.settings.chroma_url}: {exc}",
+                    f"Chroma server unreachable at {self.settings.chroma_url}: {exc}") from exc
             raise
 
     @property
@@ -232,7 +244,7 @@ class KnowledgeIndex:
                 raise
             return dict(col.metadata or {})
 
-        return self._call(read)
+        return dict(self._call(read))
 
     def _set_pointer(self, meta: dict[str, Any]) -> None:
         def write() -> None:
@@ -288,9 +300,8 @@ class KnowledgeIndex:
             pointer = self._pointer()
             self._checked_at = now
             if not pointer.get("active"):
-                raise IndexStoreError(
-                    "Chỉ mục trống: hãy chạy `kiemnhiem ingest`. / The index is empty: run `kiemnhiem ingest`."
-                )
+                raise IndexStoreError("Chỉ mục trống: hãy chạy `kiemnhiem ingest`.",
+                                      "The index is empty: run `kiemnhiem ingest`.")
             gen = int(pointer["generation"])
             if self._snapshot is not None and self._snapshot.generation == gen:
                 return self._snapshot
@@ -303,8 +314,8 @@ class KnowledgeIndex:
         if built_with and built_with != self.embedder.model_id:
             raise ModelMismatchError(
                 f"Chỉ mục '{self.name}' được xây bằng mô hình {built_with}, khác mô hình hiện tại "
-                f"{self.embedder.model_id}; chạy `kiemnhiem ingest --rebuild`. / The index was built with "
-                f"another embedding model ({built_with}); run `kiemnhiem ingest --rebuild`."
+                f"{self.embedder.model_id}; chạy `kiemnhiem ingest --rebuild`.",
+                f"The index was built with another embedding model ({built_with}); run `kiemnhiem ingest --rebuild`."
             )
 
     def _load_snapshot(self, pointer: dict[str, Any]) -> Snapshot:
@@ -380,8 +391,8 @@ class KnowledgeIndex:
             lock.acquire(timeout=lock_timeout)
         except Timeout as exc:
             raise IngestBusyError(
-                f"Một tiến trình ingest khác đang chạy (khóa {self.settings.lock_path}). / Another ingest is "
-                f"running (lock {self.settings.lock_path}); try again when it finishes."
+                f"Một tiến trình ingest khác đang chạy (khóa {self.settings.lock_path}).",
+                f"Another ingest is running (lock {self.settings.lock_path}); try again when it finishes."
             ) from exc
         try:
             return self._ingest_locked(paths, rebuild=rebuild, strict=strict, progress=progress or progress_logger(),
@@ -412,14 +423,15 @@ class KnowledgeIndex:
         unique_docs = []
         for d in docs:
             if d.id in seen:
-                errors.append(LoadError(Path(d.path), f"id '{d.id}' trùng với {seen[d.id]} / duplicate id"))
+                errors.append(LoadError(Path(d.path), f"id '{d.id}' trùng với {seen[d.id]}",
+                                        en=f"duplicate id '{d.id}' (already used by {seen[d.id]})"))
                 continue
             seen[d.id] = d.path
             unique_docs.append(d)
         report.errors = [str(e) for e in errors]
         if errors and strict:
-            raise IngestError(f"{len(errors)} tệp lỗi; chỉ mục không thay đổi (--strict). / {len(errors)} file(s) "
-                              "failed; the index was not changed (--strict).", errors)
+            raise IngestError(f"{len(errors)} tệp lỗi; chỉ mục không thay đổi (--strict).",
+                              f"{len(errors)} file(s) failed; the index was not changed (--strict).", errors)
         report.documents = len(unique_docs)
 
         pointer = self._pointer()
@@ -439,7 +451,7 @@ class KnowledgeIndex:
             # a generation left behind by a failed or killed ingest: its vectors are still good
             for _, name in leftovers:
                 try:
-                    got = self._call(lambda n=name: self._collection(n).get(include=["metadatas"]))
+                    got = self._call(lambda n: self._collection(n).get(include=["metadatas"]), name)
                 except Exception:  # noqa: BLE001 - a broken leftover is simply not reused
                     continue
                 stored.vector_keys.update(f'{m.get("variant")}:{m.get("text_hash")}' for m in got["metadatas"])
@@ -455,9 +467,10 @@ class KnowledgeIndex:
         for d in [d for d in unique_docs if d.id not in indexed]:
             # counted as a document but never indexed: say so, naming the file
             unique_docs.remove(d)
-            empty = LoadError(Path(d.path), "không tạo được đoạn nào để lập chỉ mục / yields no passage to index")
+            empty = LoadError(Path(d.path), "không tạo được đoạn nào để lập chỉ mục", en="yields no passage to index")
             if strict:
-                raise IngestError(f"{empty}; chỉ mục không thay đổi (--strict). / the index was not changed.",
+                raise IngestError(f"{empty.where()}: {empty.message_vi}; chỉ mục không thay đổi (--strict).",
+                                  f"{empty.where()}: {empty.message_en}; the index was not changed (--strict).",
                                   [*errors, empty])
             report.errors.append(str(empty))
         report.documents = len(unique_docs)
@@ -523,13 +536,13 @@ class KnowledgeIndex:
             for start in range(0, len(idx), batch_limit):
                 part = idx[start : start + batch_limit]
                 if fail_after is not None and calls[0] >= fail_after:
-                    raise IngestError("injected failure (test) during ingest")
-                self._call(lambda p=part: col.upsert(
+                    raise IngestError("lỗi giả lập (kiểm thử) khi nạp", "injected failure (test) during ingest")
+                self._call(lambda p: col.upsert(
                     ids=[records[i].record_id for i in p],
                     embeddings=np.asarray([vectors[records[i].key] for i in p], dtype=np.float32),
                     documents=[records[i].document for i in p],
                     metadatas=[records[i].meta for i in p],
-                ))
+                ), part)
                 calls[0] += 1
                 written[0] += len(part)
                 if progress:
@@ -597,7 +610,8 @@ class KnowledgeIndex:
             flush(force=True)
         count = self._call(col.count)
         if count != len(records):
-            raise IngestError(f"Chroma holds {count} records, expected {len(records)}; the index was not switched.")
+            raise IngestError(f"Chroma giữ {count} bản ghi, cần {len(records)}; chỉ mục không được chuyển.",
+                              f"Chroma holds {count} records, expected {len(records)}; the index was not switched.")
 
     def _harvest(self, keys: set[str], sources: Sequence[str | None]) -> dict[str, Any]:
         """Stored vectors for ``keys`` from the named generations (active first, then leftovers)."""
@@ -606,7 +620,7 @@ class KnowledgeIndex:
             if not name or len(out) == len(keys):
                 continue
             try:
-                got = self._call(lambda n=name: self._collection(n).get(include=["metadatas", "embeddings"]))
+                got = self._call(lambda n: self._collection(n).get(include=["metadatas", "embeddings"]), name)
             except Exception:  # noqa: BLE001 - a broken leftover is simply not reused
                 continue
             for meta, emb in zip(got["metadatas"], got["embeddings"], strict=True):
@@ -615,7 +629,8 @@ class KnowledgeIndex:
                     out.setdefault(key, emb)
         lost = keys - set(out)
         if lost:  # planned as stored but gone (a leftover deleted meanwhile): the plan is stale
-            raise IngestError(f"{len(lost)} stored vectors disappeared during ingest; run it again.")
+            raise IngestError(f"{len(lost)} vectơ đã lưu biến mất trong khi nạp; hãy chạy lại.",
+                              f"{len(lost)} stored vectors disappeared during ingest; run it again.")
         return out
 
     def _max_batch(self) -> int:
@@ -633,7 +648,7 @@ class KnowledgeIndex:
         for g, n in generations:
             if g not in keep:
                 try:
-                    self._call(lambda n=n: self.client.delete_collection(n))
+                    self._call(lambda n: self.client.delete_collection(n), n)
                 except Exception as exc:  # noqa: BLE001
                     log.warning("could not delete old generation %s: %s", n, exc)
         if not self.settings.chroma_url:
@@ -664,7 +679,7 @@ class KnowledgeIndex:
     def drop(self) -> None:
         """Delete every collection of this index (used by tests and `--rebuild` from scratch)."""
         for _, n in self._generation_names():
-            self._call(lambda n=n: self.client.delete_collection(n))
+            self._call(lambda n: self.client.delete_collection(n), n)
         try:
             self._call(lambda: self.client.delete_collection(self.meta_name))
         except Exception as exc:  # noqa: BLE001

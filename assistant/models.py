@@ -11,6 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
+# the retrieval modes ``HybridSearcher.search`` accepts, compared side by side by the evaluation
+MODES = ("bm25", "dense", "hybrid", "hybrid+rerank")
 KINDS = (
     "luat", "nghi-dinh", "thong-tu", "nghi-quyet", "ket-luan", "quy-dinh", "chi-thi",
     "huong-dan", "hoi-dap", "tin-tuc", "khac",

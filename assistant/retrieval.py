@@ -24,10 +24,9 @@ from pydantic import ConfigDict
 
 from assistant.config import Settings
 from assistant.index import KnowledgeIndex, Snapshot
-from assistant.models import Passage
+from assistant.models import MODES, Passage
 from assistant.text import DiacriticRestorer, fold, has_diacritics, normalize_query, tokenize, tokenize_folded
 
-MODES = ("bm25", "dense", "hybrid", "hybrid+rerank")
 # "Nghị định 33/2023", "KL 137", "Chỉ thị số 45", "34-KL/TW": users name documents by kind + number
 _KIND_WORDS = {
     "nghi dinh": ("nghi-dinh",), "nd": ("nghi-dinh",), "ket luan": ("ket-luan",), "kl": ("ket-luan",),
@@ -186,6 +185,7 @@ class HybridSearcher:
         pos = {p.id: i for i, p in enumerate(snap.passages)}
         lists: dict[str, list[int]] = {}
         sims: dict[int, float] = {}
+        assert q.vector is not None, "prepare(need_vectors=True) embeds the query for every dense mode"
         views = [("dense", q.vector, False)]
         if q.vector_folded is not None:
             views.append(("dense_fold", q.vector_folded, True))

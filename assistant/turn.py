@@ -249,7 +249,7 @@ def detect_entities(text: str) -> Entities:
         numbers.append(num)
         docs.append(collapse_ws(nfc(text))[m.start(): m.end()] if len(folded) == len(collapse_ws(nfc(text)))
                      else num)  # as typed, for messages
-    places = []
+    places: list[str] = []
     for fp, p in _PROVINCE_FOLDED:
         if _has_word(folded, fp) and not any(fp in fold(x) for x in places):
             places.append(p)

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings
-from assistant.serverproc import ServeProcess, free_port, serve_env, stop_process
+from assistant.tools.serverproc import ServeProcess, free_port, serve_env, stop_process
 
 __all__ = ["ALQAC", "ARTIFACTS", "KNOWLEDGE", "OFFICIAL", "REPO", "SHARED", "FakeEmbedder", "Server",
            "clone_index", "free_port", "make_settings", "require_shared", "run_kn", "server_env", "stop_process"]
@@ -60,7 +60,7 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 class Server(ServeProcess):
-    """A real ``kiemnhiem serve`` process on a free loopback port (``assistant/serverproc.py``)."""
+    """A real ``kiemnhiem serve`` process on a free loopback port (``assistant/tools/serverproc.py``)."""
 
 
 def clone_index(src: Settings, data_dir: Path, **overrides: object) -> Settings:

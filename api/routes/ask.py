@@ -22,8 +22,10 @@ from assistant.index import StoreUnavailableError
 
 router = APIRouter(tags=["ask"])
 
-_ERRORS = {422: {"description": "Câu hỏi không hợp lệ / invalid question"},
-           503: {"description": "Kho dữ liệu không sẵn sàng / store unavailable"}}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Câu hỏi không hợp lệ / invalid question"},
+    503: {"description": "Kho dữ liệu không sẵn sàng / store unavailable"},
+}
 
 
 def validate_ask(req: AskRequest, settings: Settings) -> None:

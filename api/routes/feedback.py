@@ -8,6 +8,7 @@ unwritable data dir (503 feedback_unavailable) answer in the one error shape.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -20,10 +21,12 @@ from assistant.feedback import FeedbackError
 
 router = APIRouter(tags=["feedback"])
 
-_ERRORS = {422: {"description": "Dữ liệu không hợp lệ / invalid feedback"},
-           429: {"description": "Quá nhiều phản hồi / too many posts from this client"},
-           503: {"description": "Không lưu được phản hồi / feedback storage unavailable"},
-           507: {"description": "Kho phản hồi đã đầy / feedback storage full"}}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Dữ liệu không hợp lệ / invalid feedback"},
+    429: {"description": "Quá nhiều phản hồi / too many posts from this client"},
+    503: {"description": "Không lưu được phản hồi / feedback storage unavailable"},
+    507: {"description": "Kho phản hồi đã đầy / feedback storage full"},
+}
 
 
 def _check_lengths(req: FeedbackRequest, settings: SettingsDep) -> None:
@@ -53,15 +56,8 @@ async def add_feedback(req: FeedbackRequest, store: FeedbackDep, settings: Setti
         fid = await run_in_threadpool(lambda: store.add(req.question, req.answer, req.rating, req.comment or "",
                                                         replaces=req.replaces, **extra))
     except FeedbackError as exc:
-        if exc.kind == "full":
-            raise APIError(507, "feedback_full", "Kho phản hồi đã đầy; quản trị viên cần xuất và dọn dữ liệu.",
-                           "The feedback store is full; an operator must export and clear it.") from exc
-        if exc.kind == "disk_full":
-            raise APIError(507, "storage_full", "Ổ đĩa máy chủ đã đầy; chưa lưu được phản hồi.",
-                           "The server's disk is full; the feedback was not stored.") from exc
-        raise APIError(503, "feedback_unavailable", "Tạm thời không lưu được phản hồi (dữ liệu chỉ đọc).",
-                       "Feedback cannot be stored right now (read-only data).",
-                       headers={"Retry-After": "60"}) from exc
+        status = 507 if exc.kind in ("full", "disk_full") else 503  # an operator must act / retry later
+        raise APIError.of(status, exc, headers=None if status == 507 else {"Retry-After": "60"}) from exc
     return {"ok": True, "id": fid}
 
 

@@ -51,7 +51,7 @@ def to_ask_request(req: ChatCompletionRequest, settings: Settings) -> AskRequest
     if last_user is None:
         raise APIError(422, "no_user_message", "Cần ít nhất một tin nhắn của người dùng.",
                        "At least one user message is required.")
-    history = [Turn(role=m.role, content=clean_text(m.text())[:8000]) for m in convo[:last_user] if m.text().strip()]
+    history = [Turn(role="user" if m.role == "user" else "assistant", content=clean_text(m.text())[:8000]) for m in convo[:last_user] if m.text().strip()]
     # chat clients resend the whole conversation (our replies with their footnotes included): keep the most
     # recent turns that fit the history limits instead of rejecting every long conversation with a 422
     while history and (len(history) > settings.max_history_turns

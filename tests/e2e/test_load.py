@@ -7,38 +7,19 @@ import os
 import subprocess
 import sys
 import threading
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from assistant.tools.loadtest import gold_requests
+from assistant.tools.serverproc import rss_kib
 from tests.support import REPO, Server
 
 
 # --- memory stability -----------------------------------------------------------------------------
-def _rss_kib(pid: int) -> int:
-    """Resident set size of a process and its children (uvicorn workers), in KiB."""
-    total = 0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(x) for x in children.read_text().split()]
-    for p in pids:
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total
-
-
-def _gold_requests() -> list[dict[str, Any]]:
-    items = [json.loads(x) for x in (REPO / "eval" / "questions.jsonl").read_text("utf-8").splitlines() if x.strip()]
-    return [{"question": it["question"], "history": it.get("history", [])} for it in items]
-
-
 def _drive(server: Server, n: int, offset: int, clients: int = 4) -> dict[int, int]:
     """``n`` requests over loopback from ``clients`` threads: mixed gold questions, some streamed."""
-    bodies = _gold_requests()
+    bodies = gold_requests()
     statuses: dict[int, int] = {}
     lock = threading.Lock()
     counter = iter(range(offset, offset + n))
@@ -67,9 +48,9 @@ def _drive(server: Server, n: int, offset: int, clients: int = 4) -> dict[int, i
 
 def _memory_check(server: Server, warm: int, total: int) -> tuple[int, int]:
     s1 = _drive(server, warm, 0)
-    rss_warm = _rss_kib(server.proc.pid)
+    rss_warm = rss_kib(server.proc.pid)
     s2 = _drive(server, total - warm, warm)
-    rss_total = _rss_kib(server.proc.pid)
+    rss_total = rss_kib(server.proc.pid)
     statuses = {k: s1.get(k, 0) + s2.get(k, 0) for k in {*s1, *s2}}
     assert statuses == {200: total}, statuses
     print(f"\nRSS after {warm} requests: {rss_warm / 1024:.1f} MiB; after {total}: {rss_total / 1024:.1f} MiB "
@@ -89,7 +70,7 @@ def test_memory_stable_under_requests_long(server: Server) -> None:
 
 # --- load generator -----------------------------------------------------------------------------------
 def test_loadtest_runs_bounded_against_server(server: Server) -> None:
-    proc = subprocess.run([sys.executable, "-m", "assistant.loadtest", "--url", server.url, "--clients", "2",
+    proc = subprocess.run([sys.executable, "-m", "assistant.tools.loadtest", "--url", server.url, "--clients", "2",
                            "--seconds", "60", "--requests", "20", "--pid", str(server.proc.pid)],
                           capture_output=True, text=True, timeout=300, cwd=REPO, env={**os.environ, "NO_PROXY": "*"})
     assert proc.returncode == 0, proc.stderr

@@ -1,4 +1,4 @@
-"""Performance benchmarks (``make bench`` = ``python -m assistant.bench``); not a test.
+"""Performance benchmarks (``make bench`` = ``kiemnhiem dev bench``); not a test.
 
 Measures, on this machine:
 
@@ -26,21 +26,23 @@ import platform
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.serverproc import ServeProcess, serve_env
+from assistant.evaluation.metrics import percentile
+from assistant.evaluation.report import fmt
+from assistant.tools.loadtest import LoadResult, generate, gold_requests
+from assistant.tools.serverproc import ServeProcess, peak_rss_mb, proc_status_kib, serve_env
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SECTIONS = ("ingest", "serve", "embedded", "ablation")
 DEFAULT_SECTIONS = ("ingest", "serve", "embedded")  # the ablation runs the gold set 4 times: opt-in
 INTRO = """# Benchmarks
 
-Performance of kiemnhiem measured with `make bench` (`python -m assistant.bench`): ingest
+Performance of kiemnhiem measured with `make bench` (`kiemnhiem dev bench`): ingest
 throughput, `/ask` latency against a real server (sequential and concurrent), the same questions
 through the embedded Python API, peak memory and index size. Each run appends a dated section
 with the machine it ran on and the commit; every table is preceded by the command that produces
@@ -60,18 +62,8 @@ def _log(msg: str) -> None:
     sys.stderr.flush()
 
 
-def _pct(values: Sequence[float], q: float) -> float | None:
-    from assistant.evaluation import percentile
-
-    return percentile(values, q)
-
-
-def _f(v: Any, digits: int = 1) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        return f"{v:,.{digits}f}"
-    return str(v)
+def _f(v: object, digits: int = 1) -> str:
+    return fmt(v, digits, thousands=True)
 
 
 def cpu_model() -> str:
@@ -98,52 +90,6 @@ def dir_size(path: Path, exclude: Path | None = None) -> int:
             except OSError:
                 pass
     return total
-
-
-def _proc_status_kb(pid: int, key: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def descendants(pid: int) -> list[int]:
-    """All descendant pids (via /proc/<pid>/task/*/children)."""
-    out: list[int] = []
-    stack = [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            tasks = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
-        for t in tasks:
-            try:
-                kids = Path(f"/proc/{p}/task/{t}/children").read_text().split()
-            except OSError:
-                continue
-            for k in kids:
-                if k.isdigit() and int(k) not in out:
-                    out.append(int(k))
-                    stack.append(int(k))
-    return out
-
-
-def peak_rss_mb(pid: int) -> dict[str, float]:
-    """VmHWM of the process and the sum over it and its children (workers), in MiB."""
-    own = _proc_status_kb(pid, "VmHWM")
-    kids = descendants(pid)
-    total = own + sum(_proc_status_kb(k, "VmHWM") for k in kids)
-    return {"process_mb": own / 1024, "total_mb": total / 1024, "children": len(kids)}
-
-
-def _questions(path: Path) -> list[dict[str, Any]]:
-    from assistant.evaluation import load_questions
-
-    return [{"question": q.question, "history": q.history} for q in load_questions(path)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -361,66 +307,18 @@ def render_ablation(ab: dict[str, Any], cmd: str) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _post(client: Any, url: str, payload: dict[str, Any]) -> tuple[float, int]:
-    t0 = time.perf_counter()
-    try:
-        r = client.post(url, json=payload)
-        code = r.status_code
-    except Exception:  # noqa: BLE001 - counted as an error
-        code = 0
-    return (time.perf_counter() - t0) * 1000, code
-
-
 def run_sequential(url: str, questions: list[dict[str, Any]], n: int, max_s: float) -> dict[str, Any]:
-    import httpx
-
-    lat, errors = [], 0
-    t0 = time.perf_counter()
-    with httpx.Client(timeout=60) as client:
-        for i in range(n):
-            if time.perf_counter() - t0 > max_s:
-                break
-            ms, code = _post(client, url, questions[i % len(questions)])
-            lat.append(ms)
-            errors += code != 200
-    wall = time.perf_counter() - t0
-    return _lat_summary(lat, errors, wall)
+    return _lat_summary(generate(url, questions, clients=1, seconds=max_s, requests=n, timeout=60))
 
 
 def run_concurrent(url: str, questions: list[dict[str, Any]], n: int, clients: int, max_s: float) -> dict[str, Any]:
-    import httpx
-
-    lock = threading.Lock()
-    state = {"next": 0}
-    lat: list[float] = []
-    errors = [0]
-    t0 = time.perf_counter()
-
-    def worker() -> None:
-        with httpx.Client(timeout=120) as client:
-            while True:
-                with lock:
-                    i = state["next"]
-                    if i >= n or time.perf_counter() - t0 > max_s:
-                        return
-                    state["next"] += 1
-                ms, code = _post(client, url, questions[i % len(questions)])
-                with lock:
-                    lat.append(ms)
-                    errors[0] += code != 200
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(max_s + 150)
-    wall = time.perf_counter() - t0
-    with lock:
-        return _lat_summary(list(lat), errors[0], wall) | {"clients": clients}
+    res = generate(url, questions, clients=clients, seconds=max_s, requests=n, timeout=120)
+    return _lat_summary(res) | {"clients": clients}
 
 
-def _lat_summary(lat: list[float], errors: int, wall: float) -> dict[str, Any]:
-    return {"requests": len(lat), "errors": errors, "p50_ms": _pct(lat, 50), "p95_ms": _pct(lat, 95),
+def _lat_summary(res: LoadResult) -> dict[str, Any]:
+    lat, wall = res.latencies_ms, res.seconds
+    return {"requests": res.requests, "errors": res.errors, "p50_ms": percentile(lat, 50), "p95_ms": percentile(lat, 95),
             "max_ms": max(lat) if lat else None, "wall_s": wall, "rps": len(lat) / wall if wall else None}
 
 
@@ -430,12 +328,8 @@ def bench_serve(settings: Any, questions: list[dict[str, Any]], args: argparse.N
     try:
         _log(f"starting server on {srv.url} (workers={args.workers}) …")
         startup = srv.wait().startup_s
-        url = srv.url + "/ask"
-        import httpx
-
-        with httpx.Client(timeout=60) as client:  # warm-up, not counted
-            for q in questions[:3]:
-                _post(client, url, q)
+        url = srv.url  # POST /ask
+        generate(url, questions[:3], clients=1, seconds=120, requests=3)  # warm-up, not counted
         phase = getattr(args, "phase_seconds", args.max_seconds)
         _log(f"sequential: {args.requests} requests (≤ {phase:.0f} s) …")
         seq = run_sequential(url, questions, args.requests, phase)
@@ -469,11 +363,10 @@ def bench_embedded(settings: Any, index: Any, questions: list[dict[str, Any]], n
         res = assistant.ask(q["question"], history=q["history"])
         lat.append((time.perf_counter() - t) * 1000)
         internal.append(res.timings_ms.get("total", 0.0))
-    wall = time.perf_counter() - t0
-    out = _lat_summary(lat, 0, wall)
-    out["internal_p50_ms"] = _pct(internal, 50)
-    out["internal_p95_ms"] = _pct(internal, 95)
-    out["rss_mb"] = _proc_status_kb(os.getpid(), "VmHWM") / 1024
+    out = _lat_summary(LoadResult(lat, {200: len(lat)}, {}, time.perf_counter() - t0))
+    out["internal_p50_ms"] = percentile(internal, 50)
+    out["internal_p95_ms"] = percentile(internal, 95)
+    out["rss_mb"] = proc_status_kib(os.getpid(), "VmHWM") / 1024
     out["phase_s"] = max_s
     return out
 
@@ -490,7 +383,7 @@ def git_commit() -> str:
 
 
 def render(results: dict[str, Any], args: argparse.Namespace, meta: dict[str, Any]) -> str:
-    cmd = ".venv/bin/python -m assistant.bench"
+    cmd = ".venv/bin/kiemnhiem dev bench"
     lines = [
         f"## {meta['date']} · commit `{meta['commit']}`",
         "",
@@ -610,7 +503,7 @@ def append_markdown(path: Path, section: str) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m assistant.bench", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="kiemnhiem dev bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", action="append", choices=SECTIONS,
                     help="Run only these sections (repeatable); ingest always runs to build the index")
     ap.add_argument("--requests", type=int, default=100, help="Sequential requests (HTTP and embedded)")
@@ -649,7 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     knowledge = [p if p.is_absolute() else (Path.cwd() / p).resolve() for p in base.knowledge_paths]
     settings = base.model_copy(update={"data_dir": data_dir, "model_path": model_dir, "chroma_url": None,
                                        "knowledge_paths": knowledge, "collection": "kiemnhiem"})
-    questions = _questions(args.questions)
+    questions = gold_requests(args.questions)
     results: dict[str, Any] = {}
     try:
         results["ingest"], index = bench_ingest(settings, args)

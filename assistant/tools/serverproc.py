@@ -2,6 +2,7 @@
 
 ``make bench`` measures it and the tests talk to it; both need the same start, health wait and
 clean stop, so they live here once (the tests import this module, the library never imports tests).
+Memory is read from ``/proc/<pid>/status`` over the server and its workers, here once too.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-REPO = Path(__file__).resolve().parents[1]
+if TYPE_CHECKING:
+    from assistant.config import Settings
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -24,7 +28,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve_env(settings: Any, **extra: str) -> dict[str, str]:
+def serve_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment that makes a child process use ``settings`` (and nothing of the parent's KIEMNHIEM_*)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIEMNHIEM_")}
     env.update({
@@ -94,3 +98,47 @@ class ServeProcess:
         stop_process(self.proc)
         if not isinstance(self._log, int):
             self._log.close()
+
+
+def proc_status_kib(pid: int, key: str) -> int:
+    """One ``/proc/<pid>/status`` field in KiB (``VmRSS``, ``VmHWM``); 0 when the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def descendants(pid: int) -> list[int]:
+    """All descendant pids (via /proc/<pid>/task/*/children): uvicorn workers and what they start."""
+    out: list[int] = []
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                kids = Path(f"/proc/{p}/task/{t}/children").read_text().split()
+            except OSError:
+                continue
+            for k in kids:
+                if k.isdigit() and int(k) not in out:
+                    out.append(int(k))
+                    stack.append(int(k))
+    return out
+
+
+def rss_kib(pid: int, key: str = "VmRSS") -> int:
+    """``key`` summed over a process and all its descendants, in KiB (current RSS by default)."""
+    return sum(proc_status_kib(p, key) for p in (pid, *descendants(pid)))
+
+
+def peak_rss_mb(pid: int) -> dict[str, float]:
+    """VmHWM of the process and the sum over it and its children (workers), in MiB."""
+    return {"process_mb": proc_status_kib(pid, "VmHWM") / 1024, "total_mb": rss_kib(pid, "VmHWM") / 1024,
+            "children": len(descendants(pid))}
