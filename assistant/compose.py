@@ -270,14 +270,16 @@ def _bodies_named(folded: str) -> set[tuple[str, str]]:
             for m in _BODY_PHRASE.finditer(folded)}
 
 
-def other_body_only(turn: Turn, c: Candidate) -> bool:
+def other_body_only(turn: Turn, c: Candidate, strict: bool = False) -> bool:
     """The sentence is about another election body than the one asked (its figure answers nothing here).
 
     "Ban bầu cử đại biểu Hội đồng nhân dân" is not "Ban bầu cử đại biểu Quốc hội"; a sentence that
     names no body at all is not excluded.
     """
     asked = _bodies_named(fold(turn.focus or turn.cleaned))
-    if not asked and turn.focus is not None:
+    if not asked and turn.focus is not None and strict:
+        asked = _bodies_named(turn.folded)  # a supporting line keeps to the conversation's body exactly
+    elif not asked and turn.focus is not None:
         # a follow-up carries the body over, not what it was for: "Ban bầu cử ĐBQH …? — Còn cấp xã?"
         # asks about the commune's board, which exists only for the HĐND
         asked = {(b, "") for b, _ in _bodies_named(turn.folded)}
@@ -669,6 +671,8 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
             continue  # a figure question is answered by figures, not by opinions that happen to score well
         if turn.intent in ("amount", "when") and _other_level_only(turn, c):
             continue  # the figure for another level is not part of this answer
+        if turn.intent in ("amount", "when", "authority") and other_body_only(turn, c, strict=True):
+            continue  # nor the figure of another body (the ĐBQH board beside the HĐND board's)
         chosen.append(c)
     lead, support = chosen[0], chosen[1:]
     order = {id(c.hit): i for i, c in enumerate(cands)}

@@ -293,11 +293,13 @@ def is_followup(question: str, history: Sequence[tuple[str, str]]) -> bool:
         return False
     fq = fold(question).strip(" ?.!")
     content = [t for t in tokenize_folded(question) if len(t) > 1]
+    e = detect_entities(question)
+    if (e.places or e.documents) and len(content) > 5 and not _ANAPHOR_SUBJECT_RE.search(fq):
+        return False  # "Ở Bến Tre, cấp xã có bao nhiêu…" names its own subject, whatever its first word
     if _FOLLOWUP_RE.search(fq) or _ANAPHOR_SUBJECT_RE.search(fq) or len(content) <= 4:
         return True
     # a short question with no subject of its own ("Kiêm 2, 3 nơi thì có được cộng dồn không?",
     # "cấp huyện chiếm bao nhiêu?") speaks of the conversation's subject
-    e = detect_entities(question)
     return len(content) <= 10 and not (e.posts or e.bodies or e.documents or e.places)
 
 

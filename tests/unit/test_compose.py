@@ -398,3 +398,18 @@ def test_a_verdict_or_an_abolition_counts_for_the_level_it_is_said_of() -> None:
         hit("kl137::a", "Hệ quả", mixed, scores={0: 0.9}),
         hit("kl137::b", "Thôn", "Người hoạt động không chuyên trách ở thôn, tổ dân phố vẫn tiếp tục.", scores={0: 0.88})])
     assert text.startswith("Người hoạt động không chuyên trách ở thôn, tổ dân phố vẫn tiếp tục.")
+
+
+def test_a_question_naming_its_own_place_is_not_a_follow_up() -> None:
+    history = [{"role": "user", "content": "Nghị định 92/2009/NĐ-CP còn hiệu lực không?"}]
+    q = "Ở Bến Tre, cấp xã có bao nhiêu trường hợp kiêm nhiệm?"
+    assert build_turn(q, history).standalone == q
+    assert build_turn("Còn ở Bến Tre thì sao?", history).focus is not None
+
+
+def test_a_follow_up_answer_keeps_to_the_conversations_body_in_its_supporting_lines() -> None:
+    history = [{"role": "user", "content": "Ban bầu cử đại biểu HĐND cấp xã có bao nhiêu thành viên?"}]
+    tinh = hit("luat::d24", "Điều 24", "Ban bầu cử đại biểu Hội đồng nhân dân cấp tỉnh có từ 11 đến 15 thành viên. "
+               "Ban bầu cử đại biểu Quốc hội có từ 9 đến 17 thành viên.", scores={0: 0.9, 1: 0.88})
+    text = answer("Còn cấp tỉnh thì sao?", [tinh], history=history)
+    assert text.startswith("Ban bầu cử đại biểu Hội đồng nhân dân cấp tỉnh có từ 11 đến 15") and "9 đến 17" not in text
