@@ -39,6 +39,7 @@ test-all: install  # also the long measurements (kill during a large ingest, RSS
 
 bench: install
 	$(PY) -m assistant.bench
+	$(PY) -m assistant.bench_backends
 
 eval: install
 	$(KN) eval
