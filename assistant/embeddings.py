@@ -388,10 +388,13 @@ def _chroma_ef_class() -> type[EmbeddingFunction[Documents]]:
             threads: int | None = None,
             batch_size: int | None = None,
             model_id: str | None = None,
+            embed_backend: str | None = None,
+            embed_int8: bool | None = None,
         ) -> None:
             if embedder is not None:
                 model_dir = str(embedder.model_dir.resolve())
                 threads, batch_size, model_id = embedder.threads, embedder.batch_size, embedder.model_id
+                embed_backend, embed_int8 = embedder.settings.embed_backend, embedder.settings.embed_int8
             if model_dir is None:
                 raise ValueError("model_dir is required")
             self._embedder = embedder
@@ -400,6 +403,8 @@ def _chroma_ef_class() -> type[EmbeddingFunction[Documents]]:
                 "threads": threads,
                 "batch_size": batch_size,
                 "model_id": model_id,
+                "embed_backend": embed_backend,
+                "embed_int8": embed_int8,
             }
 
         def _resolve(self) -> Embedder:
@@ -409,6 +414,9 @@ def _chroma_ef_class() -> type[EmbeddingFunction[Documents]]:
                     overrides["threads"] = self._config["threads"]
                 if self._config["batch_size"]:
                     overrides["embed_batch_size"] = self._config["batch_size"]
+                for key in ("embed_backend", "embed_int8"):  # rebuilt collections embed as they were built
+                    if self._config.get(key) is not None:
+                        overrides[key] = self._config[key]
                 model_dir = Path(self._config["model_dir"])
                 self._embedder = _cached_embedder(Settings(model_path=model_dir, **overrides), model_dir)
             return self._embedder
@@ -433,6 +441,8 @@ def _chroma_ef_class() -> type[EmbeddingFunction[Documents]]:
                 threads=config.get("threads"),
                 batch_size=config.get("batch_size"),
                 model_id=config.get("model_id"),
+                embed_backend=config.get("embed_backend"),
+                embed_int8=config.get("embed_int8"),
             )
 
         def default_space(self) -> Space:
