@@ -19,7 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,8 @@ def bench_backend(base: Any, name: str, root: Path, args: argparse.Namespace,
         corpora.append(("knowledge+official", [*settings.knowledge_paths, Path(args.official)]))
     res["corpora"], index = [], None
     for label, paths in corpora:
-        r, idx = bench_corpus(settings, embedder, label, paths=paths, cold=label == "knowledge", raw=False)
+        first = label == "knowledge"
+        r, idx = bench_corpus(settings, embedder, label, paths=paths, cold=first, raw=first)
         res["corpora"].append(r)
         index = index or idx
     if args.requests:
@@ -137,6 +138,37 @@ def sample_texts(settings: Any, n: int) -> list[str]:
             if len(para.strip()) > 30:
                 texts.append(para.strip())
     return texts[:: max(1, len(texts) // n)][:n]
+
+
+# issue #12's targets (idle 2-core machine): (label, what is read from a backend's results, bound, higher is better)
+TARGETS: tuple[tuple[str, Callable[[dict[str, Any]], float | None], float, bool], ...] = (
+    ("ingest ÷ raw encode, knowledge/ (throughput ratio) ≥ 0.8", lambda r: r["corpora"][0]["ingest_vs_raw"], 0.8, True),
+    ("knowledge/ from scratch ≤ 10 s", lambda r: r["corpora"][0]["ingest_s"], 10.0, False),
+    ("knowledge/ + official law from scratch ≤ 30 s", lambda r: r["corpora"][1]["ingest_s"], 30.0, False),
+    ("re-ingest unchanged, fresh process ≤ 1 s", lambda r: r["corpora"][0]["reingest"]["wall_s"], 1.0, False),
+    ("CLI `ask` cold ≤ 3 s", lambda r: r["ask_cold_wall_s"], 3.0, False),
+    ("ask p50 ≤ 40 ms (in-process `Assistant.ask`)", lambda r: r["embedded"]["p50_ms"], 40.0, False),
+    ("ask p95 ≤ 100 ms (in-process `Assistant.ask`)", lambda r: r["embedded"]["p95_ms"], 100.0, False),
+)
+
+
+def render_targets(results: list[dict[str, Any]]) -> list[str]:
+    """Each #12 target per backend: measured value, met or not (wall time: a loaded machine misses them)."""
+    from assistant.bench import _f
+
+    out = ["| target (issue #12) | " + " | ".join(r["backend"] for r in results) + " |",
+           "|---|" + "---:|" * len(results)]
+    for label, get, bound, higher in TARGETS:
+        cells = []
+        for r in results:
+            try:
+                v = get(r)
+            except (KeyError, IndexError, TypeError):
+                v = None
+            ok = v is not None and (v >= bound if higher else v <= bound)
+            cells.append("–" if v is None else f"{_f(float(v), 2)} {'met' if ok else 'not met'}")
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    return [*out, ""]
 
 
 def render(results: list[dict[str, Any]], agreement: dict[str, Any], meta: dict[str, Any]) -> str:
@@ -197,6 +229,7 @@ def render(results: list[dict[str, Any]], agreement: dict[str, Any], meta: dict[
            "Same texts, same corpora, one after the other in one process: compare the ratios.", "",
            "| measure | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     out += [f"| {label} | " + " | ".join(vals) + " |" for label, vals in rows]
+    out += ["", *render_targets(results)]
     return "\n".join([*out, ""])
 
 
