@@ -42,6 +42,7 @@ test-all: install  # also the long measurements (kill during a large ingest, RSS
 
 bench: install
 	$(KN) dev bench
+	$(PY) -m assistant.tools.bench_backends
 
 eval: install
 	$(KN) eval

@@ -14,6 +14,7 @@ transformers converter; see its docstring for what is and is not faithful to ``e
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -41,6 +42,8 @@ if TYPE_CHECKING:  # heavy imports stay lazy: importing this module must not pul
     from sentence_transformers import SentenceTransformer
     from tokenizers import Tokenizer
 
+log = logging.getLogger(__name__)
+
 # MODEL_ID is provided lazily by the module-level __getattr__ below (it hashes a 72 MB file).
 __all__ = [
     "MAX_SEQ_LENGTH",
@@ -64,6 +67,32 @@ MAX_BATCH = 256
 EncodeProgress = Callable[[int, int], None]
 
 
+class TorchEncoder:
+    """sentence-transformers on torch: the reference backend and the fallback of the ONNX one."""
+
+    def __init__(self, model: SentenceTransformer) -> None:
+        self.st = model
+        self.tokenizer: Tokenizer = model.tokenizer.backend_tokenizer
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            vecs = self.st.encode(list(texts), batch_size=len(texts), show_progress_bar=False, convert_to_numpy=True,
+                                  normalize_embeddings=False)  # the 2_Normalize module already does it
+        return np.asarray(vecs, dtype=np.float32)
+
+    def forward(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        import torch
+
+        with torch.inference_mode():
+            # output_value=None: one dict of tensors per text (the stubs only know the str/tensor forms)
+            outs: list[dict[str, Any]] = self.st.encode(  # type: ignore[assignment]
+                list(texts), batch_size=len(texts), show_progress_bar=False, output_value=None)
+        pooled = np.stack([o["sentence_embedding"].float().numpy() for o in outs]).astype(np.float32)
+        return pooled, [o["token_embeddings"].float().numpy() for o in outs]
+
+
 def __getattr__(name: str) -> Any:
     if name == "MODEL_ID":
         from assistant import e5_convert
@@ -73,7 +102,7 @@ def __getattr__(name: str) -> Any:
 
 
 class Embedder:
-    """e5-small through sentence-transformers, with the e5 prefixes applied for the caller.
+    """e5-small on ONNX Runtime or torch (``embed_backend``), with the e5 prefixes applied for the caller.
 
     Prefer :func:`get_embedder` (one model per process). Constructing it is cheap (the folder is
     verified, its manifest read); the weights load on the first encode (:attr:`loaded` tells).
@@ -92,7 +121,10 @@ class Embedder:
         self.batch_size: int = settings.embed_batch_size
         self.threads: int = settings.threads
         self.load_seconds: float = 0.0
-        self._model: SentenceTransformer | None = None
+        # requested backend until the model loads, then what runs: "onnx-int8", "onnx-fp32" or "torch"
+        self.backend: str = settings.embed_backend
+        self.fallback_reason: str | None = None  # why the ONNX backend was not used, when it was asked for
+        self._model: TorchEncoder | Any | None = None
         self._tokenizer: Tokenizer | None = None
         self._lock = threading.RLock()
 
@@ -103,16 +135,42 @@ class Embedder:
         return self._model is not None
 
     @property
-    def model(self) -> SentenceTransformer:
-        """The sentence-transformers model, loaded on first use."""
+    def model(self) -> TorchEncoder | Any:
+        """The encoder (:class:`TorchEncoder` or ``OnnxEncoder``), loaded on first use."""
         if self._model is None:
             with self._lock:
                 if self._model is None:
+                    t0 = time.perf_counter()
                     self._model = self._load()
+                    self.load_seconds = time.perf_counter() - t0
         return self._model
 
-    def _load(self) -> SentenceTransformer:
-        t0 = time.perf_counter()
+    def _load(self) -> TorchEncoder | Any:
+        """The ONNX backend when asked for (or ``auto`` and onnxruntime is installed), else torch.
+
+        Any failure of the ONNX path (onnxruntime missing, the export or the session failing) falls
+        back to torch with a warning naming the cause: answers must not depend on the faster path.
+        """
+        if self.settings.embed_backend != "torch":
+            from assistant import onnx_encoder
+
+            variant = "int8" if self.settings.embed_int8 else "fp32"
+            try:
+                if not onnx_encoder.onnx_runtime_available():
+                    raise ImportError("onnxruntime is not installed")
+                configure_threads(self.settings)
+                graph = onnx_encoder.export(self.model_dir, self.settings.data_dir, variant)
+                encoder = onnx_encoder.OnnxEncoder(graph, self.model_dir, threads=self.threads,
+                                                   max_seq_length=self.max_seq_length)
+                self.backend = f"onnx-{variant}"
+                return encoder
+            except Exception as exc:  # noqa: BLE001 - any failure means: use torch
+                self.fallback_reason = f"{type(exc).__name__}: {exc}"
+                log.warning("ONNX encoder unavailable (%s); falling back to torch", self.fallback_reason)
+        self.backend = "torch"
+        return TorchEncoder(self._load_torch())
+
+    def _load_torch(self) -> SentenceTransformer:
         configure_threads(self.settings)  # thread env vars before torch's pools start
         # never let a missing file turn into a hub download
         os.environ["HF_HUB_OFFLINE"] = "1"
@@ -131,14 +189,12 @@ class Embedder:
             if bar:
                 hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
         model.eval()
-        self.load_seconds = time.perf_counter() - t0
         return model
 
     def _backend_tokenizer(self) -> Tokenizer:
         """The loaded model's fast tokenizer, or a standalone copy when the model is not loaded."""
         if self._model is not None:
-            backend: Tokenizer = self._model.tokenizer.backend_tokenizer
-            return backend
+            return self._model.tokenizer
         if self._tokenizer is None:
             from tokenizers import Tokenizer
 
@@ -169,22 +225,14 @@ class Embedder:
         inputs = [prefix + t for t in texts]
         model = self.model  # first: counting then uses its tokenizer, not a second standalone copy
         lengths = [min(n, self.max_seq_length) for n in self._count(inputs)]
-        import torch
-
         done = 0
         for group in token_batches(lengths, self.batch_size * self.max_seq_length, MAX_BATCH):
-            with self._lock, torch.inference_mode():
-                vecs = model.encode(
-                    [inputs[i] for i in group],
-                    batch_size=len(group),
-                    show_progress_bar=False,
-                    convert_to_numpy=True,
-                    normalize_embeddings=False,  # the 2_Normalize module already does it
-                )
+            with self._lock:
+                vecs = model.encode([inputs[i] for i in group])
             done += len(group)
             if progress:
                 progress(done, len(texts))
-            yield group, np.asarray(vecs, dtype=np.float32)
+            yield group, vecs
 
     def iter_encode_late(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
                          progress: EncodeProgress | None = None
@@ -204,20 +252,15 @@ class Embedder:
         model = self.model
         offsets = self._offsets(inputs)
         lengths = [len(o) for o in offsets]
-        import torch
-
         shift = len(PASSAGE_PREFIX)
         done = 0
         for group in token_batches(lengths, self.batch_size * self.max_seq_length, MAX_BATCH):
-            with self._lock, torch.inference_mode():
-                # output_value=None: one dict of tensors per text (the stubs only know the str/tensor forms)
-                outs: list[dict[str, Any]] = model.encode(  # type: ignore[assignment]
-                    [inputs[i] for i in group], batch_size=len(group), show_progress_bar=False, output_value=None)
-            pvecs = np.stack([o["sentence_embedding"].float().numpy() for o in outs]).astype(np.float32)
+            with self._lock:
+                pvecs, token_embs = model.forward([inputs[i] for i in group])
             svecs: list[np.ndarray] = []
             fallback: list[tuple[int, int, str]] = []
-            for k, (i, o) in enumerate(zip(group, outs, strict=True)):
-                tok = o["token_embeddings"].float().numpy()[: len(offsets[i])]
+            for k, (i, tok_all) in enumerate(zip(group, token_embs, strict=True)):
+                tok = tok_all[: len(offsets[i])]
                 ends = np.asarray([b if b > a else -1 for a, b in offsets[i]])  # specials (0, 0) never match
                 vecs = np.zeros((len(spans[i]), self.dim), dtype=np.float32)
                 for j, (a, b) in enumerate(spans[i]):
@@ -349,10 +392,13 @@ def _chroma_ef_class() -> type[EmbeddingFunction[Documents]]:
             threads: int | None = None,
             batch_size: int | None = None,
             model_id: str | None = None,
+            embed_backend: str | None = None,
+            embed_int8: bool | None = None,
         ) -> None:
             if embedder is not None:
                 model_dir = str(embedder.model_dir.resolve())
                 threads, batch_size, model_id = embedder.threads, embedder.batch_size, embedder.model_id
+                embed_backend, embed_int8 = embedder.settings.embed_backend, embedder.settings.embed_int8
             if model_dir is None:
                 raise ValueError("model_dir is required")
             self._embedder = embedder
@@ -361,6 +407,8 @@ def _chroma_ef_class() -> type[EmbeddingFunction[Documents]]:
                 "threads": threads,
                 "batch_size": batch_size,
                 "model_id": model_id,
+                "embed_backend": embed_backend,
+                "embed_int8": embed_int8,
             }
 
         def _resolve(self) -> Embedder:
@@ -370,6 +418,9 @@ def _chroma_ef_class() -> type[EmbeddingFunction[Documents]]:
                     overrides["threads"] = self._config["threads"]
                 if self._config["batch_size"]:
                     overrides["embed_batch_size"] = self._config["batch_size"]
+                for key in ("embed_backend", "embed_int8"):  # rebuilt collections embed as they were built
+                    if self._config.get(key) is not None:
+                        overrides[key] = self._config[key]
                 model_dir = Path(str(self._config["model_dir"]))
                 self._embedder = _cached_embedder(Settings(model_path=model_dir, **overrides), model_dir)
             return self._embedder
@@ -394,6 +445,8 @@ def _chroma_ef_class() -> type[EmbeddingFunction[Documents]]:
                 threads=config.get("threads"),
                 batch_size=config.get("batch_size"),
                 model_id=config.get("model_id"),
+                embed_backend=config.get("embed_backend"),
+                embed_int8=config.get("embed_int8"),
             )
 
         def default_space(self) -> Space:
@@ -409,19 +462,19 @@ def _chroma_ef_class() -> type[EmbeddingFunction[Documents]]:
     return KiemnhiemE5EmbeddingFunction
 
 
-_EMBEDDERS: dict[Path, Embedder] = {}
+_EMBEDDERS: dict[tuple[Path, str, bool], Embedder] = {}
 _EMBEDDERS_LOCK = threading.Lock()
 
 
 def _cached_embedder(settings: Settings, model_dir: Path) -> Embedder:
-    key = Path(model_dir).resolve()
+    key = (Path(model_dir).resolve(), settings.embed_backend, settings.embed_int8)
     with _EMBEDDERS_LOCK:
         embedder = _EMBEDDERS.get(key)
         if embedder is None:
-            embedder = _EMBEDDERS[key] = Embedder(settings, model_dir=key)
+            embedder = _EMBEDDERS[key] = Embedder(settings, model_dir=key[0])
         return embedder
 
 
 def get_embedder(settings: Settings) -> Embedder:
-    """Process-wide :class:`Embedder` per model dir (first caller's threads/batch size win)."""
+    """Process-wide :class:`Embedder` per model dir and backend (first caller's threads/batch size win)."""
     return _cached_embedder(settings, settings.model_dir)

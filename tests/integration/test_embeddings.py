@@ -78,7 +78,8 @@ TOKENIZER_EDGE_CASES = [
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Settings:
     data_dir = tmp_path_factory.mktemp("kiemnhiem-emb")
-    return Settings(data_dir=data_dir, model_path=model_dir, threads=2, embed_batch_size=16)
+    # the converter's fidelity is measured on torch; the ONNX backend against torch: test_embeddings_onnx.py
+    return Settings(data_dir=data_dir, model_path=model_dir, threads=2, embed_batch_size=16, embed_backend="torch")
 
 
 @pytest.fixture(scope="session")
@@ -166,8 +167,10 @@ def test_output_shapes_and_norms(embedder: Embedder) -> None:
 
 
 def test_get_embedder_is_cached_per_model_dir(settings: Settings, embedder: Embedder) -> None:
-    same_dir = Settings(data_dir=settings.data_dir, model_path=settings.model_dir, threads=2)
+    same_dir = Settings(data_dir=settings.data_dir, model_path=settings.model_dir, threads=2, embed_backend="torch")
     assert get_embedder(same_dir) is embedder
+    other_backend = same_dir.model_copy(update={"embed_backend": "onnx"})
+    assert get_embedder(other_backend) is not embedder  # one embedder per backend: vectors differ slightly
 
 
 # --- materialisation -------------------------------------------------------------------------
