@@ -398,7 +398,9 @@ def _chroma_ef_class() -> type[EmbeddingFunction[Documents]]:
             if embedder is not None:
                 model_dir = str(embedder.model_dir.resolve())
                 threads, batch_size, model_id = embedder.threads, embedder.batch_size, embedder.model_id
-                embed_backend, embed_int8 = embedder.settings.embed_backend, embedder.settings.embed_int8
+                backend_of = getattr(embedder, "settings", None)  # a stand-in embedder (tests) has no backend
+                if backend_of is not None:
+                    embed_backend, embed_int8 = backend_of.embed_backend, backend_of.embed_int8
             if model_dir is None:
                 raise ValueError("model_dir is required")
             self._embedder = embedder
