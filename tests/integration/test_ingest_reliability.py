@@ -184,7 +184,7 @@ def test_second_ingest_waits_then_fails_naming_the_lock(tmp_path: Path, model_di
         proc = run_kn(settings, "ingest", "--wait", "1", str(KNOWLEDGE))
         waited = time.monotonic() - t0
     assert proc.returncode != 0
-    assert str(settings.lock_path) in proc.stderr and "Another ingest is running" in proc.stderr, proc.stderr
+    assert str(settings.lock_path) in proc.stderr and "Một tiến trình ingest khác đang chạy" in proc.stderr, proc.stderr
     assert waited >= 1.0
     assert not (settings.chroma_dir / "chroma.sqlite3").exists(), "nothing may be written without the lock"
 
