@@ -31,10 +31,11 @@ from assistant.turn import Entities, Turn
 # --- sentence shape ------------------------------------------------------------------------------
 # opens by pointing back at something said before: cannot stand alone
 _ANAPHOR_RE = re.compile(
-    r"^((vi vay|do do|nhu vay|tuy nhien|vi the|theo do|tu do|khi do|luc do|sau do|truoc do),? )?"
+    r"^((vi vay|do do|nhu vay|tuy nhien|vi the|theo do|tu do|khi do|luc do|sau do|truoc do),? |theo |o |trong )?"
     r"((hai|ba|cac|nhung) (nghi dinh|van ban|chuc danh|mo hinh|truong hop|quy dinh|to chuc|nguoi) (nay|do|tren|ay)\b|"
     r"(nhom|nhom nguoi|quy dinh|khoan|dieu|van ban|nghi dinh|viec|cach tinh|muc|mo hinh|chuc danh|truong hop|"
-    r"noi dung|tai lieu|ban tin|nghi quyet|ket luan|thong tu|luat|thoi diem|thoi gian|giai doan)( [^ ,.;:]+){0,5} "
+    r"noi dung|tai lieu|ban tin|ban|phien ban|nghi quyet|ket luan|thong tu|luat|thoi diem|thoi gian|giai doan)"
+    r"( [^ ,.;:]+){0,5} "
     r"(nay|do|tren|ay)\b|(ong|ba|ho|no|day|do|dieu nay|dieu do) )"
 )
 # a demonstrative that points outside the sentence, wherever it stands ("…từ thời điểm đó")

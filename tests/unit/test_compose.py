@@ -413,3 +413,10 @@ def test_a_follow_up_answer_keeps_to_the_conversations_body_in_its_supporting_li
                "Ban bầu cử đại biểu Quốc hội có từ 9 đến 17 thành viên.", scores={0: 0.9, 1: 0.88})
     text = answer("Còn cấp tỉnh thì sao?", [tinh], history=history)
     assert text.startswith("Ban bầu cử đại biểu Hội đồng nhân dân cấp tỉnh có từ 11 đến 15") and "9 đến 17" not in text
+
+
+def test_theo_ban_nay_carries_the_sentence_that_says_which_version() -> None:
+    h = hit("luat::pb", "Phiên bản", "Nội dung bám theo bản hợp nhất đã gồm các sửa đổi năm 2025. "
+            "Theo bản này, không còn Ủy ban bầu cử hay Ban bầu cử ở cấp huyện.", scores={0: 0.5, 1: 0.9})
+    text = answer("Ủy ban bầu cử ở huyện còn không?", [h])
+    assert text.startswith("Nội dung bám theo bản hợp nhất") and "Theo bản này, không còn" in text.splitlines()[0]
