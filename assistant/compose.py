@@ -31,10 +31,12 @@ from assistant.turn import Entities, Turn
 # --- sentence shape ------------------------------------------------------------------------------
 # opens by pointing back at something said before: cannot stand alone
 _ANAPHOR_RE = re.compile(
-    r"^((vi vay|do do|nhu vay|tuy nhien|vi the|theo do|tu do|khi do|luc do|sau do|truoc do),? |theo |o |trong )?"
+    r"^(theo|o|trong) (ban|phien ban|van ban|quy dinh|nghi dinh|luat|truong hop|giai doan|thoi gian|thoi diem)"
+    r"( [^ ,.;:]+){0,3} (nay|do|tren|ay)\b|"
+    r"^((vi vay|do do|nhu vay|tuy nhien|vi the|theo do|tu do|khi do|luc do|sau do|truoc do),? )?"
     r"((hai|ba|cac|nhung) (nghi dinh|van ban|chuc danh|mo hinh|truong hop|quy dinh|to chuc|nguoi) (nay|do|tren|ay)\b|"
     r"(nhom|nhom nguoi|quy dinh|khoan|dieu|van ban|nghi dinh|viec|cach tinh|muc|mo hinh|chuc danh|truong hop|"
-    r"noi dung|tai lieu|ban tin|ban|phien ban|nghi quyet|ket luan|thong tu|luat|thoi diem|thoi gian|giai doan)"
+    r"noi dung|tai lieu|ban tin|phien ban|nghi quyet|ket luan|thong tu|luat|thoi diem|thoi gian|giai doan)"
     r"( [^ ,.;:]+){0,5} "
     r"(nay|do|tren|ay)\b|(ong|ba|ho|no|day|do|dieu nay|dieu do) )"
 )
@@ -382,7 +384,7 @@ def _bonus(c: Candidate, turn: Turn) -> float:
             b += 0.05
         elif others:
             b -= 0.06
-    if ents.posts:
+    if ents.posts and turn.intent != "other":  # in "what did the deputy secretary say", the post names a speaker
         b += min(0.06, 0.03 * sum(1 for rule in _post_rules(ents.posts) if rule.search(f)))
     # a primary text outranks a summary or Q&A carrying the same sentence; current outranks expired
     b += 0.01 * primacy(c.passage)
@@ -581,6 +583,8 @@ def verdict_word(turn: Turn, quote: str) -> str | None:
     if turn.intent != "yesno":
         return None
     f = fold(collapse_ws(display(quote)))
+    if any(t in turn.folded and t not in f for t in _VERDICT_TOPICS):
+        return None  # "có được phụ cấp không?" is not answered by "mô hình này là hợp pháp"
     asked = [lv for lv in turn.entities.levels if lv in _LEVEL_EXPLICIT]
     for patterns, word in ((_NO_PATTERNS, "Không."), (_YES_PATTERNS, "Được.")):
         for p in patterns:
@@ -588,6 +592,10 @@ def verdict_word(turn: Turn, quote: str) -> str | None:
             if m is not None and (not asked or _nearest_level(f, m.start()) in (None, *asked)):
                 return word
     return None
+
+
+# what a yes/no question can be about besides the post itself: a verdict must speak of the same thing
+_VERDICT_TOPICS = ("phu cap", "luong", "bao hiem", "ung cu")
 
 
 def _nearest_level(folded: str, at: int) -> str | None:

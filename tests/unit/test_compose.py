@@ -420,3 +420,16 @@ def test_theo_ban_nay_carries_the_sentence_that_says_which_version() -> None:
             "Theo bản này, không còn Ủy ban bầu cử hay Ban bầu cử ở cấp huyện.", scores={0: 0.5, 1: 0.9})
     text = answer("Ủy ban bầu cử ở huyện còn không?", [h])
     assert text.startswith("Nội dung bám theo bản hợp nhất") and "Theo bản này, không còn" in text.splitlines()[0]
+
+
+def test_a_named_person_after_theo_is_not_an_anaphor() -> None:
+    h = hit("tt::yen", "Phát biểu", "Hội nghị diễn ra năm 2023. Theo bà Hồ Thị Hoàng Yến, thời gian tới tỉnh vẫn "
+            "xác định kiêm nhiệm là khâu đột phá để sắp xếp cán bộ gọn nhẹ.", scores={0: 0.5, 1: 0.9})
+    assert answer("Phó Bí thư Bến Tre nói gì về kiêm nhiệm?", [h]).startswith("Theo bà Hồ Thị Hoàng Yến")
+
+
+def test_a_verdict_speaks_of_what_was_asked() -> None:
+    legal = "Như vậy, mô hình bí thư chi bộ đồng thời là trưởng thôn là hợp pháp và được khuyến khích."
+    assert compose.verdict_word(build_turn("Bí thư chi bộ kiêm trưởng thôn có được không?"), legal) == "Được."
+    assert compose.verdict_word(build_turn("Bí thư chi bộ kiêm trưởng ấp có được phụ cấp kiêm nhiệm không?"),
+                                legal) is None
