@@ -449,19 +449,23 @@ def list_items(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """
     body = text[start:end]
     colon = body.find(":")
-    if colon < 0 or "(" in body[colon:]:
+    if colon < 0:
         return []
     a = start + colon + 1
+    paren = text.find("(", a, end)  # a closing remark "(theo trả lời …)" ends the last item, nothing else may hold one
+    if paren >= 0 and _ITEM_SPLIT.search(text, paren, end):
+        return []
+    stop = paren if paren >= 0 else end
     spans, pos = [], a
-    for m in [*_ITEM_SPLIT.finditer(text, a, end), None]:
-        b = m.start() if m is not None else end
+    for m in [*_ITEM_SPLIT.finditer(text, a, stop), None]:
+        b = m.start() if m is not None else stop
         seg = text[pos:b]
         lead = len(seg) - len(seg.lstrip())
         item_end = pos + len(seg.rstrip().rstrip("."))
         spans.append((pos + lead, item_end))
         if m is not None:
             pos = m.end()
-    if len(spans) < 3 or not all(re.search(r"\d", text[x:y]) and len(text[x:y].split()) <= 6 for x, y in spans):
+    if len(spans) < 3 or not all(re.search(r"\d", text[x:y]) and len(text[x:y].split()) <= 8 for x, y in spans):
         return []
     return spans
 

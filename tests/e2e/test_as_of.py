@@ -45,6 +45,17 @@ def test_ask_echoes_as_of_and_citations_carry_periods(client: httpx.Client) -> N
     assert default["as_of"] == date.today().isoformat()
 
 
+def test_the_same_question_at_two_dates_gets_each_periods_figure_first(client: httpx.Client) -> None:
+    """Issue #11: the 2021 election's board had 7–9 members, today's has 9–15; each date gets its own, labelled."""
+    old = client.post("/ask", json={"question": Q, "as_of": "2021-05-23"}).json()["answer"].splitlines()[0]
+    now = client.post("/ask", json={"question": Q, "as_of": "2026-06-01"}).json()["answer"].splitlines()[0]
+    assert "7 đến 9" in old and "9 đến 15" not in old and old.startswith("Tại ngày 23/05/2021"), old
+    assert "9 đến 15" in now and "7 đến 9" not in now, now
+    asked = client.post("/ask", json={"question": "Trong cuộc bầu cử năm 2021, " + Q[0].lower() + Q[1:]}).json()
+    first = asked["answer"].splitlines()[0]
+    assert first.startswith("Trong cuộc bầu cử năm 2021") and "7 đến 9" in first and "9 đến 15" not in first, first
+
+
 @pytest.mark.parametrize("value", BAD)
 @pytest.mark.parametrize("path", ["/ask", "/ask/stream"])
 def test_ask_rejects_invalid_as_of(client: httpx.Client, path: str, value: object) -> None:
@@ -87,3 +98,4 @@ def test_cli_as_of(kb_settings) -> None:  # noqa: ANN001
     assert out[1]["error"]["line"] == 2 and "stdin:2" in out[1]["error"]["message"]
     assert "YYYY-MM-DD" in out[1]["error"]["message"]
     assert out[2]["as_of"] == "2026-03-15"  # the --as-of default
+    assert "7 đến 9" in out[0]["answer"].splitlines()[0] and "9 đến 15" in out[2]["answer"].splitlines()[0]

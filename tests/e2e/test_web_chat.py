@@ -274,6 +274,23 @@ def test_feedback_changes_and_carries_reason_citations_and_conversation(server: 
 # ------------------------------------------------------------------------------------------ trust, date, share, print
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_the_answer_speaks_for_the_date_chosen(server: Server, tab: Tab, viewport: str) -> None:
+    """Issue #11 in the browser: the same question before and after the 2025 amendment gets each period's figure."""
+    page = load(tab, server.url)
+    q = "Ban bầu cử đại biểu Hội đồng nhân dân cấp xã có bao nhiêu thành viên?"
+    now_msg = ask(page, q)
+    now, now_first = now_msg.locator(".answer").first.inner_text(), now_msg.locator(".verdict").first.inner_text()
+    assert "9 đến 15" in now_first and "7 đến 9" not in now, now
+    page.locator("#asof-change").click()
+    page.locator("#asof-input").fill("2021-05-23")
+    page.locator("#asof-input").dispatch_event("change")
+    old_msg = ask(page, q)
+    old, old_first = old_msg.locator(".answer").first.inner_text(), old_msg.locator(".verdict").first.inner_text()
+    assert old_first.startswith("Tại ngày 23/05/2021") and "7 đến 9" in old_first and "9 đến 15" not in old, old
+    screenshot(page, f"web-period-{viewport}.png")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_trust_signals_as_of_share_and_print(server: Server, browser: Browser, tab: Tab, viewport: str) -> None:
     page = load(tab, server.url)
     # the as-of control: change the date, the request carries it and the answer shows it

@@ -433,3 +433,11 @@ def test_a_verdict_speaks_of_what_was_asked() -> None:
     assert compose.verdict_word(build_turn("Bí thư chi bộ kiêm trưởng thôn có được không?"), legal) == "Được."
     assert compose.verdict_word(build_turn("Bí thư chi bộ kiêm trưởng ấp có được phụ cấp kiêm nhiệm không?"),
                                 legal) is None
+
+
+def test_a_listed_figure_with_a_closing_remark_still_answers_one_level() -> None:
+    body = ("Ban bầu cử: cấp tỉnh từ 11 đến 13 người, cấp huyện từ 9 đến 11 người, cấp xã từ 7 đến 9 người "
+            "(theo trả lời bạn đọc năm 2016).")
+    h = hit("luat::cu", "Số lượng cũ", body, scores={0: 0.9})
+    assert answer("Ban bầu cử cấp xã có bao nhiêu thành viên?", [h]).startswith(
+        "Ban bầu cử: … cấp xã từ 7 đến 9 người [1]")
