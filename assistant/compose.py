@@ -44,10 +44,6 @@ _ANAPHOR_RE = re.compile(
 _ANAPHOR_INSIDE_RE = re.compile(
     r"\b(thoi diem|thoi gian|giai doan|luc|nhom nguoi|nhom)( [^ ,.;:]+){0,4} (do|nay|ay|tren)\b(?! la)"
 )
-# the thing asked about no longer exists ("không còn Ủy ban bầu cử … cấp huyện", "bỏ các tổ chức … cấp huyện")
-# "bỏ cấp" folds like "(cán) bộ cấp": the verb only when no "cán" precedes it
-_GONE_RE = re.compile(r"\b(khong con|(?<!can )bo cac|(?<!can )bo cap|thoi hoat dong|ket thuc hoat dong|ket thuc cap|"
-                      r"chi con|khong con co so|cham dut viec|thoi su dung|ket thuc viec su dung)\b")
 _CONNECTIVE_RE = re.compile(r"^(vi vay|do do|nhu vay|vi the|theo do|tu do|do vay|boi vay)\b")
 # addressed to maintainers, not readers (kept out even if a note still has one in its body)
 _META_RE = re.compile(
@@ -693,6 +689,8 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
     return Plan(lead, support, merged=merged, considered=list(cands))
 
 
+# the thing asked about no longer exists ("không còn Ủy ban bầu cử … cấp huyện", "bỏ các tổ chức … cấp huyện");
+# "bỏ cấp" folds like "(cán) bộ cấp": the verb only when no "cán" precedes it
 _ABOLISHED_RE = re.compile(
     r"\b(khong con (uy ban|ban bau cu|to chuc|cap|co so|doi tuong|dung|su dung)|(?<!can )bo cac|(?<!can )bo cap|"
     r"thoi hoat dong|ket thuc hoat dong|ket thuc cap|chi con|cham dut viec|thoi su dung|ket thuc viec su dung)\b")
