@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from assistant.models import Passage
@@ -26,7 +27,7 @@ from assistant.period import RULE_KINDS
 from assistant.retrieval import QUESTION_SECTION, STOPWORDS_FOLDED, ScoredPassage, SentenceHit
 from assistant.safety import unsafe_quote
 from assistant.text import collapse_ws, fold, split_sentences, tokenize_folded
-from assistant.turn import Entities, Turn
+from assistant.turn import Turn
 
 # --- sentence shape ------------------------------------------------------------------------------
 # opens by pointing back at something said before: cannot stand alone
@@ -263,10 +264,11 @@ _BODY_PHRASE = re.compile(r"(uy ban bau cu|(?<!uy )ban bau cu|to bau cu)"
                           r"(?: (?:dai bieu |dbqh|dbhdnd)?(quoc hoi|hoi dong nhan dan|hdnd))?")
 
 
-def _bodies_named(folded: str) -> set[tuple[str, str]]:
+@lru_cache(maxsize=1024)
+def _bodies_named(folded: str) -> frozenset[tuple[str, str]]:
     """``(body, for what)`` pairs a text names: ("ban bau cu", "quoc hoi"), ("to bau cu", "")."""
-    return {(m.group(1), {"hdnd": "hoi dong nhan dan"}.get(m.group(2) or "", m.group(2) or ""))
-            for m in _BODY_PHRASE.finditer(folded)}
+    return frozenset((m.group(1), {"hdnd": "hoi dong nhan dan"}.get(m.group(2) or "", m.group(2) or ""))
+                     for m in _BODY_PHRASE.finditer(folded))
 
 
 def other_body_only(turn: Turn, c: Candidate, strict: bool = False) -> bool:
@@ -281,7 +283,7 @@ def other_body_only(turn: Turn, c: Candidate, strict: bool = False) -> bool:
     elif not asked and turn.focus is not None:
         # a follow-up carries the body over, not what it was for: "Ban bầu cử ĐBQH …? — Còn cấp xã?"
         # asks about the commune's board, which exists only for the HĐND
-        asked = {(b, "") for b, _ in _bodies_named(turn.folded)}
+        asked = frozenset((b, "") for b, _ in _bodies_named(turn.folded))
     said = _bodies_named(fold(c.passage.text[c.sent.start:c.sent.end]) if c.sent.start <= c.start else c.folded)
     if not asked or not said:
         return False
@@ -319,7 +321,7 @@ def _bonus(c: Candidate, turn: Turn) -> float:
     if turn.intent == "yesno":
         if verdict_word(turn, c.text) is not None:
             b += 0.06  # states the outcome outright
-        elif verdict_word(turn.with_(entities=Entities()), c.text) is not None:
+        elif verdict_word(turn, c.text, any_level=True) is not None:
             b -= 0.04  # states an outcome, but for another level than the one asked
         elif _VERDICT_RE.search(f):
             b += 0.02
@@ -402,12 +404,13 @@ _POST_FORMS = {"truong thon": _VILLAGE_HEAD, "truong ap": _VILLAGE_HEAD, "to tru
 _GENERIC_POSTS = {"can bo", "cong chuc", "thanh vien", "chu tich", "bi thu", "truong ban", "dai bieu"}
 
 
-def _post_rules(posts: Sequence[str]) -> list[re.Pattern[str]]:
+@lru_cache(maxsize=64)
+def _post_rules(posts: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     """How sentences name the posts that tell one rule from another ("bí thư chi bộ", not the
     "bí thư" inside it; "cán bộ" or "thành viên" alone tell nothing), one rule per post."""
     specific = [p for p in posts if p not in _GENERIC_POSTS and not any(p != q and p in q for q in posts)]
     rules = [_POST_FORMS.get(p) or re.compile(rf"\b{re.escape(p)}\b") for p in specific]
-    return list({r.pattern: r for r in rules}.values())
+    return tuple({r.pattern: r for r in rules}.values())
 
 
 ENTITY_BONUS = 0.02
@@ -578,14 +581,17 @@ def same_fact(a: str, b: str) -> bool:
     return overlap > 0.8
 
 
-def verdict_word(turn: Turn, quote: str) -> str | None:
-    """"Được." / "Không." before a yes/no answer, only when the quoted sentence states it outright."""
+def verdict_word(turn: Turn, quote: str, any_level: bool = False) -> str | None:
+    """"Được." / "Không." before a yes/no answer, only when the quoted sentence states it outright.
+
+    The verdict counts for the level nearest to it; ``any_level`` reads it whatever level it is said of.
+    """
     if turn.intent != "yesno":
         return None
     f = fold(collapse_ws(display(quote)))
     if any(t in turn.folded and t not in f for t in _VERDICT_TOPICS):
         return None  # "có được phụ cấp không?" is not answered by "mô hình này là hợp pháp"
-    asked = [lv for lv in turn.entities.levels if lv in _LEVEL_EXPLICIT]
+    asked = [] if any_level else [lv for lv in turn.entities.levels if lv in _LEVEL_EXPLICIT]
     for patterns, word in ((_NO_PATTERNS, "Không."), (_YES_PATTERNS, "Được.")):
         for p in patterns:
             m = p.search(f)
