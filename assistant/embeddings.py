@@ -161,7 +161,7 @@ class Embedder:
                 configure_threads(self.settings)
                 graph = onnx_encoder.export(self.model_dir, self.settings.data_dir, variant)
                 encoder = onnx_encoder.OnnxEncoder(graph, self.model_dir, threads=self.threads,
-                                                   max_seq_length=self.max_seq_length)
+                                                   max_seq_length=self.max_seq_length, tokenizer=self._tokenizer)
                 self.backend = f"onnx-{variant}"
                 return encoder
             except Exception as exc:  # noqa: BLE001 - any failure means: use torch

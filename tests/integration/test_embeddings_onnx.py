@@ -63,10 +63,10 @@ def test_onnx_fp32_vectors_equal_torch(torch_embedder: Embedder, onnx_fp32: Embe
 
 
 def test_onnx_int8_vectors_within_tolerance(torch_embedder: Embedder, onnx_int8: Embedder) -> None:
-    """The adoption bar of issue #12: cosine >= 0.99 to the torch vector for every text."""
+    """The adoption bar of issue #12 (cosine >= 0.99 to the torch vector for every text), with margin."""
     for enc in (Embedder.embed_passages, Embedder.embed_queries):
         cos = _cos(enc(torch_embedder, TEXTS), enc(onnx_int8, TEXTS))
-        assert cos.min() >= 0.99, cos.round(4)
+        assert cos.min() >= 0.995, cos.round(4)  # FFN-out kept fp32: 0.998 on knowledge/ (per channel alone: 0.9935)
     assert onnx_int8.backend == "onnx-int8"
     assert onnx_int8.model.graph.name == "model_int8.onnx"
 
@@ -109,7 +109,8 @@ def test_stale_export_is_not_used(tmp_path: Path, model_dir: Path) -> None:
     out = tmp_path / "model-onnx" / "fp32"
     out.mkdir(parents=True)
     (out / "model.onnx").write_bytes(b"graph")
-    meta = {"source": onnx_encoder._source_key(model), "size": 5}
+    (out / onnx_encoder.EMBEDDINGS).write_bytes(b"table")
+    meta = {"source": onnx_encoder._source_key(model), "size": 5, "embeddings_size": 5}
     (out / "export.json").write_text(json.dumps(meta))
     assert onnx_encoder.exported_path(model, tmp_path, "fp32") == out / "model.onnx"
     (model / "kiemnhiem_manifest.json").write_text('{"model_id": "b"}')  # the model was rebuilt
@@ -117,6 +118,20 @@ def test_stale_export_is_not_used(tmp_path: Path, model_dir: Path) -> None:
     (model / "kiemnhiem_manifest.json").write_text('{"model_id": "a"}')
     (out / "model.onnx").write_bytes(b"grap")  # truncated graph
     assert onnx_encoder.exported_path(model, tmp_path, "fp32") is None
+    (out / "model.onnx").write_bytes(b"graph")
+    (out / onnx_encoder.EMBEDDINGS).write_bytes(b"tab")  # truncated embedding table
+    assert onnx_encoder.exported_path(model, tmp_path, "fp32") is None
+    (out / onnx_encoder.EMBEDDINGS).unlink()  # or none at all (an export of format 1)
+    assert onnx_encoder.exported_path(model, tmp_path, "fp32") is None
+
+
+def test_word_embeddings_live_outside_the_graph(onnx_fp32: Embedder, onnx_int8: Embedder) -> None:
+    """The 250k-word table is a memory-mapped array, not graph weights a session must parse, and the
+    int8 export shares the fp32 one's table instead of holding a second copy."""
+    for e in (onnx_fp32, onnx_int8):
+        enc = e.model
+        assert isinstance(enc.embeddings, np.memmap) and enc.embeddings.shape == (250037, 384)
+        assert enc.graph.stat().st_size < 100_000_000, "the vocabulary table went back into the graph"
 
 
 @pytest.mark.parametrize("broken", ["runtime missing", "export fails"])
