@@ -38,9 +38,19 @@ class Settings(BaseSettings):
                     "torch = sentence-transformers; auto = onnx when onnxruntime is installed (torch if the "
                     "export fails)")
     embed_int8: bool = Field(
+        default=True,
+        description="ONNX backend: int8 dynamic quantisation of the MatMul weights (per channel, FFN output kept "
+                    "fp32): ~0.65x the encode CPU, cosine >= 0.998 to torch, every gold retrieval metric within "
+                    "0.01 (docs/benchmarks.md); false = the fp32 graph, identical to torch")
+
+    # --- vectors stored per passage (docs/benchmarks.md, "which vectors earn their cost") --------
+    folded_vectors: bool = Field(
         default=False,
-        description="ONNX backend: int8 dynamic quantisation of the MatMul weights (per channel): half the "
-                    "encode CPU, cosine 0.994 to torch, but dense-only gold metrics fall 0.02 (docs/benchmarks.md)")
+        description="Also embed a diacritic-folded copy of every passage and search it with the folded query")
+    sentence_vectors: Literal["separate", "late"] = Field(
+        default="separate",
+        description="Quotable-sentence vectors: separate = one forward pass per sentence; late = pooled from "
+                    "the passage's own forward pass over the sentence's tokens (no extra encoder work)")
 
     # --- retrieval ---------------------------------------------------------------------------
     top_k: int = Field(default=5, ge=1, le=50, description="Passages returned to the answerer")

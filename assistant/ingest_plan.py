@@ -140,7 +140,8 @@ def passage_records(p: Passage, doc_hash: str, *, fold_vectors: bool = True,
     so new scalar passage fields flow into Chroma without changes here.
 
     With ``late_sentences`` a sentence vector is pooled from the passage's own forward pass: its
-    key hashes the passage text and the span (the same sentence in another passage differs).
+    key hashes the passage text, the span (the same sentence in another passage differs) and the
+    calibration (``c50``: half the passage vector taken out, ``index.late_calibrated``).
     """
     meta = p.to_metadata()
     meta["passage_id"] = p.id
@@ -154,7 +155,7 @@ def passage_records(p: Passage, doc_hash: str, *, fold_vectors: bool = True,
         for j, (a, b) in enumerate(sentence_spans(p.text)):
             stext = p.text[a:b]
             m = {"variant": "sent", "passage_id": p.id, "doc_id": p.doc_id, "start": a, "end": b,
-                 "text_hash": text_hash(f"late\0{a}:{b}\0{p.text}" if late_sentences else stext)}
+                 "text_hash": text_hash(f"late-c50\0{a}:{b}\0{p.text}" if late_sentences else stext)}
             if late_sentences:
                 out.append(Record(f"{p.id}#s{j}", "sent", p.text, stext, m, span=(a, b)))
             else:

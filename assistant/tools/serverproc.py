@@ -38,6 +38,8 @@ def serve_env(settings: Settings, **extra: str) -> dict[str, str]:
         "KIEMNHIEM_THREADS": str(settings.threads),
         "KIEMNHIEM_EMBED_BACKEND": str(getattr(settings, "embed_backend", "auto")),
         "KIEMNHIEM_EMBED_INT8": "true" if getattr(settings, "embed_int8", True) else "false",
+        "KIEMNHIEM_FOLDED_VECTORS": "true" if settings.folded_vectors else "false",
+        "KIEMNHIEM_SENTENCE_VECTORS": settings.sentence_vectors,
         "KIEMNHIEM_KNOWLEDGE_PATHS": json.dumps([str(p) for p in settings.knowledge_paths]),
         "HF_HUB_OFFLINE": "1",
         "PYTHONUNBUFFERED": "1",
