@@ -25,7 +25,15 @@ from pydantic import ConfigDict
 from assistant.config import Settings
 from assistant.index import KnowledgeIndex, Snapshot
 from assistant.models import MODES, Passage
-from assistant.text import DiacriticRestorer, fold, has_diacritics, normalize_query, tokenize, tokenize_folded
+from assistant.text import (
+    DiacriticRestorer,
+    fold,
+    has_diacritics,
+    normalize_query,
+    token_set,
+    tokenize,
+    tokenize_folded,
+)
 
 # "Nghị định 33/2023", "KL 137", "Chỉ thị số 45", "34-KL/TW": users name documents by kind + number
 _KIND_WORDS = {
@@ -121,6 +129,13 @@ def referenced_documents(question: str, documents: dict[str, dict[str, Any]]) ->
     return found
 
 
+# A passage's rerank score: best two sentences' dense similarity, the passage's, the question words it
+# covers, and its fused rank. Fusion weighs more since the folded passage copies went (0.35/0.35/0.2/0.1
+# before): ALQAC recall@5 0.97 -> 0.98, MRR@10 0.892 -> 0.907, and no gold-set metric worse
+# (docs/benchmarks.md). The refusal threshold ``min_score`` reads this scale: re-check it when these move.
+RERANK_WEIGHTS = (0.32, 0.30, 0.16, 0.22)
+
+
 class HybridSearcher:
     """Stateless over a snapshot: safe to share between threads of one worker."""
 
@@ -128,6 +143,9 @@ class HybridSearcher:
         self.index = index
         self.settings = settings
         self._restorer: tuple[int, DiacriticRestorer] | None = None
+        # IDF per (token, folded) of one snapshot: the rerank asks for the same few words ~2,000 times
+        # per question. Replaced whole when the snapshot changes, so readers never see a mixed cache.
+        self._idf: tuple[Snapshot | None, dict[tuple[str, bool], float]] = (None, {})
 
     def restorer(self, snap: Snapshot) -> DiacriticRestorer:
         """Built lazily from the snapshot's passages, once per index generation."""
@@ -152,7 +170,8 @@ class HybridSearcher:
         info = QueryInfo(text, folded_input, tokens, tokens_folded, content)
         if need_vectors:
             emb = self.index.embedder
-            if self.index.fold_vectors:
+            # the folded query vector also scores sentences for a question typed without diacritics
+            if self.index.fold_vectors or folded_input:
                 vecs = emb.embed_queries([text, fold(text)])
                 info.vector, info.vector_folded = vecs[0], vecs[1]
             else:
@@ -187,7 +206,7 @@ class HybridSearcher:
         sims: dict[int, float] = {}
         assert q.vector is not None, "prepare(need_vectors=True) embeds the query for every dense mode"
         views = [("dense", q.vector, False)]
-        if q.vector_folded is not None:
+        if q.vector_folded is not None and self.index.fold_vectors:
             views.append(("dense_fold", q.vector_folded, True))
         for name, vec, folded in views:
             hits = self.index.dense_search(vec, n, where=filters, folded=folded)
@@ -232,9 +251,12 @@ class HybridSearcher:
             lists["docref"] = named[:n]
         fused: dict[int, float] = {}
         ranks: dict[int, dict[str, int]] = {}
+        # without folded passage vectors the one dense list counts twice: fusion keeps the dense/lexical
+        # balance of two dense and two BM25 views, which the rerank was tuned on (docs/benchmarks.md)
+        weight = {"dense": 1.0 if "dense_fold" in lists else 2.0}
         for name, idxs in lists.items():
             for r, i in enumerate(idxs):
-                fused[i] = fused.get(i, 0.0) + 1.0 / (self.settings.rrf_k + r + 1)
+                fused[i] = fused.get(i, 0.0) + weight.get(name, 1.0) / (self.settings.rrf_k + r + 1)
                 ranks.setdefault(i, {})[name] = r + 1
         order = sorted(fused, key=lambda i: -fused[i])
         hits = [ScoredPassage(snap.passages[i], fused[i], rrf=fused[i], dense=dense_sims.get(i), ranks=ranks[i])
@@ -302,6 +324,17 @@ class HybridSearcher:
 
     # --- rerank -------------------------------------------------------------------------------
     def idf(self, snap: Snapshot, token: str, folded: bool) -> float:
+        owner, cache = self._idf
+        if owner is not snap:
+            cache = {}
+            self._idf = (snap, cache)
+        value = cache.get((token, folded))
+        if value is None:
+            value = cache[(token, folded)] = self._idf_of(snap, token, folded)
+        return value
+
+    @staticmethod
+    def _idf_of(snap: Snapshot, token: str, folded: bool) -> float:
         model = snap.bm25.folded if folded else snap.bm25.raw
         n_docs = max(len(snap.passages), 1)
         tid = model.vocab_dict.get(token) if snap.passages else None
@@ -316,7 +349,7 @@ class HybridSearcher:
         if not words:
             return 0.0
         body = text if text is not None else passage.text
-        have = set(tokenize_folded(body) if q.folded_input else tokenize(body))
+        have = token_set(body, q.folded_input)
         total = got = 0.0
         for w in set(words):
             weight = self.idf(snap, w, q.folded_input)
@@ -335,9 +368,10 @@ class HybridSearcher:
             rows = np.nonzero(snap.sentence_passage == i)[0]
             sent_hits: list[SentenceHit] = []
             if len(rows):
-                sims = snap.sentence_vectors[rows] @ q.vector
+                S = snap.sentence_vectors[rows]
+                sims = S @ q.vector
                 if q.folded_input and q.vector_folded is not None:
-                    sims = np.maximum(sims, snap.sentence_vectors[rows] @ qv)
+                    sims = np.maximum(sims, S @ qv)
                 # a sentence is read in its article's context: "Mức phụ cấp bằng 50%…" under
                 # "Điều 10, Nghị định 92/2009" answers a question that names Nghị định 92/2009
                 context = f"{h.passage.label} {h.passage.text.split(chr(10), 1)[0]} "
@@ -352,7 +386,8 @@ class HybridSearcher:
             h.sentences = sent_hits
             best = [s.dense for s in sorted(sent_hits, key=lambda s: -s.dense)[:2]]
             best_sent = float(np.mean(best)) if best else (h.dense or 0.0)
-            h.score = (0.35 * best_sent + 0.35 * (h.dense or 0.0) + 0.2 * h.coverage + 0.1 * (h.rrf / top_rrf))
+            h.score = (RERANK_WEIGHTS[0] * best_sent + RERANK_WEIGHTS[1] * (h.dense or 0.0)
+                       + RERANK_WEIGHTS[2] * h.coverage + RERANK_WEIGHTS[3] * (h.rrf / top_rrf))
 
     def sentence_hits(self, question: str, passage: Passage, focus: str | None = None) -> list[SentenceHit]:
         """Score the sentences of one passage for a question (used when no rerank ran)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _TONES = "\u0300\u0301\u0303\u0309\u0323"  # grave, acute, tilde, hook above, dot below
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
@@ -51,8 +52,11 @@ def has_lone_surrogate(text: str) -> bool:
     return not text.isascii() and any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
-    """Lower-case and remove every diacritic (``Thành viên`` -> ``thanh vien``, ``đ`` -> ``d``)."""
+    """Lower-case and remove every diacritic (``Thành viên`` -> ``thanh vien``, ``đ`` -> ``d``).
+
+    Cached: answering one question folds the same passage and sentence texts hundreds of times."""
     text = unicodedata.normalize("NFD", text.lower())
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
     return unicodedata.normalize("NFC", text.replace("đ", "d"))
@@ -73,6 +77,13 @@ def tokenize(text: str) -> list[str]:
 def tokenize_folded(text: str) -> list[str]:
     """Syllable tokens without diacritics, for matching queries typed without them."""
     return _TOKEN_RE.findall(fold(nfc(text)))
+
+
+@lru_cache(maxsize=1 << 15)
+def token_set(text: str, folded: bool = False) -> frozenset[str]:
+    """The distinct tokens of ``text`` (folded or not), cached: the rerank's coverage reads the same
+    passages and sentences for every candidate of every question."""
+    return frozenset(tokenize_folded(text) if folded else tokenize(text))
 
 
 # Abbreviation -> expansion. Matched as whole words, not inside document numbers (34-KL/TW).

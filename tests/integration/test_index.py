@@ -163,3 +163,29 @@ def test_chroma_collection_records_embedding_model(kb_settings) -> None:  # noqa
     snap = index.snapshot()
     col = index.client.get_collection(snap.collection_name, embedding_function=None)
     assert col.metadata["embedding_model"] == index.embedder.model_id
+
+
+def test_dense_search_in_the_snapshot_matches_chroma(kb_settings) -> None:  # noqa: ANN001
+    """The exact search over the snapshot's passage vectors returns what Chroma's own query returns
+    for the written passages (same ids, same order, same similarities), filters included."""
+    import numpy as np
+
+    index = KnowledgeIndex(kb_settings)
+    snap = index.snapshot()
+    col = index.client.get_collection(snap.collection_name, embedding_function=None)
+    queries = index.embedder.embed_queries(["Thành viên Ban bầu cử có được kiêm nhiệm không?",
+                                            "phu cap kiem nhiem bao nhieu", "Bến Tre"])
+    doc = snap.passages[0].doc_id
+    for vec in queries:
+        for where in (None, {"doc_id": doc}, {"doc_id": [doc, snap.passages[-1].doc_id]}):
+            got = index.dense_search(vec, 8, where=where)
+            clauses = [{"variant": "orig"}] + [
+                {k: {"$in": list(v)} if isinstance(v, list) else v} for k, v in (where or {}).items()]
+            res = col.query(query_embeddings=[vec.tolist()], n_results=8, include=["distances", "metadatas"],
+                            where=clauses[0] if len(clauses) == 1 else {"$and": clauses})
+            want = [(m["passage_id"], 1.0 - d) for m, d in zip(res["metadatas"][0], res["distances"][0], strict=True)]
+            assert [pid for pid, _ in got] == [pid for pid, _ in want], where
+            np.testing.assert_allclose([s for _, s in got], [s for _, s in want], atol=1e-4)
+            if where:
+                allowed = set(where["doc_id"]) if isinstance(where["doc_id"], list) else {where["doc_id"]}
+                assert {snap.by_id[pid].doc_id for pid, _ in got} <= allowed

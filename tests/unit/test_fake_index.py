@@ -20,7 +20,7 @@ from tests.support import KNOWLEDGE, FakeEmbedder, make_settings
 
 QUESTION = "Ban bầu cử cấp xã có bao nhiêu thành viên?"
 BM25_LISTS = {"bm25", "bm25_fold"}
-DENSE_LISTS = {"dense", "dense_fold"}
+DENSE_LISTS = {"dense"}  # folded passage copies are off by default (KIEMNHIEM_FOLDED_VECTORS)
 
 
 def test_fake_embedder_vectors() -> None:
@@ -42,11 +42,37 @@ def test_rrf_sums_reciprocal_ranks_over_every_list(fake_index: Any, fake_setting
     fused = [h for h in res.hits if h.ranks]
     assert fused and any(set(h.ranks) >= BM25_LISTS | DENSE_LISTS for h in fused)
     for h in fused:
-        expected = sum(1.0 / (fake_settings.rrf_k + r) for r in h.ranks.values())
+        # the one dense list counts twice: it stands for the written and the folded passage views
+        expected = sum((2.0 if name == "dense" else 1.0) / (fake_settings.rrf_k + r) for name, r in h.ranks.items())
         assert h.rrf == pytest.approx(expected), h.ranks
     scores = [h.rrf for h in fused]
     assert scores == sorted(scores, reverse=True)
-    assert scores[0] > 1.0 / (fake_settings.rrf_k + 1), "the top hit is in more than one list"
+    assert scores[0] > 2.0 / (fake_settings.rrf_k + 1), "the top hit is in more than one list"
+
+
+def test_folded_passage_copies_when_switched_on(tmp_path: Path) -> None:
+    """``folded_vectors=True`` stores a folded copy per passage and fuses its own dense list with weight 1;
+    switching it on for an existing index embeds only the copies, switching it off embeds nothing."""
+    from assistant.index import KnowledgeIndex
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    shutil.copy(KNOWLEDGE / "chi-thi-45-ct-tw-2025.md", notes)
+    emb = FakeEmbedder()
+    off = make_settings(tmp_path / "data", tmp_path / "no-model")
+    first = KnowledgeIndex(off, embedder=emb).ingest([notes])
+    on = off.model_copy(update={"folded_vectors": True})
+    index = KnowledgeIndex(on, embedder=emb)
+    switched = index.ingest([notes])
+    assert switched.embedded_vectors == first.passages and switched.vectors == first.vectors + first.passages
+    col = index.client.get_collection(index.snapshot(refresh=True).collection_name, embedding_function=None)
+    assert len(col.get(where={"variant": "fold"}, include=[])["ids"]) == first.passages
+    res = HybridSearcher(index, on).search(QUESTION, k=8, mode="hybrid")
+    assert any("dense_fold" in h.ranks for h in res.hits)
+    for h in res.hits:
+        assert h.rrf == pytest.approx(sum(1.0 / (on.rrf_k + r) for r in h.ranks.values()))
+    back = KnowledgeIndex(off, embedder=emb).ingest([notes])
+    assert back.embedded_vectors == 0 and back.vectors == first.vectors
 
 
 @pytest.mark.parametrize("mode, allowed", [("bm25", BM25_LISTS | {"docref"}), ("dense", DENSE_LISTS)])
@@ -77,15 +103,19 @@ def test_filters_restrict_every_list(fake_index: Any, fake_settings: Settings) -
     assert res.hits and {h.passage.doc_id for h in res.hits} == {doc}
 
 
-def test_reingest_embeds_only_what_changed(tmp_path: Path) -> None:
-    from assistant.index import KnowledgeIndex
-
+def _two_notes(tmp_path: Path) -> tuple[Path, FakeEmbedder, Settings]:
+    """Two notes in a folder of their own, a fresh fake embedder and a data dir for them."""
     notes = tmp_path / "notes"
     notes.mkdir()
     for name in ("nghi-quyet-02-nq-tu-ben-tre.md", "chi-thi-45-ct-tw-2025.md"):
         shutil.copy(KNOWLEDGE / name, notes)
-    emb = FakeEmbedder()
-    settings = make_settings(tmp_path / "data", tmp_path / "no-model")
+    return notes, FakeEmbedder(), make_settings(tmp_path / "data", tmp_path / "no-model")
+
+
+def test_reingest_embeds_only_what_changed(tmp_path: Path) -> None:
+    from assistant.index import KnowledgeIndex
+
+    notes, emb, settings = _two_notes(tmp_path)
     first = KnowledgeIndex(settings, embedder=emb).ingest([notes])
     assert first.documents == 2 and first.embedded > 0 and not first.errors
     calls = emb.calls
@@ -105,3 +135,40 @@ def test_an_index_from_another_model_is_refused(fake_index: Any, fake_settings: 
     other.model_id = "another-embedding-model@v0"
     with pytest.raises(ModelMismatchError, match="--rebuild"):
         KnowledgeIndex(fake_settings, embedder=other).snapshot(refresh=True)
+
+
+def test_a_reingest_with_nothing_changed_does_not_open_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last ingest's state (documents' hashes, settings, model, generation) answers a no-op re-ingest
+    without Chroma; any change, a lost state file or a failed ingest takes the full path."""
+    from assistant.index import IngestError, KnowledgeIndex
+
+    notes, emb, settings = _two_notes(tmp_path)
+    first = KnowledgeIndex(settings, embedder=emb).ingest([notes])
+    state = settings.data_dir / "kiemnhiem.ingest-state.json"
+    assert state.exists()
+
+    def no_store(*_a: object, **_k: object) -> None:
+        raise AssertionError("the store was opened")
+
+    with monkeypatch.context() as m:
+        m.setattr("assistant.index.make_client", no_store)
+        again = KnowledgeIndex(settings, embedder=emb).ingest([notes])
+    assert (again.generation, again.passages, again.vectors, again.unchanged, again.documents) == (
+        first.generation, first.passages, first.vectors, first.passages, first.documents)
+    assert set(again.phases) == {"load"}
+
+    # another setting of the vectors: full path (and a new generation)
+    folded = KnowledgeIndex(settings.model_copy(update={"folded_vectors": True}), embedder=emb).ingest([notes])
+    assert folded.generation == first.generation + 1 and "chunk" in folded.phases
+    # the state file lost: full path, nothing re-embedded, the state written again
+    state.unlink()
+    full = KnowledgeIndex(settings, embedder=emb).ingest([notes])
+    assert "chunk" in full.phases and full.embedded_vectors == 0 and state.exists()
+    # a changed note whose ingest fails leaves no state claiming either generation
+    note = notes / "chi-thi-45-ct-tw-2025.md"
+    note.write_text(note.read_text("utf-8") + "\n\nMột câu thêm vào cuối ghi chú.\n", "utf-8")
+    with pytest.raises(IngestError):
+        KnowledgeIndex(settings, embedder=emb).ingest([notes], _fail_after_batches=0)
+    assert not state.exists()
+    edited = KnowledgeIndex(settings, embedder=emb).ingest([notes])
+    assert edited.updated >= 1 and state.exists()
