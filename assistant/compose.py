@@ -27,7 +27,7 @@ from assistant.period import RULE_KINDS
 from assistant.retrieval import QUESTION_SECTION, STOPWORDS_FOLDED, ScoredPassage, SentenceHit
 from assistant.safety import unsafe_quote
 from assistant.text import collapse_ws, fold, split_sentences, tokenize_folded
-from assistant.turn import Turn
+from assistant.turn import POSTS, Turn
 
 # --- sentence shape ------------------------------------------------------------------------------
 # opens by pointing back at something said before: cannot stand alone
@@ -67,6 +67,7 @@ def is_unverified(folded: str) -> bool:
     clauses = [c for c in re.split(r";", body) if c.strip()]
     return bool(clauses) and bool(_UNVERIFIED_RE.search(clauses[0].strip()))
 _QUANTITY_WORDS = r"(mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi|nhieu)"
+_SHARE = rf"\b({_QUANTITY_WORDS} phan {_QUANTITY_WORDS}|qua nua|mot nua)\b"  # "hai phần ba", "quá nửa": a figure too
 _LIST_ITEM_RE = re.compile(r"^\s*(\d+\.|[a-zđ]\)|[-•*])\s+")
 _NUMBER_RE = re.compile(r"\d+(?:[.,/]\d+)*")
 MAX_EXTENDED = 900  # characters: a list or antecedent longer than this is not worth quoting whole
@@ -266,9 +267,21 @@ _BODY_PHRASE = re.compile(r"(uy ban bau cu|(?<!uy )ban bau cu|to bau cu)"
 
 @lru_cache(maxsize=1024)
 def _bodies_named(folded: str) -> frozenset[tuple[str, str]]:
-    """``(body, for what)`` pairs a text names: ("ban bau cu", "quoc hoi"), ("to bau cu", "")."""
-    return frozenset((m.group(1), {"hdnd": "hoi dong nhan dan"}.get(m.group(2) or "", m.group(2) or ""))
-                     for m in _BODY_PHRASE.finditer(folded))
+    """``(body, for what)`` pairs a text names: ("ban bau cu", "quoc hoi"), ("to bau cu", "").
+
+    "Ban bầu cử cấp xã" is the HĐND's: the ĐBQH board is formed per constituency, not per level.
+    """
+    out = set()
+    for m in _BODY_PHRASE.finditer(folded):
+        what = {"hdnd": "hoi dong nhan dan"}.get(m.group(2) or "", m.group(2) or "")
+        if not what and m.group(1) == "ban bau cu" and _LEVEL_AFTER.match(folded, m.end()):
+            what = "hoi dong nhan dan"
+        out.add((m.group(1), what))
+    # "… Ban bầu cử cấp xã …, trong số đó có các thành viên của Ban bầu cử": the bare name refers back
+    return frozenset((b, q) for b, q in out if q or not any(b2 == b and q2 for b2, q2 in out))
+
+
+_LEVEL_AFTER = re.compile(r" (o )?cap (xa|huyen|tinh)\b")
 
 
 def other_body_only(turn: Turn, c: Candidate, strict: bool = False) -> bool:
@@ -311,6 +324,10 @@ def primacy(p: Passage) -> int:
     return score
 
 
+_FIGURES_REMARK_RE = re.compile(r"\bso lieu\b[^.;]*\b(khong con phan anh|khong phan anh|chi con gia tri lich su|"
+                                r"chua duoc cap nhat|chua cap nhat)\b")
+
+
 def _bonus(c: Candidate, turn: Turn) -> float:
     """Intent- and entity-aware adjustment of a candidate's retrieval score."""
     f = c.folded
@@ -333,8 +350,12 @@ def _bonus(c: Candidate, turn: Turn) -> float:
         else:
             b -= 0.04
         unit = asked_unit(turn.folded)
-        if unit and re.search(rf"\d[\d.,]*\s*(%\s*)?({unit})\b", f):
+        if unit and counts_unit(f, unit) and not _total_for_level(turn, f):
             b += 0.1  # counts what was asked ("9 đến 17 người"), not a deadline or an article number
+        if not ents.levels and sum(mentions_level(f, lv, explicit=True) for lv in ("tinh", "huyen", "xa")) == 1:
+            b -= 0.03  # one level's figure ("26 trường hợp ở cấp huyện") is not the total asked for
+        if _FIGURES_REMARK_RE.search(f):
+            b -= 0.1  # "Số liệu … không còn phản ánh tình hình hiện tại" speaks about figures, it gives none
     if turn.intent == "authority" and re.search(
             r"\b(uy ban nhan dan|hoi dong nhan dan|chinh phu|quoc hoi|bo noi vu|bo chinh tri|ban thuong vu|"
             r"cap uy|thu tuong|hoi dong bau cu)\b", f) and re.search(r"\b(thanh lap|quyet dinh|bo nhiem|phe duyet)\b", f):
@@ -592,12 +613,41 @@ def verdict_word(turn: Turn, quote: str, any_level: bool = False) -> str | None:
     if any(t in turn.folded and t not in f for t in _VERDICT_TOPICS):
         return None  # "có được phụ cấp không?" is not answered by "mô hình này là hợp pháp"
     asked = [] if any_level else [lv for lv in turn.entities.levels if lv in _LEVEL_EXPLICIT]
+    if _other_holder(turn.folded, f):
+        return None  # "Bí thư chi bộ được khuyến khích kiêm Trưởng thôn" says nothing of the Trưởng ban's
     for patterns, word in ((_NO_PATTERNS, "Không."), (_YES_PATTERNS, "Được.")):
         for p in patterns:
             m = p.search(f)
-            if m is not None and (not asked or _nearest_level(f, m.start()) in (None, *asked)):
-                return word
+            if m is None or (asked and _nearest_level(f, m.start()) not in (None, *asked)):
+                continue
+            subject = f[max(0, m.start() - 30): m.start()]
+            if any(t in subject and t not in turn.folded for t in _VERDICT_SUBJECTS):
+                continue  # "người ứng cử không được …" is about candidates, not about the members asked
+            return word
     return None
+
+
+# who a verdict can be said of besides the asked post: its verdict is not the asked post's
+_VERDICT_SUBJECTS = ("nguoi ung cu",)
+_HOLDS_RE = re.compile(r"\b(kiem nhiem|kiem|dong thoi la|dong thoi giu)\b")
+
+
+def _holder(folded: str) -> str | None:
+    """The post that holds another in "<post> (được) kiêm nhiệm …": the post named last before the verb."""
+    m = _HOLDS_RE.search(folded)
+    if m is None:
+        return None
+    before = folded[: m.start()]
+    found = [(before.rfind(p), len(p), p) for p in POSTS if re.search(rf"\b{p}\b", before)]
+    return max(found)[2] if found else None
+
+
+def _other_holder(question: str, quote: str) -> bool:
+    """The question asks whether post A may hold B, the quote says post C may: C's permission is not A's."""
+    asked, said = _holder(question), _holder(quote)
+    generic = ("can bo", "cong chuc", "thanh vien", "nguoi hoat dong khong chuyen trach", "dai bieu")
+    return bool(asked and said and asked != said and asked not in generic and said not in generic
+                and not said.startswith(asked) and not asked.startswith(said))
 
 
 # what a yes/no question can be about besides the post itself: a verdict must speak of the same thing
@@ -702,6 +752,9 @@ _ABOLISHED_RE = re.compile(
     r"thoi hoat dong|ket thuc hoat dong|ket thuc cap|chi con|cham dut viec|thoi su dung|ket thuc viec su dung)\b")
 
 
+_LEAVING_RE = re.compile(r"\b(nghi viec|thoi viec|tinh gian bien che|doi du|sap xep lai)\b")
+
+
 def _says_gone(folded: str, level: str) -> bool:
     """An abolition word whose nearest level mention is ``level``: "chỉ chấm dứt việc dùng … ở cấp xã"
     says the commune lost something, not the village named earlier in the sentence."""
@@ -715,7 +768,7 @@ def gone_level(turn: Turn, pool: Sequence[Candidate]) -> Candidate | None:
     "không còn Ủy ban bầu cử, Ban bầu cử cấp huyện" is.
     """
     asked = [lv for lv in turn.entities.levels if lv in ("tinh", "huyen", "xa", "thon")]
-    if len(asked) != 1 or turn.intent not in ("amount", "when", "authority", "yesno", "other"):
+    if len(asked) != 1 or turn.intent not in ("amount", "when", "authority", "yesno"):
         return None
     now = [c for c in pool if c.in_period and mentions_level(c.folded, asked[0], explicit=True)]
     gone = [c for c in now if _says_gone(c.folded, asked[0]) and not c.unverified]
@@ -730,7 +783,11 @@ def gone_level(turn: Turn, pool: Sequence[Candidate]) -> Candidate | None:
     if not gone:
         return None
     best = max(gone, key=lambda c: c.score)
-    others = [c for c in now if c not in gone]
+    # a sentence about people leaving (severance on "nghỉ việc", "tinh giản biên chế") follows from the
+    # abolition: it does not say the level still has the thing
+    others = [c for c in now if c not in gone and not _LEAVING_RE.search(c.folded)]
+    if turn.entities.posts:  # about a post: only what speaks of that post at the level says it is still there
+        others = [c for c in others if any(p in c.folded for p in turn.entities.posts)]
 
     # a sentence in force that still speaks of the level outweighs the abolition, unless it predates it
     if any(since(c) >= since(best) for c in others):
@@ -745,11 +802,24 @@ _NOT_QUANTITY_RE = re.compile(
 
 def answers_amount(turn: Turn, c: Candidate) -> bool:
     """The candidate holds a figure, and counts what was asked when the question names a unit."""
-    if not _has_quantity(c.folded):
+    if not _has_quantity(c.folded) or _total_for_level(turn, c.folded) or _FIGURES_REMARK_RE.search(c.folded):
         return False
     unit = asked_unit(turn.folded)
-    return unit is None or re.search(rf"\d[\d.,]*\s*(%\s*)?({unit})\b", c.folded) is not None or (
+    return unit is None or counts_unit(c.folded, unit) or (
         re.search(rf"\b{_QUANTITY_WORDS} ({unit})\b", c.folded) is not None)
+
+
+def _total_for_level(turn: Turn, folded: str) -> bool:
+    """A total ("tổng số …", "toàn tỉnh có …") that names no level does not answer for the level asked."""
+    asked = [lv for lv in turn.entities.levels if lv in ("tinh", "huyen", "xa", "thon")]
+    return bool(asked) and re.search(r"\b(tong so|tong cong|toan tinh|toan quoc)\b", folded) is not None and not any(
+        mentions_level(folded, lv, explicit=True) for lv in asked)
+
+
+def counts_unit(folded: str, unit: str) -> bool:
+    """The text gives a count of ``unit``: "9 đến 17 người", or "hai phần ba tổng số thành viên" (a share of them)."""
+    return bool(re.search(rf"\d[\d.,]*\s*(%\s*)?({unit})\b", folded)
+                or re.search(rf"{_SHARE}( tong so)? ({unit})\b", folded))
 
 
 def _other_level_only(turn: Turn, c: Candidate) -> bool:
@@ -764,7 +834,8 @@ def _other_level_only(turn: Turn, c: Candidate) -> bool:
 def _has_quantity(folded: str) -> bool:
     """A figure that can answer "how many": not a document number, a date, a year or an article number."""
     body = _NOT_QUANTITY_RE.sub(" ", _LIST_ITEM_RE.sub("", folded))
-    return bool(_NUMBER_RE.search(body) or re.search(rf"\b{_QUANTITY_WORDS} (muc|nguoi|chuc danh|thanh vien|lan)\b", body))
+    return bool(_NUMBER_RE.search(body) or re.search(rf"\b{_QUANTITY_WORDS} (muc|nguoi|chuc danh|thanh vien|lan)\b", body)
+                or re.search(_SHARE, body))
 
 
 def _overlaps(c: Candidate, chosen: Sequence[Candidate]) -> bool:

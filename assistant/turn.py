@@ -43,8 +43,8 @@ _AUTHORITY_RE = re.compile(
 )
 _AMOUNT_RE = re.compile(
     r"\b(bao nhieu|may (nguoi|thanh vien|truong hop|chuc danh|muc|lan|phan tram)|so luong|ty le|muc phu cap|"
-    r"muc huong|muc bao nhieu|he so)\b"
-)
+    r"muc huong|muc bao nhieu|he so|phu cap\b[^?.]{0,40}\btinh (the nao|nhu the nao|ra sao))\b"
+)  # "phụ cấp kiêm nhiệm tính thế nào?" asks for the rate
 # "tối đa" folds to "tôi đã" ("toi da"): only with a figure word after it does it ask for an amount
 _WHEN_RE = re.compile(
     r"\b(khi nao|ngay nao|nam nao|bao gio|thoi han|bao lau|luc nao|thoi diem nao|thang nao|han chot|"

@@ -441,3 +441,76 @@ def test_a_listed_figure_with_a_closing_remark_still_answers_one_level() -> None
     h = hit("luat::cu", "Số lượng cũ", body, scores={0: 0.9})
     assert answer("Ban bầu cử cấp xã có bao nhiêu thành viên?", [h]).startswith(
         "Ban bầu cử: … cấp xã từ 7 đến 9 người [1]")
+
+
+def test_a_share_of_the_members_answers_how_many_members() -> None:
+    """"Hai phần ba tổng số thành viên" counts members; a deadline that names a board's size does not lead."""
+    quorum = hit("luat::d26", "Điều 26", "Cuộc họp chỉ được tiến hành khi có mặt ít nhất hai phần ba tổng số "
+                 "thành viên.", score=0.93, scores={0: 0.9})
+    note = hit("hd::lu", "Lưu ý", "Nếu một người là thành viên của nhiều tổ chức, cần bảo đảm mỗi tổ chức vẫn họp đủ.",
+               score=0.9, scores={0: 0.92})
+    text = answer("Ban bầu cử họp thì cần ít nhất bao nhiêu thành viên có mặt?", [quorum, note])
+    assert text.startswith("Cuộc họp chỉ được tiến hành khi có mặt ít nhất hai phần ba"), text
+    assert compose.counts_unit(fold("quá nửa tổng số thành viên biểu quyết tán thành"), "thanh vien|nguoi")
+    assert not compose.counts_unit(fold("Chậm nhất 70 ngày trước ngày bầu cử"), "thanh vien|nguoi")
+
+
+def test_a_total_does_not_answer_for_one_level() -> None:
+    total = hit("kl34::bt", "Bến Tre", "Tổng số trường hợp kiêm nhiệm, nhất thể hóa ở Bến Tre sau hai năm là 1.017.",
+                score=0.93, scores={0: 0.95})
+    levels = hit("bt::sl", "Số liệu", "Sau hai năm có 1.017 trường hợp kiêm nhiệm, nhất thể hóa: cấp tỉnh 2, "
+                 "cấp huyện 26, cấp xã 180, ấp và khu phố 809.", score=0.9, scores={0: 0.85})
+    first = answer("Ở Bến Tre, cấp tỉnh có mấy trường hợp kiêm nhiệm, nhất thể hóa?", [total, levels]).splitlines()[0]
+    assert "cấp tỉnh 2" in first and "cấp huyện 26" not in first, first
+
+
+def test_how_an_allowance_is_computed_asks_for_its_rate() -> None:
+    assert detect_intent(fold("Phụ cấp kiêm nhiệm tính thế nào?")) == "amount"
+    assert detect_intent(fold("xã giảm được 1 người thì phụ cấp kiêm nhiệm tính như thế nào?")) == "amount"
+    assert detect_intent(fold("Kiêm nhiệm và nhất thể hóa khác nhau thế nào?")) != "amount"
+
+
+def test_a_post_ended_at_the_asked_level_is_the_answer_to_may_it_hold_another_post() -> None:
+    """A dated sentence ending a post at a level answers "Không." for that post; sentences about the
+    level's other posts, or about people leaving, do not keep the old permission alive."""
+    old = hit("nd33::d33", "Điều 33", "Một người hoạt động không chuyên trách ở cấp xã có thể kiêm thêm chức danh "
+              "không chuyên trách khác.", score=0.93, valid_from="2023-08-01", scores={0: 0.95})
+    ended = hit("nd33::cc", "Sau cải cách", "Kết luận 137-KL/TW chủ trương kết thúc việc sử dụng người hoạt động không "
+                "chuyên trách ở cấp xã.", score=0.9, valid_from="2025-07-01", scores={0: 0.85})
+    leaving = hit("cc::pc", "Chính sách", "Khi tính trợ cấp cho người hoạt động không chuyên trách ở cấp xã nghỉ việc, "
+                  "tính cả thời gian kiêm nhiệm.", score=0.89, valid_from="2025-07-01", scores={0: 0.8})
+    other_post = hit("nd07::pc", "Phụ cấp", "Bổ sung hệ số phụ cấp chức vụ cho Chủ tịch Ủy ban nhân dân cấp xã.",
+                     score=0.88, valid_from="2025-07-01", scores={0: 0.8})
+    q = "Người hoạt động không chuyên trách ở cấp xã có được kiêm nhiệm thêm chức danh không chuyên trách khác không?"
+    text = answer(q, [old, ended, leaving, other_post], as_of=date(2026, 3, 1))
+    assert text.startswith("Không. ") and "kết thúc việc sử dụng" in text.splitlines()[0], text
+    # before the reform the old permission is the answer
+    before = answer(q, [old, ended, leaving, other_post], as_of=date(2024, 3, 1))
+    assert "có thể kiêm thêm" in before.splitlines()[0], before
+    # a later sentence that still speaks of the post at that level keeps the abolition from answering
+    still = hit("x::y", "Mới", "Người hoạt động không chuyên trách ở cấp xã được bố trí theo quy định mới.",
+                score=0.88, valid_from="2026-01-01", scores={0: 0.8})
+    assert not answer(q, [old, ended, still], as_of=date(2026, 3, 1)).startswith("Không. ")
+
+
+def test_a_board_named_by_its_level_is_the_hdnd_board() -> None:
+    """"Ban bầu cử cấp xã" is the HĐND's board: its figure does not answer for the ĐBQH board."""
+    assert compose._bodies_named(fold("Ban bầu cử cấp xã có từ 7 đến 9 thành viên")) == {
+        ("ban bau cu", "hoi dong nhan dan")}
+    assert compose._bodies_named(fold("Ủy ban bầu cử cấp tỉnh")) == {("uy ban bau cu", "")}
+    assert compose._bodies_named(fold("Ban bầu cử cấp xã có từ 7 đến 9 thành viên, Tổ bầu cử có các thành viên của "
+                                      "Ban bầu cử")) == {("ban bau cu", "hoi dong nhan dan"), ("to bau cu", "")}
+    qa = hit("hd::tl", "Trả lời", "Hai tổ chức vẫn tách biệt: Ban bầu cử cấp xã có từ 7 đến 9 thành viên.",
+             score=0.93, scores={0: 0.95})
+    law = hit("luat::d10", "Điều 10", "Ban bầu cử đại biểu Quốc hội có từ 9 đến 17 thành viên.", score=0.9,
+              scores={0: 0.85})
+    text = answer("Ban bầu cử đại biểu Quốc hội có bao nhiêu thành viên?", [qa, law])
+    assert text.startswith("Ban bầu cử đại biểu Quốc hội có từ 9 đến 17 thành viên."), text
+
+
+def test_a_remark_about_figures_is_not_the_figure() -> None:
+    remark = hit("cc::bt", "Huyện", "Số liệu Bến Tre (26 trường hợp ở cấp huyện) vì vậy không còn phản ánh tình hình "
+                 "hiện tại.", score=0.93, scores={0: 0.97})
+    report = hit("bt::sl", "Số liệu", "Sau hai năm có 1.017 trường hợp kiêm nhiệm, nhất thể hóa.", score=0.92,
+                 scores={0: 0.9})
+    assert answer("Bến Tre có bao nhiêu trường hợp kiêm nhiệm?", [remark, report]).startswith("Sau hai năm có 1.017")
