@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BACKENDS: dict[str, dict[str, Any]] = {
     "torch": {"embed_backend": "torch"},
     "onnx-fp32": {"embed_backend": "onnx", "embed_int8": False},
@@ -176,20 +176,14 @@ def render_targets(results: list[dict[str, Any]]) -> list[str]:
 
 def render(results: list[dict[str, Any]], agreement: dict[str, Any], meta: dict[str, Any]) -> str:
     """A Markdown section: one column per backend, ratios to torch where they matter."""
-    from assistant.tools.bench import _f
+    from assistant.tools.bench import _f, table_cells
 
     names = [r["backend"] for r in results]
     ref = results[0]
     rows: list[tuple[str, list[str]]] = []
 
     def row(label: str, fn: Any) -> None:
-        vals = []
-        for r in results:
-            try:
-                vals.append(fn(r))
-            except (KeyError, TypeError, ZeroDivisionError, IndexError):
-                vals.append("–")
-        rows.append((label, vals))
+        rows.append((label, table_cells(results, fn)))
 
     def ratio(a: float | None, b: float | None) -> str:
         return f" ({a / b:.2f}×)" if a and b else ""

@@ -28,7 +28,7 @@ import numpy as np
 from assistant import bm25 as bm25_module
 from assistant.text import nfc, tokenize, tokenize_folded
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 VARIANTS = ("syllables", "syllables+words", "words")
 
 
