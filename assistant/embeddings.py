@@ -58,11 +58,11 @@ __all__ = [
 
 _CHROMA_EF_NAME = "kiemnhiem-e5"
 # Token budget of one forward batch (padded length x batch size) is ``embed_batch_size`` full-length
-# texts: sorted by length, a batch of 500-token passages holds 16 texts and a batch of 20-token
-# sentences 256, so the per-call overhead of small batches is gone and no batch pads short texts
-# to a long one.
-TOKEN_BUDGET = 16 * MAX_SEQ_LENGTH
-MAX_BATCH = 256
+# texts: sorted by length, a batch of 500-token passages holds 4 texts and a batch of 16-token
+# sentences 128, so no batch pads short texts to a long one, and the activations of a batch stay in
+# the CPU caches (4 x 512 tokens embeds 1.2-1.35x faster than 16 x 512 on this 2-core EPYC).
+TOKEN_BUDGET = 4 * MAX_SEQ_LENGTH
+MAX_BATCH = 128
 
 EncodeProgress = Callable[[int, int], None]
 
