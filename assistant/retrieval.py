@@ -136,6 +136,28 @@ def referenced_documents(question: str, documents: dict[str, dict[str, Any]]) ->
 RERANK_WEIGHTS = (0.32, 0.30, 0.16, 0.22)
 
 
+_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def restore_folded_runs(text: str, restorer: DiacriticRestorer, min_words: int = 3) -> str:
+    """Restore the diacritics of every run of ``min_words`` or more words typed without them inside a
+    text that has some: a follow-up read with its question ("thanh vien ban bau cu co duoc kiem to bau
+    cu khong Vậy người ứng cử thì sao?") is mixed, and without folded passage vectors the undiacritised
+    half would match nothing but the folded BM25 view."""
+    words = list(_WORD_RE.finditer(text))
+    out, pos, i = [], 0, 0
+    while i < len(words):
+        j = i
+        while j < len(words) and not has_diacritics(words[j].group(0)):
+            j += 1
+        if j - i >= min_words:
+            a, b = words[i].start(), words[j - 1].end()
+            out += [text[pos:a], restorer.restore(text[a:b])]
+            pos = b
+        i = max(j, i + 1)
+    return "".join(out) + text[pos:]
+
+
 class HybridSearcher:
     """Stateless over a snapshot: safe to share between threads of one worker."""
 
@@ -160,6 +182,8 @@ class HybridSearcher:
         folded_input = not has_diacritics(question)
         if folded_input and snap is not None:
             question = self.restorer(snap).restore(question)
+        elif snap is not None:
+            question = restore_folded_runs(question, self.restorer(snap))
         text = normalize_query(question)
         tokens = tokenize(text)
         tokens_folded = tokenize_folded(text)

@@ -296,7 +296,11 @@ def is_followup(question: str, history: Sequence[tuple[str, str]]) -> bool:
     e = detect_entities(question)
     if (e.places or e.documents) and len(content) > 5 and not _ANAPHOR_SUBJECT_RE.search(fq):
         return False  # "Ở Bến Tre, cấp xã có bao nhiêu…" names its own subject, whatever its first word
-    if _FOLLOWUP_RE.search(fq) or _ANAPHOR_SUBJECT_RE.search(fq) or len(content) <= 4:
+    m = _FOLLOWUP_RE.search(fq)
+    own_subject = bool(e.posts or e.bodies or e.documents or e.places) and len(content) > 5
+    if m is not None and m.start() > 0 and m.end() == len(fq) and own_subject:
+        m = None  # "Phụ cấp kiêm nhiệm của công chức xã tính thế nào?" ends like a follow-up but has its subject
+    if m is not None or _ANAPHOR_SUBJECT_RE.search(fq) or len(content) <= 4:
         return True
     # a short question with no subject of its own ("Kiêm 2, 3 nơi thì có được cộng dồn không?",
     # "cấp huyện chiếm bao nhiêu?") speaks of the conversation's subject

@@ -16,7 +16,7 @@ from assistant.config import Settings
 from assistant.models import Passage
 from assistant.retrieval import ScoredPassage, SentenceHit
 from assistant.text import fold, split_sentences
-from assistant.turn import build_turn, detect_entities, detect_intent, is_injection, resolve_followup
+from assistant.turn import build_turn, detect_entities, detect_intent, is_followup, is_injection, resolve_followup
 
 
 def hit(pid: str, section: str, body: str, score: float = 0.9, kind: str = "luat", status: str = "con-hieu-luc",
@@ -514,3 +514,21 @@ def test_a_remark_about_figures_is_not_the_figure() -> None:
     report = hit("bt::sl", "Số liệu", "Sau hai năm có 1.017 trường hợp kiêm nhiệm, nhất thể hóa.", score=0.92,
                  scores={0: 0.9})
     assert answer("Bến Tre có bao nhiêu trường hợp kiêm nhiệm?", [remark, report]).startswith("Sau hai năm có 1.017")
+
+
+def test_a_question_with_its_own_subject_is_not_a_follow_up_for_ending_in_the_nao() -> None:
+    history = [("user", "Ban bầu cử họp cần ít nhất bao nhiêu thành viên có mặt?"), ("assistant", "Hai phần ba.")]
+    assert not is_followup("Phụ cấp kiêm nhiệm của công chức xã tính thế nào?", history)
+    assert is_followup("Còn Tổ bầu cử thì thế nào?", history)  # an opener still makes it one
+    assert is_followup("cấp xã thì thế nào?", history)  # no subject of its own
+
+
+def test_a_follow_up_read_with_an_undiacritised_question_gets_its_diacritics_back() -> None:
+    from assistant.retrieval import restore_folded_runs
+    from assistant.text import DiacriticRestorer
+
+    r = DiacriticRestorer.from_texts(["Thành viên Ban bầu cử có được kiêm nhiệm thành viên Tổ bầu cử không?"])
+    mixed = "thanh vien ban bau cu co duoc kiem to bau cu khong Vậy người ứng cử thì sao?"
+    assert restore_folded_runs(mixed, r) == ("thành viên ban bầu cử có được kiêm tổ bầu cử không "
+                                             "Vậy người ứng cử thì sao?")
+    assert restore_folded_runs("Ban bầu cử cấp xa", r) == "Ban bầu cử cấp xa"  # one bare word is left alone
