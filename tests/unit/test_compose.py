@@ -16,7 +16,14 @@ from assistant.config import Settings
 from assistant.models import Passage
 from assistant.retrieval import ScoredPassage, SentenceHit
 from assistant.text import fold, split_sentences
-from assistant.turn import build_turn, detect_entities, detect_intent, is_followup, is_injection, resolve_followup
+from assistant.turn import (
+    build_turn,
+    detect_entities,
+    detect_intent,
+    is_followup,
+    is_injection,
+    resolve_followup,
+)
 
 
 def hit(pid: str, section: str, body: str, score: float = 0.9, kind: str = "luat", status: str = "con-hieu-luc",
