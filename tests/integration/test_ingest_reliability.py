@@ -208,6 +208,9 @@ def test_model_mismatch_refuses_until_rebuild(tmp_path: Path, model_dir: Path) -
     meta["model"] = "another-embedding-model@v0"
     meta_col.modify(metadata=meta)
     assert idx._pointer()["model"] == "another-embedding-model@v0"
+    # an index really built by another model comes with that ingest's state, whose key names the other
+    # model's manifest: the no-op shortcut does not apply. Tampering with the pointer alone leaves ours.
+    (settings.data_dir / "kiemnhiem.ingest-state.json").unlink()
 
     with TestClient(create_app(settings)) as client:  # the API refuses too, and says so in /health
         health = client.get("/health")

@@ -172,3 +172,22 @@ def test_a_reingest_with_nothing_changed_does_not_open_the_store(tmp_path: Path,
     assert not state.exists()
     edited = KnowledgeIndex(settings, embedder=emb).ingest([notes])
     assert edited.updated >= 1 and state.exists()
+
+
+def test_the_no_op_state_is_keyed_by_the_model_manifest(tmp_path: Path) -> None:
+    """Another model (another manifest) means another key: its index never passes for ours."""
+    from assistant.documents import iter_documents
+    from assistant.index import KnowledgeIndex
+
+    notes, emb, settings = _two_notes(tmp_path)
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "kiemnhiem_manifest.json").write_text('{"model_id": "a"}')
+    settings = settings.model_copy(update={"model_path": model})
+    docs, _ = iter_documents([notes])
+    index = KnowledgeIndex(settings, embedder=emb)
+    key = index._state_key(docs)
+    (model / "kiemnhiem_manifest.json").write_text('{"model_id": "b"}')
+    assert index._state_key(docs) != key
+    assert KnowledgeIndex(settings.model_copy(update={"folded_vectors": True}), embedder=emb)._state_key(docs) != \
+        index._state_key(docs)
