@@ -989,6 +989,8 @@ def kind_name(number: str) -> str:
 
 def document_label(p: Passage) -> str:
     """The document part of a citation label ("Khoản 1 Điều 10, Nghị định 92/2009/NĐ-CP" -> the decree)."""
+    if p.section and p.label.startswith(f"{p.section}, "):
+        return p.label[len(p.section) + 2:]  # a section title may hold a comma: "Ở thôn, tổ dân phố: …"
     head, sep, rest = p.label.partition(", ")
     if sep and (p.section in head or head in p.section or re.match(r"(Khoản|Điều|Mục|Điểm)\b", head)):
         return rest

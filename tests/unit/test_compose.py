@@ -539,3 +539,11 @@ def test_a_follow_up_read_with_an_undiacritised_question_gets_its_diacritics_bac
     assert restore_folded_runs(mixed, r) == ("thành viên ban bầu cử có được kiêm tổ bầu cử không "
                                              "Vậy người ứng cử thì sao?")
     assert restore_folded_runs("Ban bầu cử cấp xa", r) == "Ban bầu cử cấp xa"  # one bare word is left alone
+
+
+def test_the_document_name_survives_a_comma_in_the_section_title() -> None:
+    h = hit("tong-hop::thon", "Ở thôn, tổ dân phố: mô hình tiếp tục", "Bí thư chi bộ kiêm trưởng thôn vẫn tiếp tục.",
+            name="Tổng hợp: cải cách 2025")
+    assert compose.document_label(h.passage) == "Tổng hợp: cải cách 2025"
+    law = hit("luat::d27", "Điều 27", "Người ứng cử không được là thành viên Tổ bầu cử.", name="Luật Bầu cử 85/2015/QH13")
+    assert compose.document_label(law.passage) == "Luật Bầu cử 85/2015/QH13"
