@@ -343,9 +343,12 @@ def _bonus(c: Candidate, turn: Turn) -> float:
         elif _VERDICT_RE.search(f):
             b += 0.02
     if turn.intent == "amount":
+        rate = asks_rate(turn.folded)
+        if rate:
+            has_number = _has_rate(f)  # "chỉ hưởng một mức phụ cấp" counts allowances, it is not how much
         if has_number:
             b += 0.06
-        elif re.search(rf"\b{_QUANTITY_WORDS} (muc|nguoi|chuc danh|thanh vien)\b", f):
+        elif not rate and re.search(rf"\b{_QUANTITY_WORDS} (muc|nguoi|chuc danh|thanh vien)\b", f):
             b += 0.03
         else:
             b -= 0.04
@@ -804,6 +807,8 @@ def answers_amount(turn: Turn, c: Candidate) -> bool:
     """The candidate holds a figure, and counts what was asked when the question names a unit."""
     if not _has_quantity(c.folded) or _total_for_level(turn, c.folded) or _FIGURES_REMARK_RE.search(c.folded):
         return False
+    if asks_rate(turn.folded) and not _has_rate(c.folded):
+        return False
     unit = asked_unit(turn.folded)
     return unit is None or counts_unit(c.folded, unit) or (
         re.search(rf"\b{_QUANTITY_WORDS} ({unit})\b", c.folded) is not None)
@@ -829,6 +834,19 @@ def _other_level_only(turn: Turn, c: Candidate) -> bool:
     f = c.folded
     mentions = {lv for lv in ("tinh", "huyen", "xa", "thon") if mentions_level(f, lv, explicit=True)}
     return bool(mentions) and not (mentions & set(asked))
+
+
+def asks_rate(folded_question: str) -> bool:
+    """"Phụ cấp bao nhiêu?", "lương tính thế nào?": how much money, not how many allowances or posts."""
+    return (re.search(r"\b(phu cap|luong|tien)\b", folded_question) is not None
+            and re.search(r"\b(bao nhieu|tinh the nao|tinh nhu the nao)\b", folded_question) is not None
+            and re.search(r"\b(bao nhieu|may) (muc|loai|khoan|chuc danh|nguoi|thanh vien|truong hop|can bo|noi)\b",
+                          folded_question) is None)
+
+
+def _has_rate(folded: str) -> bool:
+    """A written figure (50 %, hệ số 2,34, 10 %): a rate or a sum, not "một mức" nor a document number."""
+    return _NUMBER_RE.search(_NOT_QUANTITY_RE.sub(" ", _LIST_ITEM_RE.sub("", folded))) is not None
 
 
 def _has_quantity(folded: str) -> bool:

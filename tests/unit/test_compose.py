@@ -547,3 +547,15 @@ def test_the_document_name_survives_a_comma_in_the_section_title() -> None:
     assert compose.document_label(h.passage) == "Tổng hợp: cải cách 2025"
     law = hit("luat::d27", "Điều 27", "Người ứng cử không được là thành viên Tổ bầu cử.", name="Luật Bầu cử 85/2015/QH13")
     assert compose.document_label(law.passage) == "Luật Bầu cử 85/2015/QH13"
+
+
+def test_how_much_allowance_is_a_rate_not_one_allowance() -> None:
+    """"Phụ cấp bao nhiêu?" is answered by the rate (50 %), not by "chỉ hưởng một mức phụ cấp", even when
+    that sentence scores higher; "có mấy mức phụ cấp" still counts allowances."""
+    body = ("2. Mức phụ cấp kiêm nhiệm bằng 50% mức lương bậc 1 cộng phụ cấp chức vụ lãnh đạo (nếu có).\n"
+            "4. Dù kiêm nhiều chức vụ, chức danh cũng chỉ được hưởng một mức phụ cấp kiêm nhiệm.")
+    hits = [hit("nd33::d20", "Điều 20", body, scores={0: 0.80, 1: 0.86})]
+    assert "50%" in answer("vậy phụ cấp bao nhiêu?", hits, PREV_ALLOW).split(". ")[0]
+    assert compose.asks_rate(fold("Mức phụ cấp kiêm nhiệm là bao nhiêu?"))
+    assert not compose.asks_rate(fold("Kiêm nhiều chức danh thì được hưởng mấy mức phụ cấp?"))
+    assert not compose.asks_rate(fold("Ban bầu cử có bao nhiêu thành viên?"))
