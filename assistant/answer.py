@@ -22,7 +22,7 @@ from assistant.period import period_fields
 from assistant.retrieval import STOPWORDS_FOLDED, ScoredPassage
 from assistant.safety import unsafe_generated
 from assistant.text import collapse_ws, fold, sentences, tokenize_folded
-from assistant.turn import Turn
+from assistant.turn import Turn, sub_turns
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +193,11 @@ class ExtractiveAnswerer:
             text = (f"Các nguồn hiện có chưa xác minh được điều bạn hỏi, nên tôi không trả lời dứt khoát. "
                     f"Nguồn ghi: «{compose.display(lead.text)}» ({lead.passage.label}).")
             return Answer(text, [], refused=True, answered_by="refusal")
+        asked = turn  # the question the lead answers: the first part of a message asking several
+        if turn.intent not in ("validity", "source", "change") and not plan.gone:
+            parts = self._each_part(turn, hits, docs, plan)
+            if parts is not None:
+                lead, asked = parts
         citations: list[Citation] = []
         by_span: dict[tuple[str, int, int], Citation] = {}
 
@@ -242,7 +247,7 @@ class ExtractiveAnswerer:
             lines.append(f"{head}Quy định áp dụng: {compose.provision_name(provision.passage, turn.asked_date)}. "
                          f"[{cite(provision)}]")
             named = True
-        prefix = "Không." if plan.gone and turn.intent == "yesno" else (compose.verdict_word(turn, lead.text) or "")
+        prefix = "Không." if plan.gone and turn.intent == "yesno" else (compose.verdict_word(asked, lead.text) or "")
         contested = any(not c.in_period and c.hit.passage.doc_id == lead.passage.doc_id for c in plan.considered)
         period = compose.period_prefix(turn, lead, docs, contested) if not covered_docs and not named else ""
         head = " ".join(x for x in (prefix, period) if x)
@@ -257,6 +262,42 @@ class ExtractiveAnswerer:
         if notes:
             text += "\n\n" + "\n".join(notes)
         return Answer(text, citations)
+
+    def _each_part(self, turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Mapping[str, Any]],
+                   plan: compose.Plan, reach: float = 0.4) -> tuple[compose.Candidate, Turn] | None:
+        """A message asking two questions gets each one's best sentence, in the order asked, then the
+        plan's other sentences; returns the new lead and the part it answers (for its verdict word).
+
+        A part's sentence shares a word pair only that part names ("phụ cấp", "bảo hiểm", "thành
+        lập"); the first part's sentence names none of the later parts' (they add a condition to it:
+        "ở đơn vị vũ trang … 5 đến 9" answers the second part, "11 đến 21" the first). None, and the
+        plan untouched, unless each part finds a whole sentence within ``reach`` of the plan's lead and
+        the plan's lead is one of them: the message read whole is then the better answer.
+        """
+        assert plan.lead is not None
+        subs = sub_turns(turn)
+        pairs = [_word_pairs(s.folded) for s in subs]
+        own = [w - set().union(*(x for j, x in enumerate(pairs) if j != i)) for i, w in enumerate(pairs)]
+        if not subs or any(not o for o in own[1:]):
+            return None
+        firsts: list[compose.Candidate] = []
+        for i, sub in enumerate(subs):
+            def fits(c: compose.Candidate, i: int = i) -> bool:
+                shared = [len(o & _word_pairs(c.folded)) for o in own]
+                return not any(shared[1:]) if i == 0 else shared[i] >= 1
+
+            c = compose.plan_answer(sub, [c for c in compose.candidates(sub, hits, docs) if fits(c)], 1).lead
+            if (c is None or c.unverified or c.in_period != plan.lead.in_period or compose._overlaps(c, firsts)
+                    or c.score < plan.lead.score - reach or not c.text.lstrip("-•*0123456789. ")[:1].isupper()):
+                return None
+            firsts.append(c)
+        if not compose._overlaps(plan.lead, firsts):
+            return None
+        if compose.verdict_word(turn, plan.lead.text) not in (None, compose.verdict_word(subs[0], firsts[0].text)):
+            return None  # never a different yes or no than the message read whole
+        rest = [c for c in [plan.lead, *plan.support] if not compose._overlaps(c, firsts)]
+        plan.support = [*firsts[1:], *rest][: max(self.settings.max_answer_sentences - 1, len(firsts) - 1)]
+        return firsts[0], subs[0]
 
     def _change(self, turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Mapping[str, Any]]) -> Answer | None:
         """"What changed": the best sentence from before the change and the best from after, each labelled."""
@@ -319,6 +360,14 @@ _INTENT_HINTS = {
     "validity": "Câu hỏi về hiệu lực: câu đầu nói văn bản còn hay hết hiệu lực và văn bản nào thay thế, nếu nguồn nêu.",
     "change": "Câu hỏi về thay đổi: nêu quy định trước và sau, ghi rõ mốc thời gian của từng quy định.",
 }
+
+
+def _word_pairs(folded: str) -> set[str]:
+    """Adjacent syllable pairs without a stop word: most Vietnamese words are two syllables, and
+    "phụ cấp" must not match "cấp xã"."""
+    toks = tokenize_folded(folded)
+    return {f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)
+            if a not in STOPWORDS_FOLDED and b not in STOPWORDS_FOLDED}
 
 
 def turn_hint(turn: Turn | None) -> str:

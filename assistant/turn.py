@@ -412,3 +412,30 @@ def build_turn(question: str, history: Sequence[dict[str, str]] | None = None, *
                 steered=steered, injection=is_injection(cleaned), intent=intent, entities=entities, as_of=today,
                 today=real_today,
                 period=period, top_k=top_k, filters=filters, answerer=answerer)
+
+
+def sub_turns(turn: Turn) -> list[Turn]:
+    """The questions of a message that asks two or more ("Tổ bầu cử có bao nhiêu thành viên? Ở đơn vị
+    vũ trang … thì thế nào?"), each analysed alone; [] for a single question.
+
+    Why: the best sentence for the whole message answers one part, and a reader whose first question
+    goes unanswered has no answer. A part keeps the message's period and borrows what it leaves
+    unnamed (the body, the level) from the others.
+    """
+    if turn.focus is not None:
+        return []  # a follow-up is read with the previous turn: one question
+    parts = [p.strip() + "?" for p in turn.cleaned.split("?") if len(tokenize_folded(p)) >= 3]
+    if len(parts) < 2:
+        return []
+    whole = turn.entities
+    out: list[Turn] = []
+    for part in parts:
+        e = detect_entities(part)
+        e = replace(e, documents=e.documents or whole.documents, document_numbers=e.document_numbers or
+                    whole.document_numbers, places=e.places or whole.places, posts=e.posts or whole.posts,
+                    levels=e.levels or whole.levels, bodies=e.bodies or whole.bodies)
+        folded = fold(part)
+        intent = detect_intent(folded)
+        out.append(replace(turn, cleaned=part, standalone=part, folded=folded, entities=e,
+                           intent=intent if intent != "other" else turn.intent))
+    return out

@@ -559,3 +559,29 @@ def test_how_much_allowance_is_a_rate_not_one_allowance() -> None:
     assert compose.asks_rate(fold("Mức phụ cấp kiêm nhiệm là bao nhiêu?"))
     assert not compose.asks_rate(fold("Kiêm nhiều chức danh thì được hưởng mấy mức phụ cấp?"))
     assert not compose.asks_rate(fold("Ban bầu cử có bao nhiêu thành viên?"))
+
+
+def test_two_questions_in_one_message_each_get_their_answer() -> None:
+    """"Tổ bầu cử có bao nhiêu thành viên? Ở đơn vị vũ trang … thì thế nào?": the first sentence answers the
+    first question, the second the second, even when the second's sentence scores best for the whole."""
+    body = ("Tổ có từ 11 đến 21 thành viên, gồm đại diện cơ quan nhà nước và tổ chức chính trị - xã hội.\n"
+            "- Đơn vị vũ trang nhân dân là khu vực bỏ phiếu riêng thì có một Tổ bầu cử từ 5 đến 9 thành viên.")
+    hits = [hit("luat::d25", "Điều 25", body, scores={0: 0.70, 1: 0.95})]
+    q = "Tổ bầu cử có bao nhiêu thành viên? Ở đơn vị vũ trang nhân dân có khu vực bỏ phiếu riêng thì thế nào?"
+    lines = answer(q, hits).splitlines()
+    assert "11 đến 21" in lines[0] and "5 đến 9" in lines[1], lines
+    assert len(build_turn("Thành viên Ban bầu cử có được kiêm nhiệm không?").cleaned.split("?")) == 2
+    assert "5 đến 9" in answer("Ở đơn vị vũ trang nhân dân có khu vực bỏ phiếu riêng thì Tổ bầu cử có bao nhiêu thành viên?",
+                               hits).splitlines()[0]
+
+
+def test_a_second_question_never_changes_the_verdict_of_the_first() -> None:
+    """The second part's words ("rút đơn") sit in the prohibition, so part one alone would pick the
+    permission-like sentence; the answer keeps the verdict of the message read whole: "Không."."""
+    body = "Người ứng cử không được là thành viên Tổ bầu cử nơi mình ứng cử, phải rút đơn khỏi danh sách thành viên."
+    other = "Luật không có điều nào cấm một người tham gia Tổ bầu cử."
+    hits = [hit("luat::d27", "Điều 27", body, scores={0: 0.9}),
+            hit("hd::tl", "Trả lời", other, 0.8, kind="hoi-dap", scores={0: 0.85})]
+    q = "Người ứng cử có được làm thành viên Tổ bầu cử không? Có phải rút đơn không?"
+    lines = answer(q, hits).splitlines()
+    assert lines[0].startswith("Không."), lines
