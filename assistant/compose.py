@@ -66,6 +66,7 @@ def is_unverified(folded: str) -> bool:
     body = re.sub(r"\([^()]*\)", " ", folded)
     clauses = [c for c in re.split(r";", body) if c.strip()]
     return bool(clauses) and bool(_UNVERIFIED_RE.search(clauses[0].strip()))
+_NUMERALS = r"(mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi)"
 _QUANTITY_WORDS = r"(mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi|nhieu)"
 _SHARE = rf"\b({_QUANTITY_WORDS} phan {_QUANTITY_WORDS}|qua nua|mot nua)\b"  # "hai phần ba", "quá nửa": a figure too
 _LIST_ITEM_RE = re.compile(r"^\s*(\d+\.|[a-zđ]\)|[-•*])\s+")
@@ -310,8 +311,10 @@ _UNITS = {"thanh vien": "thanh vien|nguoi", "nguoi": "nguoi|thanh vien", "truong
 
 def asked_unit(folded_question: str) -> str | None:
     """The unit an amount question counts ("bao nhiêu thành viên" -> thành viên|người), as a regex."""
-    m = re.search(r"\b(?:bao nhieu|may|so)\s+(thanh vien|nguoi|truong hop|chuc danh|ngay|muc|phan tram|can bo|dong|tien)", folded_question)
-    return _UNITS.get(m.group(1)) if m else None
+    m = re.search(r"\b(bao nhieu|may|so)\s+(thanh vien|nguoi|truong hop|chuc danh|ngay|muc|phan tram|can bo|dong|tien)", folded_question)
+    if m and m.group(1) == "may" and m.group(2) == "muc":
+        return "muc"  # "hưởng mấy mức phụ cấp": how many allowances ("một mức"), not a rate ("50% mức lương")
+    return _UNITS.get(m.group(2)) if m else None
 
 
 def primacy(p: Passage) -> int:
@@ -823,6 +826,8 @@ def _total_for_level(turn: Turn, folded: str) -> bool:
 
 def counts_unit(folded: str, unit: str) -> bool:
     """The text gives a count of ``unit``: "9 đến 17 người", or "hai phần ba tổng số thành viên" (a share of them)."""
+    if unit == "muc":  # a number of allowances or levels: "một mức", "2 mức"; "50% mức lương" is a rate
+        return re.search(rf"(\d+|\b{_NUMERALS}) muc\b(?! luong)", folded) is not None
     return bool(re.search(rf"\d[\d.,]*\s*(%\s*)?({unit})\b", folded)
                 or re.search(rf"{_SHARE}( tong so)? ({unit})\b", folded))
 

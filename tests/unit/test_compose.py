@@ -585,3 +585,13 @@ def test_a_second_question_never_changes_the_verdict_of_the_first() -> None:
     q = "Người ứng cử có được làm thành viên Tổ bầu cử không? Có phải rút đơn không?"
     lines = answer(q, hits).splitlines()
     assert lines[0].startswith("Không."), lines
+
+
+def test_how_many_allowances_is_a_count_not_a_rate() -> None:
+    """"Hưởng mấy mức phụ cấp?" is answered by "chỉ hưởng một mức", not by "50% mức lương" (a rate)."""
+    body = ("2. Mức phụ cấp kiêm nhiệm bằng 50% mức lương bậc 1 cộng phụ cấp chức vụ lãnh đạo (nếu có).\n"
+            "4. Dù kiêm nhiều chức vụ, chức danh cũng chỉ hưởng một mức phụ cấp kiêm nhiệm cao nhất.")
+    hits = [hit("nd33::d20", "Điều 20", body, scores={0: 0.86, 1: 0.80})]
+    assert "một mức" in answer("Kiêm nhiệm 3 chức danh thì hưởng mấy mức phụ cấp kiêm nhiệm?", hits).splitlines()[0]
+    assert compose.asked_unit(fold("hưởng mấy mức phụ cấp")) == "muc"
+    assert compose.asked_unit(fold("bao nhiêu thành viên")) == "thanh vien|nguoi"
