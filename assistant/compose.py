@@ -92,6 +92,12 @@ _NO_PATTERNS = (
     re.compile(r"\bkhong lien quan den\b"),
 )
 
+# "Thôn, tổ dân phố có còn không?" asks whether a thing still exists: "được khuyến khích" is no answer
+_STILL_THERE_Q = re.compile(r"\b(con khong|con nua khong|con khong nhi)\b")
+_MAY_Q = re.compile(r"\b(co duoc|duoc khong|duoc nua khong)\b")
+_GONE_PATTERNS = (re.compile(r"\b(khong con|(ket thuc|thoi|cham dut) hoat dong|da bi bo|bi bai bo)\b"),)
+_STILL_PATTERNS = (re.compile(r"\b(van (duoc )?(giu nguyen|xac dinh|con|tiep tuc|la)|giu nguyen|van con)\b"),)
+
 PRIMARY_KINDS = {"luat": 3, "nghi-dinh": 3, "thong-tu": 3, "nghi-quyet": 2, "quy-dinh": 2, "ket-luan": 2,
                  "chi-thi": 2, "huong-dan": 1, "hoi-dap": 1, "tin-tuc": 0, "khac": 0}
 OTHER_PERIOD_PENALTY = 0.2
@@ -621,7 +627,10 @@ def verdict_word(turn: Turn, quote: str, any_level: bool = False) -> str | None:
     asked = [] if any_level else [lv for lv in turn.entities.levels if lv in _LEVEL_EXPLICIT]
     if _other_holder(turn.folded, f):
         return None  # "Bí thư chi bộ được khuyến khích kiêm Trưởng thôn" says nothing of the Trưởng ban's
-    for patterns, word in ((_NO_PATTERNS, "Không."), (_YES_PATTERNS, "Được.")):
+    verdicts: tuple[tuple[tuple[re.Pattern[str], ...], str], ...] = ((_NO_PATTERNS, "Không."), (_YES_PATTERNS, "Được."))
+    if _STILL_THERE_Q.search(turn.folded) and not _MAY_Q.search(turn.folded):
+        verdicts = ((_GONE_PATTERNS, "Không."), (_STILL_PATTERNS, "Còn."))  # "có còn không?": exists, not allowed
+    for patterns, word in verdicts:
         for p in patterns:
             m = p.search(f)
             if m is None or (asked and _nearest_level(f, m.start()) not in (None, *asked)):

@@ -218,10 +218,24 @@ _INTENT_RULES = (("change", _CHANGE_RE), ("validity", _VALIDITY_RE), ("source", 
                  ("amount", _AMOUNT_RE), ("when", _WHEN_RE), ("yesno", _YESNO_RE), ("list", _LIST_RE))
 
 
+_STILL_THERE_RE = re.compile(r"\b(con khong|con nua khong|con khong nhi)\b")
+# what can be "still in force" rather than "still there": a text, a model, a regime, an allowance
+_DOCUMENT_CUE_RE = re.compile(r"\b(nghi dinh|luat|thong tu|quyet dinh|nghi quyet|ket luan|chi thi|quy dinh|van ban|"
+                              r"hien phap|huong dan|mo hinh|che do|chinh sach|phu cap|thi diem)\b|\d+/\d{4}|\d+-[a-z]+/[a-z]+")
+
+
 def detect_intent(folded: str) -> str:
-    """The kind of answer the question expects (first matching rule wins; see module docstring)."""
+    """The kind of answer the question expects (first matching rule wins; see module docstring).
+
+    "… còn không?" asks whether something is still in force only when it names a text, a model or a
+    regime: "Cấp huyện có còn không?" asks whether the level still exists, a yes/no question.
+    """
     f = collapse_ws(folded).strip(" ?.!")
-    return next((name for name, rule in _INTENT_RULES if rule.search(f)), "other")
+    intent = next((name for name, rule in _INTENT_RULES if rule.search(f)), "other")
+    if intent == "validity" and not _DOCUMENT_CUE_RE.search(f) and _STILL_THERE_RE.search(f) and not any(
+            m.group(0) not in ("con khong", "con nua khong", "con khong nhi") for m in _VALIDITY_RE.finditer(f)):
+        return "yesno"
+    return intent
 
 
 def detect_levels(folded: str) -> tuple[str, ...]:

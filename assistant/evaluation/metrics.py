@@ -230,7 +230,7 @@ def aggregate_ranking(per_question: Sequence[Mapping[str, float]]) -> dict[str, 
 
 
 
-_LEADING_VERDICT_RE = re.compile(r"^(không được|không phải|không|chưa|sai|được|có|đúng|vẫn)\s*[.,;:!]")
+_LEADING_VERDICT_RE = re.compile(r"^(không được|không phải|không|chưa|sai|được|có|đúng|vẫn|còn)\s*[.,;:!]")
 _NO_VERDICT_WORDS = ("không được", "không phải", "không", "chưa", "sai")
 _PARENS_RE = re.compile(r"\([^()]*\)")
 _CONDITIONAL_OPENERS = ("nếu ", "khi ", "trường hợp ", "dù ", "mặc dù ", "trừ khi ")
@@ -286,7 +286,7 @@ def polarity(sentence: str, focus: Sequence[str] = ()) -> str | None:
     sentences read right under it):
 
     1. A leading verdict word followed by punctuation decides: ``Không.``, ``Không được,``,
-       ``Chưa.``, ``Sai.`` → no; ``Được.``, ``Có.``, ``Đúng.``, ``Vẫn.`` → yes.
+       ``Chưa.``, ``Sai.`` → no; ``Được.``, ``Có.``, ``Đúng.``, ``Vẫn.``, ``Còn.`` → yes.
     2. Otherwise one clause is read: parentheses are dropped, the sentence is cut at ``;`` and the
        clause holding a ``focus`` string (the question's ``lead``) is taken, else the first one; in
        it a leading conditional

@@ -58,6 +58,10 @@ def answer(question: str, hits: list[ScoredPassage], history: list[dict[str, str
     ("Ai quyết định thành lập Ban bầu cử đại biểu Quốc hội?", "authority"),
     ("Cơ quan nào thành lập Ủy ban bầu cử ở xã?", "authority"),
     ("Nghị định 92/2009/NĐ-CP còn hiệu lực không?", "validity"),
+    ("Cấp huyện có còn không?", "yesno"),  # a level that still exists, not a document in force
+    ("Mô hình bí thư huyện ủy kiêm chủ tịch UBND huyện còn không?", "validity"),
+    ("NĐ 33/2023 còn không?", "validity"),
+    ("Quy định 208 còn không?", "validity"),
     ("Quy định 208-QĐ/TW còn áp dụng không?", "validity"),
     ("Luật sửa đổi năm 2025 thay đổi gì về Ban bầu cử?", "change"),
     ("Trước và sau cải cách khác gì?", "change"),
@@ -399,7 +403,7 @@ def test_which_text_governs_names_the_provision_in_force_at_the_asked_date() -> 
 def test_a_verdict_or_an_abolition_counts_for_the_level_it_is_said_of() -> None:
     turn = build_turn("Người hoạt động không chuyên trách ở thôn, tổ dân phố có còn không?")
     mixed = "Mô hình ở cấp xã không còn cơ sở, còn ở thôn, tổ dân phố thì vẫn tiếp tục."
-    assert compose.verdict_word(turn, mixed) is None  # the "không còn" is the commune's, not the village's
+    assert compose.verdict_word(turn, mixed) == "Còn."  # the "không còn" is the commune's; the village's "vẫn tiếp tục"
     assert compose.verdict_word(build_turn("Ở cấp xã mô hình đó có được tiếp tục không?"), mixed) == "Không."
     text = answer("Người hoạt động không chuyên trách ở thôn, tổ dân phố có được tiếp tục không?", [
         hit("kl137::a", "Hệ quả", mixed, scores={0: 0.9}),
@@ -426,7 +430,7 @@ def test_theo_ban_nay_carries_the_sentence_that_says_which_version() -> None:
     h = hit("luat::pb", "Phiên bản", "Nội dung bám theo bản hợp nhất đã gồm các sửa đổi năm 2025. "
             "Theo bản này, không còn Ủy ban bầu cử hay Ban bầu cử ở cấp huyện.", scores={0: 0.5, 1: 0.9})
     text = answer("Ủy ban bầu cử ở huyện còn không?", [h])
-    assert text.startswith("Nội dung bám theo bản hợp nhất") and "Theo bản này, không còn" in text.splitlines()[0]
+    assert text.startswith("Không. Nội dung bám theo bản hợp nhất") and "Theo bản này, không còn" in text.splitlines()[0]
 
 
 def test_a_named_person_after_theo_is_not_an_anaphor() -> None:
@@ -595,3 +599,15 @@ def test_how_many_allowances_is_a_count_not_a_rate() -> None:
     assert "một mức" in answer("Kiêm nhiệm 3 chức danh thì hưởng mấy mức phụ cấp kiêm nhiệm?", hits).splitlines()[0]
     assert compose.asked_unit(fold("hưởng mấy mức phụ cấp")) == "muc"
     assert compose.asked_unit(fold("bao nhiêu thành viên")) == "thanh vien|nguoi"
+
+
+def test_still_there_is_answered_by_existence_not_permission() -> None:
+    """"Thôn, tổ dân phố có còn không?" asks whether they exist: "vẫn … giữ nguyên" answers "Còn.", and a
+    rule that encourages a concurrent post ("khuyến khích … kiêm") gives no verdict at all."""
+    still = "Thôn, tổ dân phố vẫn được xác định là tổ chức tự quản của cộng đồng; tạm thời giữ nguyên số thôn."
+    encourages = "Nghị định khuyến khích Bí thư chi bộ kiêm nhiệm chức danh Trưởng thôn."
+    turn = build_turn("Thôn, tổ dân phố có còn không?")
+    assert turn.intent == "yesno"
+    assert compose.verdict_word(turn, still) == "Còn."
+    assert compose.verdict_word(turn, encourages) is None
+    assert compose.verdict_word(build_turn("Cấp huyện có còn không?"), "Cấp huyện thôi hoạt động từ 01/7/2025.") == "Không."
