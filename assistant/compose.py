@@ -98,6 +98,8 @@ _MAY_Q = re.compile(r"\b(co duoc|duoc khong|duoc nua khong)\b")
 _GONE_PATTERNS = (re.compile(r"\b(khong con|(ket thuc|thoi|cham dut) hoat dong|da bi bo|bi bai bo)\b"),)
 _STILL_PATTERNS = (re.compile(r"\b(van (duoc )?(giu nguyen|xac dinh|con|tiep tuc|la)|giu nguyen|van con)\b"),)
 
+_MUST_DO_Q = re.compile(r"\b(phai|can) lam (gi|sao|the nao|nhu the nao)\b")
+
 PRIMARY_KINDS = {"luat": 3, "nghi-dinh": 3, "thong-tu": 3, "nghi-quyet": 2, "quy-dinh": 2, "ket-luan": 2,
                  "chi-thi": 2, "huong-dan": 1, "hoi-dap": 1, "tin-tuc": 0, "khac": 0}
 OTHER_PERIOD_PENALTY = 0.2
@@ -377,6 +379,8 @@ def _bonus(c: Candidate, turn: Turn) -> float:
             b += 0.08  # says what ended it or what replaced it
         elif re.search(r"\b(hieu luc|con ap dung|khong con|ap dung)\b", f):
             b += 0.04
+    if _MUST_DO_Q.search(turn.folded) and re.search(r"\b(phai|co trach nhiem)\b", f):
+        b += 0.06  # "thì phải làm gì?": the duty ("phải làm đơn xin rút"), before what follows if it is not done
     if turn.intent == "when" and re.search(r"\d{1,2}/\d{1,2}(/\d{4})?|\d+ ngay|cham nhat|tu ngay|ket thuc|den khi", f):
         b += 0.06
     if ents.levels and turn.intent in ("amount", "authority", "yesno", "when", "validity", "list"):

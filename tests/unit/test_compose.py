@@ -611,3 +611,12 @@ def test_still_there_is_answered_by_existence_not_permission() -> None:
     assert compose.verdict_word(turn, still) == "Còn."
     assert compose.verdict_word(turn, encourages) is None
     assert compose.verdict_word(build_turn("Cấp huyện có còn không?"), "Cấp huyện thôi hoạt động từ 01/7/2025.") == "Không."
+
+
+def test_what_must_one_do_is_answered_by_the_duty() -> None:
+    """"… thì phải làm gì?": the duty ("phải làm đơn xin rút") leads, not what happens if it is not done."""
+    body = ("- Nếu không có đơn xin rút, cơ quan đã thành lập Ban bầu cử ra quyết định xóa tên người ứng cử.\n"
+            "- Nếu đã là thành viên của Ban bầu cử, người ứng cử phải làm đơn xin rút khỏi danh sách thành viên.")
+    hits = [hit("luat::d27", "Điều 27", body, scores={0: 0.90, 1: 0.87})]
+    q = "Người đang là thành viên Ban bầu cử mà ra ứng cử thì phải làm gì?"
+    assert "phải làm đơn xin rút" in answer(q, hits).splitlines()[0]
