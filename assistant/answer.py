@@ -193,7 +193,8 @@ class ExtractiveAnswerer:
             text = (f"Các nguồn hiện có chưa xác minh được điều bạn hỏi, nên tôi không trả lời dứt khoát. "
                     f"Nguồn ghi: «{compose.display(lead.text)}» ({lead.passage.label}).")
             return Answer(text, [], refused=True, answered_by="refusal")
-        asked = turn  # the question the lead answers: the first part of a message asking several
+        pair = None if plan.gone else compose.unanswered_pair(turn, plan.considered or compose.candidates(turn, hits, docs))
+        asked: Turn | None = turn  # the question the lead answers: the first part of a message asking several
         if turn.intent not in ("validity", "source", "change") and not plan.gone:
             parts = self._each_part(turn, hits, docs, plan)
             if parts is not None:
@@ -247,7 +248,13 @@ class ExtractiveAnswerer:
             lines.append(f"{head}Quy định áp dụng: {compose.provision_name(provision.passage, turn.asked_date)}. "
                          f"[{cite(provision)}]")
             named = True
-        prefix = "Không." if plan.gone and turn.intent == "yesno" else (compose.verdict_word(asked, lead.text) or "")
+        if pair is not None:
+            a, b = (compose.POST_NAMES.get(x, x) for x in pair)
+            lines.append(f"Các nguồn hiện có không nói trực tiếp việc một người vừa là {a} vừa là {b}, nên tôi không "
+                         f"trả lời được hay không. Những quy định gần nhất trong nguồn (về trường hợp khác):")
+            asked = None
+        prefix = "Không." if plan.gone and turn.intent == "yesno" else (
+            compose.verdict_word(asked, lead.text) if asked is not None else None) or ""
         contested = any(not c.in_period and c.hit.passage.doc_id == lead.passage.doc_id for c in plan.considered)
         period = compose.period_prefix(turn, lead, docs, contested) if not covered_docs and not named else ""
         head = " ".join(x for x in (prefix, period) if x)

@@ -98,6 +98,58 @@ _MAY_Q = re.compile(r"\b(co duoc|duoc khong|duoc nua khong)\b")
 _GONE_PATTERNS = (re.compile(r"\b(khong con|(ket thuc|thoi|cham dut) hoat dong|da bi bo|bi bai bo)\b"),)
 _STILL_PATTERNS = (re.compile(r"\b(van (duoc )?(giu nguyen|xac dinh|con|tiep tuc|la)|giu nguyen|van con)\b"),)
 
+_POST_CANON = (("ubnd", "uy ban nhan dan"), ("hdnd", "hoi dong nhan dan"), ("truong ap", "truong thon"))
+_GENERIC_POSTS = ("chu tich", "thanh vien", "can bo", "cong chuc", "dai bieu", "truong ban", "nguoi ung cu",
+                  "nguoi hoat dong khong chuyen trach")
+POST_NAMES = {"bi thu chi bo": "Bí thư chi bộ", "bi thu": "Bí thư cấp ủy", "pho bi thu": "Phó Bí thư cấp ủy",
+              "chu tich uy ban nhan dan": "Chủ tịch Ủy ban nhân dân", "chu tich hoi dong nhan dan": "Chủ tịch Hội đồng nhân dân",
+              "truong thon": "Trưởng thôn", "to truong to dan pho": "Tổ trưởng tổ dân phố",
+              "truong ban cong tac mat tran": "Trưởng Ban công tác Mặt trận", "giam doc": "Giám đốc",
+              "pho giam doc": "Phó Giám đốc", "truong ban tuyen giao": "Trưởng ban tuyên giáo"}
+
+
+def _canon_posts(folded: str) -> str:
+    for short, full in _POST_CANON:
+        folded = re.sub(rf"\b{short}\b", full, folded)
+    return folded
+
+
+def unanswered_pair(turn: Turn, cands: Sequence[Candidate]) -> tuple[str, str] | None:
+    """The two posts a "may A hold B?" question names, when no sentence weighed names both.
+
+    Why: "Chủ tịch UBND xã có được kiêm Chủ tịch HĐND xã không?" has no source; the nearest sentences
+    (a pilot of Bí thư kiêm Chủ tịch UBND, Bí thư kiêm Chủ tịch HĐND) answer other pairs, and quoting
+    them as the answer misleads. The answer then says so first and gives no yes or no.
+    """
+    if turn.intent != "yesno" or not re.search(r"\b(kiem|dong thoi|vua la)\b", turn.folded):
+        return None
+    named = [_canon_posts(p) for p in turn.entities.posts]
+    posts = list(dict.fromkeys(p for p in named if p not in _GENERIC_POSTS))
+    posts = [p for p in posts if not any(p != q and p in q for q in posts)]  # "bi thu" inside "bi thu chi bo"
+    if len(posts) != 2:
+        return None
+    if any(_holds(_canon_posts(c.folded), *posts) or _holds(_canon_posts(c.folded), *posts[::-1]) for c in cands):
+        return None
+    return posts[0], posts[1]
+
+
+_HOLDS_BOTH_RE = re.compile(r"\b(kiem nhiem|kiem|dong thoi la|dong thoi giu|vua la)\b")
+
+
+def _holds(folded: str, holder: str, held: str) -> bool:
+    """The text says ``holder`` holds ``held`` too: the holder is the post named last before a "kiêm /
+    đồng thời là / vừa là", and ``held`` comes after it ("Bí thư chi bộ kiêm nhiệm chức danh Trưởng thôn").
+    A list of both posts, or "bí thư đồng thời là chủ tịch HĐND hoặc chủ tịch UBND", does not."""
+    for m in _HOLDS_BOTH_RE.finditer(folded):
+        before = folded[: m.start()]
+        found = [(before.rfind(p) + len(p), len(p), p) for p in POSTS if re.search(rf"\b{p}\b", before)]
+        named = _canon_posts(max(found)[2]) if found else None  # the longest of those ending last: "phó bí thư"
+        if named is not None and (named == holder or holder.startswith(named + " ") or named.startswith(holder)) \
+                and re.search(rf"\b{held}\b", folded[m.end():]):
+            return True
+    return False
+
+
 _MUST_DO_Q = re.compile(r"\b(phai|can) lam (gi|sao|the nao|nhu the nao)\b")
 
 PRIMARY_KINDS = {"luat": 3, "nghi-dinh": 3, "thong-tu": 3, "nghi-quyet": 2, "quy-dinh": 2, "ket-luan": 2,

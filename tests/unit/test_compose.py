@@ -620,3 +620,17 @@ def test_what_must_one_do_is_answered_by_the_duty() -> None:
     hits = [hit("luat::d27", "Điều 27", body, scores={0: 0.90, 1: 0.87})]
     q = "Người đang là thành viên Ban bầu cử mà ra ứng cử thì phải làm gì?"
     assert "phải làm đơn xin rút" in answer(q, hits).splitlines()[0]
+
+
+def test_a_pair_of_posts_no_source_speaks_of_is_said_first() -> None:
+    """"Chủ tịch UBND xã có được kiêm Chủ tịch HĐND xã không?": the sources only say a Bí thư may hold either
+    one, so the answer says first that they do not speak of this pair, and gives no yes or no."""
+    other = "Bí thư cấp ủy đồng thời là chủ tịch Hội đồng nhân dân hoặc chủ tịch Ủy ban nhân dân cấp xã chỉ hưởng một mức phụ cấp."
+    hits = [hit("nd33::d20", "Điều 20", other, scores={0: 0.9})]
+    text = answer("Chủ tịch UBND xã có được kiêm Chủ tịch HĐND xã không?", hits)
+    assert text.startswith("Các nguồn hiện có không nói trực tiếp việc một người vừa là Chủ tịch Ủy ban nhân dân vừa là "
+                           "Chủ tịch Hội đồng nhân dân"), text
+    assert "Được." not in text and "Không." not in text
+    said = "Ví dụ: một phó bí thư tỉnh ủy có thể đồng thời là chủ tịch Ủy ban nhân dân tỉnh (hai chức danh)."
+    text = answer("Phó bí thư tỉnh ủy có được kiêm chủ tịch UBND tỉnh không?", [hit("ct35::a", "Mục 2", said, scores={0: 0.9})])
+    assert text.startswith("Ví dụ: một phó bí thư tỉnh ủy"), text
