@@ -99,7 +99,7 @@ _GONE_PATTERNS = (re.compile(r"\b(khong con|(ket thuc|thoi|cham dut) hoat dong|d
 _STILL_PATTERNS = (re.compile(r"\b(van (duoc )?(giu nguyen|xac dinh|con|tiep tuc|la)|giu nguyen|van con)\b"),)
 
 _POST_CANON = (("ubnd", "uy ban nhan dan"), ("hdnd", "hoi dong nhan dan"), ("truong ap", "truong thon"))
-_GENERIC_POSTS = ("chu tich", "thanh vien", "can bo", "cong chuc", "dai bieu", "truong ban", "nguoi ung cu",
+_UNNAMED_HOLDERS = ("chu tich", "thanh vien", "can bo", "cong chuc", "dai bieu", "truong ban", "nguoi ung cu",
                   "nguoi hoat dong khong chuyen trach")
 POST_NAMES = {"bi thu chi bo": "Bí thư chi bộ", "bi thu": "Bí thư cấp ủy", "pho bi thu": "Phó Bí thư cấp ủy",
               "chu tich uy ban nhan dan": "Chủ tịch Ủy ban nhân dân", "chu tich hoi dong nhan dan": "Chủ tịch Hội đồng nhân dân",
@@ -124,7 +124,7 @@ def unanswered_pair(turn: Turn, cands: Sequence[Candidate]) -> tuple[str, str] |
     if turn.intent != "yesno" or not re.search(r"\b(kiem|dong thoi|vua la)\b", turn.folded):
         return None
     named = [_canon_posts(p) for p in turn.entities.posts]
-    posts = list(dict.fromkeys(p for p in named if p not in _GENERIC_POSTS))
+    posts = list(dict.fromkeys(p for p in named if p not in _UNNAMED_HOLDERS))
     posts = [p for p in posts if not any(p != q and p in q for q in posts)]  # "bi thu" inside "bi thu chi bo"
     if len(posts) != 2:
         return None
@@ -144,8 +144,7 @@ def _holds(folded: str, holder: str, held: str) -> bool:
         before = folded[: m.start()]
         found = [(before.rfind(p) + len(p), len(p), p) for p in POSTS if re.search(rf"\b{p}\b", before)]
         named = _canon_posts(max(found)[2]) if found else None  # the longest of those ending last: "phó bí thư"
-        if named is not None and (named == holder or holder.startswith(named + " ") or named.startswith(holder)) \
-                and re.search(rf"\b{held}\b", folded[m.end():]):
+        if named is not None and (holder in named or named in holder) and re.search(rf"\b{held}\b", folded[m.end():]):
             return True
     return False
 
