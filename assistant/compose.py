@@ -693,8 +693,21 @@ def verdict_word(turn: Turn, quote: str, any_level: bool = False) -> str | None:
             subject = f[max(0, m.start() - 30): m.start()]
             if any(t in subject and t not in turn.folded for t in _VERDICT_SUBJECTS):
                 continue  # "người ứng cử không được …" is about candidates, not about the members asked
+            if patterns is _GONE_PATTERNS and any(d > turn.asked_date for d in _dates_in(f)):
+                return "Còn."  # "thôi hoạt động kể từ 01/7/2025": on 01/06/2024 it was still there
             return word
     return None
+
+
+def _dates_in(folded: str) -> list[date]:
+    """The full dates a sentence names ("01/7/2025"), invalid ones skipped."""
+    out = []
+    for d, mo, y in re.findall(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b", folded):
+        try:
+            out.append(date(int(y), int(mo), int(d)))
+        except ValueError:
+            continue
+    return out
 
 
 # who a verdict can be said of besides the asked post: its verdict is not the asked post's

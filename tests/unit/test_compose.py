@@ -610,7 +610,11 @@ def test_still_there_is_answered_by_existence_not_permission() -> None:
     assert turn.intent == "yesno"
     assert compose.verdict_word(turn, still) == "Còn."
     assert compose.verdict_word(turn, encourages) is None
-    assert compose.verdict_word(build_turn("Cấp huyện có còn không?"), "Cấp huyện thôi hoạt động từ 01/7/2025.") == "Không."
+    gone = "Cấp huyện thôi hoạt động từ 01/7/2025."
+    assert compose.verdict_word(build_turn("Cấp huyện có còn không?", today=date(2026, 11, 30)), gone) == "Không."
+    # asked for a day before the abolition: still there then
+    assert compose.verdict_word(build_turn("Cấp huyện có còn không?", as_of=date(2024, 6, 1),
+                                           today=date(2026, 11, 30)), gone) == "Còn."
 
 
 def test_what_must_one_do_is_answered_by_the_duty() -> None:
