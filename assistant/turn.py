@@ -123,6 +123,8 @@ _FOLLOWUP_RE = re.compile(
 )
 _FOLLOWUP_FILLER = {"con", "thi", "sao", "vay", "neu", "the", "nao", "nua", "va", "nhung", "truong", "hop", "do",
                     "nay", "ra", "khong", "co", "duoc"}
+_QUESTION_WORDS = {"bao", "nhieu", "gi", "ai", "dau", "la", "may", "cua", "cho", "nhu", "khi", "luc", "mot", "cac",
+                   "nhung", "phai", "can", "lam", "hay", "voi", "tai", "ve"}
 _ANAPHOR_SUBJECT_RE = re.compile(
     r"\b(mo hinh|quy dinh|van ban|nghi dinh|truong hop|chuc danh|nguoi|dieu|cai|luat|thong tu|ket luan|khoan|muc|"
     r"khoan tien|khoan phu cap|che do|so lieu|con so)\s+"
@@ -317,8 +319,20 @@ def is_followup(question: str, history: Sequence[tuple[str, str]]) -> bool:
     if m is not None or _ANAPHOR_SUBJECT_RE.search(fq) or len(content) <= 4:
         return True
     # a short question with no subject of its own ("Kiêm 2, 3 nơi thì có được cộng dồn không?",
-    # "cấp huyện chiếm bao nhiêu?") speaks of the conversation's subject
-    return len(content) <= 10 and not (e.posts or e.bodies or e.documents or e.places)
+    # "cấp huyện chiếm bao nhiêu?") speaks of the conversation's subject, if it shares a word or a level with
+    # it: "Lương tối thiểu vùng năm 2026 là bao nhiêu?" after a question on allowances is a new question
+    # (read with the previous one it would pass the domain gate and get an answer from another field)
+    if len(content) > 10 or e.posts or e.bodies or e.documents or e.places:
+        return False
+    own = {t for t in content if t not in _FOLLOWUP_FILLER and t not in _QUESTION_WORDS and not t.isdigit()}
+    if bool(e.levels) or len(own) <= 2:
+        return True
+    # syllables compared with their diacritics when the question has them: "thủ tục" is not "bí thư"
+    plain = fold(question) == question.lower()
+    mine = own if plain else {w for w in re.findall(r"\w+", question.lower()) if fold(w) in own}
+    said = {w for u in _user_turns(history)
+            for w in (tokenize_folded(u) if plain else re.findall(r"\w+", u.lower()))}
+    return bool(mine & said)
 
 
 _VILLAGE_POSTS = (

@@ -638,3 +638,13 @@ def test_a_pair_of_posts_no_source_speaks_of_is_said_first() -> None:
     said = "Ví dụ: một phó bí thư tỉnh ủy có thể đồng thời là chủ tịch Ủy ban nhân dân tỉnh (hai chức danh)."
     text = answer("Phó bí thư tỉnh ủy có được kiêm chủ tịch UBND tỉnh không?", [hit("ct35::a", "Mục 2", said, scores={0: 0.9})])
     assert text.startswith("Ví dụ: một phó bí thư tỉnh ủy"), text
+
+
+def test_a_new_question_from_another_field_is_not_a_follow_up() -> None:
+    """Read with the previous question, "Lương tối thiểu vùng năm 2026 là bao nhiêu?" would pass the domain
+    gate and get an allowance answer: a short question sharing no word with the conversation is new."""
+    history = [{"role": "user", "content": "Bí thư chi bộ có được kiêm trưởng thôn không? Nếu kiêm thì phụ cấp thế nào?"}]
+    assert build_turn("Lương tối thiểu vùng năm 2026 là bao nhiêu?", history).focus is None
+    assert build_turn("Thủ tục đăng ký kết hôn cần giấy tờ gì?", history).focus is None  # "thủ" is not "thư"
+    assert build_turn("Kiêm 2, 3 nơi thì có được cộng dồn không?", history).focus is not None
+    assert build_turn("kiem 2, 3 noi thi co duoc cong don khong", history).focus is not None
