@@ -325,6 +325,8 @@ def is_followup(question: str, history: Sequence[tuple[str, str]]) -> bool:
     if len(content) > 10 or e.posts or e.bodies or e.documents or e.places:
         return False
     own = {t for t in content if t not in _FOLLOWUP_FILLER and t not in _QUESTION_WORDS and not t.isdigit()}
+    if e.levels and len(content) >= 5 and fq.endswith("khong"):
+        return False  # "Thôn, tổ dân phố có còn không?" names its level and asks a whole yes/no question
     if bool(e.levels) or len(own) <= 2:
         return True
     # syllables compared with their diacritics when the question has them: "thủ tục" is not "bí thư"

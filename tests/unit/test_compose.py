@@ -648,3 +648,6 @@ def test_a_new_question_from_another_field_is_not_a_follow_up() -> None:
     assert build_turn("Thủ tục đăng ký kết hôn cần giấy tờ gì?", history).focus is None  # "thủ" is not "thư"
     assert build_turn("Kiêm 2, 3 nơi thì có được cộng dồn không?", history).focus is not None
     assert build_turn("kiem 2, 3 noi thi co duoc cong don khong", history).focus is not None
+    asked = [{"role": "user", "content": "Cấp huyện có còn không?"}]
+    assert build_turn("Thôn, tổ dân phố có còn không?", asked).focus is None  # its own level, a whole question
+    assert build_turn("cấp xã thì sao?", asked).focus is not None
