@@ -193,7 +193,7 @@ class ExtractiveAnswerer:
             text = (f"Các nguồn hiện có chưa xác minh được điều bạn hỏi, nên tôi không trả lời dứt khoát. "
                     f"Nguồn ghi: «{compose.display(lead.text)}» ({lead.passage.label}).")
             return Answer(text, [], refused=True, answered_by="refusal")
-        pair = None if plan.gone else compose.unanswered_pair(turn, plan.considered or compose.candidates(turn, hits, docs))
+        pair = None if plan.gone else compose.unanswered_pair(turn, plan.considered)
         asked: Turn | None = turn  # the question the lead answers: the first part of a message asking several
         if turn.intent not in ("validity", "source", "change") and not plan.gone:
             parts = self._each_part(turn, hits, docs, plan)

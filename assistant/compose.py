@@ -27,7 +27,7 @@ from assistant.period import RULE_KINDS
 from assistant.retrieval import QUESTION_SECTION, STOPWORDS_FOLDED, ScoredPassage, SentenceHit
 from assistant.safety import unsafe_quote
 from assistant.text import collapse_ws, fold, split_sentences, tokenize_folded
-from assistant.turn import POSTS, Turn
+from assistant.turn import POSTS, STILL_THERE_RE, Turn
 
 # --- sentence shape ------------------------------------------------------------------------------
 # opens by pointing back at something said before: cannot stand alone
@@ -93,7 +93,6 @@ _NO_PATTERNS = (
 )
 
 # "Thôn, tổ dân phố có còn không?" asks whether a thing still exists: "được khuyến khích" is no answer
-_STILL_THERE_Q = re.compile(r"\b(con khong|con nua khong|con khong nhi)\b")
 _MAY_Q = re.compile(r"\b(co duoc|duoc khong|duoc nua khong)\b")
 _GONE_PATTERNS = (re.compile(r"\b(khong con|(ket thuc|thoi|cham dut) hoat dong|da bi bo|bi bai bo)\b"),)
 _STILL_PATTERNS = (re.compile(r"\b(van (duoc )?(giu nguyen|xac dinh|con|tiep tuc|la)|giu nguyen|van con)\b"),)
@@ -141,8 +140,7 @@ def _holds(folded: str, holder: str, held: str) -> bool:
     đồng thời là / vừa là", and ``held`` comes after it ("Bí thư chi bộ kiêm nhiệm chức danh Trưởng thôn").
     A list of both posts, or "bí thư đồng thời là chủ tịch HĐND hoặc chủ tịch UBND", does not."""
     for m in _HOLDS_BOTH_RE.finditer(folded):
-        before = folded[: m.start()]
-        found = [(before.rfind(p) + len(p), len(p), p) for p in POSTS if re.search(rf"\b{p}\b", before)]
+        found = [(start + n, n, p) for start, n, p in _posts_named(folded[: m.start()])]
         named = _canon_posts(max(found)[2]) if found else None  # the longest of those ending last: "phó bí thư"
         if named is not None and (holder in named or named in holder) and re.search(rf"\b{held}\b", folded[m.end():]):
             return True
@@ -683,7 +681,7 @@ def verdict_word(turn: Turn, quote: str, any_level: bool = False) -> str | None:
     if _other_holder(turn.folded, f):
         return None  # "Bí thư chi bộ được khuyến khích kiêm Trưởng thôn" says nothing of the Trưởng ban's
     verdicts: tuple[tuple[tuple[re.Pattern[str], ...], str], ...] = ((_NO_PATTERNS, "Không."), (_YES_PATTERNS, "Được."))
-    if _STILL_THERE_Q.search(turn.folded) and not _MAY_Q.search(turn.folded):
+    if STILL_THERE_RE.search(turn.folded) and not _MAY_Q.search(turn.folded):
         verdicts = ((_GONE_PATTERNS, "Không."), (_STILL_PATTERNS, "Còn."))  # "có còn không?": exists, not allowed
     for patterns, word in verdicts:
         for p in patterns:
@@ -720,9 +718,13 @@ def _holder(folded: str) -> str | None:
     m = _HOLDS_RE.search(folded)
     if m is None:
         return None
-    before = folded[: m.start()]
-    found = [(before.rfind(p), len(p), p) for p in POSTS if re.search(rf"\b{p}\b", before)]
+    found = _posts_named(folded[: m.start()])
     return max(found)[2] if found else None
+
+
+def _posts_named(text: str) -> list[tuple[int, int, str]]:
+    """Each post ``text`` names, as (start of its last mention, length, post)."""
+    return [(text.rfind(p), len(p), p) for p in POSTS if re.search(rf"\b{p}\b", text)]
 
 
 def _other_holder(question: str, quote: str) -> bool:
@@ -926,14 +928,20 @@ def asks_rate(folded_question: str) -> bool:
                           folded_question) is None)
 
 
+def _figure_text(folded: str) -> str:
+    """The text with what only looks like a figure taken out: list numbers, document and article numbers,
+    dates, years."""
+    return _NOT_QUANTITY_RE.sub(" ", _LIST_ITEM_RE.sub("", folded))
+
+
 def _has_rate(folded: str) -> bool:
     """A written figure (50 %, hệ số 2,34, 10 %): a rate or a sum, not "một mức" nor a document number."""
-    return _NUMBER_RE.search(_NOT_QUANTITY_RE.sub(" ", _LIST_ITEM_RE.sub("", folded))) is not None
+    return _NUMBER_RE.search(_figure_text(folded)) is not None
 
 
 def _has_quantity(folded: str) -> bool:
     """A figure that can answer "how many": not a document number, a date, a year or an article number."""
-    body = _NOT_QUANTITY_RE.sub(" ", _LIST_ITEM_RE.sub("", folded))
+    body = _figure_text(folded)
     return bool(_NUMBER_RE.search(body) or re.search(rf"\b{_QUANTITY_WORDS} (muc|nguoi|chuc danh|thanh vien|lan)\b", body)
                 or re.search(_SHARE, body))
 

@@ -404,7 +404,7 @@ class KnowledgeIndex:
         snap = self.snapshot()
         if not (folded and self.fold_vectors):
             return _exact_search(snap, np.asarray(vector, dtype=np.float32), k, where)
-        clauses: list[dict[str, Any]] = [{"variant": "fold" if folded and self.fold_vectors else "orig"}]
+        clauses: list[dict[str, Any]] = [{"variant": "fold"}]  # the written passages were searched above
         for key, value in (where or {}).items():
             clauses.append({key: {"$in": list(value)}} if isinstance(value, list | tuple | set) else {key: value})
         flt = clauses[0] if len(clauses) == 1 else {"$and": clauses}

@@ -256,7 +256,8 @@ def _smooth(src: Path, dst: Path, model_dir: Path) -> None:
     if not targets:
         shutil.copyfile(src, dst)
         return
-    probe = onnx.load(str(src))
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)  # the same graph with the inputs to smooth as outputs (before any change below)
     for n in targets:
         probe.graph.output.append(helper.make_tensor_value_info(n.input[0], onnx.TensorProto.FLOAT, None))
     opts = ort.SessionOptions()

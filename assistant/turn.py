@@ -220,7 +220,7 @@ _INTENT_RULES = (("change", _CHANGE_RE), ("validity", _VALIDITY_RE), ("source", 
                  ("amount", _AMOUNT_RE), ("when", _WHEN_RE), ("yesno", _YESNO_RE), ("list", _LIST_RE))
 
 
-_STILL_THERE_RE = re.compile(r"\b(con khong|con nua khong|con khong nhi)\b")
+STILL_THERE_RE = re.compile(r"\b(con khong|con nua khong|con khong nhi)\b")  # "… (có) còn không?"
 # what can be "still in force" rather than "still there": a text, a model, a regime, an allowance
 _DOCUMENT_CUE_RE = re.compile(r"\b(nghi dinh|luat|thong tu|quyet dinh|nghi quyet|ket luan|chi thi|quy dinh|van ban|"
                               r"hien phap|huong dan|mo hinh|che do|chinh sach|phu cap|thi diem)\b|\d+/\d{4}|\d+-[a-z]+/[a-z]+")
@@ -234,8 +234,8 @@ def detect_intent(folded: str) -> str:
     """
     f = collapse_ws(folded).strip(" ?.!")
     intent = next((name for name, rule in _INTENT_RULES if rule.search(f)), "other")
-    if intent == "validity" and not _DOCUMENT_CUE_RE.search(f) and _STILL_THERE_RE.search(f) and not any(
-            m.group(0) not in ("con khong", "con nua khong", "con khong nhi") for m in _VALIDITY_RE.finditer(f)):
+    if intent == "validity" and not _DOCUMENT_CUE_RE.search(f) and STILL_THERE_RE.search(f) and all(
+            STILL_THERE_RE.fullmatch(m.group(0)) for m in _VALIDITY_RE.finditer(f)):
         return "yesno"
     return intent
 
