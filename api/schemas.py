@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from assistant.contract import AskResponse, Citation, PassageRef  # noqa: F401 - the API's response models
-from assistant.period import parse_as_of
+from assistant.answering.period import parse_as_of
 from assistant.text import clean_input, has_lone_surrogate
 
 _STRICT = ConfigDict(extra="forbid", strict=True)

@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from assistant import compose, contract
+from assistant import contract
+from assistant.answering import compose
 from assistant.config import Settings
 from assistant.models import KIND_LABELS, STATUS_LABELS, Passage
-from assistant.period import period_fields
+from assistant.answering.period import period_fields
 from assistant.retrieval import STOPWORDS_FOLDED, ScoredPassage
-from assistant.safety import unsafe_generated
+from assistant.answering.safety import unsafe_generated
 from assistant.text import collapse_ws, fold, sentences, tokenize_folded
-from assistant.turn import Turn, sub_turns
+from assistant.answering.turn import Turn, sub_turns
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ def document_name(p: Passage) -> str:
 
 
 class ExtractiveAnswerer:
-    """Quote the sentences that answer best, composed by intent and period (``assistant.compose``).
+    """Quote the sentences that answer best, composed by intent and period (``assistant.answering.compose``).
 
     Deterministic, so the same question gives the same answer; every sentence shown is a verbatim
     quote followed by its marker, except a verdict word or period label that a tested rule derives

@@ -17,7 +17,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableBranch, RunnableConfig, RunnableLambda
 
-from assistant.answer import (
+from assistant.answering.answer import (
     REFUSAL,
     Answer,
     ExtractiveAnswerer,
@@ -27,12 +27,12 @@ from assistant.answer import (
     refusal_out_of_domain,
     small_talk,
 )
-from assistant.compose import correct_premise, entity_rerank, premise_gaps, year_gaps
+from assistant.answering.compose import correct_premise, entity_rerank, premise_gaps, year_gaps
 from assistant.config import Settings
 from assistant.contract import AskResponse
-from assistant.domain import DomainGate
+from assistant.answering.domain import DomainGate
 from assistant.index import KnowledgeIndex
-from assistant.period import Period, detect_period
+from assistant.answering.period import Period, detect_period
 from assistant.retrieval import (
     STOPWORDS_FOLDED,
     HybridSearcher,
@@ -41,7 +41,7 @@ from assistant.retrieval import (
     passages_payload,
 )
 from assistant.text import collapse_ws, fold, proper_names, tokenize_folded
-from assistant.turn import Turn, build_turn, resolve_followup
+from assistant.answering.turn import Turn, build_turn, resolve_followup
 
 # Attempts to override the assistant's instructions ("Bỏ qua mọi hướng dẫn trước đó và …", "Ignore all
 # previous instructions and …"), matched on folded text. The phrase is dropped before retrieval (so it

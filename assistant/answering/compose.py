@@ -23,11 +23,11 @@ from functools import lru_cache
 from typing import Any
 
 from assistant.models import Passage
-from assistant.period import RULE_KINDS
+from assistant.answering.period import RULE_KINDS
 from assistant.retrieval import QUESTION_SECTION, STOPWORDS_FOLDED, ScoredPassage, SentenceHit
-from assistant.safety import unsafe_quote
+from assistant.answering.safety import unsafe_quote
 from assistant.text import collapse_ws, fold, split_sentences, tokenize_folded
-from assistant.turn import POSTS, STILL_THERE_RE, Turn
+from assistant.answering.turn import POSTS, STILL_THERE_RE, Turn
 
 # --- sentence shape ------------------------------------------------------------------------------
 # opens by pointing back at something said before: cannot stand alone
@@ -609,7 +609,7 @@ def candidates(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Map
             if _is_heading(h.passage, s.start):
                 continue
             if unsafe_quote(h.passage.text[s.start : s.end], h.passage.source_urls):
-                continue  # a planted instruction or a foreign link is never quoted (assistant/safety.py)
+                continue  # a planted instruction or a foreign link is never quoted (assistant/answering/safety.py)
             span = extend_span(h.passage, s.start, s.end)
             if span is None:
                 continue
@@ -1196,7 +1196,7 @@ def correct_premise(turn: Turn, ans: Any, wrong: Sequence[str]) -> Any:
     (a percentage for a percentage, a number of posts for a number of posts); otherwise the
     question rests on something the sources do not hold and is refused.
     """
-    from assistant.answer import REFUSAL, Answer, refusal_for_missing
+    from assistant.answering.answer import REFUSAL, Answer, refusal_for_missing
 
     first = ans.text.split("\n", 1)[0]
     kinds = {_unit_kind(w) for w in wrong} - {""}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from .text import fold
+from assistant.text import fold
 
 # The 2025 reform (two-level local government, Luật 83/2025/QH15): the day the district level ended.
 REFORM_2025 = date(2025, 7, 1)

@@ -179,7 +179,7 @@ class Turn:
     entities: Entities = field(default_factory=Entities)
     as_of: date = field(default_factory=date.today)
     today: date = field(default_factory=date.today)  # the real date: an as_of before it asks about the past
-    period: Any = None  # assistant.period.Period when the question names a time, else None
+    period: Any = None  # assistant.answering.period.Period when the question names a time, else None
     # knobs a caller sets per request
     top_k: int | None = None
     filters: dict[str, Any] | None = None
@@ -191,7 +191,7 @@ class Turn:
     missing: tuple[str, ...] = ()  # named things the sources lack
     suggestions: tuple[str, ...] = ()  # in-field questions offered when the question is out of the field
     reply: str | None = None  # a fixed reply (small talk) instead of an answer
-    answer: Any = None  # assistant.answer.Answer once composed
+    answer: Any = None  # assistant.answering.answer.Answer once composed
     t0: float = 0.0
     t_retrieved: float = 0.0
 

@@ -42,7 +42,7 @@ from assistant.evaluation.report import ReportFiles, file_sha256, git_commit, ut
 from assistant.models import MODES
 
 if TYPE_CHECKING:
-    from assistant.chain import AnswerResult, Assistant
+    from assistant.answering.chain import AnswerResult, Assistant
     from assistant.config import Settings
     from assistant.index import Snapshot
     from assistant.retrieval import HybridSearcher
@@ -291,7 +291,7 @@ def evaluate_modes(searcher: HybridSearcher, questions: Sequence[GoldQuestion], 
 
     Returns ``(metrics per mode, per-question {id: {mode: {doc_rank, section_rank}}})``.
     """
-    from assistant.chain import condense
+    from assistant.answering.chain import condense
 
     per_mode: dict[str, dict[str, list[Any]]] = {m: {"doc": [], "section": [], "ms": []} for m in modes}
     ranks: dict[str, dict[str, Any]] = {}
@@ -345,7 +345,7 @@ def evaluate_gold(assistant: Assistant, questions: Sequence[GoldQuestion], *, an
             when = date.fromisoformat(q.as_of) if q.as_of else None
             result = assistant.ask(q.question, history=q.history, answerer=answerer, as_of=when)
         except Exception as exc:  # noqa: BLE001 - one broken question must not hide the others
-            from assistant.chain import AnswerResult
+            from assistant.answering.chain import AnswerResult
 
             result = AnswerResult(answer="", refused=True, passages=[], citations=[], timings_ms={"total": 0.0})
             row = evaluate_question(q, result, passage_text, 1)
@@ -410,7 +410,7 @@ def run_gold_eval(settings: Settings, questions_path: Path, *, answerer: str | N
                   progress: Progress | None = None, out_of_domain: Path | None = None
                   ) -> tuple[dict[str, Any], ReportFiles | None]:
     """Load the set, run :func:`evaluate_gold`, attach run metadata and (with ``out_dir``) write the report."""
-    from assistant.chain import Assistant
+    from assistant.answering.chain import Assistant
 
     questions = load_questions(questions_path)
     if limit is not None:

@@ -10,13 +10,13 @@ from datetime import date
 
 import pytest
 
-from assistant import compose
-from assistant.answer import ExtractiveAnswerer
+from assistant.answering import compose
+from assistant.answering.answer import ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.models import Passage
 from assistant.retrieval import ScoredPassage, SentenceHit
 from assistant.text import fold, split_sentences
-from assistant.turn import (
+from assistant.answering.turn import (
     build_turn,
     detect_entities,
     detect_intent,

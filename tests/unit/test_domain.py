@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from assistant import domain_calibrate as dc
-from assistant.answer import refusal_out_of_domain
+from assistant.answering.answer import refusal_out_of_domain
 from assistant.config import Settings
-from assistant.domain import (
+from assistant.answering.domain import (
     EXAMPLE_QUESTIONS,
     FEATURES,
     NEUTRAL_PHRASE,
@@ -21,7 +21,7 @@ from assistant.domain import (
     domain_features,
     suggest,
 )
-from assistant.domain_params import PARAMS
+from assistant.answering.domain_params import PARAMS
 from assistant.models import Passage
 from assistant.retrieval import ScoredPassage
 from assistant.text import has_diacritics

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant.answer import (
+from assistant.answering.answer import (
     LLM_FALLBACK_NOTE,
     ExtractiveAnswerer,
     LLMAnswerer,
@@ -26,7 +26,7 @@ from assistant.config import Settings
 from assistant.models import Passage
 from assistant.retrieval import ScoredPassage, SentenceHit
 from assistant.text import split_sentences
-from assistant.turn import build_turn
+from assistant.answering.turn import build_turn
 
 ART27 = (
     "Điều 27. Nguyên tắc hoạt động của các tổ chức phụ trách bầu cử\n"

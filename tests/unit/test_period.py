@@ -1,4 +1,4 @@
-"""assistant/period.py: the period a question names and whether a passage applies in it (pure, no model)."""
+"""assistant/answering/period.py: the period a question names and whether a passage applies in it (pure, no model)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from assistant.models import Passage
-from assistant.period import (
+from assistant.answering.period import (
     REFORM_2025,
     Period,
     as_of_period,
