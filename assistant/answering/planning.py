@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from assistant.answering.figures import NUMBER_RE, answers_amount
-from assistant.answering.mentions import mentions_level, other_body_only, other_level_only, says_gone
+from assistant.answering.mentions import (
+    LOCAL_LEVELS,
+    mentions_level,
+    other_body_only,
+    other_level_only,
+    says_gone,
+)
 from assistant.answering.scoring import CLAUSE_PENALTY, primacy
 from assistant.answering.sentences import Candidate
 from assistant.answering.turn import Turn
@@ -131,7 +137,7 @@ def gone_level(turn: Turn, pool: Sequence[Candidate]) -> Candidate | None:
     "Ban bầu cử cấp huyện có bao nhiêu thành viên?" asked after 2025: the old figure is no answer,
     "không còn Ủy ban bầu cử, Ban bầu cử cấp huyện" is.
     """
-    asked = [lv for lv in turn.entities.levels if lv in ("tinh", "huyen", "xa", "thon")]
+    asked = [lv for lv in turn.entities.levels if lv in LOCAL_LEVELS]
     if len(asked) != 1 or turn.intent not in ("amount", "when", "authority", "yesno"):
         return None
     now = [c for c in pool if c.in_period and mentions_level(c.folded, asked[0], explicit=True)]

@@ -20,18 +20,18 @@ from assistant.answering.figures import (
     has_rate,
     total_for_level,
 )
-from assistant.answering.mentions import has_body, mentions_level, post_rules, says_gone
+from assistant.answering.mentions import LOCAL_LEVELS, has_body, mentions_level, post_rules, says_gone
 from assistant.answering.sentences import Candidate
 from assistant.answering.turn import Turn
 from assistant.answering.verdicts import VERDICT_RE, verdict_word
+from assistant.lexicon import LEXICON
 from assistant.models import Passage
 from assistant.retrieval import ScoredPassage
 from assistant.text import fold
 
 _MUST_DO_Q = re.compile(r"\b(phai|can) lam (gi|sao|the nao|nhu the nao)\b")
 
-PRIMARY_KINDS = {"luat": 3, "nghi-dinh": 3, "thong-tu": 3, "nghi-quyet": 2, "quy-dinh": 2, "ket-luan": 2,
-                 "chi-thi": 2, "huong-dan": 1, "hoi-dap": 1, "tin-tuc": 0, "khac": 0}
+PRIMARY_KINDS = LEXICON.primacy  # lexicon.yaml: a law's article before a summary, a summary before news
 
 OTHER_PERIOD_PENALTY = 0.2
 
@@ -73,7 +73,7 @@ def adjustment(c: Candidate, turn: Turn) -> float:
         unit = asked_unit(turn.folded)
         if unit and counts_unit(f, unit) and not total_for_level(turn, f):
             b += 0.1  # counts what was asked ("9 đến 17 người"), not a deadline or an article number
-        if not ents.levels and sum(mentions_level(f, lv, explicit=True) for lv in ("tinh", "huyen", "xa")) == 1:
+        if not ents.levels and sum(mentions_level(f, lv, explicit=True) for lv in LOCAL_LEVELS[:3]) == 1:
             b -= 0.03  # one level's figure ("26 trường hợp ở cấp huyện") is not the total asked for
         if FIGURES_REMARK_RE.search(f):
             b -= 0.1  # "Số liệu … không còn phản ánh tình hình hiện tại" speaks about figures, it gives none
@@ -96,7 +96,7 @@ def adjustment(c: Candidate, turn: Turn) -> float:
             here = any(mentions_level(f, lv) for lv in asked)
             if here or any(mentions_level(head, lv) for lv in asked):
                 b += 0.05
-            others = [lv for lv in ("tinh", "huyen", "xa") if lv not in asked
+            others = [lv for lv in LOCAL_LEVELS[:3] if lv not in asked
                       and mentions_level(f, lv, explicit=True)]
             if others:
                 b -= 0.03 * len(others)  # a figure for another level, or a total across levels
@@ -121,7 +121,7 @@ def adjustment(c: Candidate, turn: Turn) -> float:
             b -= 0.04
     if ents.bodies:
         asked_here = [bd for bd in ents.bodies if has_body(f, bd) or has_body(head, bd)]
-        others = [bd for bd in ("uy ban bau cu", "ban bau cu", "to bau cu") if bd not in ents.bodies and has_body(f, bd)]
+        others = [bd for bd in LEXICON.election_bodies if bd not in ents.bodies and has_body(f, bd)]
         if asked_here:
             b += 0.05
         elif others:
@@ -154,7 +154,7 @@ def entity_rerank(turn: Turn, hits: Sequence[ScoredPassage]) -> list[ScoredPassa
         head = fold(f"{h.passage.heading} {h.passage.section}")
         if any(has_body(head, b) for b in bodies):
             h.score += ENTITY_BONUS
-        elif any(has_body(head, b) for b in ("uy ban bau cu", "ban bau cu", "to bau cu") if b not in bodies):
+        elif any(has_body(head, b) for b in LEXICON.election_bodies if b not in bodies):
             h.score -= ENTITY_BONUS
     return sorted(hits, key=lambda h: -h.score)
 
