@@ -184,3 +184,9 @@ def test_alqac_subset(model_dir: Path, tmp_path: Path) -> None:
         assert 0.0 <= m["recall@1"] <= m["recall@5"] <= m["recall@10"] <= 1.0
     assert modes == res.modes
     assert modes["hybrid"]["recall@10"] > 0.5, modes
+    # both halves, split by a hash of the question id, each with every mode
+    assert set(res.splits) == set(ev.SPLITS)
+    assert {m: res.splits["dev"][m]["n"] + res.splits["heldout"][m]["n"] for m in ev.MODES} == dict.fromkeys(
+        ev.MODES, 15)
+    dev_ids = [q["question_id"] for q in subset_q if ev.split_of(str(q["question_id"])) == "dev"]
+    assert res.splits["dev"]["hybrid"]["n"] == len(dev_ids)
