@@ -272,7 +272,7 @@ def alqac(
     except IndexStoreError as exc:
         fail_error(exc, as_json=as_json)
     _log("alqac: " + json.dumps(res.summary(), ensure_ascii=False))
-    _log("alqac dev / held-out: " + json.dumps(res.splits, ensure_ascii=False))
+    _log("alqac dev / held-out: " + json.dumps({"splits": res.splits, "by_type": res.by_type}, ensure_ascii=False))
     if as_json:
         print_json(res.modes)
         return
@@ -294,6 +294,14 @@ def alqac(
         for mode, mm in modes.items():
             st.add_row(mode, *(_f(mm[k]) for k in keys))
         out.print(st)
+        tt = Table(title=f"{name} by question type: recall@5 / MRR@10")
+        tt.add_column("type")
+        for mode in modes:
+            tt.add_column(mode, justify="right")
+        for qtype, per in res.by_type.get(name, {}).items():
+            tt.add_row(f"{qtype or '–'} ({next(iter(per.values()))['n']})",
+                       *(f"{_f(per[m]['recall@5'])} / {_f(per[m]['mrr@10'])}" for m in modes))
+        out.print(tt)
     t = res.timings_s
     out.print(f"ingest {t.get('ingest', 0):.1f} s (embedded {res.ingest.get('embedded', 0)} passages), "
               f"search {t.get('search', 0):.1f} s, total {t.get('total', 0):.1f} s")

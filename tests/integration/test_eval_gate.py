@@ -190,3 +190,6 @@ def test_alqac_subset(model_dir: Path, tmp_path: Path) -> None:
         ev.MODES, 15)
     dev_ids = [q["question_id"] for q in subset_q if ev.split_of(str(q["question_id"])) == "dev"]
     assert res.splits["dev"]["hybrid"]["n"] == len(dev_ids)
+    # each half by question type (statement, multiple choice, essay): the counts add up to the half
+    assert {name: sum(per["hybrid"]["n"] for per in res.by_type[name].values()) for name in ev.SPLITS} == {
+        name: res.splits[name]["hybrid"]["n"] for name in ev.SPLITS}
