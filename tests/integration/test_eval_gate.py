@@ -85,7 +85,7 @@ def test_gold_set_regression_gate(assistant) -> None:  # noqa: ANN001
     failures = ev.gate_failures(report)
     (out_dir / "gate-failures.md").write_text(
         ev.render_gate_failures(failures, problems, files.md.name)
-        + "\n".join(["", "## Gap held-out − dev", "", *(f"- {k}: {v}" for k, v in gap.items()), ""]), "utf-8")
+        + "\n".join(["", "## Gap held-out − dev", "", *(f"- {k}: {ev.fmt(v)}" for k, v in gap.items()), ""]), "utf-8")
     (out_dir / "gate-failures.json").write_text(json.dumps(
         {"report": files.json.name, "problems": problems, "gap": gap,
          "metrics": {"reader": m["reader"], "refusal": m["refusal"], "citations": m["citations"]},
