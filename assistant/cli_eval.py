@@ -1,4 +1,7 @@
-"""``kiemnhiem eval``: the gold-set evaluation (with report files) and the ALQAC retrieval benchmark.
+"""``kiemnhiem eval``: the gold-set evaluation (with report files), the sets nobody here wrote
+(``eval real``: real citizens' questions; ``eval user-law``: questions on a law ingested beside
+``knowledge/``) and the ALQAC retrieval benchmark. Every set the project tunes on is reported on
+its dev and held-out halves (``assistant.evaluation.split``).
 
 Registered in ``assistant.cli`` with ``app.add_typer(eval_app, name="eval")``; also runnable on
 its own as ``python -m assistant.cli_eval``. With ``--json`` stdout carries exactly one JSON
@@ -8,14 +11,19 @@ object (the metrics); progress and logs go to stderr.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from assistant.cli_common import console, fail, fail_error, load_settings, out, print_json
 from assistant.evaluation.report import fmt as _f
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
+    from assistant.index import KnowledgeIndex
 
 eval_app = typer.Typer(
     add_completion=False,
@@ -42,7 +50,7 @@ def gold(
     if ctx.invoked_subcommand is not None:
         return
     from assistant.evaluation import EvalSetError, load_questions, run_gold_eval
-    from assistant.index import IndexStoreError, KnowledgeIndex
+    from assistant.index import IndexStoreError
 
     if answerer not in (None, "extractive", "llm"):
         fail("--answerer phải là extractive hoặc llm / must be extractive or llm", 2)
@@ -53,20 +61,9 @@ def gold(
     settings = load_settings()
     if (answerer or settings.answerer) == "llm" and not settings.llm_url:
         fail("--answerer llm cần KIEMNHIEM_LLM_URL / needs KIEMNHIEM_LLM_URL", 2)
+    index = _open_index(settings, as_json, no_ingest)
     from assistant.answering.chain import Assistant
 
-    index = KnowledgeIndex(settings)
-    try:
-        if not no_ingest:
-            _log("Cập nhật chỉ mục / bringing the index up to date (incremental)…")
-            rep = index.ingest(list(settings.knowledge_paths))
-            _log(f"index: {rep.documents} documents, {rep.passages} passages, +{rep.added} ~{rep.updated} "
-                 f"-{rep.removed}, generation {rep.generation}, {rep.seconds:.1f} s")
-            for err in rep.errors:
-                _log(f"skipped: {err}")
-        index.snapshot()
-    except IndexStoreError as exc:
-        fail_error(exc, as_json=as_json)
     assistant = Assistant(settings, index=index)
     try:
         ood = set_path.parent / "out_of_domain.jsonl"
@@ -109,6 +106,7 @@ def gold(
     ]:
         table.add_row(label, v)
     out.print(table)
+    _print_splits(m)
     if m.get("modes"):
         mt = Table(title="retrieval modes (document level)")
         for col in ("mode", "hit@1", "hit@3", "hit@5", "MRR", "nDCG@5"):
@@ -122,6 +120,134 @@ def gold(
         out.print(f"[bold yellow]{len(regs)} regression(s) vs {report.get('compared_with')}[/]: "
                   + ", ".join(sorted({x['id'] for x in regs})))
     out.print(f"Báo cáo / report: {files.md}")
+
+
+def _print_splits(m: dict[str, Any]) -> None:
+    """The gate metrics on the dev and held-out halves side by side, and the gap (held-out − dev)."""
+    sp = m.get("splits")
+    if not sp:
+        return
+    t = Table(title=f"dev ({sp['dev']['n']}) / held-out ({sp['heldout']['n']}) — tune on dev only")
+    for col in ("metric", "dev", "held-out", "gap"):
+        t.add_column(col, justify="left" if col == "metric" else "right")
+    for row in sp["gap"].values():
+        digits = 0 if row["label"] == "forbidden claims" else 3
+        t.add_row(row["label"], _f(row["dev"], digits), _f(row["heldout"], digits),
+                  "–" if row["gap"] is None else f"{row['gap']:+.{digits}f}")
+    out.print(t)
+
+
+def _open_index(settings: Settings, as_json: bool, no_ingest: bool) -> KnowledgeIndex:
+    """The index of ``settings``, brought up to date with its knowledge folders unless told not to."""
+    from assistant.index import IndexStoreError, KnowledgeIndex
+
+    index = KnowledgeIndex(settings)
+    try:
+        if not no_ingest:
+            _log("Cập nhật chỉ mục / bringing the index up to date (incremental)…")
+            rep = index.ingest(list(settings.knowledge_paths))
+            _log(f"index: {rep.documents} documents, {rep.passages} passages, +{rep.added} ~{rep.updated} "
+                 f"-{rep.removed}, generation {rep.generation}, {rep.seconds:.1f} s")
+            for err in rep.errors:
+                _log(f"skipped: {err}")
+        index.snapshot()
+    except IndexStoreError as exc:
+        fail_error(exc, as_json=as_json)
+    return index
+
+
+def _print_slice(title: str, s: dict[str, Any]) -> None:
+    t = Table(title=title)
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    for label, v in [
+        ("answered / answerable", f"{s['answered']}/{s['n_answerable']}"),
+        ("fully right (automatic floor)", f"{s['fully_right_auto']}/{s['n_answerable']}"),
+        ("all key facts present", f"{s['key_facts_all_present']}/{s['n_answerable']}"),
+        ("key-fact coverage", _f(s["key_fact_coverage"])),
+        ("beyond the sources: refused", f"{s['beyond_refused']}/{s['n_beyond_sources']}"),
+        ("citation validity", _f(s["citation_validity"])),
+        ("latency p50 ms", _f(s["latency_ms_p50"], 0)),
+    ]:
+        t.add_row(label, v)
+    out.print(t)
+
+
+def _run_set(run: Callable[[], tuple[dict[str, Any], tuple[Path, Path] | None]],
+             as_json: bool) -> tuple[dict[str, Any], Path] | None:
+    """Run one set's evaluation; library errors become CLI errors (2 for a bad set). With ``--json``
+    print the metrics and return None, else return the report and its Markdown file."""
+    from assistant.evaluation import EvalSetError
+    from assistant.index import IndexStoreError
+
+    try:
+        report, files = run()
+    except (EvalSetError, IndexStoreError) as exc:
+        fail_error(exc, 2 if isinstance(exc, EvalSetError) else 1, as_json)
+    assert files is not None
+    _log(f"report: {files[1]} · {files[0]}")
+    if as_json:
+        print_json(report["metrics"])
+        return None
+    return report, files[1]
+
+
+@eval_app.command("real")
+def real(
+    set_path: Annotated[Path, typer.Option("--set", help="Real questions (JSONL)")] = Path("eval/real_questions.jsonl"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the metrics as one JSON object")] = False,
+    out_dir: Annotated[Path, typer.Option("--out", help="Report folder")] = Path("eval/reports"),
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N questions")] = None,
+    no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Do not bring the index up to date first")] = False,
+) -> None:
+    """Câu hỏi thật của người dân / Real citizens' questions: answered, key facts, refusals, citations."""
+    from assistant.evaluation import EvalSetError, load_real_questions, run_real_eval
+
+    try:
+        load_real_questions(set_path)  # fail fast, before loading the model
+    except EvalSetError as exc:
+        fail_error(exc, 2, as_json)
+    settings = load_settings()
+    index = _open_index(settings, as_json, no_ingest)
+    from assistant.answering.chain import Assistant
+
+    done = _run_set(lambda: run_real_eval(Assistant(settings, index=index), set_path, out_dir=out_dir, limit=limit,
+                                          progress=_log), as_json)
+    if done is not None:
+        report, md = done
+        _print_slice(f"{report['set']['n']} câu hỏi thật / real questions (dev set)", report["metrics"]["real"])
+        out.print(f"Báo cáo / report: {md}")
+
+
+@eval_app.command("user-law")
+def user_law(
+    set_path: Annotated[Path, typer.Option("--set", help="Questions on user laws (JSONL)")] = Path(
+        "eval/user_law_questions.jsonl"),
+    laws: Annotated[Path, typer.Option("--laws", help="Folder of the law files (read in place)")] = Path(
+        "../shared/corpus/user-laws"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the metrics as one JSON object")] = False,
+    out_dir: Annotated[Path, typer.Option("--out", help="Report folder")] = Path("eval/reports"),
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N questions")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Keep the index here instead of a "
+                                                  "temporary folder")] = None,
+) -> None:
+    """Luật người dùng thêm / A user's own law: ingested beside knowledge/ into a temporary index, then asked."""
+    from assistant.evaluation import EvalSetError, load_user_law_questions, run_user_law_eval
+
+    if not laws.is_dir():
+        fail(f"không tìm thấy thư mục luật / laws folder not found: {laws}", 2)
+    try:
+        load_user_law_questions(set_path)
+    except EvalSetError as exc:
+        fail_error(exc, 2, as_json)
+    settings = load_settings()
+    done = _run_set(lambda: run_user_law_eval(settings, set_path, laws, out_dir=out_dir, data_dir=data_dir,
+                                              limit=limit, progress=_log), as_json)
+    if done is not None:
+        report, md = done
+        for law in report["laws"]:
+            _print_slice(f"{law['file']} ({law['passages']} passages)", report["metrics"]["by_law"][law["law"]])
+        out.print(f"Báo cáo / report: {md}")
 
 
 @eval_app.command("alqac")
@@ -146,6 +272,7 @@ def alqac(
     except IndexStoreError as exc:
         fail_error(exc, as_json=as_json)
     _log("alqac: " + json.dumps(res.summary(), ensure_ascii=False))
+    _log("alqac dev / held-out: " + json.dumps({"splits": res.splits, "by_type": res.by_type}, ensure_ascii=False))
     if as_json:
         print_json(res.modes)
         return
@@ -158,6 +285,23 @@ def alqac(
     for mode, mm in res.modes.items():
         table.add_row(mode, *(_f(mm[k]) for k in keys))
     out.print(table)
+    for name, modes in res.splits.items():
+        st = Table(title=f"{name}: {next(iter(modes.values()))['n']} questions"
+                         + (" (tune on this half only)" if name == "dev" else " (report this half)"))
+        st.add_column("mode")
+        for k in keys:
+            st.add_column(k, justify="right")
+        for mode, mm in modes.items():
+            st.add_row(mode, *(_f(mm[k]) for k in keys))
+        out.print(st)
+        tt = Table(title=f"{name} by question type: recall@5 / MRR@10")
+        tt.add_column("type")
+        for mode in modes:
+            tt.add_column(mode, justify="right")
+        for qtype, per in res.by_type.get(name, {}).items():
+            tt.add_row(f"{qtype or '–'} ({next(iter(per.values()))['n']})",
+                       *(f"{_f(per[m]['recall@5'])} / {_f(per[m]['mrr@10'])}" for m in modes))
+        out.print(tt)
     t = res.timings_s
     out.print(f"ingest {t.get('ingest', 0):.1f} s (embedded {res.ingest.get('embedded', 0)} passages), "
               f"search {t.get('search', 0):.1f} s, total {t.get('total', 0):.1f} s")

@@ -1,10 +1,11 @@
 """Offline evaluation: the gold set (answers, citations, refusals), retrieval modes side by side,
 report files a maintainer reads before shipping, and the ALQAC 2023 retrieval benchmark.
 
-One package, four modules: ``metrics`` (pure functions and the definitions written into every
-report), ``gold`` (loading the set, asking every question, scoring the rows), ``report`` (JSON,
-Markdown and chart files, comparison with the previous run, the CI gate listing) and ``alqac``
-(the third-party benchmark). Everything public is re-exported here, so callers keep importing
+Modules: ``metrics`` (pure functions and the definitions written into every report), ``split``
+(the dev / held-out cut every set and report uses), ``gold`` (loading the set, asking every
+question, scoring the rows), ``report`` (JSON, Markdown and chart files, comparison with the
+previous run, the CI gate listing), ``realsets`` (real citizens' questions and questions on a
+user-added law) and ``alqac`` (the third-party benchmark). Everything public is re-exported here, so callers keep importing
 ``from assistant.evaluation import run_gold_eval, …``.
 """
 
@@ -68,6 +69,23 @@ from assistant.evaluation.metrics import (
     refusal_metrics,
     section_keys,
 )
+from assistant.evaluation.realsets import (
+    REAL_MIN_QUESTIONS,
+    USER_LAW_MIN_PER_LAW,
+    RealQuestion,
+    UserLawQuestion,
+    document_texts,
+    fully_right,
+    grounding_problems,
+    law_file,
+    load_real_questions,
+    load_user_law_questions,
+    run_real_eval,
+    run_user_law_eval,
+    set_size_problems,
+    slice_metrics,
+    user_law_settings,
+)
 from assistant.evaluation.report import (
     OVERALL_ROWS,
     ReportFiles,
@@ -82,12 +100,18 @@ from assistant.evaluation.report import (
     reader_failure_reasons,
     render_gate_failures,
     render_markdown,
+    splits_md,
     utc_stamp,
     write_report,
 )
+from assistant.evaluation.split import GATE_METRICS, SPLITS, dotted, partition, split_gap, split_of
 from assistant.models import MODES
 
 __all__ = [
+    "GATE_METRICS", "REAL_MIN_QUESTIONS", "SPLITS", "USER_LAW_MIN_PER_LAW", "RealQuestion", "UserLawQuestion",
+    "document_texts", "dotted", "fully_right", "grounding_problems", "law_file", "load_real_questions",
+    "load_user_law_questions", "partition", "run_real_eval", "run_user_law_eval", "set_size_problems",
+    "slice_metrics", "split_gap", "split_of", "splits_md", "user_law_settings",
     "ALQAC_COLLECTION", "ALQAC_PREFIX", "AlqacError", "AlqacLaws", "AlqacResult", "EvalSetError",
     "GoldQuestion", "MARKER_RE", "MODES", "NDCG_K", "OVERALL_ROWS", "Progress", "RANK_KS",
     "REPORT_VERSION", "ReportFiles", "aggregate_ranking", "alqac_rank_metrics", "article_of",

@@ -9,13 +9,14 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import KiemnhiemError
 from assistant.evaluation.metrics import Progress, mean, reciprocal_rank
+from assistant.evaluation.split import partition
 from assistant.models import MODES, Document
 from assistant.text import collapse_ws, fold
 
@@ -172,6 +173,11 @@ class AlqacResult:
     ingest: dict[str, Any]
     timings_s: dict[str, float]
     per_question: list[dict[str, Any]] = field(default_factory=list)
+    # the same metrics on the dev and held-out halves (split_of(question_id)); tune on dev only
+    splits: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # {half: {question type: {mode: metrics}}}: statement (Đúng/Sai) and multiple-choice questions
+    # are the hardest unseen kind, so each half is also shown by type
+    by_type: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -266,7 +272,7 @@ def evaluate_alqac(settings: Settings, laws_path: Path | str, questions_path: Pa
     per_question: list[dict[str, Any]] = []
     t3 = time.perf_counter()
     for i, q in enumerate(questions, start=1):
-        row: dict[str, Any] = {"id": q["id"], "relevant": [list(a) for a in q["relevant"]]}
+        row: dict[str, Any] = {"id": q["id"], "type": q["type"], "relevant": [list(a) for a in q["relevant"]]}
         for mode in modes:
             # ask for a few more than kmax: dedupe by article can only shrink the list
             res = searcher.search(q["text"], k=kmax + 5, mode=mode)
@@ -279,14 +285,22 @@ def evaluate_alqac(settings: Settings, laws_path: Path | str, questions_path: Pa
             say(f"alqac: questions {i}/{len(questions)}")
     timings["search"] = time.perf_counter() - t3
     timings["total"] = time.perf_counter() - t0
-    modes_out = {
-        mode: {**{key: mean(r[key] for r in rows) for key in
-                  [*(f"recall@{k}" for k in ks), f"mrr@{kmax}"]}, "n": len(rows)}
-        for mode, rows in per_mode.items()
-    }
+    keys = [*(f"recall@{k}" for k in ks), f"mrr@{kmax}"]
+
+    def aggregate(rows: Sequence[Mapping[str, float]]) -> dict[str, Any]:
+        return {**{key: mean(r[key] for r in rows) for key in keys}, "n": len(rows)}
+
+    modes_out = {mode: aggregate(rows) for mode, rows in per_mode.items()}
+    halves = partition(range(len(per_question)), lambda i: per_question[i]["id"])
+    splits: dict[str, dict[str, dict[str, Any]]] = {name: {mode: aggregate([per_mode[mode][i] for i in idx]) for mode in modes}
+              for name, idx in halves.items()}
+    by_type: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
+        name: {t: {mode: aggregate([per_mode[mode][i] for i in idx if per_question[i]["type"] == t]) for mode in modes}
+               for t in sorted({per_question[i]["type"] for i in idx})}
+        for name, idx in halves.items()}
     return AlqacResult(modes_out, len(laws.articles), len(indexed), len(snap.passages), len(questions), unmapped,
                        missing_gold, laws.defused_lines, len(laws.title_only), report.to_json(),
-                       {k: round(v, 2) for k, v in timings.items()}, per_question)
+                       {k: round(v, 2) for k, v in timings.items()}, per_question, splits, by_type)
 
 
 def run_alqac(settings: Settings, laws_path: Path | str, questions_path: Path | str,

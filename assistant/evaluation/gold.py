@@ -48,6 +48,7 @@ from assistant.evaluation.report import (
     utc_stamp,
     write_report,
 )
+from assistant.evaluation.split import SPLITS, split_gap, split_of
 from assistant.models import MODES
 
 if TYPE_CHECKING:
@@ -198,7 +199,8 @@ def evaluate_question(q: GoldQuestion, result: AnswerResult, passage_text: Calla
     citations = list(result.citations)
     diagnostics: dict[str, Any] = getattr(result, "diagnostics", None) or {}
     row: dict[str, Any] = {
-        "id": q.id, "question": q.question, "history_turns": len(q.history), "query": getattr(result, "query", ""),
+        "id": q.id, "split": split_of(q.id), "question": q.question, "history_turns": len(q.history),
+        "query": getattr(result, "query", ""),
         "answerable": q.answerable, "refused": bool(result.refused),
         "refusal_ok": bool(result.refused) == (not q.answerable),
         "answer": result.answer,
@@ -252,8 +254,12 @@ def evaluate_question(q: GoldQuestion, result: AnswerResult, passage_text: Calla
     return row
 
 
-def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Overall metrics from per-question rows (see the module docstring for the definitions)."""
+def summarize(rows: Sequence[Mapping[str, Any]], *, by_split: bool = True) -> dict[str, Any]:
+    """Overall metrics from per-question rows (see the module docstring for the definitions).
+
+    With ``by_split`` the metrics also hold ``splits``: the same metrics on the dev and the
+    held-out half (:func:`assistant.evaluation.split.split_of` of each id) and their gap.
+    """
     answerable = [r for r in rows if r["answerable"]]
     answered = [r for r in answerable if not r["refused"]]
     validity = [r["citation_valid"] for r in rows if "citation_valid" in r]
@@ -290,6 +296,10 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "answered_by": dict(sorted(Counter(str(r.get("answered_by", "extractive")) for r in rows
                                            if not r.get("error")).items())),
     }
+    if by_split and rows:
+        halves = {name: summarize([r for r in rows if split_of(r["id"]) == name], by_split=False)
+                  for name in SPLITS}
+        metrics["splits"] = {**halves, "gap": split_gap(halves["dev"], halves["heldout"])}
     return metrics
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.evaluation import metrics
+from assistant.evaluation.split import dotted
 from assistant.models import MODES
 from assistant.text import collapse_ws
 
@@ -53,6 +54,27 @@ def shown_path(path: Path | str) -> str:
         return str(p.relative_to(Path.cwd().resolve()))
     except ValueError:
         return p.name
+
+
+def splits_md(m: Mapping[str, Any]) -> list[str]:
+    """The dev / held-out section: every gate metric on both halves and the gap (empty without splits).
+
+    Rules and weights are tuned on the dev half only (eval/README.md); the held-out column is
+    the honest one, and a widening gap is the sign that the engine is being fitted to the grader.
+    """
+    sp = m.get("splits")
+    if not sp:
+        return []
+    n = {k: sp[k].get("n") for k in ("dev", "heldout")}
+    lines = ["", "## Dev / held-out", "",
+             f"Split by sha1(id): dev {n['dev']} questions, held-out {n['heldout']}. Tune on dev only; "
+             "gap = held-out − dev.", "", "| Metric | Dev | Held-out | Gap |", "|---|---:|---:|---:|"]
+    for row in sp["gap"].values():
+        digits = 0 if row["label"] == "forbidden claims" else 3
+        gap = row["gap"]
+        lines.append(f"| {row['label']} | {fmt(row['dev'], digits)} | {fmt(row['heldout'], digits)} | "
+                     f"{'–' if gap is None else f'{gap:+.{digits}f}'} |")
+    return lines
 
 
 def utc_stamp(now: datetime | None = None) -> str:
@@ -110,13 +132,7 @@ def find_previous_report(out_dir: Path, exclude: str | None = None, set_sha: str
     return same_set if same_set[0] is not None else fallback
 
 
-def _get(d: Mapping[str, Any] | None, dotted: str) -> Any:
-    cur: Any = d
-    for part in dotted.split("."):
-        if not isinstance(cur, Mapping) or part not in cur:
-            return None
-        cur = cur[part]
-    return cur
+_get = dotted
 
 
 # (label, dotted path into metrics, higher is better)
@@ -254,6 +270,7 @@ def render_markdown(report: Mapping[str, Any], comparison: Mapping[str, Any] | N
         lines += ["", "Answers written by: " + ", ".join(f"{k} {v}" for k, v in m["answered_by"].items()) +
                   " (llm-fallback: the model's sentences failed citation checks, verbatim quotes shown instead; "
                   "llm-error: the model could not be reached in time)."]
+    lines += splits_md(m)
     if m.get("modes"):
         lines += ["", "## Chế độ truy hồi / Retrieval modes", "",
                   "Standalone query (follow-ups condensed with their history), answerable questions; "
