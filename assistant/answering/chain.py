@@ -27,6 +27,7 @@ from assistant.answering.answer import (
     refusal_out_of_domain,
     small_talk,
 )
+from assistant.answering.asks import LOCAL_FACT_INTENTS, incidental_note, partial_note, place_name_only, read_question, reliance, search_text
 from assistant.answering.compose import correct_premise, entity_rerank, premise_gaps, year_gaps
 from assistant.config import Settings
 from assistant.contract import AskResponse
@@ -40,8 +41,8 @@ from assistant.retrieval import (
     ScoredPassage,
     passages_payload,
 )
-from assistant.text import collapse_ws, fold, proper_names, tokenize_folded
-from assistant.answering.turn import Turn, build_turn, resolve_followup
+from assistant.text import collapse_ws, fold, tokenize_folded
+from assistant.answering.turn import Turn, build_turn, detect_entities, detect_intent, resolve_followup
 
 # Attempts to override the assistant's instructions ("Bỏ qua mọi hướng dẫn trước đó và …", "Ignore all
 # previous instructions and …"), matched on folded text. The phrase is dropped before retrieval (so it
@@ -198,7 +199,9 @@ class Assistant:
         if turn.injection:
             return turn.with_(decision="injection", t_retrieved=time.perf_counter())
         k = turn.top_k or self.settings.top_k
-        res = self.searcher.search(turn.standalone, k=k + ENTITY_POOL, filters=turn.filters, focus=turn.focus)
+        # a story told before the question is searched by its ask (with the story's posts and levels)
+        query, ask = search_text(turn.standalone) if turn.focus is None else (turn.standalone, None)
+        res = self.searcher.search(query, k=k + ENTITY_POOL, filters=turn.filters, focus=turn.focus or ask)
         hits = entity_rerank(turn, res.hits)[:k]
         return turn.with_(hits=tuple(hits), search_query=res.query, t_retrieved=time.perf_counter())
 
@@ -220,13 +223,12 @@ class Assistant:
         return True
 
     @staticmethod
-    def missing_names(question: str, hits: Sequence[ScoredPassage]) -> list[str]:
-        """Names the question is specifically about (``Quảng Ninh``) that no retrieved passage mentions."""
-        names = proper_names(question)
-        if not names:
+    def missing_places(places: Sequence[str], hits: Sequence[ScoredPassage]) -> list[str]:
+        """The places (``Quảng Ninh``, ``huyện An Biên``) that no retrieved passage mentions."""
+        if not places:
             return []
         texts = " ".join(fold(collapse_ws(h.passage.text)) for h in hits)
-        return [n for n in names if fold(n) not in texts]
+        return [n for n in places if fold(place_name_only(n)) not in texts]
 
     def _corpus_numbers(self) -> list[str]:
         """Every document number the sources hold or mention (a note may quote a decree it is not)."""
@@ -245,12 +247,17 @@ class Assistant:
         if turn.decision:
             return turn
         hits = list(turn.hits)
-        missing = self.missing_names(turn.focus or turn.cleaned, hits)
-        # a document the question names must be one the sources hold: "Nghị định 45/2024" is not "33/2023"
-        missing += [d for d in premise_gaps(turn.with_(entities=dataclasses.replace(
-            turn.entities, places=(), amounts=())), "", self._corpus_numbers()) if d not in missing]
+        # only what the answer depends on can stop it: a place whose own facts are asked, a document the
+        # ask names ("Nghị định 45/2024" is not "33/2023"); the story's places and documents cannot
+        rel = reliance(turn)
+        missing = self.missing_places(rel.places, hits)
+        missing += [d for d in premise_gaps(turn.with_(entities=self._only_documents(turn, rel.documents)), "",
+                                            self._corpus_numbers()) if d not in missing]
         if missing:
-            return turn.with_(decision="missing", missing=tuple(missing))
+            rest = self._covered_asks(turn, missing)
+            if rest is None:
+                return turn.with_(decision="missing", missing=tuple(missing))
+            return self._decide(self._retrieve(rest.with_(missing=tuple(missing))))
         # another field of law: refuse before any answer is composed (a missing name is the more precise reason)
         # a question that names a document the sources hold is in the field, whatever its wording
         names_ours = bool(turn.entities.document_numbers)
@@ -260,6 +267,28 @@ class Assistant:
         if not self.answerable(hits, STEERED_MARGIN if turn.steered else 0.0, turn.search_query or turn.standalone):
             return turn.with_(decision="below-threshold")
         return turn
+
+    def _covered_asks(self, turn: Turn, missing: Sequence[str]) -> Turn | None:
+        """Partial answers instead of all-or-nothing: a message asking several things, some about what the
+        sources lack, is answered on the asks that name none of it (the answer then says what it leaves out);
+        None when every ask depends on something missing (the whole message is refused)."""
+        if turn.focus is not None or turn.missing:
+            return None
+        asks = read_question(turn.cleaned).asks
+        keep = [a for a in asks if not any(fold(place_name_only(m)) in fold(a) for m in missing)]
+        if len(asks) < 2 or not keep or len(keep) == len(asks):
+            return None
+        text = " ".join(keep)
+        return turn.with_(cleaned=text, standalone=text, folded=fold(text), intent=detect_intent(fold(text)),
+                          entities=detect_entities(text), hits=())
+
+    @staticmethod
+    def _only_documents(turn: Turn, documents: Sequence[str]) -> Any:
+        """The turn's entities reduced to the named documents in ``documents`` (as typed)."""
+        pairs = [(d, n) for d, n in zip(turn.entities.documents, turn.entities.document_numbers, strict=False)
+                 if d in documents]
+        return dataclasses.replace(turn.entities, documents=tuple(d for d, _ in pairs),
+                                   document_numbers=tuple(n for _, n in pairs), places=(), amounts=())
 
     def _suggestion(self, turn: Turn) -> str:
         """The nearest thing the sources do hold, offered as a suggestion (never as the answer)."""
@@ -301,27 +330,61 @@ class Assistant:
         def release(partial: Answer) -> None:
             nonlocal sent
             quoted = all(c.quote and c.quote in c.hit.passage.text for c in partial.citations)  # as ``_verify``
-            if quoted and self._premises(turn, partial) is partial and partial.text.startswith(sent):
-                on_text(partial.text[len(sent):])
-                sent = partial.text
+            if quoted and self._premise_failure(turn, partial) is None:
+                text = self._with_note(turn, partial).text  # the note depends on the hits only: stable
+                if text.startswith(sent):
+                    on_text(text[len(sent):])
+                    sent = text
 
         return release
 
     def _premises(self, turn: Turn, ans: Answer) -> Answer:
-        """The answer checked as a whole against what the question names; returned as is when nothing is wrong."""
-        if not ans.refused and ans.citations:
-            # places, years and claimed amounts must be in what the answer rests on, not merely nearby
-            quoted = " ".join(f"{c.quote} {c.hit.passage.title} {c.hit.passage.heading}" for c in ans.citations)
-            passages = " ".join(c.hit.passage.text for c in ans.citations)
-            places = dataclasses.replace(turn.entities, documents=(), document_numbers=(), amounts=())
-            amounts = dataclasses.replace(turn.entities, documents=(), document_numbers=(), places=())
-            gaps = premise_gaps(turn.with_(entities=places), quoted, []) + year_gaps(turn, ans)
-            wrong = premise_gaps(turn.with_(entities=amounts), passages, [])
-            if gaps:
-                ans = Answer(refusal_for_missing(gaps, self._suggestion(turn)), [], refused=True, answered_by="refusal")
-            elif wrong:
-                ans = correct_premise(turn, ans, wrong)
-        return ans
+        """The answer, refused or corrected when a premise it depends on fails, else with its note (if any)."""
+        if ans.refused or not ans.citations:
+            return ans
+        return self._premise_failure(turn, ans) or self._with_note(turn, ans)
+
+    def _premise_failure(self, turn: Turn, ans: Answer) -> Answer | None:
+        """The answer checked as a whole against what the question names; returned as is when nothing is wrong.
+
+        Only what the answer depends on is checked (``asks.reliance``): a place whose own facts are asked
+        must be in the quoted evidence, a figure the ask claims must be in the cited passages, a year after
+        the answer's date or of a fact the ask wants at a time must be one the evidence speaks for. What only the
+        story names (a place, a background decree, a past year, a count of people) never refuses: the
+        answer gives the national rule, opened by one line naming what the sources lack.
+        """
+        if ans.refused or not ans.citations:
+            return None
+        rel = reliance(turn)
+        reading = read_question(turn.focus or turn.cleaned)
+        quoted = " ".join(f"{c.quote} {c.hit.passage.title} {c.hit.passage.heading}" for c in ans.citations)
+        passages = " ".join(c.hit.passage.text for c in ans.citations)
+        places = dataclasses.replace(turn.entities, documents=(), document_numbers=(), amounts=(), places=rel.places)
+        asked_amounts = tuple(a for a in turn.entities.amounts if reading.in_ask(a))
+        amounts = dataclasses.replace(turn.entities, documents=(), document_numbers=(), places=(),
+                                      amounts=asked_amounts)
+        # a year is a period; only a year the ask names for a fact at that time (a count, an amount, a date),
+        # or a year still to come, must be one the cited evidence speaks for
+        years = [y for y in year_gaps(turn, ans) if reading.in_ask(y.split()[-1])
+                 and (int(y.split()[-1]) > turn.as_of.year or turn.intent in LOCAL_FACT_INTENTS)]
+        gaps = premise_gaps(turn.with_(entities=places), quoted, []) + years
+        wrong = premise_gaps(turn.with_(entities=amounts), passages, [])
+        if gaps:
+            return Answer(refusal_for_missing(gaps, self._suggestion(turn)), [], refused=True, answered_by="refusal")
+        if wrong:
+            return correct_premise(turn, ans, wrong)
+        return None
+
+    def _with_note(self, turn: Turn, ans: Answer) -> Answer:
+        """The answer opened by one line naming the story's places and documents the sources lack."""
+        rel = reliance(turn)
+        lacking = self.missing_places(rel.incidental_places, list(turn.hits))
+        known = self._corpus_numbers()
+        lacking += premise_gaps(turn.with_(entities=self._only_documents(turn, rel.incidental_documents)), "", known)
+        text = incidental_note(ans.text, lacking) if lacking else ans.text
+        if turn.missing:  # a partial answer: say what was asked and is not answered
+            text = f"{text}\n\n{partial_note(turn.missing)}"
+        return dataclasses.replace(ans, text=text) if text != ans.text else ans
 
     def _verify(self, turn: Turn) -> Turn:
         ans: Answer = turn.answer

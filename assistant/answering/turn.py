@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from assistant.text import collapse_ws, fold, nfc, proper_names, tokenize_folded
+from assistant.text import collapse_ws, fold, mask_counts, nfc, tokenize_folded
 
 INTENTS = ("yesno", "amount", "when", "authority", "source", "validity", "change", "list", "other")
 
@@ -269,10 +269,6 @@ def detect_entities(text: str) -> Entities:
     for fp, p in _PROVINCE_FOLDED:
         if _has_word(folded, fp) and not any(fp in fold(x) for x in places):
             places.append(p)
-    for name in proper_names(text):
-        if name not in places and not any(fold(name) in fold(x) or fold(x) in fold(name) for x in places):
-            if not _DOC_RE.search(fold(name)):
-                places.append(name)
     bodies = []
     rest = folded
     for fb in sorted(BODIES, key=len, reverse=True):
@@ -288,7 +284,7 @@ def detect_entities(text: str) -> Entities:
 
     amounts = [as_typed(m) for m in _PERCENT_RE.finditer(folded)]
     amounts += [as_typed(m) for m in _CLAIMED_NUMBER_RE.finditer(folded) if not _YEAR_RE.fullmatch(m.group(2))]
-    years = tuple(sorted({int(y) for y in _YEAR_RE.findall(_DOC_RE.sub(" ", folded))}))
+    years = tuple(sorted({int(y) for y in _YEAR_RE.findall(_DOC_RE.sub(" ", mask_counts(folded)))}))
     return Entities(tuple(docs), tuple(numbers), tuple(places), posts, detect_levels(folded), tuple(bodies),
                     tuple(dict.fromkeys(amounts)), years)
 
@@ -435,9 +431,9 @@ def build_turn(question: str, history: Sequence[dict[str, str]] | None = None, *
     today = as_of or real_today
     period = None
     if detect_period is not None:
-        period = detect_period(cleaned, today)
+        period = detect_period(mask_counts(cleaned), today)
         if period is None and focus is not None:
-            period = detect_period(standalone, today)
+            period = detect_period(mask_counts(standalone), today)
     return Turn(raw=raw, cleaned=cleaned, standalone=standalone, folded=folded, history=hist, focus=focus,
                 steered=steered, injection=is_injection(cleaned), intent=intent, entities=entities, as_of=today,
                 today=real_today,
