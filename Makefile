@@ -47,9 +47,10 @@ bench: install
 eval: install
 	$(KN) eval
 
-lint: install  # ruff, then mypy (configuration in pyproject.toml: strict on the core modules)
+lint: install  # ruff, mypy (strict on the core modules), then the import contracts (all in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf .kiemnhiem .pytest_cache .ruff_cache .mypy_cache

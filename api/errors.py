@@ -10,9 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.answering.dates import AS_OF_ERROR
 from assistant.errors import KiemnhiemError
 from assistant.index import IndexStoreError, ModelMismatchError, StoreUnavailableError
-from assistant.answering.period import AS_OF_ERROR
 
 log = logging.getLogger("kiemnhiem.api")
 

@@ -158,7 +158,7 @@ def ask(
                                               "the date the answer speaks for (default today)")] = None,
 ) -> None:
     """Hỏi một câu / Ask one question (or many with --jsonl, model loaded once; a line's as_of wins)."""
-    from assistant.answering.period import parse_as_of
+    from assistant.answering.dates import parse_as_of
 
     settings = load_settings()
     if answerer not in (None, "extractive", "llm"):

@@ -27,7 +27,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.answering.turn import BODIES, LEVELS, POSTS, PROVINCES, Turn
+from assistant.answering.entities import BODIES, LEVELS, POSTS, PROVINCES
+from assistant.answering.messages import general_rule_note
+from assistant.answering.turn import Turn
 from assistant.text import collapse_ws, fold, has_diacritics, nfc, tokenize_folded
 
 # question words, matched on the folded clause; "không" and "chưa" ask only at the end of a clause
@@ -339,20 +341,8 @@ def incidental_note(answer: str, lacking: Sequence[str]) -> str:
     if not lacking:
         return answer
     places = [x for x in lacking if not _DOCUMENT_WORD_RE.match(x) and not re.search(r"\d", x)]
-    docs = [x for x in lacking if x not in places]
-    parts = []
-    if places:
-        parts.append("quy định riêng của " + ", ".join(places))
-    if docs:
-        parts.append(", ".join(f"«{d}»" for d in docs))
-    note = f"Nguồn không có {' và '.join(parts)}; theo quy định chung: "
+    note = general_rule_note(places, [x for x in lacking if x not in places])
     m = _VERDICT_OPENING_RE.match(answer)
     if m is not None:
         return m.group(1) + note + answer[m.end():]
     return note + answer
-
-
-def partial_note(missing: Sequence[str]) -> str:
-    """The line closing a partial answer: which asked things the sources lack, left unanswered."""
-    named = ", ".join(f"«{m}»" for m in missing)
-    return f"Phần câu hỏi về {named} tôi không trả lời được: các nguồn hiện có không có thông tin về điều đó."

@@ -7,105 +7,51 @@ Every way in (CLI, ``POST /ask``, the OpenAI-compatible endpoint, evals) goes th
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from langchain_core.runnables import RunnableBranch, RunnableConfig, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableBranch, RunnableConfig, RunnableLambda
 
-from assistant.answering.answer import (
+from assistant.answering.answer import Answer, answer_pieces
+from assistant.answering.asks import search_text
+from assistant.answering.domain import DomainGate, phrase_support
+from assistant.answering.entities import detect_entities
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.intent import detect_intent, small_talk
+from assistant.answering.llm import LLMAnswerer
+from assistant.answering.messages import (
+    INJECTION_REFUSAL,
     REFUSAL,
-    Answer,
-    ExtractiveAnswerer,
-    LLMAnswerer,
-    answer_pieces,
+    nearest_offer,
     refusal_for_missing,
     refusal_out_of_domain,
-    small_talk,
 )
-from assistant.answering.asks import LOCAL_FACT_INTENTS, incidental_note, partial_note, place_name_only, read_question, reliance, search_text
-from assistant.answering.compose import correct_premise, entity_rerank, premise_gaps, year_gaps
+from assistant.answering.premises import (
+    check_premises,
+    covered_asks,
+    missing_premises,
+    premise_failure,
+    with_note,
+)
+from assistant.answering.scoring import entity_rerank
+from assistant.answering.trace import Filters, Trace
+from assistant.answering.turn import Turn, build_turn
 from assistant.config import Settings
 from assistant.contract import AskResponse
-from assistant.answering.domain import DomainGate
 from assistant.index import KnowledgeIndex
-from assistant.answering.period import Period, detect_period
-from assistant.retrieval import (
-    STOPWORDS_FOLDED,
-    HybridSearcher,
-    KiemNhiemRetriever,
-    ScoredPassage,
-    passages_payload,
-)
-from assistant.text import collapse_ws, fold, tokenize_folded
-from assistant.answering.turn import Turn, build_turn, detect_entities, detect_intent, resolve_followup
+from assistant.retrieval import HybridSearcher, KiemNhiemRetriever, ScoredPassage, passages_payload
+from assistant.text import fold
 
-# Attempts to override the assistant's instructions ("Bỏ qua mọi hướng dẫn trước đó và …", "Ignore all
-# previous instructions and …"), matched on folded text. The phrase is dropped before retrieval (so it
-# never reaches an LLM prompt and does not skew the search) and what remains is answered only on evidence
-# stronger than usual (``STEERED_MARGIN`` above ``min_score``).
-_OVR_NOUN = (r"(?:huong dan|chi dan|chi thi|yeu cau|quy tac|cau lenh|lenh|loi nhac|instructions?|prompts?|rules?|"
-             r"directions?|guidelines?)")
-_OVR_FILL = r"(?:(?:cac|nhung|the|your|my|of|previous|prior|above|earlier|preceding)\s+)*"
-_OVR_QUAL = (r"(?:\s+(?:truoc do|truoc day|truoc|o tren|phia tren|ben tren|he thong|cua ban|previous|prior|above|"
-             r"earlier|before|so far))")
-_OVERRIDE_RE = re.compile(
-    r"(?:\b(?:hay|xin|vui long|please)\s+)?\b(?:bo qua|phot lo|quen di|quen|ignore|disregard|forget)\s+"
-    rf"(?:(?:het|moi|tat ca|toan bo|all|any|every)\s+{_OVR_FILL}{_OVR_NOUN}{_OVR_QUAL}*"
-    rf"|(?:(?:the|your|my|cac|nhung)\s+)*(?:previous|prior|above|earlier|preceding|system)\s+{_OVR_NOUN}{_OVR_QUAL}*"
-    rf"|{_OVR_FILL}{_OVR_NOUN}{_OVR_QUAL}+)\b"
-)
-_OVERRIDE_TAIL_RE = re.compile(
-    r"(?:[\s,.;:!\-–—]|\b(?:va|roi|sau do|ma|and|then|now)\b)*"
-    r"(?:\b(?:hay\s+)?(?:tra loi|answer)(?:\s+(?:cau hoi|the question|this|sau|following))*\s*[:,\-–—]\s*)?"
-)
 STEERED_MARGIN = 0.05
 # extra passages fetched so that one naming the asked election body or level can move up into the top k
 ENTITY_POOL = 6
 # document numbers as sources write them: 33/2023/NĐ-CP, 83/2025/QH15, 34-KL/TW, 580/2018/UBTVQH14
 _DOCNUM_RE = re.compile(r"\b\d{1,4}/\d{4}/[A-ZĐa-zđ]{2,8}(?:-[A-ZĐa-zđ]{1,6})?\d*|\b\d{1,4}-[A-ZĐ]{2,3}/[A-ZĐ]{2,4}\b|"
                         r"\b\d{1,4}/\d{4}\b")
-
-
-def phrase_support(query: str, hits: Sequence[ScoredPassage]) -> float | None:
-    """Share of the query's two-word phrases (adjacent informative words) found adjacent in the passages.
-
-    ``None`` when the query has no such phrase (a single informative word cannot be judged this way).
-    """
-    toks = tokenize_folded(query)
-    pairs = {(a, b) for a, b in zip(toks, toks[1:], strict=False)
-             if a not in STOPWORDS_FOLDED and b not in STOPWORDS_FOLDED}
-    if not pairs:
-        return None
-    seen: set[tuple[str, str]] = set()
-    for h in hits:
-        pt = tokenize_folded(h.passage.text)
-        seen.update(zip(pt, pt[1:], strict=False))
-    return sum(1 for p in pairs if p in seen) / len(pairs)
-
-
-def strip_override(question: str) -> tuple[str, bool]:
-    """``(question without instruction-override phrases, whether there were any)``."""
-    folded_chars = [fold(ch) for ch in question]
-    folded = "".join(folded_chars)
-    if not _OVERRIDE_RE.search(folded):
-        return question, False
-    origin = [i for i, f in enumerate(folded_chars) for _ in f]  # folded index -> original index
-    origin.append(len(question))
-    kept, pos = [], 0
-    for m in _OVERRIDE_RE.finditer(folded):
-        kept.append(question[pos : origin[m.start()]])
-        pos = origin[m.end()]
-        tail = _OVERRIDE_TAIL_RE.match(folded, m.end())
-        if tail:
-            pos = origin[tail.end()]
-    kept.append(question[pos:])
-    rest = collapse_ws(" ".join(kept)).strip(" ,.;:-–—")
-    return (rest or question), True
 
 
 @dataclass
@@ -134,24 +80,6 @@ class AnswerResult:
         return AskResponse.model_validate(fields).model_dump()
 
 
-def condense(question: str, history: Sequence[dict[str, str]] | None) -> tuple[str, str | None]:
-    """Make a follow-up standalone: ``(query to search, focus words)`` (see ``turn.resolve_followup``)."""
-    hist = [(str(h.get("role", "")), str(h.get("content", ""))) for h in (history or [])]
-    return resolve_followup(question, hist)
-
-
-def _detect_period(text: str, today: date) -> Period | None:
-    """The period a question names ("năm 2021", "trước cải cách 2025"), else None (then ``as_of`` applies)."""
-    return detect_period(text, today)
-
-
-INJECTION_REFUSAL = (
-    "Tôi không thể bịa ra, giả định hay đóng vai để trả lời. Tôi chỉ trả lời dựa trên nội dung các văn bản "
-    "trong kho nguồn, và mỗi ý đều kèm trích dẫn. Bạn có thể hỏi, ví dụ: \"Thành viên Ban bầu cử có được kiêm "
-    "nhiệm không?\""
-)
-
-
 class Assistant:
     """Holds the model, index and answerers for one process; ``ask`` is thread-safe."""
 
@@ -165,8 +93,8 @@ class Assistant:
         self.chain = self._build_chain()
         self._numbers: tuple[int, list[str]] | None = None
 
-    # --- the runnable pipeline: every step takes and returns a Turn ----------------------------
-    def _build_chain(self) -> Any:
+    # --- the runnable pipeline: every step takes and returns a Trace ---------------------------
+    def _build_chain(self) -> Runnable[dict[str, Any], AnswerResult]:
         return (
             RunnableLambda(self._analyse, name="analyse")
             | RunnableLambda(self._retrieve, name="retrieve")
@@ -182,28 +110,30 @@ class Assistant:
     def retriever(self, k: int | None = None, filters: dict[str, Any] | None = None) -> KiemNhiemRetriever:
         return KiemNhiemRetriever(searcher=self.searcher, k=k or self.settings.top_k, filters=filters)
 
-    def turn(self, question: str, history: Sequence[dict[str, str]] | None = None, **knobs: Any) -> Turn:
+    def turn(self, question: str, history: Sequence[dict[str, str]] | None = None, *, as_of: date | None = None,
+             today: date | None = None) -> Turn:
         """The analysed question (no retrieval): what the chain will search and how it will compose."""
-        return build_turn(question, history, strip_override=strip_override, detect_period=_detect_period, **knobs)
+        return build_turn(question, history, as_of=as_of, today=today)
 
-    def _analyse(self, request: dict[str, Any]) -> Turn:
+    def _analyse(self, request: dict[str, Any]) -> Trace:
         t0 = time.perf_counter()
-        turn = self.turn(request["question"], request.get("history"), as_of=request.get("as_of"),
-                         top_k=request.get("top_k"), filters=request.get("filters"), answerer=request.get("answerer"))
-        return turn.with_(t0=t0)
+        turn = self.turn(request["question"], request.get("history"), as_of=request.get("as_of"))
+        return Trace(turn, top_k=request.get("top_k"), filters=request.get("filters"),
+                     answerer=request.get("answerer"), t0=t0)
 
-    def _retrieve(self, turn: Turn) -> Turn:
+    def _retrieve(self, trace: Trace) -> Trace:
+        turn = trace.turn
         reply = small_talk(turn.cleaned)
         if reply is not None:
-            return turn.with_(reply=reply, decision="small-talk", t_retrieved=time.perf_counter())
+            return replace(trace, reply=reply, decision="small-talk", t_retrieved=time.perf_counter())
         if turn.injection:
-            return turn.with_(decision="injection", t_retrieved=time.perf_counter())
-        k = turn.top_k or self.settings.top_k
+            return replace(trace, decision="injection", t_retrieved=time.perf_counter())
+        k = trace.top_k or self.settings.top_k
         # a story told before the question is searched by its ask (with the story's posts and levels)
         query, ask = search_text(turn.standalone) if turn.focus is None else (turn.standalone, None)
-        res = self.searcher.search(query, k=k + ENTITY_POOL, filters=turn.filters, focus=turn.focus or ask)
+        res = self.searcher.search(query, k=k + ENTITY_POOL, filters=trace.filters, focus=turn.focus or ask)
         hits = entity_rerank(turn, res.hits)[:k]
-        return turn.with_(hits=tuple(hits), search_query=res.query, t_retrieved=time.perf_counter())
+        return replace(trace, hits=tuple(hits), search_query=res.query, t_retrieved=time.perf_counter())
 
     def answerable(self, hits: Sequence[ScoredPassage], margin: float = 0.0, query: str = "") -> bool:
         """Refuse unless the best passage clears the threshold calibrated on the gold set (plus ``margin``).
@@ -222,14 +152,6 @@ class Assistant:
                 return False
         return True
 
-    @staticmethod
-    def missing_places(places: Sequence[str], hits: Sequence[ScoredPassage]) -> list[str]:
-        """The places (``Quảng Ninh``, ``huyện An Biên``) that no retrieved passage mentions."""
-        if not places:
-            return []
-        texts = " ".join(fold(collapse_ws(h.passage.text)) for h in hits)
-        return [n for n in places if fold(place_name_only(n)) not in texts]
-
     def _corpus_numbers(self) -> list[str]:
         """Every document number the sources hold or mention (a note may quote a decree it is not)."""
         snap = self.index.snapshot()
@@ -243,86 +165,64 @@ class Assistant:
             self._numbers = cached
         return cached[1]
 
-    def _decide(self, turn: Turn) -> Turn:
-        if turn.decision:
-            return turn
-        hits = list(turn.hits)
-        # only what the answer depends on can stop it: a place whose own facts are asked, a document the
-        # ask names ("Nghị định 45/2024" is not "33/2023"); the story's places and documents cannot
-        rel = reliance(turn)
-        missing = self.missing_places(rel.places, hits)
-        missing += [d for d in premise_gaps(turn.with_(entities=self._only_documents(turn, rel.documents)), "",
-                                            self._corpus_numbers()) if d not in missing]
+    def _decide(self, trace: Trace) -> Trace:
+        if trace.decision:
+            return trace
+        turn, hits = trace.turn, list(trace.hits)
+        # only what the answer depends on can stop it (premises.missing_premises); a message that also asks
+        # about something else is answered on that (a partial answer, which says what it leaves out)
+        missing = missing_premises(turn, hits, self._corpus_numbers())
         if missing:
-            rest = self._covered_asks(turn, missing)
+            rest = None if trace.missing else covered_asks(turn, missing)
             if rest is None:
-                return turn.with_(decision="missing", missing=tuple(missing))
-            return self._decide(self._retrieve(rest.with_(missing=tuple(missing))))
+                return replace(trace, decision="missing", missing=tuple(missing))
+            part = replace(turn, cleaned=rest, standalone=rest, folded=fold(rest), intent=detect_intent(fold(rest)),
+                           entities=detect_entities(rest))
+            return self._decide(self._retrieve(replace(trace, turn=part, hits=(), missing=tuple(missing))))
         # another field of law: refuse before any answer is composed (a missing name is the more precise reason)
         # a question that names a document the sources hold is in the field, whatever its wording
         names_ours = bool(turn.entities.document_numbers)
-        verdict = None if names_ours else self.domain.check(turn.search_query or turn.standalone, hits)
+        verdict = None if names_ours else self.domain.check(trace.query, hits)
         if verdict is not None and not verdict.in_domain:
-            return turn.with_(decision="out-of-domain", suggestions=tuple(verdict.suggestions))
-        if not self.answerable(hits, STEERED_MARGIN if turn.steered else 0.0, turn.search_query or turn.standalone):
-            return turn.with_(decision="below-threshold")
-        return turn
-
-    def _covered_asks(self, turn: Turn, missing: Sequence[str]) -> Turn | None:
-        """Partial answers instead of all-or-nothing: a message asking several things, some about what the
-        sources lack, is answered on the asks that name none of it (the answer then says what it leaves out);
-        None when every ask depends on something missing (the whole message is refused)."""
-        if turn.focus is not None or turn.missing:
-            return None
-        asks = read_question(turn.cleaned).asks
-        keep = [a for a in asks if not any(fold(place_name_only(m)) in fold(a) for m in missing)]
-        if len(asks) < 2 or not keep or len(keep) == len(asks):
-            return None
-        text = " ".join(keep)
-        return turn.with_(cleaned=text, standalone=text, folded=fold(text), intent=detect_intent(fold(text)),
-                          entities=detect_entities(text), hits=())
+            return replace(trace, decision="out-of-domain", suggestions=tuple(verdict.suggestions))
+        if not self.answerable(hits, STEERED_MARGIN if turn.steered else 0.0, trace.query):
+            return replace(trace, decision="below-threshold")
+        return trace
 
     @staticmethod
-    def _only_documents(turn: Turn, documents: Sequence[str]) -> Any:
-        """The turn's entities reduced to the named documents in ``documents`` (as typed)."""
-        pairs = [(d, n) for d, n in zip(turn.entities.documents, turn.entities.document_numbers, strict=False)
-                 if d in documents]
-        return dataclasses.replace(turn.entities, documents=tuple(d for d, _ in pairs),
-                                   document_numbers=tuple(n for _, n in pairs), places=(), amounts=())
-
-    def _suggestion(self, turn: Turn) -> str:
+    def _suggestion(trace: Trace) -> str:
         """The nearest thing the sources do hold, offered as a suggestion (never as the answer)."""
-        if not turn.hits:
+        if not trace.hits:
             return ""
-        labels = list(dict.fromkeys(h.passage.label for h in turn.hits[:2]))
-        return "Gần nhất với câu hỏi, các nguồn có: " + "; ".join(f"«{lb}»" for lb in labels) + "."
+        return nearest_offer(list(dict.fromkeys(h.passage.label for h in trace.hits[:2])))
 
-    def _refuse(self, turn: Turn) -> Turn:
-        if turn.decision == "small-talk":
-            return turn.with_(answer=Answer(turn.reply or "", [], refused=False, answered_by="small-talk"))
-        if turn.decision == "injection":
-            return turn.with_(answer=Answer(INJECTION_REFUSAL, [], refused=True, answered_by="refusal"))
-        if turn.decision == "out-of-domain":
-            tips = list(turn.suggestions)
-            return turn.with_(answer=Answer(refusal_out_of_domain(tips), [], refused=True, answered_by="out-of-domain",
-                                            suggestions=tips))
-        if turn.decision == "missing":
-            text = refusal_for_missing(turn.missing, self._suggestion(turn))
+    def _refuse(self, trace: Trace) -> Trace:
+        if trace.decision == "small-talk":
+            return replace(trace, answer=Answer(trace.reply or "", [], refused=False, answered_by="small-talk"))
+        if trace.decision == "injection":
+            return replace(trace, answer=Answer(INJECTION_REFUSAL, [], refused=True, answered_by="refusal"))
+        if trace.decision == "out-of-domain":
+            tips = list(trace.suggestions)
+            return replace(trace, answer=Answer(refusal_out_of_domain(tips), [], refused=True,
+                                                answered_by="out-of-domain", suggestions=tips))
+        if trace.decision == "missing":
+            text = refusal_for_missing(trace.missing, self._suggestion(trace))
         else:
             text = REFUSAL
-        return turn.with_(answer=Answer(text, [], refused=True, answered_by="refusal"))
+        return replace(trace, answer=Answer(text, [], refused=True, answered_by="refusal"))
 
-    def _answer(self, turn: Turn, config: RunnableConfig | None = None) -> Turn:
-        hits = list(turn.hits)
+    def _answer(self, trace: Trace, config: RunnableConfig | None = None) -> Trace:
+        turn, hits = trace.turn, list(trace.hits)
         docs = self.index.snapshot().documents
         on_text = (config or {}).get("configurable", {}).get("on_text")
-        if (turn.answerer or self.settings.answerer) == "llm":
-            ans = self.llm.answer(turn, hits, docs, self._releaser(turn, on_text) if on_text else None)
+        if (trace.answerer or self.settings.answerer) == "llm":
+            ans = self.llm.answer(turn, hits, docs, self._releaser(trace, on_text) if on_text else None,
+                                  query=trace.search_query)
         else:
             ans = self.extractive.answer(turn, hits, docs)
-        return turn.with_(answer=self._premises(turn, ans))
+        return replace(trace, answer=self._premises(trace, ans))
 
-    def _releaser(self, turn: Turn, on_text: Callable[[str], None]) -> Callable[[Answer], None]:
+    def _releaser(self, trace: Trace, on_text: Callable[[str], None]) -> Callable[[Answer], None]:
         """Pass on the new text of a partial (streamed) answer only when the whole-answer checks leave it as it
         is: they find fewer gaps as sentences and citations are added, so released text is never taken back."""
         sent = ""
@@ -330,64 +230,24 @@ class Assistant:
         def release(partial: Answer) -> None:
             nonlocal sent
             quoted = all(c.quote and c.quote in c.hit.passage.text for c in partial.citations)  # as ``_verify``
-            if quoted and self._premise_failure(turn, partial) is None:
-                text = self._with_note(turn, partial).text  # the note depends on the hits only: stable
+            if quoted and premise_failure(trace.turn, partial, lambda: "") is None:
+                # the opening note depends on the hits only, and a partial answer's closing note comes last
+                text = with_note(trace.turn, partial, trace.hits, self._corpus_numbers()).text
                 if text.startswith(sent):
                     on_text(text[len(sent):])
                     sent = text
 
         return release
 
-    def _premises(self, turn: Turn, ans: Answer) -> Answer:
-        """The answer, refused or corrected when a premise it depends on fails, else with its note (if any)."""
-        if ans.refused or not ans.citations:
-            return ans
-        return self._premise_failure(turn, ans) or self._with_note(turn, ans)
+    def _premises(self, trace: Trace, ans: Answer) -> Answer:
+        """The answer checked as a whole against what the question names; returned as is when nothing is wrong."""
+        return check_premises(trace.turn, ans, lambda: self._suggestion(trace), trace.hits, self._corpus_numbers(),
+                              trace.missing if not trace.decision else ())
 
-    def _premise_failure(self, turn: Turn, ans: Answer) -> Answer | None:
-        """The answer checked as a whole against what the question names; returned as is when nothing is wrong.
-
-        Only what the answer depends on is checked (``asks.reliance``): a place whose own facts are asked
-        must be in the quoted evidence, a figure the ask claims must be in the cited passages, a year after
-        the answer's date or of a fact the ask wants at a time must be one the evidence speaks for. What only the
-        story names (a place, a background decree, a past year, a count of people) never refuses: the
-        answer gives the national rule, opened by one line naming what the sources lack.
-        """
-        if ans.refused or not ans.citations:
-            return None
-        rel = reliance(turn)
-        reading = read_question(turn.focus or turn.cleaned)
-        quoted = " ".join(f"{c.quote} {c.hit.passage.title} {c.hit.passage.heading}" for c in ans.citations)
-        passages = " ".join(c.hit.passage.text for c in ans.citations)
-        places = dataclasses.replace(turn.entities, documents=(), document_numbers=(), amounts=(), places=rel.places)
-        asked_amounts = tuple(a for a in turn.entities.amounts if reading.in_ask(a))
-        amounts = dataclasses.replace(turn.entities, documents=(), document_numbers=(), places=(),
-                                      amounts=asked_amounts)
-        # a year is a period; only a year the ask names for a fact at that time (a count, an amount, a date),
-        # or a year still to come, must be one the cited evidence speaks for
-        years = [y for y in year_gaps(turn, ans) if reading.in_ask(y.split()[-1])
-                 and (int(y.split()[-1]) > turn.as_of.year or turn.intent in LOCAL_FACT_INTENTS)]
-        gaps = premise_gaps(turn.with_(entities=places), quoted, []) + years
-        wrong = premise_gaps(turn.with_(entities=amounts), passages, [])
-        if gaps:
-            return Answer(refusal_for_missing(gaps, self._suggestion(turn)), [], refused=True, answered_by="refusal")
-        if wrong:
-            return correct_premise(turn, ans, wrong)
-        return None
-
-    def _with_note(self, turn: Turn, ans: Answer) -> Answer:
-        """The answer opened by one line naming the story's places and documents the sources lack."""
-        rel = reliance(turn)
-        lacking = self.missing_places(rel.incidental_places, list(turn.hits))
-        known = self._corpus_numbers()
-        lacking += premise_gaps(turn.with_(entities=self._only_documents(turn, rel.incidental_documents)), "", known)
-        text = incidental_note(ans.text, lacking) if lacking else ans.text
-        if turn.missing:  # a partial answer: say what was asked and is not answered
-            text = f"{text}\n\n{partial_note(turn.missing)}"
-        return dataclasses.replace(ans, text=text) if text != ans.text else ans
-
-    def _verify(self, turn: Turn) -> Turn:
-        ans: Answer = turn.answer
+    @staticmethod
+    def _verify(trace: Trace) -> Trace:
+        ans = trace.answer
+        assert ans is not None  # refuse or answer always writes one
         ok = [c for c in ans.citations if c.quote and c.quote in c.hit.passage.text]
         markers = {int(m) for m in re.findall(r"\[(\d+)\]", ans.text)}
         valid = {c.n for c in ok}
@@ -395,23 +255,25 @@ class Assistant:
             # never show a marker that does not resolve: keep only lines whose markers all resolve
             lines = [ln for ln in ans.text.split("\n")
                      if {int(m) for m in re.findall(r"\[(\d+)\]", ln)} <= valid]
-            ans = dataclasses.replace(ans, text="\n".join(lines).strip() or REFUSAL, citations=ok, refused=not lines,
-                                      answered_by=ans.answered_by if lines else "refusal")
-        return turn.with_(answer=ans)
+            ans = replace(ans, text="\n".join(lines).strip() or REFUSAL, citations=ok, refused=not lines,
+                          answered_by=ans.answered_by if lines else "refusal")
+        return replace(trace, answer=ans)
 
-    def _result(self, turn: Turn) -> AnswerResult:
-        ans: Answer = turn.answer
+    @staticmethod
+    def _result(trace: Trace) -> AnswerResult:
+        ans, turn = trace.answer, trace.turn
+        assert ans is not None
         t_end = time.perf_counter()
         period: dict[str, Any] = turn.period.to_json() if turn.period is not None else {}
         return AnswerResult(
             answer=ans.text,
             refused=ans.refused,
             citations=[c.to_json(turn.as_of) for c in ans.citations],
-            passages=passages_payload(turn.hits),
+            passages=passages_payload(trace.hits),
             timings_ms={
-                "retrieve": (turn.t_retrieved - turn.t0) * 1000,
-                "generate": (t_end - turn.t_retrieved) * 1000,
-                "total": (t_end - turn.t0) * 1000,
+                "retrieve": (trace.t_retrieved - trace.t0) * 1000,
+                "generate": (t_end - trace.t_retrieved) * 1000,
+                "total": (t_end - trace.t0) * 1000,
             },
             query=turn.standalone,
             answered_by=ans.answered_by,
@@ -424,7 +286,7 @@ class Assistant:
 
     # --- public API ---------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[dict[str, str]] | None = None, top_k: int | None = None,
-            filters: dict[str, Any] | None = None, answerer: str | None = None,
+            filters: Filters | None = None, answerer: str | None = None,
             as_of: date | None = None, on_text: Callable[[str], None] | None = None) -> AnswerResult:
         """Answer one question; ``as_of`` is the date the answer must speak for (default: today).
 
@@ -438,7 +300,7 @@ class Assistant:
         return result
 
     def stream(self, question: str, history: Sequence[dict[str, str]] | None = None, top_k: int | None = None,
-               filters: dict[str, Any] | None = None, as_of: date | None = None) -> Iterator[tuple[str, Any]]:
+               filters: Filters | None = None, as_of: date | None = None) -> Iterator[tuple[str, str | AnswerResult]]:
         """``("token", str)`` pieces of the verified answer, then ``("result", AnswerResult)``.
 
         Tokens are only released after verification, so what streams is exactly what ``ask`` returns.

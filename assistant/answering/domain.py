@@ -24,23 +24,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.answering.domain_params import PARAMS
+from assistant.answering.messages import EXAMPLE_QUESTIONS
 from assistant.config import Settings
 from assistant.retrieval import STOPWORDS_FOLDED, ScoredPassage
 from assistant.text import tokenize_folded
 
 FEATURES = ("top_score", "phrase", "dense_max")
 NEUTRAL_PHRASE = 0.5  # no two-word phrase to judge by: neither evidence for nor against
-
-# In-field questions the assistant answers (tests/integration/test_domain_gate.py checks each is answered): the
-# out-of-domain refusal offers the two closest to what was asked.
-EXAMPLE_QUESTIONS = (
-    "Thành viên Ban bầu cử có được kiêm nhiệm không?",
-    "Bí thư cấp ủy có được kiêm chủ tịch Ủy ban nhân dân không?",
-    "Cán bộ, công chức cấp xã kiêm nhiệm chức danh khác được hưởng phụ cấp bao nhiêu?",
-    "Bí thư chi bộ kiêm trưởng thôn được hưởng phụ cấp thế nào?",
-    "Ban bầu cử cấp xã có bao nhiêu thành viên?",
-    "Nhất thể hóa chức danh là gì?",
-)
 
 
 @dataclass(frozen=True)
@@ -80,8 +71,6 @@ class DomainModel:
 
     @classmethod
     def default(cls) -> DomainModel:
-        from assistant.answering.domain_params import PARAMS
-
         return cls.from_params(PARAMS)
 
     def logit(self, features: DomainFeatures) -> float:
@@ -93,10 +82,25 @@ class DomainModel:
         return 1.0 / (1.0 + math.exp(-z)) if z >= -700 else 0.0
 
 
+def phrase_support(query: str, hits: Sequence[ScoredPassage]) -> float | None:
+    """Share of the query's two-word phrases (adjacent informative words) found adjacent in the passages.
+
+    ``None`` when the query has no such phrase (a single informative word cannot be judged this way).
+    """
+    toks = tokenize_folded(query)
+    pairs = {(a, b) for a, b in zip(toks, toks[1:], strict=False)
+             if a not in STOPWORDS_FOLDED and b not in STOPWORDS_FOLDED}
+    if not pairs:
+        return None
+    seen: set[tuple[str, str]] = set()
+    for h in hits:
+        pt = tokenize_folded(h.passage.text)
+        seen.update(zip(pt, pt[1:], strict=False))
+    return sum(1 for p in pairs if p in seen) / len(pairs)
+
+
 def domain_features(query: str, hits: Sequence[ScoredPassage], top_k: int) -> DomainFeatures:
     """The gate's three signals for the search query and its ranked hits."""
-    from assistant.answering.chain import phrase_support  # lazy: the chain imports this module
-
     top = hits[:top_k]
     dense = [h.dense for h in top if h.dense is not None]
     return DomainFeatures(top_score=float(top[0].score) if top else 0.0, phrase=phrase_support(query, top),

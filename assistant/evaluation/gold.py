@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.answering.followup import condense
 from assistant.errors import KiemnhiemError
 from assistant.evaluation.metrics import (
     MARKER_RE,
@@ -38,6 +39,7 @@ from assistant.evaluation.metrics import (
     refusal_metrics,
     section_keys,
 )
+from assistant.evaluation.out_of_domain import ALQAC_QUESTIONS, load_out_of_domain
 from assistant.evaluation.report import ReportFiles, file_sha256, git_commit, utc_stamp, write_report
 from assistant.models import MODES
 
@@ -291,8 +293,6 @@ def evaluate_modes(searcher: HybridSearcher, questions: Sequence[GoldQuestion], 
 
     Returns ``(metrics per mode, per-question {id: {mode: {doc_rank, section_rank}}})``.
     """
-    from assistant.answering.chain import condense
-
     per_mode: dict[str, dict[str, list[Any]]] = {m: {"doc": [], "section": [], "ms": []} for m in modes}
     ranks: dict[str, dict[str, Any]] = {}
     targets = [q for q in questions if q.answerable]
@@ -378,8 +378,6 @@ def evaluate_out_of_domain(assistant: Assistant, path: Path | str, alqac_path: P
                            progress: Progress | None = None) -> dict[str, Any]:
     """Refusal rate on ``eval/out_of_domain.jsonl``: held-out ALQAC questions (resolved from
     ``alqac_path`` in place; skipped when absent) and hand-written everyday questions."""
-    from assistant.domain_calibrate import ALQAC_QUESTIONS, load_out_of_domain
-
     alqac = Path(alqac_path or ALQAC_QUESTIONS)
     items = load_out_of_domain(path, alqac if alqac.is_file() else None)
     rows = []
