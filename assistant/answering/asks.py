@@ -293,10 +293,30 @@ def _typed_spans(typed: str, folded: str, phrases: Sequence[str]) -> list[str]:
     return out
 
 
-def search_text(question: str) -> tuple[str, str | None]:
-    """``(query, focus)`` for a question told as a story: the ask, then the situation's posts, bodies,
-    levels and holder words; the focus (what sentences are scored on) is the ask. A question that is
-    not a story is searched as typed, with no focus."""
+def without_places(text: str, places: Sequence[str]) -> str:
+    """``text`` without the mentions of ``places`` (with the level word or preposition before them)."""
+    levels = "|".join(re.escape(fold(w)) for w in sorted(_PLACE_WORDS, key=len, reverse=True))
+    text = nfc(text)
+    for place in places:
+        folded = fold(text)
+        if len(folded) != len(text):
+            continue  # spans would not map back; the place stays (it only weighs on the search)
+        pattern = (rf"(?:\s*\b(?:o|tai|cua|thuoc)\s+)?(?:\b(?:mot\s+)?(?:{levels})\.?\s+)?"
+                   rf"(?<!\w){re.escape(fold(place_name_only(place)))}(?!\w)")
+        for m in reversed(list(re.finditer(pattern, folded, re.IGNORECASE))):
+            text = text[: m.start()] + text[m.end():]
+    return collapse_ws(re.sub(r"\s+([,.;:?!])", r"\1", text)).strip(" ,;")
+
+
+def search_text(question: str, incidental: Sequence[str] = ()) -> tuple[str, str | None]:
+    """``(query, focus)``: what to search for a question, and the words its sentences are scored on.
+
+    The places the answer does not depend on (``incidental``, see ``reliance``) are left out: a province
+    named in passing must not pull the search, or the field gate, towards passages about it. A question
+    told as a story is searched by its ask, then the situation's posts, bodies, levels and holder words,
+    with the ask as the focus; any other question as typed, with no focus.
+    """
+    question = without_places(question, incidental) if incidental else question
     reading = read_question(question).by_sentence  # a story is told in sentences; commas also list things
     if not reading.is_story:
         return question, None

@@ -17,7 +17,7 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableConfig, RunnableLambda
 
 from assistant.answering.answer import Answer, answer_pieces
-from assistant.answering.asks import search_text
+from assistant.answering.asks import reliance, search_text
 from assistant.answering.domain import DomainGate, phrase_support
 from assistant.answering.entities import detect_entities
 from assistant.answering.extractive import ExtractiveAnswerer
@@ -130,7 +130,8 @@ class Assistant:
             return replace(trace, decision="injection", t_retrieved=time.perf_counter())
         k = trace.top_k or self.settings.top_k
         # a story told before the question is searched by its ask (with the story's posts and levels)
-        query, ask = search_text(turn.standalone) if turn.focus is None else (turn.standalone, None)
+        query, ask = search_text(turn.standalone, reliance(turn).incidental_places) if turn.focus is None \
+            else (turn.standalone, None)
         res = self.searcher.search(query, k=k + ENTITY_POOL, filters=trace.filters, focus=turn.focus or ask)
         hits = entity_rerank(turn, res.hits)[:k]
         return replace(trace, hits=tuple(hits), search_query=res.query, t_retrieved=time.perf_counter())

@@ -139,3 +139,18 @@ def test_the_note_follows_the_verdict_word() -> None:
     out = incidental_note("Mức phụ cấp bằng 50%. [1]", ["Quảng Trị", "Nghị định 178"])
     assert out.startswith("Nguồn không có quy định riêng của Quảng Trị và «Nghị định 178»; theo quy định chung:")
     assert incidental_note("Mức. [1]", []) == "Mức. [1]"
+
+
+@pytest.mark.parametrize("question, kept", [
+    ("Ở Quảng Trị, bí thư xã có được kiêm chủ tịch không?", "bí thư xã có được kiêm chủ tịch không?"),
+    ("Tôi công tác ở một xã của tỉnh Quảng Trị từ năm 2015, kiêm 2 chức danh, phụ cấp thế nào?",
+     "Tôi công tác ở một xã từ năm 2015, kiêm 2 chức danh, phụ cấp thế nào?"),
+    ("toi o quang tri, bi thu xa co duoc kiem chu tich khong", "toi, bi thu xa co duoc kiem chu tich khong"),
+])
+def test_an_incidental_place_is_not_searched(question: str, kept: str) -> None:
+    assert search_text(question, reliance(_turn(question)).incidental_places)[0] == kept
+
+
+def test_a_place_whose_facts_are_asked_is_searched() -> None:
+    q = "Tỉnh Thanh Hóa có bao nhiêu trường hợp bí thư kiêm chủ tịch?"
+    assert search_text(q, reliance(_turn(q)).incidental_places)[0] == q
