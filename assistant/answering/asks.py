@@ -347,22 +347,18 @@ def search_text(question: str, incidental: Sequence[str] = ()) -> tuple[str, str
 
 
 # --- the line naming what the sources lack -----------------------------------------------------
-_VERDICT_OPENING_RE = re.compile(r"^((?:Được|Không|Có|Chưa|Còn|Vẫn|Đúng|Sai)\.\s+)")
 _DOCUMENT_WORD_RE = re.compile(r"^(nghị định|luật|thông tư|quyết định|nghị quyết|kết luận|chỉ thị|quy định|nđ|tt|qđ|"
                                r"nq|kl)\b", re.IGNORECASE)
 
 
 def incidental_note(answer: str, lacking: Sequence[str]) -> str:
-    """``answer`` opened by one line naming what the story mentions and the sources lack.
-
-    "Nguồn không có quy định riêng của Quảng Trị; theo quy định chung: <the answer's first line>". The
-    note follows a leading verdict word ("Được. Nguồn không có …"), so the answer still opens with it.
+    """``answer`` with one line, right under its opening line, naming what the story mentions and the sources
+    lack: "(Nguồn không có quy định riêng của Quảng Trị; câu trả lời theo quy định chung.)". The opening line
+    stays the answer (its verdict word and the rule), so the reader meets the rule first.
     """
     if not lacking:
         return answer
     places = [x for x in lacking if not _DOCUMENT_WORD_RE.match(x) and not re.search(r"\d", x)]
     note = general_rule_note(places, [x for x in lacking if x not in places])
-    m = _VERDICT_OPENING_RE.match(answer)
-    if m is not None:
-        return m.group(1) + note + answer[m.end():]
-    return note + answer
+    first, sep, rest = answer.partition("\n")
+    return f"{first}\n{note}" + (f"\n{rest}" if sep else "")

@@ -17,7 +17,7 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableConfig, RunnableLambda
 
 from assistant.answering.answer import Answer, answer_pieces
-from assistant.answering.asks import reliance, search_text
+from assistant.answering.asks import read_question, reliance, search_text
 from assistant.answering.domain import DomainGate, phrase_support
 from assistant.answering.entities import detect_entities
 from assistant.answering.extractive import ExtractiveAnswerer
@@ -130,8 +130,10 @@ class Assistant:
             return replace(trace, decision="injection", t_retrieved=time.perf_counter())
         k = trace.top_k or self.settings.top_k
         # a story told before the question is searched by its ask (with the story's posts and levels)
-        query, ask = search_text(turn.standalone, reliance(turn).incidental_places) if turn.focus is None \
-            else (turn.standalone, None)
+        # and without the places only its story names (they would pull the search and the field gate off)
+        reading = read_question(turn.cleaned)
+        story = [p for p in reliance(turn).incidental_places if not reading.in_ask(p)]
+        query, ask = search_text(turn.standalone, story) if turn.focus is None else (turn.standalone, None)
         res = self.searcher.search(query, k=k + ENTITY_POOL, filters=trace.filters, focus=turn.focus or ask)
         hits = entity_rerank(turn, res.hits)[:k]
         return replace(trace, hits=tuple(hits), search_query=res.query, t_retrieved=time.perf_counter())
@@ -232,8 +234,10 @@ class Assistant:
             nonlocal sent
             quoted = all(c.quote and c.quote in c.hit.passage.text for c in partial.citations)  # as ``_verify``
             if quoted and premise_failure(trace.turn, partial, lambda: "") is None:
-                # the opening note depends on the hits only, and a partial answer's closing note comes last
-                text = with_note(trace.turn, partial, trace.hits, self._corpus_numbers()).text
+                # the general-rule line goes under the opening line once that line is whole (a second one has
+                # begun); it depends on the hits only, and a partial answer's closing line comes last
+                text = with_note(trace.turn, partial, trace.hits, self._corpus_numbers()).text \
+                    if "\n" in partial.text else partial.text
                 if text.startswith(sent):
                     on_text(text[len(sent):])
                     sent = text

@@ -105,14 +105,14 @@ def nearest_offer(labels: Sequence[str]) -> str:
 
 
 def general_rule_note(places: Sequence[str], documents: Sequence[str]) -> str:
-    """Opens an answer given by the general rule: the places and documents the question's story names that
-    the sources have nothing specific on (followed by the answer's first line)."""
+    """The line under an answer's opening given by the general rule: the places and documents the question's
+    story names that the sources have nothing specific on."""
     parts = []
     if places:
         parts.append("quy định riêng của " + ", ".join(places))
     if documents:
         parts.append(", ".join(f"«{d}»" for d in documents))
-    return f"Nguồn không có {' và '.join(parts)}; theo quy định chung: "
+    return f"(Nguồn không có {' và '.join(parts)}; câu trả lời theo quy định chung.)"
 
 
 def partial_note(missing: Sequence[str]) -> str:

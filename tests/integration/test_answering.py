@@ -331,7 +331,8 @@ def test_a_place_of_the_story_does_not_refuse_the_rule(assistant: Assistant, que
     """The national rule answers; one line names what the sources lack (issue #22)."""
     r = assistant.ask(question)
     assert not r.refused, r.answer
-    assert "Nguồn không có quy định riêng của Quảng Trị; theo quy định chung:" in r.answer
+    assert "(Nguồn không có quy định riêng của Quảng Trị; câu trả lời theo quy định chung.)" in r.answer
+    assert not r.answer.startswith("(Nguồn")
     assert "năm 2000" not in r.answer and "Phòng Nội" not in r.answer
     check_citations(assistant, r)
 
