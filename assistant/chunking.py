@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .lexicon import LEXICON
 from .models import Document, Passage, SectionPeriod
 from .text import collapse_ws, fold, split_sentences
 
@@ -489,7 +490,7 @@ def _source_url(doc: Document) -> str:
     return ""
 
 
-_DOC_KINDS = r"Luật|Nghị định|Thông tư|Nghị quyết|Quyết định|Kết luận|Quy định|Chỉ thị|Pháp lệnh"
+_DOC_KINDS = "|".join(LEXICON.heading_document_kinds)  # lexicon.yaml
 _RANGE = r"\d+[a-z]?(?:[ \t]*(?:–|-|,|và)[ \t]*\d+[a-z]?)*"
 _POINTS = r"[a-zđ]\)?(?:[ \t]*(?:–|-|,|và)[ \t]*[a-zđ]\)?)*"
 # "Khoản 1 Điều 10 …", "Điểm a khoản 2 Điều 3 …"

@@ -11,33 +11,15 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
+from assistant.lexicon import LEXICON
+
 # the retrieval modes ``HybridSearcher.search`` accepts, compared side by side by the evaluation
 MODES = ("bm25", "dense", "hybrid", "hybrid+rerank")
-KINDS = (
-    "luat", "nghi-dinh", "thong-tu", "nghi-quyet", "ket-luan", "quy-dinh", "chi-thi",
-    "huong-dan", "hoi-dap", "tin-tuc", "khac",
-)
-STATUSES = ("con-hieu-luc", "het-hieu-luc", "da-sua-doi", "thi-diem", "tham-khao")
-STATUS_LABELS = {
-    "con-hieu-luc": "còn hiệu lực",
-    "het-hieu-luc": "hết hiệu lực",
-    "da-sua-doi": "đã sửa đổi",
-    "thi-diem": "thí điểm",
-    "tham-khao": "tham khảo",
-}
-KIND_LABELS = {
-    "luat": "Luật",
-    "nghi-dinh": "Nghị định",
-    "thong-tu": "Thông tư",
-    "nghi-quyet": "Nghị quyết",
-    "ket-luan": "Kết luận",
-    "quy-dinh": "Quy định",
-    "chi-thi": "Chỉ thị",
-    "huong-dan": "Hướng dẫn",
-    "hoi-dap": "Hỏi đáp",
-    "tin-tuc": "Tin tức",
-    "khac": "Tài liệu",
-}
+# document kinds and statuses, and how a reader sees them: the vocabulary in assistant/lexicon/lexicon.yaml
+KINDS = LEXICON.kind_ids
+STATUSES = tuple(LEXICON.status_labels)
+STATUS_LABELS = LEXICON.status_labels
+KIND_LABELS = LEXICON.kind_labels
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from pydantic import ConfigDict
 
 from assistant.config import Settings
 from assistant.index import KnowledgeIndex, Snapshot
+from assistant.lexicon import LEXICON
 from assistant.models import MODES, Passage
 from assistant.text import (
     DiacriticRestorer,
@@ -36,12 +37,7 @@ from assistant.text import (
 )
 
 # "Nghị định 33/2023", "KL 137", "Chỉ thị số 45", "34-KL/TW": users name documents by kind + number
-_KIND_WORDS = {
-    "nghi dinh": ("nghi-dinh",), "nd": ("nghi-dinh",), "ket luan": ("ket-luan",), "kl": ("ket-luan",),
-    "chi thi": ("chi-thi",), "ct": ("chi-thi",), "quyet dinh": ("quy-dinh", "khac"), "quy dinh": ("quy-dinh",),
-    "qd": ("quy-dinh", "khac"), "nghi quyet": ("nghi-quyet",), "nq": ("nghi-quyet",), "thong tu": ("thong-tu",),
-    "tt": ("thong-tu",), "luat": ("luat",),
-}
+_KIND_WORDS = LEXICON.kind_words  # lexicon.yaml: document_words
 _DOCREF_RE = re.compile(
     r"\b(" + "|".join(sorted(_KIND_WORDS, key=len, reverse=True)) + r")\s*(?:so\s*)?(\d+(?:/\d{4})?)\b"
     r"|\b(\d+(?:/\d{4})?)[-/](?:kl|nq|ct|qd|nd|tt|qh|tu)\b"
@@ -51,14 +47,7 @@ QUESTION_SECTION = "Câu hỏi"
 ANSWER_SECTION = "Trả lời"
 
 # Function words that carry no topic: ignored when measuring how much of a question a passage covers.
-STOPWORDS = {
-    "có", "được", "không", "là", "gì", "nào", "bao", "nhiêu", "thì", "sao", "của", "và", "cho", "với",
-    "những", "các", "một", "này", "đó", "thế", "như", "hay", "hoặc", "tôi", "em", "anh", "chị", "ạ",
-    "vậy", "ơi", "mà", "để", "khi", "nếu", "ở", "tại", "trong", "về", "theo", "bị", "đã", "đang", "sẽ",
-    "cần", "phải", "làm", "ai", "đâu", "mấy", "bây", "giờ", "hiện", "nay", "xin", "hỏi", "biết", "nhé", "nhỉ", "à", "ư", "hả", "chứ", "rồi", "còn", "cũng", "lại", "từ", "đến", "trên", "dưới",
-    "người", "việc", "quy", "định", "luật", "gồm", "bằng", "vì", "do", "nên",
-    "thể", "muốn", "nói", "đây", "kia", "ấy", "nó", "họ", "mình", "chúng", "ta", "trường", "hợp",
-}
+STOPWORDS = set(LEXICON.stopwords)  # lexicon.yaml
 STOPWORDS_FOLDED = {fold(w) for w in STOPWORDS}
 
 

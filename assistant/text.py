@@ -11,6 +11,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from assistant.lexicon import LEXICON
+
 _TONES = "\u0300\u0301\u0303\u0309\u0323"  # grave, acute, tilde, hook above, dot below
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 # old-style tone placement on open "oa", "oe", "uy" (hoà, khoẻ, thuỷ) -> new style (hòa, khỏe, thủy)
@@ -86,26 +88,9 @@ def token_set(text: str, folded: bool = False) -> frozenset[str]:
     return frozenset(tokenize_folded(text) if folded else tokenize(text))
 
 
-# Abbreviation -> expansion. Matched as whole words, not inside document numbers (34-KL/TW).
-ABBREVIATIONS: dict[str, str] = {
-    "HĐND": "Hội đồng nhân dân",
-    "UBND": "Ủy ban nhân dân",
-    "ĐBQH": "đại biểu Quốc hội",
-    "MTTQ": "Mặt trận Tổ quốc",
-    "UBMTTQ": "Ủy ban Mặt trận Tổ quốc",
-    "BCH": "Ban Chấp hành",
-    "BTV": "Ban Thường vụ",
-    "TW": "Trung ương",
-    "NĐ-CP": "Nghị định",
-    "KL": "Kết luận",
-    "NQ": "Nghị quyết",
-    "QĐ": "Quyết định",
-    "TT": "Thông tư",
-    "HĐBCQG": "Hội đồng bầu cử quốc gia",
-    "CB": "cán bộ",
-    "CC": "công chức",
-    "CBCC": "cán bộ, công chức",
-}
+# Abbreviation -> expansion (assistant/lexicon/lexicon.yaml). Matched as whole words, not inside document
+# numbers (34-KL/TW).
+ABBREVIATIONS: dict[str, str] = LEXICON.abbreviations
 _FOLDED_ABBR = {fold(k).upper(): v for k, v in ABBREVIATIONS.items()}
 _ABBR_RE = re.compile(
     r"(?<![\w/.-])(" + "|".join(sorted({re.escape(k) for k in [*ABBREVIATIONS, *_FOLDED_ABBR]}, key=len, reverse=True)) + r")(?![\w/-])",

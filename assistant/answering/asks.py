@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from assistant.answering.entities import BODIES, LEVELS, POSTS, PROVINCES
 from assistant.answering.messages import general_rule_note
 from assistant.answering.turn import Turn
+from assistant.lexicon import LEXICON
 from assistant.text import collapse_ws, fold, has_diacritics, nfc, tokenize_folded
 
 # question words, matched on the folded clause; "không" and "chưa" ask only at the end of a clause
@@ -175,10 +176,15 @@ def read_question(text: str) -> Reading:
 _PROVINCES_FOLDED = sorted(((fold(p), p) for p in PROVINCES), key=lambda x: -len(x[0]))
 # a level word followed by a capitalised name is a place ("huyện An Biên", "xã Kiên Đài"); the level
 # word is part of the name as the user wrote it
-_PLACE_WORDS = ("tỉnh", "thành phố", "tp", "huyện", "quận", "thị xã", "xã", "phường", "thị trấn", "đặc khu", "thôn",
-                "ấp", "bản", "làng", "khu phố", "tổ dân phố")
-_PLACE_RE = re.compile(r"(?<!\w)(?i:(" + "|".join(sorted((re.escape(w) for w in _PLACE_WORDS), key=len, reverse=True))
-                       + r"))(?:(?<=[Tt][Pp])\.)?\s+")
+# the lexicon's words for a local level that, followed by a capitalised name, name a place ("huyện An
+# Biên", "xã Kiên Đài"): its level cues, minus "cấp …", party committees and posts; and the city a province-level
+# cue begins with ("thành phố …")
+_PLACE_WORDS = tuple(sorted({" ".join(c.split()[:2]) if c.startswith("thanh pho") else c
+                             for lv in LEXICON.levels if lv.local for c in lv.cues
+                             if not c.startswith("cap ") and "uy" not in c.split() and "," not in c
+                             and c not in POSTS and not any(c.startswith(p) for p in ("truong ", "chi bo"))},
+                            key=len, reverse=True))
+_PLACE_RE = re.compile(r"(?<!\w)(" + "|".join(re.escape(w) for w in _PLACE_WORDS) + r")\s+", re.IGNORECASE)
 _NOT_NAME = {fold(w) for w in ("Tôi", "Em", "Anh", "Chị", "Ông", "Bà", "Nếu", "Khi", "Vậy", "Thì", "Và", "Có", "Được",
                                 "Năm", "Theo", "Từ", "Sau", "Trước", "Nhưng", "Còn", "Cho", "Xin", "Hỏi", "Mình")}
 
@@ -193,7 +199,9 @@ def place_names(text: str) -> list[str]:
     for fp, p in _PROVINCES_FOLDED:
         if _contains(folded, fp) and not any(fp in fold(x) for x in found):
             found.append(p)
-    for m in _PLACE_RE.finditer(typed):
+    if len(folded) != len(typed):
+        return found  # spans of the folded text would not map back to what was typed
+    for m in _PLACE_RE.finditer(folded):
         words = []
         for raw in typed[m.end():].split()[:6]:
             word = raw.strip(".,;:!?()\"'“”")
@@ -205,13 +213,13 @@ def place_names(text: str) -> list[str]:
         name = " ".join(words)
         if not name or _is_post_or_body(name) or any(fold(name) in fold(x) or fold(x) in fold(name) for x in found):
             continue
-        found.append(f"{m.group(1).lower()} {name}")
+        found.append(f"{typed[m.start(1): m.end(1)].lower()} {name}")
     return found
 
 
 def place_name_only(place: str) -> str:
     """``huyện An Biên`` -> ``An Biên``: what a source would write to mention the place."""
-    head = next((w for w in sorted(_PLACE_WORDS, key=len, reverse=True) if place.lower().startswith(w + " ")), "")
+    head = next((w for w in _PLACE_WORDS if fold(place).lower().startswith(w + " ")), "")
     return place[len(head):].strip() if head else place
 
 
@@ -295,7 +303,7 @@ def _typed_spans(typed: str, folded: str, phrases: Sequence[str]) -> list[str]:
 
 def without_places(text: str, places: Sequence[str]) -> str:
     """``text`` without the mentions of ``places`` (with the level word or preposition before them)."""
-    levels = "|".join(re.escape(fold(w)) for w in sorted(_PLACE_WORDS, key=len, reverse=True))
+    levels = "|".join(re.escape(w) for w in _PLACE_WORDS)
     text = nfc(text)
     for place in places:
         folded = fold(text)

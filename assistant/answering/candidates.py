@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from assistant.answering.safety import unsafe_quote
-from assistant.answering.scoring import CLAUSE_PENALTY, OTHER_PERIOD_PENALTY, adjustment
+from assistant.answering.scoring import adjustment
 from assistant.answering.sentences import (
     LIST_ITEM_RE,
     META_RE,
@@ -24,15 +24,18 @@ from assistant.answering.sentences import (
 )
 from assistant.answering.turn import Turn
 from assistant.answering.validity import valid_on
+from assistant.answering.weights import WEIGHTS, Weights
 from assistant.retrieval import QUESTION_SECTION, ScoredPassage
 from assistant.text import collapse_ws, fold
 
 
 def candidates(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Mapping[str, Any]] | None = None,
-               max_hits: int = 4, window: float = 0.1) -> list[Candidate]:
-    """Every quotable span of the top passages, scored for this turn; best first."""
+               max_hits: int = 4, window: float = 0.1, weights: Weights | None = None) -> list[Candidate]:
+    """Every quotable span of the top passages, scored for this turn (``weights``: default the shipped table);
+    best first."""
     if not hits:
         return []
+    w = weights or WEIGHTS
     docs = docs or {}
     top = hits[0].score
     asked = turn.asked_date
@@ -68,30 +71,30 @@ def candidates(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Map
                           unverified=is_unverified(folded),
                           meta=bool(META_RE.match(folded)), in_period=in_period,
                           extended=span != (s.start, s.end))
-            c.score = s.score + 0.8 * (h.score - top) + adjustment(c, turn)
+            c.score = s.score + w.retrieval * (h.score - top) + adjustment(c, turn, w)
             if not in_period:
-                c.score -= OTHER_PERIOD_PENALTY
+                c.score -= w.other_period
             out.append(c)
             items = list_items(h.passage.text, s.start, s.end) if not c.extended else []
             for i, (a, b) in enumerate(items):
                 part = Candidate(h, s, s.start, b, 0.0, unverified=c.unverified, meta=c.meta, in_period=in_period,
                                  elide=(items[0][0], a) if i else None)
-                part.score = s.score + 0.8 * (h.score - top) + adjustment(part, turn) - CLAUSE_PENALTY
+                part.score = s.score + w.retrieval * (h.score - top) + adjustment(part, turn, w) - w.clause
                 if not in_period:
-                    part.score -= OTHER_PERIOD_PENALTY
+                    part.score -= w.other_period
                 out.append(part)
             for a, b in clauses(h.passage.text, s.start, s.end) if not c.extended else []:
                 part = Candidate(h, s, a, b, 0.0, unverified=is_unverified(fold(h.passage.text[a:b])),
                                  meta=c.meta, in_period=in_period, extended=False)
-                part.score = s.score + 0.8 * (h.score - top) + adjustment(part, turn) - CLAUSE_PENALTY
+                part.score = s.score + w.retrieval * (h.score - top) + adjustment(part, turn, w) - w.clause
                 if not in_period:
-                    part.score -= OTHER_PERIOD_PENALTY
+                    part.score -= w.other_period
                 out.append(part)
     if hits[0].via_question and hits[0].sentences:
         # the user asked what this Q&A asks: its answer's opening sentence is the direct answer
         first = min(hits[0].sentences, key=lambda x: x.start)
         for c in out:
             if c.sent is first:
-                c.score += 0.15
+                c.score += w.via_question
     out.sort(key=lambda c: -c.score)
     return out

@@ -11,43 +11,20 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.lexicon import LEXICON
 from assistant.text import collapse_ws, fold, mask_counts, nfc
 
-LEVELS: dict[str, tuple[str, ...]] = {
-    # level -> folded cue words (whole-word); "xã" inside "xã hội" is excluded below
-    "tinh": ("cap tinh", "tinh", "thanh pho truc thuoc trung uong", "tinh uy"),
-    "huyen": ("cap huyen", "huyen", "quan", "thi xa", "huyen uy"),
-    "xa": ("cap xa", "xa", "phuong", "thi tran", "dac khu", "dang uy xa"),
-    "thon": ("thon", "to dan pho", "truong ap", "ap, khu pho", "khu pho", "chi bo"),
-    "trung-uong": ("trung uong", "quoc hoi", "chinh phu"),
-}
-
-LEVEL_WORDS = {  # the narrow cues used to substitute a level in a follow-up
-    "tinh": "cấp tỉnh", "huyen": "cấp huyện", "xa": "cấp xã", "thon": "thôn, tổ dân phố",
-}
-
-# election bodies: "ban bầu cử" is also inside "ủy ban bầu cử"; match longest first
-BODIES: dict[str, str] = {
-    "uy ban bau cu": "ủy ban bầu cử", "ban bau cu": "ban bầu cử", "to bau cu": "tổ bầu cử",
-    "hoi dong bau cu quoc gia": "hội đồng bầu cử quốc gia",
-}
-
-POSTS = (
-    "bi thu chi bo", "bi thu", "pho bi thu", "chu tich uy ban nhan dan", "chu tich ubnd", "chu tich hoi dong nhan dan",
-    "chu tich hdnd", "chu tich", "truong thon", "to truong to dan pho", "truong ban cong tac mat tran",
-    "truong ap", "pho giam doc", "giam doc", "truong ban tuyen giao", "thanh vien", "truong ban", "pho truong ban",
-    "can bo", "cong chuc", "nguoi hoat dong khong chuyen trach", "dai bieu", "nguoi ung cu",
-)
-
-_DOC_KINDS = {
-    "nghi dinh": "Nghị định", "nd": "Nghị định", "luat": "Luật", "thong tu": "Thông tư", "tt": "Thông tư",
-    "quy dinh": "Quy định", "qd": "Quyết định/Quy định", "quyet dinh": "Quyết định", "ket luan": "Kết luận",
-    "kl": "Kết luận", "nghi quyet": "Nghị quyết", "nq": "Nghị quyết", "chi thi": "Chỉ thị", "ct": "Chỉ thị",
-    "cong van": "Công văn",
-}
+# the vocabulary (assistant/lexicon/lexicon.yaml): level -> folded cue words (whole-word; "xã" inside "xã hội"
+# is excluded below), the sources' words for a level (a follow-up typed without diacritics gets them),
+# election bodies ("ban bầu cử" is also inside "ủy ban bầu cử": matched longest first), posts, document words
+LEVELS: dict[str, tuple[str, ...]] = {lv.id: lv.cues for lv in LEXICON.levels}
+LEVEL_WORDS = {lv.id: lv.phrase for lv in LEXICON.levels if lv.phrase}
+BODIES: dict[str, str] = {b.folded: b.name for b in LEXICON.bodies}
+POSTS = tuple(p.folded for p in LEXICON.posts)
+_DOC_WORDS = tuple(w for w, _ in LEXICON.document_words)
 
 _DOC_RE = re.compile(
-    r"\b(" + "|".join(sorted(_DOC_KINDS, key=len, reverse=True)) + r")\s*(?:so\s*)?"
+    r"\b(" + "|".join(sorted(_DOC_WORDS, key=len, reverse=True)) + r")\s*(?:so\s*)?"
     r"(\d{1,4}(?:/\d{4})?(?:/[a-z]{1,4}(?:-[a-z]{1,4})?\d*)?(?:-[a-z]{1,4}/[a-z]{1,4})?)(?![\d/])"
     r"|\b(\d{1,4}/\d{4}/[a-z]{2,4}(?:-[a-z]{1,4})?\d*|\d{1,4}-(?:kl|nq|qd|ct|hd)/(?:tw|tu|bct))\b"
 )
@@ -63,19 +40,8 @@ _CLAIMED_NUMBER_RE = re.compile(
 
 _YEAR_RE = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 
-# 63 provinces and cities as they were before 2025, and the 34 after: how a question names a place.
-PROVINCES = (
-    "An Giang", "Bà Rịa - Vũng Tàu", "Bà Rịa", "Vũng Tàu", "Bắc Giang", "Bắc Kạn", "Bạc Liêu", "Bắc Ninh",
-    "Bến Tre", "Bình Định", "Bình Dương", "Bình Phước", "Bình Thuận", "Cà Mau", "Cần Thơ", "Cao Bằng",
-    "Đà Nẵng", "Đắk Lắk", "Đắk Nông", "Điện Biên", "Đồng Nai", "Đồng Tháp", "Gia Lai", "Hà Giang", "Hà Nam",
-    "Hà Nội", "Hà Tĩnh", "Hải Dương", "Hải Phòng", "Hậu Giang", "Hòa Bình", "Hưng Yên", "Khánh Hòa",
-    "Kiên Giang", "Kon Tum", "Lai Châu", "Lâm Đồng", "Lạng Sơn", "Lào Cai", "Long An", "Nam Định", "Nghệ An",
-    "Ninh Bình", "Ninh Thuận", "Phú Thọ", "Phú Yên", "Quảng Bình", "Quảng Nam", "Quảng Ngãi", "Quảng Ninh",
-    "Quảng Trị", "Sóc Trăng", "Sơn La", "Tây Ninh", "Thái Bình", "Thái Nguyên", "Thanh Hóa", "Thừa Thiên Huế",
-    "Huế", "Tiền Giang", "Hồ Chí Minh", "Sài Gòn", "Trà Vinh", "Tuyên Quang", "Vĩnh Long", "Vĩnh Phúc",
-    "Yên Bái",
-)
-
+# how a question names a place: the provinces before and after the 2025 merger (lexicon.yaml)
+PROVINCES = LEXICON.provinces
 _PROVINCE_FOLDED = sorted(((fold(p), p) for p in PROVINCES), key=lambda x: -len(x[0]))
 
 

@@ -24,6 +24,7 @@ from assistant.answering.turn import Turn, sub_turns
 from assistant.answering.validity import passage_period, period_phrase
 from assistant.answering.validity_lines import period_prefix, validity_caveat, validity_line
 from assistant.answering.verdicts import unanswered_pair, verdict_word
+from assistant.answering.weights import WEIGHTS, Weights
 from assistant.config import Settings
 from assistant.retrieval import STOPWORDS_FOLDED, ScoredPassage
 from assistant.text import tokenize_folded
@@ -37,13 +38,14 @@ class ExtractiveAnswerer:
     from the quoted sentence or from the source's metadata.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, weights: Weights | None = None) -> None:
         self.settings = settings
+        self.weights = weights or WEIGHTS  # the scoring weight table (weights.yaml; the fit passes its own)
 
     def plan(self, turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Mapping[str, Any]] | None = None
              ) -> Plan:
-        cands = candidates(turn, hits, docs)
-        return plan_answer(turn, cands, self.settings.max_answer_sentences)
+        cands = candidates(turn, hits, docs, weights=self.weights)
+        return plan_answer(turn, cands, self.settings.max_answer_sentences, weights=self.weights)
 
     def answer(self, turn: Turn, hits: Sequence[ScoredPassage],
                docs: Mapping[str, Mapping[str, Any]] | None = None) -> Answer:
@@ -87,7 +89,7 @@ class ExtractiveAnswerer:
             found = validity_line(turn, hits, docs)
             if found is not None:
                 doc_id, sentence = found
-                every = candidates(turn, hits, docs)
+                every = candidates(turn, hits, docs, weights=self.weights)
                 own = [c for c in every if c.passage.doc_id == doc_id and not c.meta and not c.unverified]
                 number = next((h.passage.number for h in hits if h.passage.doc_id == doc_id), "")
                 caveat = validity_caveat(number, every) if "còn hiệu lực" in sentence else None
@@ -160,7 +162,8 @@ class ExtractiveAnswerer:
                 shared = [len(o & _word_pairs(c.folded)) for o in own]
                 return not any(shared[1:]) if i == 0 else shared[i] >= 1
 
-            c = plan_answer(sub, [c for c in candidates(sub, hits, docs) if fits(c)], 1).lead
+            c = plan_answer(sub, [c for c in candidates(sub, hits, docs, weights=self.weights) if fits(c)], 1,
+                            weights=self.weights).lead
             if (c is None or c.unverified or c.in_period != plan.lead.in_period or overlaps(c, firsts)
                     or c.score < plan.lead.score - reach or not c.text.lstrip("-•*0123456789. ")[:1].isupper()):
                 return None
@@ -175,7 +178,8 @@ class ExtractiveAnswerer:
 
     def _change(self, turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Mapping[str, Any]]) -> Answer | None:
         """"What changed": the best sentence from before the change and the best from after, each labelled."""
-        cands = [c for c in candidates(replace(turn, period=None), hits, docs, max_hits=5, window=0.2)
+        cands = [c for c in candidates(replace(turn, period=None), hits, docs, max_hits=5, window=0.2,
+                                        weights=self.weights)
                  if not c.meta and not c.unverified]
         def period(c: Candidate) -> tuple[Any, Any]:
             return passage_period(c.passage, docs.get(c.passage.doc_id))

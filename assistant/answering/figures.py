@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answering.mentions import mentions_level
+from assistant.answering.mentions import LOCAL_LEVELS, mentions_level
 from assistant.answering.sentences import LIST_ITEM_RE, Candidate
 from assistant.answering.turn import Turn
 
@@ -54,7 +54,7 @@ def answers_amount(turn: Turn, c: Candidate) -> bool:
 
 def total_for_level(turn: Turn, folded: str) -> bool:
     """A total ("tổng số …", "toàn tỉnh có …") that names no level does not answer for the level asked."""
-    asked = [lv for lv in turn.entities.levels if lv in ("tinh", "huyen", "xa", "thon")]
+    asked = [lv for lv in turn.entities.levels if lv in LOCAL_LEVELS]
     return bool(asked) and re.search(r"\b(tong so|tong cong|toan tinh|toan quoc)\b", folded) is not None and not any(
         mentions_level(folded, lv, explicit=True) for lv in asked)
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from assistant.answering.entities import LEVEL_WORDS, detect_entities, detect_levels
 from assistant.answering.intent import detect_intent
+from assistant.lexicon import LEXICON
 from assistant.text import collapse_ws, fold, nfc, tokenize_folded
 
 _FOLLOWUP_RE = re.compile(
@@ -67,11 +68,8 @@ def is_followup(question: str, history: Sequence[tuple[str, str]]) -> bool:
     return bool(mine & said)
 
 
-_VILLAGE_POSTS = (
-    (r"bí thư cấp ủy thôn, tổ dân phố|bí thư cấp ủy|bí thư đảng ủy thôn, tổ dân phố|bí thư thôn, tổ dân phố",
-     "bí thư chi bộ"),
-    (r"chủ tịch (ủy ban nhân dân|ubnd) thôn, tổ dân phố|chủ tịch (ủy ban nhân dân|ubnd)", "trưởng thôn, tổ dân phố"),
-)
+# at the village the posts are the party cell secretary and the village head (lexicon.yaml: village_equivalents)
+_VILLAGE_POSTS = tuple(("|".join(forms), becomes) for forms, becomes in LEXICON.village_equivalents)
 
 _LEVEL_PHRASE_RE = re.compile(
     r"(?<!\w)(cấp tỉnh|cấp huyện|cấp xã|cấp thôn|ở tỉnh|ở huyện|ở xã|ở thôn|thôn, tổ dân phố|tổ dân phố|ấp, khu phố|"

@@ -13,20 +13,14 @@ from functools import lru_cache
 from assistant.answering.entities import POSTS
 from assistant.answering.sentences import Candidate
 from assistant.answering.turn import Turn
+from assistant.lexicon import LEXICON
 from assistant.text import fold
 
 # how a sentence names a level (folded, whole words): "thôn" is not "thông tư", "ấp" is not "áp dụng"
-_LEVEL_MENTION = {
-    "tinh": re.compile(r"\b(cap tinh|o tinh|tinh uy)\b|\btinh[,)]"),
-    "huyen": re.compile(r"\b(cap huyen|huyen)\b"),
-    "xa": re.compile(r"\b(cap xa|o xa)\b|\bxa(, phuong|[,)])"),
-    "thon": re.compile(r"\b(thon|to dan pho|truong ap|khu pho|ap, khu pho|o ap|cac ap)\b"),
-    "trung-uong": re.compile(r"\b(quoc hoi|trung uong)\b"),
-}
-
+LOCAL_LEVELS = LEXICON.local_levels  # ("tinh", "huyen", "xa", "thon")
+_LEVEL_MENTION = {lv.id: re.compile(lv.mention) for lv in LEXICON.levels if lv.mention}
 # the explicit "cấp …" forms only: a sentence that says "cấp xã" speaks of that level, not in passing
-LEVEL_EXPLICIT = {"tinh": re.compile(r"\bcap tinh\b"), "huyen": re.compile(r"\bcap huyen\b"),
-                   "xa": re.compile(r"\bcap xa\b"), "thon": _LEVEL_MENTION["thon"]}
+LEVEL_EXPLICIT = {lv.id: re.compile(lv.explicit) for lv in LEXICON.levels if lv.explicit}
 
 
 def mentions_level(folded: str, level: str, explicit: bool = False) -> bool:
@@ -36,7 +30,7 @@ def mentions_level(folded: str, level: str, explicit: bool = False) -> bool:
 
 def nearest_level(folded: str, at: int) -> str | None:
     """The level named closest to position ``at``: the one a verdict phrase there speaks of."""
-    mentions = [(abs(m.start() - at), lv) for lv in ("tinh", "huyen", "xa", "thon")
+    mentions = [(abs(m.start() - at), lv) for lv in LOCAL_LEVELS
                 for m in LEVEL_EXPLICIT[lv].finditer(folded)]
     return min(mentions)[1] if mentions else None
 
@@ -55,11 +49,11 @@ def says_gone(folded: str, level: str) -> bool:
 
 
 def other_level_only(turn: Turn, c: Candidate) -> bool:
-    asked = [lv for lv in turn.entities.levels if lv in ("tinh", "huyen", "xa", "thon")]
+    asked = [lv for lv in turn.entities.levels if lv in LOCAL_LEVELS]
     if not asked:
         return False
     f = c.folded
-    mentions = {lv for lv in ("tinh", "huyen", "xa", "thon") if mentions_level(f, lv, explicit=True)}
+    mentions = {lv for lv in LOCAL_LEVELS if mentions_level(f, lv, explicit=True)}
     return bool(mentions) and not (mentions & set(asked))
 
 
@@ -117,13 +111,9 @@ def other_body_only(turn: Turn, c: Candidate, strict: bool = False) -> bool:
 # --- posts ----------------------------------------------------------------------------------------
 
 
-_POST_CANON = (("ubnd", "uy ban nhan dan"), ("hdnd", "hoi dong nhan dan"), ("truong ap", "truong thon"))
-
-POST_NAMES = {"bi thu chi bo": "Bí thư chi bộ", "bi thu": "Bí thư cấp ủy", "pho bi thu": "Phó Bí thư cấp ủy",
-              "chu tich uy ban nhan dan": "Chủ tịch Ủy ban nhân dân", "chu tich hoi dong nhan dan": "Chủ tịch Hội đồng nhân dân",
-              "truong thon": "Trưởng thôn", "to truong to dan pho": "Tổ trưởng tổ dân phố",
-              "truong ban cong tac mat tran": "Trưởng Ban công tác Mặt trận", "giam doc": "Giám đốc",
-              "pho giam doc": "Phó Giám đốc", "truong ban tuyen giao": "Trưởng ban tuyên giáo"}
+# synonyms compared as one post ("trưởng ấp" is "trưởng thôn"), and how answers name posts
+_POST_CANON = tuple((form, canonical) for canonical, forms in LEXICON.synonyms for form in forms)
+POST_NAMES = LEXICON.post_names
 
 
 def canon_posts(folded: str) -> str:
@@ -133,15 +123,8 @@ def canon_posts(folded: str) -> str:
 
 
 # a post as sentences name it: the village head is "trưởng thôn", "trưởng ấp" or "tổ trưởng tổ dân phố"
-_VILLAGE_HEAD = re.compile(r"\b(truong thon|truong ap|truong khu pho|to truong to dan pho)\b")
-
-_POST_FORMS = {"truong thon": _VILLAGE_HEAD, "truong ap": _VILLAGE_HEAD, "to truong to dan pho": _VILLAGE_HEAD,
-               "chu tich ubnd": re.compile(r"\bchu tich (ubnd|uy ban nhan dan)\b"),
-               "chu tich uy ban nhan dan": re.compile(r"\bchu tich (ubnd|uy ban nhan dan)\b"),
-               "chu tich hdnd": re.compile(r"\bchu tich (hdnd|hoi dong nhan dan)\b"),
-               "chu tich hoi dong nhan dan": re.compile(r"\bchu tich (hdnd|hoi dong nhan dan)\b")}
-
-_GENERIC_POSTS = {"can bo", "cong chuc", "thanh vien", "chu tich", "bi thu", "truong ban", "dai bieu"}
+_POST_FORMS = {p.folded: re.compile(rf"\b({'|'.join(p.forms)})\b") for p in LEXICON.posts if p.forms}
+_GENERIC_POSTS = set(LEXICON.generic_posts("rules"))
 
 
 @lru_cache(maxsize=64)

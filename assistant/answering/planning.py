@@ -13,11 +13,18 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from assistant.answering.figures import NUMBER_RE, answers_amount
-from assistant.answering.mentions import mentions_level, other_body_only, other_level_only, says_gone
-from assistant.answering.scoring import CLAUSE_PENALTY, primacy
+from assistant.answering.mentions import (
+    LOCAL_LEVELS,
+    mentions_level,
+    other_body_only,
+    other_level_only,
+    says_gone,
+)
+from assistant.answering.scoring import primacy
 from assistant.answering.sentences import Candidate
 from assistant.answering.turn import Turn
 from assistant.answering.validity import passage_period
+from assistant.answering.weights import WEIGHTS, Weights
 from assistant.retrieval import STOPWORDS_FOLDED
 from assistant.text import tokenize_folded
 
@@ -51,7 +58,8 @@ class Plan:
     gone: bool = False  # the lead says the asked level was abolished ("có … cấp huyện không?" -> "Không.")
 
 
-def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, margin: float = 0.08) -> Plan:
+def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, margin: float = 0.08,
+                weights: Weights | None = None) -> Plan:
     """Pick the lead by intent and period, then the supporting sentences that belong with it."""
     usable = [c for c in cands if not c.meta] or list(cands)
     if turn.intent in ("amount", "when", "authority"):
@@ -70,7 +78,7 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
              and (c.start, c.end) != (best.start, best.end)]
     if inner and not best.unverified:
         top_inner = max(inner, key=lambda c: c.score)
-        if top_inner.unverified and top_inner.score >= best.score - 2 * CLAUSE_PENALTY:
+        if top_inner.unverified and top_inner.score >= best.score - 2 * (weights or WEIGHTS).clause:
             best = top_inner  # the clause that meets the question is the note saying it does not know
     if best.unverified and best.in_period and turn.intent != "change" and not other_level_only(turn, best):
         # the best evidence is the note saying it does not know exactly this: say so, do not pad
@@ -131,7 +139,7 @@ def gone_level(turn: Turn, pool: Sequence[Candidate]) -> Candidate | None:
     "Ban bầu cử cấp huyện có bao nhiêu thành viên?" asked after 2025: the old figure is no answer,
     "không còn Ủy ban bầu cử, Ban bầu cử cấp huyện" is.
     """
-    asked = [lv for lv in turn.entities.levels if lv in ("tinh", "huyen", "xa", "thon")]
+    asked = [lv for lv in turn.entities.levels if lv in LOCAL_LEVELS]
     if len(asked) != 1 or turn.intent not in ("amount", "when", "authority", "yesno"):
         return None
     now = [c for c in pool if c.in_period and mentions_level(c.folded, asked[0], explicit=True)]

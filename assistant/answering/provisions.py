@@ -10,6 +10,7 @@ from typing import Any
 from assistant.answering.sentences import Candidate
 from assistant.answering.turn import Turn
 from assistant.answering.validity import RULE_KINDS
+from assistant.lexicon import LEXICON
 from assistant.models import Passage
 
 
@@ -45,8 +46,7 @@ def doc_numbers(value: Any) -> list[str]:
 
 def kind_name(number: str) -> str:
     """"33/2023/NĐ-CP" -> "Nghị định 33/2023/NĐ-CP": a bare number names its kind by its suffix."""
-    for suffix, kind in (("NĐ-CP", "Nghị định"), ("/QH", "Luật"), ("TT-", "Thông tư"), ("-QĐ/", "Quy định"),
-                         ("-KL/", "Kết luận"), ("-CT/", "Chỉ thị"), ("-NQ/", "Nghị quyết")):
+    for suffix, kind in LEXICON.number_suffixes:
         if suffix in number:
             return f"{kind} {number}"
     return number

@@ -20,21 +20,19 @@ from assistant.answering.figures import (
     has_rate,
     total_for_level,
 )
-from assistant.answering.mentions import has_body, mentions_level, post_rules, says_gone
+from assistant.answering.mentions import LOCAL_LEVELS, has_body, mentions_level, post_rules, says_gone
 from assistant.answering.sentences import Candidate
 from assistant.answering.turn import Turn
 from assistant.answering.verdicts import VERDICT_RE, verdict_word
+from assistant.answering.weights import WEIGHTS, Weights
+from assistant.lexicon import LEXICON
 from assistant.models import Passage
 from assistant.retrieval import ScoredPassage
 from assistant.text import fold
 
 _MUST_DO_Q = re.compile(r"\b(phai|can) lam (gi|sao|the nao|nhu the nao)\b")
 
-PRIMARY_KINDS = {"luat": 3, "nghi-dinh": 3, "thong-tu": 3, "nghi-quyet": 2, "quy-dinh": 2, "ket-luan": 2,
-                 "chi-thi": 2, "huong-dan": 1, "hoi-dap": 1, "tin-tuc": 0, "khac": 0}
-
-OTHER_PERIOD_PENALTY = 0.2
-
+PRIMARY_KINDS = LEXICON.primacy  # lexicon.yaml: a law's article before a summary, a summary before news
 
 def primacy(p: Passage) -> int:
     """How primary a source is: a law's article before a summary, a summary before news or Q&A."""
@@ -46,99 +44,117 @@ def primacy(p: Passage) -> int:
     return score
 
 
-def adjustment(c: Candidate, turn: Turn) -> float:
-    """Intent- and entity-aware adjustment of a candidate's retrieval score."""
+def features(c: Candidate, turn: Turn) -> dict[str, float]:
+    """The named features of a candidate for this turn (only those that fire), in the order they are summed.
+
+    Each is a principle, not a question: the verdict for a yes/no question, the figure for the asked
+    level and body for an amount question, the deciding authority for a "who decides" one, a primary
+    text before a summary. Their weights are data (``weights.yaml``, fitted by ``assistant/tools/fit_weights.py``).
+    """
     f = c.folded
     head = fold(f"{c.passage.heading} {c.passage.section}")
     ents = turn.entities
-    b = 0.0
+    out: dict[str, float] = {}
     has_number = has_quantity(f)
     if turn.intent == "yesno":
         if verdict_word(turn, c.text) is not None:
-            b += 0.06  # states the outcome outright
+            out["yesno_verdict"] = 1  # states the outcome outright
         elif verdict_word(turn, c.text, any_level=True) is not None:
-            b -= 0.04  # states an outcome, but for another level than the one asked
+            out["yesno_verdict_other_level"] = 1  # states an outcome, but for another level than the one asked
         elif VERDICT_RE.search(f):
-            b += 0.02
+            out["yesno_verdict_words"] = 1
     if turn.intent == "amount":
         rate = asks_rate(turn.folded)
         if rate:
             has_number = has_rate(f)  # "chỉ hưởng một mức phụ cấp" counts allowances, it is not how much
         if has_number:
-            b += 0.06
+            out["amount_figure"] = 1
         elif not rate and re.search(rf"\b{QUANTITY_WORDS} (muc|nguoi|chuc danh|thanh vien)\b", f):
-            b += 0.03
+            out["amount_figure_in_words"] = 1
         else:
-            b -= 0.04
+            out["amount_no_figure"] = 1
         unit = asked_unit(turn.folded)
         if unit and counts_unit(f, unit) and not total_for_level(turn, f):
-            b += 0.1  # counts what was asked ("9 đến 17 người"), not a deadline or an article number
-        if not ents.levels and sum(mentions_level(f, lv, explicit=True) for lv in ("tinh", "huyen", "xa")) == 1:
-            b -= 0.03  # one level's figure ("26 trường hợp ở cấp huyện") is not the total asked for
+            out["amount_counts_unit"] = 1  # counts what was asked ("9 đến 17 người"), not a deadline or an article number
+        if not ents.levels and sum(mentions_level(f, lv, explicit=True) for lv in LOCAL_LEVELS[:3]) == 1:
+            out["amount_one_level_of_several"] = 1  # one level's figure ("26 trường hợp ở cấp huyện") is not the total asked for
         if FIGURES_REMARK_RE.search(f):
-            b -= 0.1  # "Số liệu … không còn phản ánh tình hình hiện tại" speaks about figures, it gives none
+            out["amount_remark_on_figures"] = 1  # "Số liệu … không còn phản ánh tình hình hiện tại" speaks about figures, it gives none
     if turn.intent == "authority" and re.search(
             r"\b(uy ban nhan dan|hoi dong nhan dan|chinh phu|quoc hoi|bo noi vu|bo chinh tri|ban thuong vu|"
             r"cap uy|thu tuong|hoi dong bau cu)\b", f) and re.search(r"\b(thanh lap|quyet dinh|bo nhiem|phe duyet)\b", f):
-        b += 0.08
+        out["authority_decides"] = 1
     if turn.intent == "validity":
         if re.search(r"\b(thay the|thay bang|duoc thay|bai bo|khong con (doi tuong )?ap dung|het hieu luc)\b", f):
-            b += 0.08  # says what ended it or what replaced it
+            out["validity_ended_or_replaced"] = 1  # says what ended it or what replaced it
         elif re.search(r"\b(hieu luc|con ap dung|khong con|ap dung)\b", f):
-            b += 0.04
+            out["validity_in_force_words"] = 1
     if _MUST_DO_Q.search(turn.folded) and re.search(r"\b(phai|co trach nhiem)\b", f):
-        b += 0.06  # "thì phải làm gì?": the duty ("phải làm đơn xin rút"), before what follows if it is not done
+        out["duty_for_must_do"] = 1  # "thì phải làm gì?": the duty ("phải làm đơn xin rút"), before what follows if it is not done
     if turn.intent == "when" and re.search(r"\d{1,2}/\d{1,2}(/\d{4})?|\d+ ngay|cham nhat|tu ngay|ket thuc|den khi", f):
-        b += 0.06
+        out["when_date_or_deadline"] = 1
     if ents.levels and turn.intent in ("amount", "authority", "yesno", "when", "validity", "list"):
         asked = [lv for lv in ents.levels if lv != "trung-uong"]
         if asked:
             here = any(mentions_level(f, lv) for lv in asked)
             if here or any(mentions_level(head, lv) for lv in asked):
-                b += 0.05
-            others = [lv for lv in ("tinh", "huyen", "xa") if lv not in asked
+                out["level_asked"] = 1
+            others = [lv for lv in LOCAL_LEVELS[:3] if lv not in asked
                       and mentions_level(f, lv, explicit=True)]
             if others:
-                b -= 0.03 * len(others)  # a figure for another level, or a total across levels
+                out["level_other"] = len(others)  # a figure for another level, or a total across levels
             if here and any(says_gone(f, lv) for lv in asked):
-                b += 0.08  # the asked level no longer has it: that is the answer, not an old figure
+                out["level_gone"] = 1  # the asked level no longer has it: that is the answer, not an old figure
     if turn.asked_date >= turn.as_of and re.search(r"\b(tung quy dinh|truoc day|truoc do da)\b", f):
-        b -= 0.04  # "used to provide": a statement about the past, not today's rule
+        out["past_statement"] = 1  # "used to provide": a statement about the past, not today's rule
     if "bo sung" in f and "bo sung" not in turn.folded:
-        b -= 0.05  # by-elections are a special case the question did not ask about
+        out["by_election"] = 1  # by-elections are a special case the question did not ask about
     if ents.bodies:
         qh_asked = bool(re.search(r"\b(quoc hoi|dbqh)\b", turn.folded)) and "hoi dong nhan dan" not in turn.folded
         hd_asked = bool(re.search(r"\b(hoi dong nhan dan|hdnd)\b", turn.folded)) and "quoc hoi" not in turn.folded
         if qh_asked and "hoi dong nhan dan" in f and "quoc hoi" not in f:
-            b -= 0.06
+            out["body_for_hdnd_not_qh"] = 1
         if hd_asked and "quoc hoi" in f and "hoi dong nhan dan" not in f:
-            b -= 0.06
+            out["body_for_qh_not_hdnd"] = 1
     years = [str(y) for y in ents.years]
     if turn.intent == "when" and years:
         if any(y in f for y in years):
-            b += 0.06
+            out["when_year_asked"] = 1
         elif re.search(r"\b(19|20)\d\d\b", f):
-            b -= 0.04
+            out["when_other_year"] = 1
     if ents.bodies:
         asked_here = [bd for bd in ents.bodies if has_body(f, bd) or has_body(head, bd)]
-        others = [bd for bd in ("uy ban bau cu", "ban bau cu", "to bau cu") if bd not in ents.bodies and has_body(f, bd)]
+        others = [bd for bd in LEXICON.election_bodies if bd not in ents.bodies and has_body(f, bd)]
         if asked_here:
-            b += 0.05
+            out["body_asked"] = 1
         elif others:
-            b -= 0.06
+            out["body_other"] = 1
     if ents.posts and turn.intent != "other":  # in "what did the deputy secretary say", the post names a speaker
-        b += min(0.06, 0.03 * sum(1 for rule in post_rules(ents.posts) if rule.search(f)))
+        named = min(2, sum(1 for rule in post_rules(ents.posts) if rule.search(f)))  # at most two posts count
+        if named:
+            out["posts_named"] = named
     # a primary text outranks a summary or Q&A carrying the same sentence; current outranks expired
-    b += 0.01 * primacy(c.passage)
+    out["primacy"] = primacy(c.passage)
     if c.extended:
         # a list question is answered by the list; elsewhere a quote that needs its neighbour leads only when best
-        b += 0.06 if turn.intent == "list" and c.text.rstrip().endswith(tuple(".;)")) and ":" in c.text else -0.04
+        if turn.intent == "list" and c.text.rstrip().endswith(tuple(".;)")) and ":" in c.text:
+            out["extended_list"] = 1
+        else:
+            out["extended_elsewhere"] = 1
     if c.meta:
-        b -= 0.08
+        out["meta"] = 1
+    return out
+
+
+def adjustment(c: Candidate, turn: Turn, weights: Weights | None = None) -> float:
+    """The candidate's score adjustment: Σ weight × feature, summed in :func:`features`' order."""
+    w = (weights or WEIGHTS).features
+    b = 0.0
+    for name, value in features(c, turn).items():
+        b += w[name] * value
     return b
 
 
-ENTITY_BONUS = 0.02
 
 
 def entity_rerank(turn: Turn, hits: Sequence[ScoredPassage]) -> list[ScoredPassage]:
@@ -153,10 +169,8 @@ def entity_rerank(turn: Turn, hits: Sequence[ScoredPassage]) -> list[ScoredPassa
     for h in hits:
         head = fold(f"{h.passage.heading} {h.passage.section}")
         if any(has_body(head, b) for b in bodies):
-            h.score += ENTITY_BONUS
-        elif any(has_body(head, b) for b in ("uy ban bau cu", "ban bau cu", "to bau cu") if b not in bodies):
-            h.score -= ENTITY_BONUS
+            h.score += WEIGHTS.entity_heading
+        elif any(has_body(head, b) for b in LEXICON.election_bodies if b not in bodies):
+            h.score -= WEIGHTS.entity_heading
     return sorted(hits, key=lambda h: -h.score)
 
-
-CLAUSE_PENALTY = 0.01  # a clause wins over its whole sentence only when the rest is off the question

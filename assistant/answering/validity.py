@@ -14,10 +14,11 @@ from typing import Any
 
 from assistant.answering.dates import fmt_date, parse_date, vn_date
 from assistant.answering.period import format_elections, parse_elections
+from assistant.lexicon import LEXICON
 from assistant.models import Passage
 
-# kinds whose passages state rules ("Quy định cũ"); news, Q&A and summaries are "Thông tin cũ"
-RULE_KINDS = ("luat", "nghi-dinh", "thong-tu", "nghi-quyet", "ket-luan", "quy-dinh", "chi-thi")
+# kinds whose passages state rules ("Quy định cũ"); news, Q&A and summaries are "Thông tin cũ" (lexicon.yaml)
+RULE_KINDS = LEXICON.rule_kinds
 
 Span = tuple[date | None, date | None]
 

@@ -15,6 +15,7 @@ from assistant.answering.intent import STILL_THERE_RE
 from assistant.answering.mentions import LEVEL_EXPLICIT, canon_posts, nearest_level, posts_named
 from assistant.answering.sentences import Candidate, display
 from assistant.answering.turn import Turn
+from assistant.lexicon import LEXICON
 from assistant.text import collapse_ws, fold
 
 # a sentence that states a yes/no outcome; "không có điều khoản nào cấm" is a permission
@@ -93,7 +94,7 @@ def _holder(folded: str) -> str | None:
 def _other_holder(question: str, quote: str) -> bool:
     """The question asks whether post A may hold B, the quote says post C may: C's permission is not A's."""
     asked, said = _holder(question), _holder(quote)
-    generic = ("can bo", "cong chuc", "thanh vien", "nguoi hoat dong khong chuyen trach", "dai bieu")
+    generic = LEXICON.generic_posts("holders")
     return bool(asked and said and asked != said and asked not in generic and said not in generic
                 and not said.startswith(asked) and not asked.startswith(said))
 
@@ -101,8 +102,7 @@ def _other_holder(question: str, quote: str) -> bool:
 # what a yes/no question can be about besides the post itself: a verdict must speak of the same thing
 _VERDICT_TOPICS = ("phu cap", "luong", "bao hiem", "ung cu")
 
-_UNNAMED_HOLDERS = ("chu tich", "thanh vien", "can bo", "cong chuc", "dai bieu", "truong ban", "nguoi ung cu",
-                  "nguoi hoat dong khong chuyen trach")
+_UNNAMED_HOLDERS = LEXICON.generic_posts("pairs")
 
 
 def unanswered_pair(turn: Turn, cands: Sequence[Candidate]) -> tuple[str, str] | None:

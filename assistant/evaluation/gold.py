@@ -40,7 +40,14 @@ from assistant.evaluation.metrics import (
     section_keys,
 )
 from assistant.evaluation.out_of_domain import ALQAC_QUESTIONS, load_out_of_domain
-from assistant.evaluation.report import ReportFiles, file_sha256, git_commit, utc_stamp, write_report
+from assistant.evaluation.report import (
+    ReportFiles,
+    file_sha256,
+    git_commit,
+    shown_path,
+    utc_stamp,
+    write_report,
+)
 from assistant.models import MODES
 
 if TYPE_CHECKING:
@@ -393,7 +400,7 @@ def evaluate_out_of_domain(assistant: Assistant, path: Path | str, alqac_path: P
         return mean(1.0 if x["refused"] else 0.0 for x in sel)
 
     return {
-        "path": str(path), "n": len(rows), "alqac_included": alqac.is_file(), "refused": sum(x["refused"] for x in rows),
+        "path": shown_path(path), "n": len(rows), "alqac_included": alqac.is_file(), "refused": sum(x["refused"] for x in rows),
         "refusal_rate": rate(rows),
         "by_form": {f: rate([x for x in rows if x["form"] == f]) for f in ("accented", "folded")},
         "by_source": {s: rate([x for x in rows if x["source"] == s]) for s in ("alqac", "handwritten")},
@@ -426,7 +433,7 @@ def run_gold_eval(settings: Settings, questions_path: Path, *, answerer: str | N
         "timestamp": utc_stamp(started),
         "created_at": started.isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - t0, 1),
-        "set": {"path": str(questions_path), "sha256": file_sha256(Path(questions_path)), "limit": limit,
+        "set": {"path": shown_path(questions_path), "sha256": file_sha256(Path(questions_path)), "limit": limit,
                 "n": len(questions)},
         "config": {
             "commit": git_commit(), "answerer": answerer or settings.answerer, "top_k": settings.top_k,

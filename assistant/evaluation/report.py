@@ -45,6 +45,16 @@ def out_of_domain_md(m: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def shown_path(path: Path | str) -> str:
+    """A path as a committed report shows it: relative to the working directory (the repository) when inside
+    it, else its file name; never a machine path."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return p.name
+
+
 def utc_stamp(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
 
