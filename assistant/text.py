@@ -180,6 +180,25 @@ def _capitalised(word: str) -> bool:
     return len(word) >= 2 and word[0].isupper() and word[1:].isalpha() and word[1:].islower()
 
 
+# a number that counts people, households or money is not a year: "thôn dưới 2000 dân", "2025 cử tri"
+_COUNT_RE = re.compile(
+    r"(?<![\w/.,])(?:(?<=dưới )|(?<=duoi )|(?<=trên )|(?<=tren )|(?<=hơn )|(?<=hon )|(?<=khoảng )|(?<=khoang )|"
+    r"(?<=gần )|(?<=gan )|(?<=quá )|(?<=qua ))?(\d{4})(?=\s+(?:dân|dan|người|nguoi|hộ|ho|cử tri|cu tri|nhân khẩu|"
+    r"nhan khau|thành viên|thanh vien|đồng|dong|phiếu|phieu|km|ha)\b)|"
+    r"(?:(?<=dưới )|(?<=duoi )|(?<=trên )|(?<=tren )|(?<=hơn )|(?<=hon )|(?<=khoảng )|(?<=khoang )|(?<=gần )|"
+    r"(?<=gan ))(\d{4})(?![\w/])", re.IGNORECASE)
+
+
+def mask_counts(text: str) -> str:
+    """``text`` with the digits of counts ("dưới 2000 dân", "khoảng 2000") turned to zeros.
+
+    Why: a four-digit count reads as a year to every year pattern, and a year sets the period
+    the answer speaks for; "thôn dưới 2000 dân" asks about a village, not about the year 2000.
+    Lengths are kept, so spans found in the masked text index the original.
+    """
+    return _COUNT_RE.sub(lambda m: "0" * len(m.group(0)), text)
+
+
 def proper_names(text: str) -> list[str]:
     """Multi-syllable capitalised names (places, people) in a question: ``Quảng Ninh``, ``Lê Đức Thọ``.
 

@@ -17,9 +17,11 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableConfig, RunnableLambda
 
 from assistant.answering.answer import Answer, answer_pieces
+from assistant.answering.asks import read_question, reliance, search_text
 from assistant.answering.domain import DomainGate, phrase_support
+from assistant.answering.entities import detect_entities
 from assistant.answering.extractive import ExtractiveAnswerer
-from assistant.answering.intent import small_talk
+from assistant.answering.intent import detect_intent, small_talk
 from assistant.answering.llm import LLMAnswerer
 from assistant.answering.messages import (
     INJECTION_REFUSAL,
@@ -28,7 +30,13 @@ from assistant.answering.messages import (
     refusal_for_missing,
     refusal_out_of_domain,
 )
-from assistant.answering.premises import check_premises, missing_names, premise_gaps
+from assistant.answering.premises import (
+    check_premises,
+    covered_asks,
+    missing_premises,
+    premise_failure,
+    with_note,
+)
 from assistant.answering.scoring import entity_rerank
 from assistant.answering.trace import Filters, Trace
 from assistant.answering.turn import Turn, build_turn
@@ -36,6 +44,7 @@ from assistant.config import Settings
 from assistant.contract import AskResponse
 from assistant.index import KnowledgeIndex
 from assistant.retrieval import HybridSearcher, KiemNhiemRetriever, ScoredPassage, passages_payload
+from assistant.text import fold
 
 STEERED_MARGIN = 0.05
 # extra passages fetched so that one naming the asked election body or level can move up into the top k
@@ -120,7 +129,12 @@ class Assistant:
         if turn.injection:
             return replace(trace, decision="injection", t_retrieved=time.perf_counter())
         k = trace.top_k or self.settings.top_k
-        res = self.searcher.search(turn.standalone, k=k + ENTITY_POOL, filters=trace.filters, focus=turn.focus)
+        # a story told before the question is searched by its ask (with the story's posts and levels)
+        # and without the places only its story names (they would pull the search and the field gate off)
+        reading = read_question(turn.cleaned)
+        story = [p for p in reliance(turn).incidental_places if not reading.in_ask(p)]
+        query, ask = search_text(turn.standalone, story) if turn.focus is None else (turn.standalone, None)
+        res = self.searcher.search(query, k=k + ENTITY_POOL, filters=trace.filters, focus=turn.focus or ask)
         hits = entity_rerank(turn, res.hits)[:k]
         return replace(trace, hits=tuple(hits), search_query=res.query, t_retrieved=time.perf_counter())
 
@@ -158,12 +172,16 @@ class Assistant:
         if trace.decision:
             return trace
         turn, hits = trace.turn, list(trace.hits)
-        missing = missing_names(turn.focus or turn.cleaned, hits)
-        # a document the question names must be one the sources hold: "Nghị định 45/2024" is not "33/2023"
-        missing += [d for d in premise_gaps(replace(turn, entities=replace(
-            turn.entities, places=(), amounts=())), "", self._corpus_numbers()) if d not in missing]
+        # only what the answer depends on can stop it (premises.missing_premises); a message that also asks
+        # about something else is answered on that (a partial answer, which says what it leaves out)
+        missing = missing_premises(turn, hits, self._corpus_numbers())
         if missing:
-            return replace(trace, decision="missing", missing=tuple(missing))
+            rest = None if trace.missing else covered_asks(turn, missing)
+            if rest is None:
+                return replace(trace, decision="missing", missing=tuple(missing))
+            part = replace(turn, cleaned=rest, standalone=rest, folded=fold(rest), intent=detect_intent(fold(rest)),
+                           entities=detect_entities(rest))
+            return self._decide(self._retrieve(replace(trace, turn=part, hits=(), missing=tuple(missing))))
         # another field of law: refuse before any answer is composed (a missing name is the more precise reason)
         # a question that names a document the sources hold is in the field, whatever its wording
         names_ours = bool(turn.entities.document_numbers)
@@ -215,15 +233,21 @@ class Assistant:
         def release(partial: Answer) -> None:
             nonlocal sent
             quoted = all(c.quote and c.quote in c.hit.passage.text for c in partial.citations)  # as ``_verify``
-            if quoted and self._premises(trace, partial) is partial and partial.text.startswith(sent):
-                on_text(partial.text[len(sent):])
-                sent = partial.text
+            if quoted and premise_failure(trace.turn, partial, lambda: "") is None:
+                # the general-rule line goes under the opening line once that line is whole (a second one has
+                # begun); it depends on the hits only, and a partial answer's closing line comes last
+                text = with_note(trace.turn, partial, trace.hits, self._corpus_numbers()).text \
+                    if "\n" in partial.text else partial.text
+                if text.startswith(sent):
+                    on_text(text[len(sent):])
+                    sent = text
 
         return release
 
     def _premises(self, trace: Trace, ans: Answer) -> Answer:
         """The answer checked as a whole against what the question names; returned as is when nothing is wrong."""
-        return check_premises(trace.turn, ans, lambda: self._suggestion(trace))
+        return check_premises(trace.turn, ans, lambda: self._suggestion(trace), trace.hits, self._corpus_numbers(),
+                              trace.missing if not trace.decision else ())
 
     @staticmethod
     def _verify(trace: Trace) -> Trace:

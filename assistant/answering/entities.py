@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.lexicon import LEXICON
-from assistant.text import collapse_ws, fold, nfc, proper_names
+from assistant.text import collapse_ws, fold, mask_counts, nfc
 
 # the vocabulary (assistant/lexicon/lexicon.yaml): level -> folded cue words (whole-word; "xã" inside "xã hội"
 # is excluded below), the sources' words for a level (a follow-up typed without diacritics gets them),
@@ -95,10 +95,6 @@ def detect_entities(text: str) -> Entities:
     for fp, p in _PROVINCE_FOLDED:
         if has_word(folded, fp) and not any(fp in fold(x) for x in places):
             places.append(p)
-    for name in proper_names(text):
-        if name not in places and not any(fold(name) in fold(x) or fold(x) in fold(name) for x in places):
-            if not _DOC_RE.search(fold(name)):
-                places.append(name)
     bodies = []
     rest = folded
     for fb in sorted(BODIES, key=len, reverse=True):
@@ -114,6 +110,6 @@ def detect_entities(text: str) -> Entities:
 
     amounts = [as_typed(m) for m in _PERCENT_RE.finditer(folded)]
     amounts += [as_typed(m) for m in _CLAIMED_NUMBER_RE.finditer(folded) if not _YEAR_RE.fullmatch(m.group(2))]
-    years = tuple(sorted({int(y) for y in _YEAR_RE.findall(_DOC_RE.sub(" ", folded))}))
+    years = tuple(sorted({int(y) for y in _YEAR_RE.findall(_DOC_RE.sub(" ", mask_counts(folded)))}))
     return Entities(tuple(docs), tuple(numbers), tuple(places), posts, detect_levels(folded), tuple(bodies),
                     tuple(dict.fromkeys(amounts)), years)

@@ -104,6 +104,23 @@ def nearest_offer(labels: Sequence[str]) -> str:
     return "Gần nhất với câu hỏi, các nguồn có: " + "; ".join(f"«{lb}»" for lb in labels) + "."
 
 
+def general_rule_note(places: Sequence[str], documents: Sequence[str]) -> str:
+    """The line under an answer's opening given by the general rule: the places and documents the question's
+    story names that the sources have nothing specific on."""
+    parts = []
+    if places:
+        parts.append("quy định riêng của " + ", ".join(places))
+    if documents:
+        parts.append(", ".join(f"«{d}»" for d in documents))
+    return f"(Nguồn không có {' và '.join(parts)}; câu trả lời theo quy định chung.)"
+
+
+def partial_note(missing: Sequence[str]) -> str:
+    """Closes a partial answer: which asked things the sources lack, left unanswered."""
+    named = ", ".join(f"«{m}»" for m in missing)
+    return f"Phần câu hỏi về {named} tôi không trả lời được: các nguồn hiện có không có thông tin về điều đó."
+
+
 def premise_corrected(named: str, opening: str, body: str) -> str:
     """A figure the question states that the sources contradict, corrected by what the source says."""
     return f"{opening}Các nguồn không nêu {named}; nguồn ghi: {body}"

@@ -1,8 +1,10 @@
-"""Premises: what the question takes for granted must be in the evidence the answer rests on.
+"""Premises: what the answer depends on must be in the evidence it rests on.
 
-A document number must exist in the corpus; a place, a year and a claimed figure must occur in the
-cited evidence. A gap is refused, naming what the sources lack; a figure the sources contradict is
-corrected from the lead when the lead states the same kind of figure.
+Only what the ask names can be a premise (``asks.reliance``): a document the ask names must exist in
+the corpus; a place whose own facts are asked, a claimed figure and a year of an asked fact must occur
+in the cited evidence. A gap is refused, naming what the sources lack; a figure the sources contradict
+is corrected from the lead when the lead states the same kind of figure. What only the story names
+never refuses: the answer gives the general rule and one line names what the sources lack.
 """
 
 from __future__ import annotations
@@ -12,14 +14,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from assistant.answering.answer import Answer
+from assistant.answering.asks import (
+    LOCAL_FACT_INTENTS,
+    incidental_note,
+    place_name_only,
+    read_question,
+    reliance,
+)
 from assistant.answering.dates import parse_date
 from assistant.answering.figures import NUMBER_RE, has_quantity
-from assistant.answering.messages import REFUSAL, premise_corrected, refusal_for_missing
+from assistant.answering.messages import REFUSAL, partial_note, premise_corrected, refusal_for_missing
 from assistant.answering.turn import Turn
 from assistant.answering.validity import RULE_KINDS, passage_period
 from assistant.models import Passage
 from assistant.retrieval import ScoredPassage
-from assistant.text import collapse_ws, fold, proper_names
+from assistant.text import collapse_ws, fold
 
 
 def premise_gaps(turn: Turn, evidence: str, corpus_numbers: Sequence[str]) -> list[str]:
@@ -125,30 +134,91 @@ def correct_premise(turn: Turn, ans: Answer, wrong: Sequence[str]) -> Answer:
     return Answer(text, ans.citations, answered_by=ans.answered_by)
 
 
-def missing_names(question: str, hits: Sequence[ScoredPassage]) -> list[str]:
-    """Names the question is specifically about (``Quảng Ninh``) that no retrieved passage mentions."""
-    names = proper_names(question)
-    if not names:
+def missing_places(places: Sequence[str], hits: Sequence[ScoredPassage]) -> list[str]:
+    """The places (``Quảng Ninh``, ``huyện An Biên``) that no retrieved passage mentions."""
+    if not places:
         return []
     texts = " ".join(fold(collapse_ws(h.passage.text)) for h in hits)
-    return [n for n in names if fold(n) not in texts]
+    return [n for n in places if fold(place_name_only(n)) not in texts]
 
 
-def check_premises(turn: Turn, ans: Answer, suggestion: Callable[[], str]) -> Answer:
-    """The answer checked as a whole against what the question names; returned as is when nothing is wrong.
+def only_documents(turn: Turn, documents: Sequence[str]) -> Turn:
+    """``turn`` with its entities reduced to the named documents in ``documents`` (as typed)."""
+    pairs = [(d, n) for d, n in zip(turn.entities.documents, turn.entities.document_numbers, strict=False)
+             if d in documents]
+    return replace(turn, entities=replace(turn.entities, documents=tuple(d for d, _ in pairs),
+                                          document_numbers=tuple(n for _, n in pairs), places=(), amounts=()))
 
-    Places, years and claimed amounts must be in what the answer rests on, not merely nearby: a gap is
-    refused (with ``suggestion()``, the nearest thing the sources hold), a contradicted figure corrected.
+
+def missing_premises(turn: Turn, hits: Sequence[ScoredPassage], corpus_numbers: Sequence[str]) -> list[str]:
+    """What the answer depends on and the sources lack, before any answer is composed: a place whose own
+    facts are asked that no retrieved passage mentions, a document the ask names that the corpus does not
+    hold ("Nghị định 45/2024" is not "33/2023"). The story's places and documents never count."""
+    rel = reliance(turn)
+    missing = missing_places(rel.places, hits)
+    return missing + [d for d in premise_gaps(only_documents(turn, rel.documents), "", corpus_numbers)
+                      if d not in missing]
+
+
+def covered_asks(turn: Turn, missing: Sequence[str]) -> str | None:
+    """Partial answers instead of all-or-nothing: the asks of a message that name nothing in ``missing``
+    (joined), when some do and some do not; None when every ask depends on something missing."""
+    if turn.focus is not None:
+        return None
+    asks = read_question(turn.cleaned).asks
+    keep = [a for a in asks if not any(fold(place_name_only(m)) in fold(a) for m in missing)]
+    if len(asks) < 2 or not keep or len(keep) == len(asks):
+        return None
+    return " ".join(keep)
+
+
+def premise_failure(turn: Turn, ans: Answer, suggestion: Callable[[], str]) -> Answer | None:
+    """The answer refused or corrected when a premise it depends on fails, else None.
+
+    Only what the answer depends on is checked (``asks.reliance``): a place whose own facts are asked must
+    be in the quoted evidence, a figure the ask claims must be in the cited passages, a year the ask names
+    for a fact at that time (a count, an amount, a date) or a year still to come must be one the cited
+    evidence speaks for. What only the story names (a place, a background decree, a past year, a count of
+    people) never refuses: the answer gives the general rule (``with_note``).
     """
-    if not ans.refused and ans.citations:
-        quoted = " ".join(f"{c.quote} {c.hit.passage.title} {c.hit.passage.heading}" for c in ans.citations)
-        passages = " ".join(c.hit.passage.text for c in ans.citations)
-        places = replace(turn.entities, documents=(), document_numbers=(), amounts=())
-        amounts = replace(turn.entities, documents=(), document_numbers=(), places=())
-        gaps = premise_gaps(replace(turn, entities=places), quoted, []) + year_gaps(turn, ans)
-        wrong = premise_gaps(replace(turn, entities=amounts), passages, [])
-        if gaps:
-            ans = Answer(refusal_for_missing(gaps, suggestion()), [], refused=True, answered_by="refusal")
-        elif wrong:
-            ans = correct_premise(turn, ans, wrong)
-    return ans
+    if ans.refused or not ans.citations:
+        return None
+    rel = reliance(turn)
+    reading = read_question(turn.focus or turn.cleaned)
+    quoted = " ".join(f"{c.quote} {c.hit.passage.title} {c.hit.passage.heading}" for c in ans.citations)
+    passages = " ".join(c.hit.passage.text for c in ans.citations)
+    places = replace(turn.entities, documents=(), document_numbers=(), amounts=(), places=rel.places)
+    amounts = replace(turn.entities, documents=(), document_numbers=(), places=(),
+                      amounts=tuple(a for a in turn.entities.amounts if reading.in_ask(a)))
+    years = [y for y in year_gaps(turn, ans) if reading.in_ask(y.split()[-1])
+             and (int(y.split()[-1]) > turn.as_of.year or turn.intent in LOCAL_FACT_INTENTS)]
+    gaps = premise_gaps(replace(turn, entities=places), quoted, []) + years
+    if gaps:
+        return Answer(refusal_for_missing(gaps, suggestion()), [], refused=True, answered_by="refusal")
+    wrong = premise_gaps(replace(turn, entities=amounts), passages, [])
+    return correct_premise(turn, ans, wrong) if wrong else None
+
+
+def with_note(turn: Turn, ans: Answer, hits: Sequence[ScoredPassage], corpus_numbers: Sequence[str],
+              missing: Sequence[str] = ()) -> Answer:
+    """The answer opened by one line naming the story's places and documents the sources lack ("Nguồn không
+    có quy định riêng của <X>; theo quy định chung: …"), and closed by one naming the asks it leaves out
+    (``missing``, a partial answer). Depends on the hits, not the citations: stable while an answer streams."""
+    if ans.refused:
+        return ans
+    rel = reliance(turn)
+    lacking = missing_places(rel.incidental_places, hits)
+    lacking += premise_gaps(only_documents(turn, rel.incidental_documents), "", corpus_numbers)
+    text = incidental_note(ans.text, lacking)
+    if missing:
+        text = f"{text}\n\n{partial_note(missing)}"
+    return replace(ans, text=text) if text != ans.text else ans
+
+
+def check_premises(turn: Turn, ans: Answer, suggestion: Callable[[], str], hits: Sequence[ScoredPassage] = (),
+                   corpus_numbers: Sequence[str] = (), missing: Sequence[str] = ()) -> Answer:
+    """The answer checked as a whole against what the question names: refused or corrected when a premise it
+    depends on fails (``premise_failure``), else with its notes (``with_note``)."""
+    if ans.refused or not ans.citations:
+        return ans
+    return premise_failure(turn, ans, suggestion) or with_note(turn, ans, hits, corpus_numbers, missing)

@@ -19,7 +19,7 @@ from assistant.answering.followup import FOLLOWUP_FILLER, resolve_followup
 from assistant.answering.intent import detect_intent, is_injection
 from assistant.answering.period import Period, detect_period
 from assistant.answering.safety import strip_override
-from assistant.text import collapse_ws, fold, nfc, tokenize_folded
+from assistant.text import collapse_ws, fold, mask_counts, nfc, tokenize_folded
 
 
 @dataclass(frozen=True)
@@ -87,9 +87,9 @@ def build_turn(question: str, history: Sequence[dict[str, str]] | None = None, *
         )
     real_today = today or date.today()
     today = as_of or real_today
-    period = detect_period(cleaned, today)
+    period = detect_period(mask_counts(cleaned), today)  # "thôn dưới 2000 dân" names no year
     if period is None and focus is not None:
-        period = detect_period(standalone, today)
+        period = detect_period(mask_counts(standalone), today)
     return Turn(raw=raw, cleaned=cleaned, standalone=standalone, folded=folded, history=hist, focus=focus,
                 steered=steered, injection=is_injection(cleaned), intent=intent, entities=entities, as_of=today,
                 today=real_today, period=period)

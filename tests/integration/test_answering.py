@@ -319,3 +319,26 @@ def test_llm_says_sources_do_not_answer(llm_assistant: tuple[Assistant, Scripted
     llm.replies = ["KHÔNG ĐỦ NGUỒN"]
     r = assistant.ask(QUESTION)
     assert r.refused and not r.citations and r.answered_by == "llm-refusal"
+
+
+@pytest.mark.parametrize("question", [
+    "Ở Quảng Trị, bí thư chi bộ có được kiêm trưởng thôn không?",
+    "Tôi là Lê Văn Hòa, công tác ở một xã của tỉnh Quảng Trị từ năm 2019; Phòng Nội vụ huyện nói thôn dưới 2000 "
+    "dân thì khác. Bí thư chi bộ có được kiêm trưởng thôn không?",
+    "toi o quang tri, bi thu chi bo co duoc kiem truong thon khong",
+])
+def test_a_place_of_the_story_does_not_refuse_the_rule(assistant: Assistant, question: str) -> None:
+    """The national rule answers; one line names what the sources lack (issue #22)."""
+    r = assistant.ask(question)
+    assert not r.refused, r.answer
+    assert "(Nguồn không có quy định riêng của Quảng Trị; câu trả lời theo quy định chung.)" in r.answer
+    assert not r.answer.startswith("(Nguồn")
+    assert "năm 2000" not in r.answer and "Phòng Nội" not in r.answer
+    check_citations(assistant, r)
+
+
+def test_a_message_partly_about_what_the_sources_lack_is_answered_in_part(assistant: Assistant) -> None:
+    r = assistant.ask("Bí thư chi bộ có được kiêm trưởng thôn không? Tỉnh Thanh Hóa có bao nhiêu trường hợp như vậy?")
+    assert not r.refused, r.answer
+    assert r.answer.startswith("Được.")
+    assert "«Thanh Hóa» tôi không trả lời được" in r.answer
