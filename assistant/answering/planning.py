@@ -157,7 +157,7 @@ def complete_provision(turn: Turn, lead: Candidate, support: Sequence[Candidate]
     source's order, before anything from other passages. Items about another body or level, from another
     period, a note's own doubts and editorial remarks never join.
     """
-    if turn.intent not in RULE_INTENTS:
+    if turn.intent not in RULE_INTENTS or max_sentences <= 1:  # a one-sentence plan (one part of a message)
         return list(support)
     anchor = next((c for c in [lead, *support] if _numbered_article_item(c)), None)
     if anchor is None:
@@ -177,7 +177,7 @@ def complete_provision(turn: Turn, lead: Candidate, support: Sequence[Candidate]
     if not added:
         return list(support)
     # what the plan chose from other passages stays; the provision's items fill the room left
-    rest = [c for c in support if not overlaps(c, items) and c.passage.id != p.id]
+    rest = [c for c in support if c is not anchor and not overlaps(c, items)]
     room = max(max_sentences, WHOLE_PROVISION_LINES) - 1 - len(rest) - (0 if anchor is lead else 1)
     keep = sorted(added, key=lambda c: -c.score)[: max(room, 0)]
     chosen = sorted(keep + ([] if anchor is lead else [anchor]), key=lambda c: c.start)
