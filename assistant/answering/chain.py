@@ -37,6 +37,7 @@ from assistant.answering.premises import (
     premise_failure,
     with_note,
 )
+from assistant.answering.references import follow_references
 from assistant.answering.scoring import entity_rerank
 from assistant.answering.trace import Filters, Trace
 from assistant.answering.turn import Turn, build_turn
@@ -49,6 +50,8 @@ from assistant.text import fold
 STEERED_MARGIN = 0.05
 # extra passages fetched so that one naming the asked election body or level can move up into the top k
 ENTITY_POOL = 6
+# passages searched inside one document when a secondary source's article is fetched (every article of a note)
+FOLLOW_POOL = 50
 # document numbers as sources write them: 33/2023/NĐ-CP, 83/2025/QH15, 34-KL/TW, 580/2018/UBTVQH14
 _DOCNUM_RE = re.compile(r"\b\d{1,4}/\d{4}/[A-ZĐa-zđ]{2,8}(?:-[A-ZĐa-zđ]{1,6})?\d*|\b\d{1,4}-[A-ZĐ]{2,3}/[A-ZĐ]{2,4}\b|"
                         r"\b\d{1,4}/\d{4}\b")
@@ -136,6 +139,9 @@ class Assistant:
         query, ask = search_text(turn.standalone, story) if turn.focus is None else (turn.standalone, None)
         res = self.searcher.search(query, k=k + ENTITY_POOL, filters=trace.filters, focus=turn.focus or ask)
         hits = entity_rerank(turn, res.hits)[:k]
+        snap = self.index.snapshot()
+        hits = follow_references(hits, snap.passages, snap.documents, lambda doc_id: self.searcher.search(
+            turn.standalone, k=FOLLOW_POOL, filters={"doc_id": doc_id}, focus=turn.focus).hits)
         return replace(trace, hits=tuple(hits), search_query=res.query, t_retrieved=time.perf_counter())
 
     def answerable(self, hits: Sequence[ScoredPassage], margin: float = 0.0, query: str = "") -> bool:

@@ -79,6 +79,31 @@ def detect_levels(folded: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+# one-syllable level cues that fold into an everyday word: "tính" (compute) and "tình" are not "tỉnh",
+# "xa" (far) is not "xã", "quan" (official) is not "quận"; typed with diacritics, the letters decide
+_AMBIGUOUS_CUES = {"tinh": "tỉnh", "xa": "xã", "quan": "quận"}
+
+
+def _typed_levels(typed: str, folded: str, levels: tuple[str, ...]) -> tuple[str, ...]:
+    """``levels`` less those whose only cue is an ambiguous syllable typed as another word.
+
+    A question typed with diacritics says "tính thế nào" (how is it computed), not "tỉnh": reading the
+    level from the folded text alone would send the answer to the provincial level. Without diacritics
+    (or when spans cannot be mapped back) the folded reading stands.
+    """
+    if len(typed) != len(folded) or typed.lower() == folded:
+        return levels
+    low = typed.lower()
+    keep = []
+    for level in levels:
+        cues = LEVELS[level]
+        spans = [(m.start(), m.end(), c) for c in cues for m in re.finditer(rf"(?<!\w){re.escape(c)}(?!\w)", folded)]
+        if spans and all(c in _AMBIGUOUS_CUES and low[a:b] != _AMBIGUOUS_CUES[c] for a, b, c in spans):
+            continue
+        keep.append(level)
+    return tuple(keep)
+
+
 def detect_entities(text: str) -> Entities:
     folded = fold(collapse_ws(nfc(text)))
     docs, numbers = [], []
@@ -111,5 +136,6 @@ def detect_entities(text: str) -> Entities:
     amounts = [as_typed(m) for m in _PERCENT_RE.finditer(folded)]
     amounts += [as_typed(m) for m in _CLAIMED_NUMBER_RE.finditer(folded) if not _YEAR_RE.fullmatch(m.group(2))]
     years = tuple(sorted({int(y) for y in _YEAR_RE.findall(_DOC_RE.sub(" ", mask_counts(folded)))}))
-    return Entities(tuple(docs), tuple(numbers), tuple(places), posts, detect_levels(folded), tuple(bodies),
+    levels = _typed_levels(typed, folded, detect_levels(folded))
+    return Entities(tuple(docs), tuple(numbers), tuple(places), posts, levels, tuple(bodies),
                     tuple(dict.fromkeys(amounts)), years)

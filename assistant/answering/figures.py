@@ -91,3 +91,16 @@ def has_quantity(folded: str) -> bool:
     body = _figure_text(folded)
     return bool(NUMBER_RE.search(body) or re.search(rf"\b{QUANTITY_WORDS} (muc|nguoi|chuc danh|thanh vien|lan)\b", body)
                 or re.search(_SHARE, body))
+
+
+_FIGURE_UNIT_RE = re.compile(r"\d[\d.,]*\s*(?:(?:den|-|–)\s*\d[\d.,]*\s*)?(%|phan tram|lan|nguoi|thanh vien|ngay|thang|"
+                             r"ho|chuc danh|muc|trieu|dong)\b|\d[\d.,]*\s*%")
+
+
+def figure_units(folded: str) -> set[str]:
+    """What the text's figures count ("50%" -> {"%"}, "từ 3 đến 5 thành viên" -> {"thanh vien"}, "6 lần" -> {"lan"}).
+
+    Two figures of one unit in one article are alternatives (another group's rate, another body's size);
+    figures of different units are parts of one rule (a rate and the one post it must save).
+    """
+    return {(m.group(1) or "%").replace("phan tram", "%") for m in _FIGURE_UNIT_RE.finditer(_figure_text(folded))}

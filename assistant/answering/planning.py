@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from assistant.answering.figures import NUMBER_RE, answers_amount
+from assistant.answering.figures import NUMBER_RE, answers_amount, figure_units
 from assistant.answering.mentions import (
     LOCAL_LEVELS,
     mentions_level,
@@ -20,8 +20,9 @@ from assistant.answering.mentions import (
     other_level_only,
     says_gone,
 )
+from assistant.answering.references import primary_backing
 from assistant.answering.scoring import primacy
-from assistant.answering.sentences import Candidate
+from assistant.answering.sentences import LIST_ITEM_RE, Candidate
 from assistant.answering.turn import Turn
 from assistant.answering.validity import passage_period
 from assistant.answering.weights import WEIGHTS, Weights
@@ -127,7 +128,68 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
     lead, support = chosen[0], chosen[1:]
     order = {id(c.hit): i for i, c in enumerate(cands)}
     support.sort(key=lambda c: (order.get(id(c.hit), 0), c.start))
+    support = complete_provision(turn, lead, support, pool, max_sentences)
+    backing = primary_backing(lead, pool, chosen)
+    if backing is not None:  # a Q&A's or a summary's rule, then the article it rests on, in the law's words
+        support = [backing, *support][: max(max_sentences - 1, len(support))]
     return Plan(lead, support, merged=merged, considered=list(cands))
+
+
+# intents whose answer is a rule (may I, how much, how is it done), not one fact (when, who decides, which text)
+RULE_INTENTS = ("yesno", "amount", "other")
+# lines a whole provision may take: a verdict, its condition, amount, start and exceptions
+WHOLE_PROVISION_LINES = 6
+
+
+def _pairs(folded: str) -> set[tuple[str, str]]:
+    toks = [t for t in tokenize_folded(folded) if t not in STOPWORDS_FOLDED]
+    return set(zip(toks, toks[1:], strict=False))
+
+
+def _numbered_article_item(c: Candidate) -> bool:
+    """The candidate is a numbered item ("2. Mức phụ cấp …") of an article of a legal text."""
+    p = c.passage
+    return (primacy(p) > 2 and not c.unverified and re.match(r"(Điều|Khoản)\b", p.section) is not None
+            and LIST_ITEM_RE.match(p.text[c.sent.start:c.sent.end]) is not None)
+
+
+def complete_provision(turn: Turn, lead: Candidate, support: Sequence[Candidate], pool: Sequence[Candidate],
+                       max_sentences: int) -> list[Candidate]:
+    """A rule question gets the whole rule: the other items of the first provision the answer quotes.
+
+    Principle: an article that lists its rule in numbered items (condition, amount, from when, what it
+    does not count for, the one-level cap) states one rule; quoting the item that scored best leaves the
+    reader to ask again for the rest. So when the answer quotes a numbered item of an article of a legal
+    text (its lead, or the first such line after a summary's lead), that article's other whole items that
+    speak of the question's subject (share a two-word term with it) are quoted with it, all in the
+    source's order, before anything from other passages. Items about another body or level, from another
+    period, a note's own doubts and editorial remarks never join.
+    """
+    if turn.intent not in RULE_INTENTS or max_sentences <= 1:  # a one-sentence plan (one part of a message)
+        return list(support)
+    anchor = next((c for c in [lead, *support] if _numbered_article_item(c)), None)
+    if anchor is None:
+        return list(support)
+    p = anchor.passage
+    asked = _pairs(turn.folded)
+    units = figure_units(anchor.folded)
+    items: list[Candidate] = [] if anchor is lead else [anchor]
+    for c in pool:
+        if (c.passage.id != p.id or (c.start, c.end) != (c.sent.start, c.sent.end) or c.elide is not None
+                or c.meta or c.unverified or c.in_period != anchor.in_period or not _numbered_article_item(c)
+                or overlaps(c, [lead, *items]) or not asked & _pairs(c.folded) or units & figure_units(c.folded)
+                or other_body_only(turn, c, strict=True) or other_level_only(turn, c)):
+            continue  # another group's figure, body or level is an alternative, not a part of this rule
+        items.append(c)
+    added = [c for c in items if c is not anchor]
+    if not added:
+        return list(support)
+    # what the plan chose from other passages stays; the provision's items fill the room left
+    rest = [c for c in support if c is not anchor and not overlaps(c, items)]
+    room = max(max_sentences, WHOLE_PROVISION_LINES) - 1 - len(rest) - (0 if anchor is lead else 1)
+    keep = sorted(added, key=lambda c: -c.score)[: max(room, 0)]
+    chosen = sorted(keep + ([] if anchor is lead else [anchor]), key=lambda c: c.start)
+    return [*chosen, *rest][: max(max_sentences, WHOLE_PROVISION_LINES) - 1]
 
 
 _LEAVING_RE = re.compile(r"\b(nghi viec|thoi viec|tinh gian bien che|doi du|sap xep lai)\b")

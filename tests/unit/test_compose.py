@@ -16,6 +16,7 @@ from assistant.answering.entities import detect_entities
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.followup import is_followup, resolve_followup
 from assistant.answering.intent import detect_intent, is_injection
+from assistant.answering.references import follow_references
 from assistant.answering.turn import build_turn
 from assistant.config import Settings
 from assistant.models import Passage
@@ -648,3 +649,73 @@ def test_a_new_question_from_another_field_is_not_a_follow_up() -> None:
     asked = [{"role": "user", "content": "Cấp huyện có còn không?"}]
     assert build_turn("Thôn, tổ dân phố có còn không?", asked).focus is None  # its own level, a whole question
     assert build_turn("cấp xã thì sao?", asked).focus is not None
+
+
+# --- whole provisions and the article behind a secondary source --------------------------------------
+
+_ARTICLE_20 = ("1. Điều kiện: cán bộ, công chức cấp xã kiêm nhiệm chức danh khác mà giảm được 01 người thì được "
+               "hưởng phụ cấp kiêm nhiệm.\n"
+               "2. Mức phụ cấp kiêm nhiệm bằng 50% mức lương bậc 1 cộng phụ cấp chức vụ lãnh đạo (nếu có).\n"
+               "3. Phụ cấp kiêm nhiệm không dùng để tính đóng, hưởng bảo hiểm xã hội, bảo hiểm y tế.\n"
+               "4. Dù kiêm nhiều chức danh cũng chỉ hưởng một mức phụ cấp kiêm nhiệm cao nhất.")
+
+
+@pytest.mark.parametrize("question", [
+    "Phụ cấp kiêm nhiệm tính thế nào?",
+    "Tôi là công chức địa chính ở một xã của tỉnh Nghệ An, từ năm 2024 được giao kiêm thêm chức danh văn phòng "
+    "- thống kê, anh Hùng ở xã bên bảo là không có phụ cấp gì. Vậy phụ cấp kiêm nhiệm của tôi được tính thế nào?",
+    "phu cap kiem nhiem cua cong chuc xa duoc tinh the nao",
+])
+def test_a_rule_question_gets_the_whole_provision_in_the_source_order(question: str) -> None:
+    h = hit("nd33::dieu-20", "Điều 20", _ARTICLE_20, kind="nghi-dinh", scores={1: 0.9, 0: 0.7, 2: 0.7, 3: 0.7})
+    lines = answer(question, [h]).splitlines()
+    assert lines[0].startswith("Mức phụ cấp kiêm nhiệm bằng 50%")  # the ask first
+    rest = "\n".join(lines[1:])
+    got = [rest.find(x) for x in ("Điều kiện:", "không dùng để tính đóng", "chỉ hưởng một mức")]
+    assert -1 not in got and got == sorted(got)  # then the rest of the rule, in the article's order
+
+
+def test_a_whole_provision_leaves_out_another_period_and_other_subjects() -> None:
+    body = _ARTICLE_20 + "\n5. Thời hạn lưu trữ hồ sơ là 10 năm."
+    h = hit("nd33::dieu-20", "Điều 20", body, kind="nghi-dinh", scores={1: 0.9})
+    old = hit("nd92::dieu-10", "Điều 10", "1. Mức phụ cấp kiêm nhiệm bằng 20% mức lương hiện hưởng.\n"
+              "2. Phụ cấp kiêm nhiệm không tính đóng bảo hiểm xã hội.", kind="nghi-dinh", score=0.89,
+              valid_to="2023-07-31")
+    text = answer("Phụ cấp kiêm nhiệm tính thế nào?", [h, old])
+    assert "lưu trữ" not in text and "20%" not in text
+
+
+_QA = ("Về nguyên tắc là được, trừ trường hợp người đó là người ứng cử.\n"
+       "1. Luật Bầu cử số 85/2015/QH13 không cấm một người ở hai tổ chức phụ trách bầu cử (xem Điều 21 đến Điều 28).\n"
+       "2. Hạn chế duy nhất là Điều 27: người ứng cử không được làm thành viên Ban bầu cử ở đơn vị nơi mình ứng cử.")
+_ART_27 = ("Người ứng cử không được là thành viên Ban bầu cử hoặc Tổ bầu cử ở chính đơn vị bầu cử nơi mình ứng cử.\n"
+           "- Nếu đã là thành viên thì phải làm đơn xin rút khỏi danh sách thành viên.")
+
+
+@pytest.mark.parametrize("question", [
+    "Thành viên Ban bầu cử có được kiêm nhiệm không?",
+    "Năm 2026 tôi ở phường Hòa Cường, Đà Nẵng, được cử làm thành viên Ban bầu cử đại biểu HĐND phường, chị Lan "
+    "hỏi tôi có được kiêm luôn thành viên Ban bầu cử khác không?",
+    "thanh vien ban bau cu co duoc kiem nhiem khong",
+])
+def test_a_secondary_answer_is_followed_by_the_article_it_rests_on(question: str) -> None:
+    qa = hit("hd::tra-loi", "Trả lời", _QA, kind="hoi-dap", status="tham-khao", score=0.95,
+             scores={0: 0.9, 1: 0.85, 2: 0.84})
+    qa.via_question = True
+    art = hit("luat::dieu-27", "Điều 27", _ART_27, kind="luat", score=0.5, scores={1: 0.9, 0: 0.8})
+    other = hit("tin::so-lieu", "Số liệu", "Tỉnh có 1.017 cán bộ kiêm nhiệm.", kind="tin-tuc", score=0.9)
+    docs = {"luat": {"number": "85/2015/QH13", "short_title": "Luật Bầu cử"}, "hd": {}, "tin": {}}
+    hits = follow_references([qa, other], [qa.passage, art.passage, other.passage], docs, lambda d: [art])
+    assert [h.passage.id for h in hits] == ["hd::tra-loi", "luat::dieu-27"]  # the article, right after
+    lines = answer(question, hits, docs=docs).splitlines()
+    assert lines[0].startswith("Được.") and "Về nguyên tắc là được" in lines[0]
+    assert lines[1].startswith("Người ứng cử không được là thành viên Ban bầu cử")  # the article's rule, not its bullet
+
+
+def test_an_article_number_alone_never_pulls_in_a_law() -> None:
+    qa = hit("hd::tra-loi", "Trả lời", "Về nguyên tắc là được. Hạn chế là Điều 27: người ứng cử không được làm "
+             "thành viên.", kind="hoi-dap", status="tham-khao")
+    art = hit("luat::dieu-27", "Điều 27", _ART_27, kind="luat")
+    docs = {"luat": {"number": "85/2015/QH13", "short_title": "Luật Bầu cử"}, "hd": {}}
+    hits = follow_references([qa], [qa.passage, art.passage], docs, lambda d: [art])
+    assert [h.passage.id for h in hits] == ["hd::tra-loi"]  # the Q&A names no law: no guess
