@@ -32,7 +32,7 @@ from assistant.config import Settings
 from assistant.contract import AskResponse
 from assistant.domain import DomainGate
 from assistant.index import KnowledgeIndex
-from assistant.period import Period, detect_period
+from assistant.period import Period, detect_period, later_than
 from assistant.retrieval import (
     STOPWORDS_FOLDED,
     HybridSearcher,
@@ -41,6 +41,14 @@ from assistant.retrieval import (
     passages_payload,
 )
 from assistant.text import collapse_ws, fold, proper_names, tokenize_folded
+from assistant.timeline import (
+    TIME_POOL,
+    named_later,
+    open_with_date,
+    place_in_time,
+    split_hits,
+    unplaced_period,
+)
 from assistant.turn import Turn, build_turn, resolve_followup
 
 # Attempts to override the assistant's instructions ("Bỏ qua mọi hướng dẫn trước đó và …", "Ignore all
@@ -198,9 +206,11 @@ class Assistant:
         if turn.injection:
             return turn.with_(decision="injection", t_retrieved=time.perf_counter())
         k = turn.top_k or self.settings.top_k
-        res = self.searcher.search(turn.standalone, k=k + ENTITY_POOL, filters=turn.filters, focus=turn.focus)
-        hits = entity_rerank(turn, res.hits)[:k]
-        return turn.with_(hits=tuple(hits), search_query=res.query, t_retrieved=time.perf_counter())
+        res = self.searcher.search(turn.standalone, k=k + ENTITY_POOL + TIME_POOL, filters=turn.filters,
+                                   focus=turn.focus)
+        pool = entity_rerank(turn, res.hits[: k + ENTITY_POOL]) + list(res.hits[k + ENTITY_POOL:])
+        return turn.with_(hits=tuple(pool[:k]), pool=tuple(pool), search_query=res.query,
+                          t_retrieved=time.perf_counter())
 
     def answerable(self, hits: Sequence[ScoredPassage], margin: float = 0.0, query: str = "") -> bool:
         """Refuse unless the best passage clears the threshold calibrated on the gold set (plus ``margin``).
@@ -263,9 +273,11 @@ class Assistant:
 
     def _suggestion(self, turn: Turn) -> str:
         """The nearest thing the sources do hold, offered as a suggestion (never as the answer)."""
-        if not turn.hits:
-            return ""
-        labels = list(dict.fromkeys(h.passage.label for h in turn.hits[:2]))
+        docs = self.index.snapshot().documents
+        known = [h for h in turn.hits if later_than(h.passage, turn.window[1], docs.get(h.passage.doc_id)) is None]
+        if not known:
+            return ""  # nothing that existed at the asked time to offer
+        labels = list(dict.fromkeys(h.passage.label for h in known[:2]))
         return "Gần nhất với câu hỏi, các nguồn có: " + "; ".join(f"«{lb}»" for lb in labels) + "."
 
     def _refuse(self, turn: Turn) -> Turn:
@@ -284,14 +296,20 @@ class Assistant:
         return turn.with_(answer=Answer(text, [], refused=True, answered_by="refusal"))
 
     def _answer(self, turn: Turn, config: RunnableConfig | None = None) -> Turn:
-        hits = list(turn.hits)
+        """Answer from the passages that existed and applied at the asked time (``timeline.split_hits``);
+        what came later is only ever shown in its own labelled line (``timeline.place_in_time``)."""
         docs = self.index.snapshot().documents
+        hits, later = split_hits(turn, turn.pool or turn.hits, docs, turn.top_k or self.settings.top_k)
+        named = named_later(turn, later, docs)  # asked about a text that did not exist yet: say so
         on_text = (config or {}).get("configurable", {}).get("on_text")
-        if (turn.answerer or self.settings.answerer) == "llm":
+        if not hits or named is not None:
+            ans = Answer(REFUSAL, [], refused=True, answered_by="refusal")
+        elif (turn.answerer or self.settings.answerer) == "llm":
             ans = self.llm.answer(turn, hits, docs, self._releaser(turn, on_text) if on_text else None)
         else:
             ans = self.extractive.answer(turn, hits, docs)
-        return turn.with_(answer=self._premises(turn, ans))
+        ans = place_in_time(turn, ans, later, docs, named)
+        return turn.with_(answer=self._premises(turn, ans, docs))
 
     def _releaser(self, turn: Turn, on_text: Callable[[str], None]) -> Callable[[Answer], None]:
         """Pass on the new text of a partial (streamed) answer only when the whole-answer checks leave it as it
@@ -301,15 +319,22 @@ class Assistant:
         def release(partial: Answer) -> None:
             nonlocal sent
             quoted = all(c.quote and c.quote in c.hit.passage.text for c in partial.citations)  # as ``_verify``
-            if quoted and self._premises(turn, partial) is partial and partial.text.startswith(sent):
-                on_text(partial.text[len(sent):])
-                sent = partial.text
+            text = open_with_date(turn, partial.text)  # as ``place_in_time`` will open the whole answer
+            if quoted and self._premises(turn, partial) is partial and text.startswith(sent):
+                on_text(text[len(sent):])
+                sent = text
 
         return release
 
-    def _premises(self, turn: Turn, ans: Answer) -> Answer:
-        """The answer checked as a whole against what the question names; returned as is when nothing is wrong."""
+    def _premises(self, turn: Turn, ans: Answer, docs: dict[str, Any] | None = None) -> Answer:
+        """The answer checked as a whole against what the question names; returned as is when nothing is wrong.
+
+        The period a question names is a time, not a premise: when no cited passage can speak for it,
+        the refusal says so (``timeline.unplaced_period``), never "không có thông tin về «năm …»"."""
         if not ans.refused and ans.citations:
+            when = unplaced_period(turn, ans, docs if docs is not None else self.index.snapshot().documents)
+            if when:
+                return Answer(when, [], refused=True, answered_by="refusal")
             # places, years and claimed amounts must be in what the answer rests on, not merely nearby
             quoted = " ".join(f"{c.quote} {c.hit.passage.title} {c.hit.passage.heading}" for c in ans.citations)
             passages = " ".join(c.hit.passage.text for c in ans.citations)

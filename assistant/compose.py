@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from assistant.models import Passage
-from assistant.period import RULE_KINDS
+from assistant.period import RULE_KINDS, applies, period_years, section_span
 from assistant.retrieval import QUESTION_SECTION, STOPWORDS_FOLDED, ScoredPassage, SentenceHit
 from assistant.safety import unsafe_quote
 from assistant.text import collapse_ws, fold, split_sentences, tokenize_folded
@@ -207,23 +207,15 @@ def _parse(value: str) -> date | None:
 
 def passage_period(p: Passage, doc: Mapping[str, Any] | None = None) -> tuple[date | None, date | None]:
     """``(valid_from, valid_to)`` of a passage: its section's own period, else its document's."""
-    start = _parse(str(getattr(p, "valid_from", "") or "")) or _parse(p.effective)
-    end = _parse(str(getattr(p, "valid_to", "") or ""))
-    if end is None and doc is not None:
-        end = _parse(str(doc.get("expired", "") or ""))
-    return start, end
+    return section_span(p, doc)
 
 
 def valid_on(p: Passage, when: date, doc: Mapping[str, Any] | None = None,
              period: tuple[date | None, date | None] | None = None) -> bool:
-    """Whether the passage's rule applies on ``when`` (or overlaps the asked ``period``)."""
-    start, end = passage_period(p, doc)
-    if end is None and p.status == "het-hieu-luc":
-        return False  # expired with no date: not a rule of today, and no period to match a past one
+    """Whether the passage's rule applies on ``when`` (or in the asked ``period``): :func:`applies`."""
     if period is not None and (period[0] or period[1]):
-        a, b = period
-        return (end is None or a is None or end >= a) and (start is None or b is None or start <= b)
-    return (start is None or start <= when) and (end is None or end >= when)
+        return applies(p, period[0], period[1], doc)
+    return applies(p, when, when, doc)
 
 
 def fmt_date(d: date) -> str:
@@ -1155,9 +1147,11 @@ def _rule_covers_year(p: Passage, y: int) -> bool:
 
 
 def year_gaps(turn: Turn, ans: Any) -> list[str]:
-    """Years the question names that the cited evidence does not speak for.
+    """Years the question names, other than as the time it asks about, that the cited evidence does not speak for.
 
-    A year written in the cited passages, an election year, or a year inside the period of a cited
+    A year named as the period asked ("Năm 2022, …", "trong cuộc bầu cử 2021") is a time to answer
+    for, never a premise: the chain chose passages for that time, and ``timeline.unplaced_period``
+    says when none can speak for it. For the other years (a document's year, a year in passing): a year written in the cited passages, an election year, or a year inside the period of a cited
     rule counts as evidence ("Năm 2020 … theo quy định nào" is answered from a decree in force in
     2020); any other year is a premise the sources lack ("Năm 2019 Bến Tre có bao nhiêu…" is not
     answered from a report whose year the note does not know). A term named as a range
@@ -1166,8 +1160,9 @@ def year_gaps(turn: Turn, ans: Any) -> list[str]:
     gaps = []
     texts = " ".join(f"{c.hit.passage.text} {c.hit.passage.title}" for c in ans.citations)
     range_ends = {int(m.group(1)) for m in _YEAR_RANGE.finditer(turn.cleaned or turn.raw)}
+    asked = period_years(turn.cleaned or turn.raw, turn.as_of)
     for y in turn.entities.years:
-        if y in range_ends or str(y) in texts:
+        if y in asked or y in range_ends or str(y) in texts:
             continue
         if y > turn.as_of.year:
             gaps.append(f"năm {y}")

@@ -2,17 +2,17 @@
 
 Pure functions (no model, no index): :func:`detect_period` reads the time a question names
 ("năm 2021", "trong cuộc bầu cử 2016", "trước ngày 01/7/2025", "khi còn cấp huyện", "hiện nay",
-with or without diacritics); :func:`passage_valid_at`, :func:`passage_overlaps` and
-:func:`period_label` compare it with a passage's ``valid_from``/``valid_to``/``elections``
-(see ``knowledge/README.md``), so ranking and composition can prefer what applies at the asked date
-and name the period of anything else.
+with or without diacritics); :func:`applies` is the one date-validity predicate (a passage existed
+and applied in a span), and :func:`passage_valid_at`, :func:`passage_overlaps` and
+:func:`period_label` are read through it, so ranking, composition and the answer's time line agree
+on what applies at the asked date and can name the period of anything else.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -51,6 +51,18 @@ class Period:
         if self.start is not None and self.start <= today <= self.end:
             return today
         return self.end
+
+    def window(self, today: date) -> tuple[date | None, date | None]:
+        """The span an answer for this period speaks for (``None`` = open end).
+
+        An election (and a term named by its election) is one day, its election day: the bodies of
+        2021 were formed under the rules of 23/5/2021, whatever changed later in the term. Any
+        other period is its whole span ("năm 2022" takes every rule in force at some time in 2022).
+        """
+        if self.elections and self.start is not None:
+            day = self.reference(today)
+            return day, day
+        return self.start, self.end
 
     def contains(self, d: date) -> bool:
         return (self.start is None or self.start <= d) and (self.end is None or d <= self.end)
@@ -133,26 +145,70 @@ def _passage_span(passage: Any) -> tuple[date | None, date | None, tuple[int, ..
             parse_elections(getattr(passage, "elections", "")))
 
 
-def passage_valid_at(passage: Any, d: date) -> bool:
-    """Whether the passage applies on day ``d`` (open ends always do)."""
-    start, end, _ = _passage_span(passage)
-    return (start is None or start <= d) and (end is None or d <= end)
+def _doc_value(doc: Mapping[str, Any] | None, key: str) -> str:
+    return str(doc.get(key, "") or "") if doc else ""
 
 
-def passage_overlaps(passage: Any, period: Period) -> bool:
+def issued_on(passage: Any, doc: Mapping[str, Any] | None = None) -> date | None:
+    """The day the passage's document was issued (``issued``; else ``None``: not known)."""
+    return _iso(getattr(passage, "issued", "") or _doc_value(doc, "issued"))
+
+
+def section_span(passage: Any, doc: Mapping[str, Any] | None = None) -> tuple[date | None, date | None]:
+    """``(from, to)`` of a passage: its section's own ``Áp dụng:`` period, else its document's
+    ``effective``/``expired`` (``None`` = open end)."""
+    start = _iso(getattr(passage, "valid_from", "")) or _iso(getattr(passage, "effective", ""))
+    end = (_iso(getattr(passage, "valid_to", "")) or _iso(getattr(passage, "expired", ""))
+           or _iso(_doc_value(doc, "expired")))
+    return start, end
+
+
+def applies(passage: Any, start: date | None, end: date | None = None, doc: Mapping[str, Any] | None = None) -> bool:
+    """THE date-validity predicate: whether a passage may speak for the span ``[start, end]``
+    (one day when ``end`` is ``start``; ``None`` = open end).
+
+    Why two conditions: an answer for a past day must use only what a reader could have used on
+    that day. The passage's document must *exist* (issued on or before the span's last day: a 2025
+    directive says nothing about 2021, however well it matches) and its section must *apply*
+    (its period, else its document's, overlaps the span). A text marked expired without a date
+    applies to no day we can name. Missing dates do not exclude: what the note does not date is
+    taken as always applying.
+    """
+    issued = issued_on(passage, doc)
+    if issued is not None and end is not None and issued > end:
+        return False
+    s, e = section_span(passage, doc)
+    if e is None and getattr(passage, "status", "") == "het-hieu-luc":
+        return False
+    return (e is None or start is None or e >= start) and (s is None or end is None or s <= end)
+
+
+def passage_valid_at(passage: Any, d: date, doc: Mapping[str, Any] | None = None) -> bool:
+    """Whether the passage existed and applied on day ``d`` (:func:`applies` on one day)."""
+    return applies(passage, d, d, doc)
+
+
+def passage_overlaps(passage: Any, period: Period, doc: Mapping[str, Any] | None = None) -> bool:
     """Whether the passage applies at some time in ``period``.
 
     When both name elections, they must share one (a section for the 2016 and 2021 elections does
-    not speak for 2026, whatever its dates); otherwise the date spans must overlap.
+    not speak for 2026, whatever its dates); otherwise :func:`applies` over the period's span.
     """
-    start, end, elections = _passage_span(passage)
+    _, _, elections = _passage_span(passage)
     if elections and period.elections:
         return bool(set(elections) & set(period.elections))
-    if period.end is not None and start is not None and start > period.end:
-        return False
-    if period.start is not None and end is not None and end < period.start:
-        return False
-    return True
+    return applies(passage, period.start, period.end, doc)
+
+
+def later_than(passage: Any, end: date | None, doc: Mapping[str, Any] | None = None) -> date | None:
+    """The day a passage came after a span ending on ``end``: its document's issue day or its
+    section's start, whichever is later, when that is after ``end``; else ``None``."""
+    if end is None:
+        return None
+    issued = issued_on(passage, doc)
+    start, _ = section_span(passage, doc)
+    days = [d for d in (issued, start) if d is not None and d > end]
+    return max(days) if days else None
 
 
 # kinds whose passages state rules ("Quy định cũ"); news, Q&A and summaries are "Thông tin cũ"
@@ -342,6 +398,18 @@ def detect_periods(text: str, today: date) -> list[Period]:
         add(m, Period(today, today, "hiện nay"))
     found.sort(key=lambda t: t[0])
     return [p for _, p in found]
+
+
+def period_years(text: str, today: date) -> set[int]:
+    """Years ``text`` names as the time it asks about ("Năm 2022, …", "nhiệm kỳ 2021–2026"), not the
+    years of documents it names ("Luật Bầu cử năm 2015")."""
+    years: set[int] = set()
+    for p in detect_periods(text, today):
+        if p.start is not None and p.end is not None:
+            years.update(range(p.start.year, p.end.year + 1))
+        else:
+            years.update(d.year for d in (p.start, p.end) if d is not None)
+    return years
 
 
 def detect_period(text: str, today: date) -> Period | None:

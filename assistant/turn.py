@@ -186,6 +186,7 @@ class Turn:
     answerer: str | None = None
     # what the chain's steps add on the way (each step returns the turn with its part filled in)
     hits: tuple[Any, ...] = ()  # ScoredPassage, best first
+    pool: tuple[Any, ...] = ()  # the deeper ranked list the hits were cut from (what the time line chooses from)
     search_query: str = ""  # the query as the searcher read it (abbreviations expanded, diacritics restored)
     decision: str = ""  # "" = answer; else why not: small-talk | injection | out-of-domain | below-threshold | missing
     missing: tuple[str, ...] = ()  # named things the sources lack
@@ -205,6 +206,16 @@ class Turn:
         if p is not None:
             return p.reference(self.as_of)
         return self.as_of
+
+    @property
+    def window(self) -> tuple[date | None, date | None]:
+        """The span the answer speaks for: the question's own period (see ``Period.window``), else
+        the one day ``as_of``. Every passage the answer cites must apply in it."""
+        p = self.period
+        if p is not None:
+            span: tuple[date | None, date | None] = p.window(self.as_of)
+            return span
+        return self.as_of, self.as_of
 
     def to_json(self) -> dict[str, Any]:
         return {"standalone": self.standalone, "intent": self.intent, "entities": self.entities.to_json()}
