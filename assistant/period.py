@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 from .text import fold
@@ -154,6 +155,28 @@ def issued_on(passage: Any, doc: Mapping[str, Any] | None = None) -> date | None
     return _iso(getattr(passage, "issued", "") or _doc_value(doc, "issued"))
 
 
+_NAMED_DAY_RE = re.compile(r"\b(\d{1,2})/(\d{1,2})/((?:19|20)\d\d)\b")
+
+
+@lru_cache(maxsize=4096)
+def latest_named_day(text: str) -> date | None:
+    """The latest full date (``14/4/2025``) a text names, or ``None``."""
+    days = []
+    for d, m, y in _NAMED_DAY_RE.findall(text):
+        try:
+            days.append(date(int(y), int(m), int(d)))
+        except ValueError:
+            continue
+    return max(days) if days else None
+
+
+def exists_from(passage: Any, doc: Mapping[str, Any] | None = None) -> date | None:
+    """The first day the passage's text existed: its document's issue day; for a note that gives none
+    (a summary, a press report), the latest day its own text names, since a text cannot report a day
+    that had not come yet when it was written."""
+    return issued_on(passage, doc) or latest_named_day(str(getattr(passage, "text", "") or ""))
+
+
 def section_span(passage: Any, doc: Mapping[str, Any] | None = None) -> tuple[date | None, date | None]:
     """``(from, to)`` of a passage: its section's own ``Áp dụng:`` period, else its document's
     ``effective``/``expired`` (``None`` = open end)."""
@@ -168,14 +191,15 @@ def applies(passage: Any, start: date | None, end: date | None = None, doc: Mapp
     (one day when ``end`` is ``start``; ``None`` = open end).
 
     Why two conditions: an answer for a past day must use only what a reader could have used on
-    that day. The passage's document must *exist* (issued on or before the span's last day: a 2025
-    directive says nothing about 2021, however well it matches) and its section must *apply*
+    that day. The passage must *exist* (:func:`exists_from` on or before the span's last day: a 2025
+    directive says nothing about 2021, however well it matches, nor does an undated summary that
+    reports 14/4/2025) and its section must *apply*
     (its period, else its document's, overlaps the span). A text marked expired without a date
     applies to no day we can name. Missing dates do not exclude: what the note does not date is
     taken as always applying.
     """
-    issued = issued_on(passage, doc)
-    if issued is not None and end is not None and issued > end:
+    existed = exists_from(passage, doc)
+    if existed is not None and end is not None and existed > end:
         return False
     s, e = section_span(passage, doc)
     if e is None and getattr(passage, "status", "") == "het-hieu-luc":
@@ -205,9 +229,9 @@ def later_than(passage: Any, end: date | None, doc: Mapping[str, Any] | None = N
     section's start, whichever is later, when that is after ``end``; else ``None``."""
     if end is None:
         return None
-    issued = issued_on(passage, doc)
+    existed = exists_from(passage, doc)
     start, _ = section_span(passage, doc)
-    days = [d for d in (issued, start) if d is not None and d > end]
+    days = [d for d in (existed, start) if d is not None and d > end]
     return max(days) if days else None
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from assistant import compose
 from assistant.answer import Answer
-from assistant.period import RULE_KINDS, applies, issued_on, later_than, section_span
+from assistant.period import RULE_KINDS, applies, issued_on, later_than, latest_named_day, section_span
 from assistant.retrieval import ScoredPassage
 from assistant.text import fold
 from assistant.turn import Turn
@@ -275,6 +275,7 @@ def unplaced_period(turn: Turn, ans: Answer, docs: Docs) -> str:
 _EARLIER_OPENING = re.compile(r"^(?:(?:Được|Không|Có|Chưa|Đúng|Sai|Còn|Vẫn)\.\s+)?(?:[^:\[\n]{0,80}:\s+)?"
                               r"(?:Thời kỳ trước|Trước đó)\b")
 _MARKERS = re.compile(r"\[(\d+)\]")
+_EXPIRED_STATEMENT = "đã hết hiệu lực"  # as compose.validity_line states a text's end
 
 
 def audit(text: str, citations: Sequence[Mapping[str, Any]], start: date | None, end: date | None) -> list[str]:
@@ -284,23 +285,29 @@ def audit(text: str, citations: Sequence[Mapping[str, Any]], start: date | None,
     ``valid_to``, ``status``), so evals and tests can check any answer. No citation's document may
     have been issued after ``end``; every citation must pass the one predicate
     (:func:`assistant.period.applies`) except in lines labelled with an earlier period ("Thời kỳ
-    trước (…)", "Trước đó (…)"), where a text that had stopped applying is quoted as history; and at
-    most one line may name what came later ("Sau ngày D: …", never with a citation).
+    trước (…)", "Trước đó (…)") and in an answer whose first line states that a text "đã hết hiệu
+    lực", where a text that had stopped applying is quoted as history; and at most one line may name
+    what came later ("Sau ngày D: …", never with a citation).
     """
     lines = text.split("\n")
     later_head = f"{LATER_LABEL} {fmt(end)}" if end is not None else None
     later_lines = [ln for ln in lines if later_head and later_head in ln]
     problems = [f"{len(later_lines)} lines name «{later_head}»"] if len(later_lines) > 1 else []
     problems += [f"a citation in the «{later_head}» line: {ln}" for ln in later_lines if _MARKERS.search(ln)]
+    # an answer about a text's status ("… đã hết hiệu lực từ 01/08/2023 …") quotes that text as history
+    status_of_past = _EXPIRED_STATEMENT in lines[0]
     for c in citations:
         n = int(c.get("n", 0))
         where = [ln for ln in lines if n in {int(m) for m in _MARKERS.findall(ln)}]
         p = SimpleNamespace(**{k: c.get(k, "") for k in ("issued", "effective", "valid_from", "valid_to", "status")})
         issued = issued_on(p)
         name = f"[{n}] {c.get('label', '')}"
+        reported = latest_named_day(str(c.get("quote", ""))) if issued is None else None
         if issued is not None and end is not None and issued > end:
             problems.append(f"{name}: issued {issued.isoformat()}, after {end.isoformat()}")
-        elif where and all(_EARLIER_OPENING.match(ln) for ln in where):
+        elif reported is not None and end is not None and reported > end:
+            problems.append(f"{name}: undated, quotes {reported.isoformat()}, after {end.isoformat()}")
+        elif status_of_past or (where and all(_EARLIER_OPENING.match(ln) for ln in where)):
             continue
         elif not applies(p, start, end):
             problems.append(f"{name}: applies {c.get('valid_from') or '…'}–{c.get('valid_to') or '…'}, "

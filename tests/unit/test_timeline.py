@@ -79,6 +79,9 @@ def test_a_passage_applies_only_once_its_document_exists_and_while_its_section_a
     assert not passage_valid_at(NEW_SIZE, D(2025, 6, 30)) and passage_valid_at(NEW_SIZE, D(2025, 7, 1))
     assert not passage_valid_at(OLD_SIZE, D(2015, 8, 31)), "before its own start"
     assert applies(REPORT, D(2016, 5, 22), D(2016, 5, 22)), "what a note does not date is not excluded"
+    summary = passage("tong-hop", "14/4/2025: Chỉ thị 45-CT/TW về đại hội đảng bộ các cấp.", kind="huong-dan")
+    assert not passage_valid_at(summary, D(2021, 5, 23)), "an undated note reporting 14/4/2025 was written after it"
+    assert passage_valid_at(summary, D(2025, 4, 14)) and later_than(summary, D(2021, 5, 23)) == D(2025, 4, 14)
     expired = passage("nd", "x.", status="het-hieu-luc")
     assert not passage_valid_at(expired, D(2021, 1, 1)), "expired without a date: no day we can name"
     assert later_than(DIRECTIVE_2025, D(2021, 5, 23)) == D(2025, 4, 14)
@@ -230,6 +233,9 @@ def test_the_audit_finds_what_breaks_the_time_line() -> None:
     assert audit("7 đến 9 [2]", [old], *after)[0].startswith("[2] Số lượng: applies 2015-09-01–2025-06-30")
     assert audit("Thời kỳ trước (áp dụng đến 30/06/2025): 7 đến 9 [2]", [old], *after) == []
     assert audit("x\nSau ngày 23/05/2021: y [1]", [cite], *day)[0].startswith("a citation in the «Sau ngày")
+    summary = {"n": 3, "label": "Tổng hợp", "issued": "", "valid_from": "", "valid_to": "", "status": "tham-khao",
+               "quote": "14/4/2025: Chỉ thị 45-CT/TW về đại hội đảng bộ các cấp."}
+    assert audit("14/4/2025: Chỉ thị 45-CT/TW … [3]", [summary], *day)[0].startswith("[3] Tổng hợp: undated, quotes")
 
 
 def test_detected_periods_cover_the_wordings_of_the_issue() -> None:
@@ -259,3 +265,12 @@ def test_the_chain_answers_a_past_day_from_what_existed_that_day(fake_assistant:
     assert "45-CT/TW" not in result.answer, "not even as the nearest thing offered by a refusal"
     if result.citations:
         assert date_phrase(turn) in result.answer.split("\n")[0], result.answer
+
+
+def test_a_status_answer_quotes_the_expired_text_as_history() -> None:
+    decree = {"n": 1, "label": "Khoản 1 Điều 10, Nghị định", "issued": "2009-10-22", "valid_from": "",
+              "valid_to": "2023-07-31", "status": "het-hieu-luc"}
+    day = (D(2025, 7, 1), D(2025, 7, 1))
+    said = "Nghị định 92/2009/NĐ-CP đã hết hiệu lực từ 01/08/2023, đã được thay bằng Nghị định 33/2023/NĐ-CP. [1]"
+    assert audit(said, [decree], *day) == []
+    assert audit("Mức phụ cấp bằng 50%. [1]", [decree], *day) != []

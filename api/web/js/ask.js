@@ -312,6 +312,7 @@ export function openConversation(id, { focus = true } = {}) {
     msg.citations = Array.isArray(turn.citations) ? turn.citations : [];
     msg.answeredBy = str(turn.answered_by);
     msg.asOf = str(turn.as_of);
+    msg.asOfChosen = state.asOf; // the conversation's day (restoreAsOf above): its share links carry it
     msg.feedback = turn.feedback || null;
     msg.turn = turn;
     completeMessage(msg, { restoring: true });
