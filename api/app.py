@@ -19,7 +19,7 @@ from api.errors import install_error_handlers
 from api.limits import LLMGate
 from api.middleware import BodyLimitMiddleware, RequestGuardMiddleware, SecurityHeadersMiddleware
 from api.routes import admin, ask, feedback, health, openai_compat, sources, uploads, web
-from assistant.chain import Assistant
+from assistant.answering.chain import Assistant
 from assistant.config import Settings, configure_threads, data_dir_problem
 from assistant.feedback import FeedbackStore, RateLimiter
 

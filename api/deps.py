@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from api.errors import APIError
-from assistant.chain import Assistant
+from assistant.answering.chain import Assistant
 from assistant.config import Settings
 from assistant.feedback import FeedbackStore
 

@@ -10,9 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.answering.dates import AS_OF_ERROR
 from assistant.errors import KiemnhiemError
 from assistant.index import IndexStoreError, ModelMismatchError, StoreUnavailableError
-from assistant.period import AS_OF_ERROR
 
 log = logging.getLogger("kiemnhiem.api")
 
@@ -99,7 +99,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(error_body("invalid_json", "Nội dung không phải JSON hợp lệ.",
                                            "The body is not valid JSON.", details), status_code=400)
         custom = next((d for d in details if d["type"] == "invalid_as_of"), None)
-        if custom is not None:  # the as_of field: its two messages are data in assistant.period
+        if custom is not None:  # the as_of field: its two messages are data in assistant.answering.period
             return JSONResponse(error_body(custom["type"], *AS_OF_ERROR, details), status_code=422)
         return JSONResponse(error_body("invalid_request", "Dữ liệu gửi lên không hợp lệ: kiểm tra các trường.",
                                        "Invalid request data: check the fields.", details), status_code=422)

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from api.limits import run_answer
-from assistant.answer import answer_pieces
-from assistant.chain import AnswerResult
+from assistant.answering.answer import answer_pieces
+from assistant.answering.chain import AnswerResult
 
 
 class LiveAnswer:

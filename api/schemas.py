@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from assistant.answering.dates import parse_as_of
 from assistant.contract import AskResponse, Citation, PassageRef  # noqa: F401 - the API's response models
-from assistant.period import parse_as_of
 from assistant.text import clean_input, has_lone_surrogate
 
 _STRICT = ConfigDict(extra="forbid", strict=True)

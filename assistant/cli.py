@@ -15,7 +15,7 @@ from assistant.cli_common import console, fail, fail_error, load_settings, out, 
 from assistant.config import Settings
 
 if TYPE_CHECKING:
-    from assistant.chain import AnswerResult, Assistant
+    from assistant.answering.chain import AnswerResult, Assistant
 
 app = typer.Typer(
     add_completion=False,
@@ -111,7 +111,7 @@ def sources(
 
 
 def _assistant(settings: Settings, as_json: bool = False) -> Assistant:
-    from assistant.chain import Assistant
+    from assistant.answering.chain import Assistant
     from assistant.index import IndexStoreError
 
     assistant = Assistant(settings)
@@ -158,7 +158,7 @@ def ask(
                                               "the date the answer speaks for (default today)")] = None,
 ) -> None:
     """Hỏi một câu / Ask one question (or many with --jsonl, model loaded once; a line's as_of wins)."""
-    from assistant.period import parse_as_of
+    from assistant.answering.dates import parse_as_of
 
     settings = load_settings()
     if answerer not in (None, "extractive", "llm"):

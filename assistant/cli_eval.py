@@ -53,7 +53,7 @@ def gold(
     settings = load_settings()
     if (answerer or settings.answerer) == "llm" and not settings.llm_url:
         fail("--answerer llm cần KIEMNHIEM_LLM_URL / needs KIEMNHIEM_LLM_URL", 2)
-    from assistant.chain import Assistant
+    from assistant.answering.chain import Assistant
 
     index = KnowledgeIndex(settings)
     try:

@@ -8,7 +8,7 @@ questions. Every question is used as written and diacritic-free (``assistant.tex
 
 The features are computed exactly as the chain computes them (override phrases stripped, follow-ups
 condensed, the same search), a class-balanced logistic regression is fitted with numpy (IRLS, L2 on
-standardised features) and written with its provenance into ``assistant/domain_params.py``.
+standardised features) and written with its provenance into ``assistant/answering/domain_params.py``.
 """
 
 from __future__ import annotations
@@ -20,58 +20,31 @@ import math
 import pprint
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.domain import FEATURES, DomainFeatures, DomainModel, domain_features
-from assistant.errors import KiemnhiemError
-from assistant.text import fold
+from assistant.answering.domain import FEATURES, DomainFeatures, DomainModel, domain_features
+from assistant.answering.followup import condense
+from assistant.answering.safety import strip_override
+from assistant.evaluation import load_questions
+from assistant.evaluation.out_of_domain import (
+    ALQAC_QUESTIONS,
+    FORMS,
+    alqac_negatives,
+    in_form,
+)
+from assistant.text import nfc
 
 if TYPE_CHECKING:
-    from assistant.chain import Assistant
+    from assistant.answering.chain import Assistant
 
 REPO = Path(__file__).resolve().parents[1]
-ALQAC_QUESTIONS = REPO.parent / "shared" / "datasets" / "alqac2023" / "train.json"
 GOLD = REPO / "eval" / "questions.jsonl"
-OOD_SLICE = REPO / "eval" / "out_of_domain.jsonl"
-PARAMS_FILE = Path(__file__).with_name("domain_params.py")
+PARAMS_FILE = REPO / "assistant" / "answering" / "domain_params.py"
 L2 = 1.0  # inverse of scikit-learn's C=1 on standardised features
 MAX_OVER_REFUSAL = 0.02  # the threshold never refuses more than this share of calibration positives
-FORMS = ("accented", "folded")
-# ALQAC questions that touch our own field are not negatives
-_IN_FIELD_MARKERS = ("kiem nhiem", "nhat the hoa", "bau cu")
-
-
-class OutOfDomainSetError(KiemnhiemError, ValueError):
-    code = "invalid_out_of_domain_set"
-
-
-@dataclass(frozen=True)
-class OODQuestion:
-    id: str
-    question: str
-    form: str  # accented | folded
-    source: str  # alqac | handwritten
-
-
-def in_form(text: str, form: str) -> str:
-    return fold(text) if form == "folded" else text
-
-
-def alqac_negatives(path: Path | str = ALQAC_QUESTIONS) -> dict[str, str]:
-    """``{question_id: text}`` of the ALQAC questions usable as out-of-field negatives."""
-    data = json.loads(Path(path).read_text("utf-8"))
-    out: dict[str, str] = {}
-    for q in data:
-        laws = " ".join(fold(a.get("law_id", "")) for a in q.get("relevant_articles", []))
-        text = str(q["text"])
-        if any(m in fold(text) or m in laws for m in _IN_FIELD_MARKERS):
-            continue
-        out[str(q["question_id"])] = text
-    return out
 
 
 def split_ids(ids: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -81,37 +54,8 @@ def split_ids(ids: Sequence[str]) -> tuple[list[str], list[str]]:
     return sorted(ordered[:half]), sorted(ordered[half:])
 
 
-def load_out_of_domain(path: Path | str = OOD_SLICE, alqac_path: Path | str | None = ALQAC_QUESTIONS
-                       ) -> list[OODQuestion]:
-    """The out-of-domain eval slice; ALQAC rows are resolved from ``alqac_path`` (skipped when it is None)."""
-    texts = alqac_negatives(alqac_path) if alqac_path is not None else {}
-    out: list[OODQuestion] = []
-    for n, line in enumerate(Path(path).read_text("utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise OutOfDomainSetError(f"{path}:{n}: dòng JSON không hợp lệ: {exc}", f"{path}:{n}: invalid JSON: {exc}") from exc
-        form, source = row.get("form"), row.get("source")
-        if form not in FORMS or source not in ("alqac", "handwritten"):
-            raise OutOfDomainSetError(f"{path}:{n}: form phải là accented|folded, source là alqac|handwritten")
-        if source == "alqac":
-            if alqac_path is None:
-                continue
-            if row["question_id"] not in texts:
-                raise OutOfDomainSetError(f"{path}:{n}: không có câu ALQAC {row['question_id']!r}")
-            out.append(OODQuestion(row["id"], in_form(texts[row["question_id"]], form), form, source))
-        else:
-            out.append(OODQuestion(row["id"], row["question"], form, source))
-    return out
-
-
 def gate_features(assistant: Assistant, question: str, history: Sequence[dict[str, str]] | None = None) -> DomainFeatures:
     """The gate's features for a question, computed the way ``Assistant.ask`` computes them."""
-    from assistant.chain import condense, strip_override
-    from assistant.text import nfc
-
     cleaned, _ = strip_override(nfc(question))
     query, focus = condense(cleaned, history)
     res = assistant.searcher.search(query, k=assistant.settings.top_k, focus=focus)
@@ -148,8 +92,6 @@ def choose_threshold(p_pos: np.ndarray, max_over: float = MAX_OVER_REFUSAL) -> f
 def calibrate(assistant: Assistant, alqac_path: Path | str = ALQAC_QUESTIONS, gold_path: Path | str = GOLD,
               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Compute the features, fit the model, pick the threshold; returns the params dict with provenance."""
-    from assistant.evaluation import load_questions
-
     negatives = alqac_negatives(alqac_path)
     calib_ids, held_ids = split_ids(list(negatives))
     pos_items = [(g.id, in_form(g.question, form), [{**h, "content": in_form(h["content"], form)} for h in g.history]
@@ -188,7 +130,7 @@ def write_params(params: dict[str, Any], path: Path = PARAMS_FILE) -> Path:
     path.write_text(
         '"""Domain-gate parameters: GENERATED by ``python -m assistant.domain_calibrate``; do not edit by hand.\n\n'
         "Logistic regression P(in field) = sigmoid(intercept + Σ weights·features) over the features of\n"
-        "``assistant.domain``; in field when P >= threshold. ``calibration`` records the data it was fitted on.\n"
+        "``assistant.answering.domain``; in field when P >= threshold. ``calibration`` records the data it was fitted on.\n"
         '"""\n\nfrom typing import Any\n\n'
         f"PARAMS: dict[str, Any] = {body}\n", "utf-8")
     return path
@@ -203,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.alqac.is_file():
         print(f"không tìm thấy / not found: {args.alqac}", file=sys.stderr)
         return 2
-    from assistant.chain import Assistant
+    from assistant.answering.chain import Assistant
     from assistant.config import Settings, configure_threads
 
     settings = Settings()

@@ -71,7 +71,7 @@ def kb_settings(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Se
 
 @pytest.fixture(scope="session")
 def assistant(kb_settings: Settings):  # noqa: ANN201
-    from assistant.chain import Assistant
+    from assistant.answering.chain import Assistant
 
     return Assistant(kb_settings)
 

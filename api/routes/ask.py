@@ -15,8 +15,8 @@ from api.errors import APIError, error_body
 from api.limits import resolve_answerer, run_answer
 from api.live import LiveAnswer
 from api.schemas import AskRequest, AskResponse
-from assistant.answer import answer_pieces
-from assistant.chain import AnswerResult, Assistant
+from assistant.answering.answer import answer_pieces
+from assistant.answering.chain import AnswerResult, Assistant
 from assistant.config import Settings
 from assistant.index import StoreUnavailableError
 

@@ -22,8 +22,8 @@ from api.limits import run_answer
 from api.live import LiveAnswer
 from api.routes.ask import run_ask, validate_ask
 from api.schemas import AskRequest, ChatCompletionRequest, Turn, clean_text
-from assistant.answer import answer_pieces
-from assistant.chain import AnswerResult
+from assistant.answering.answer import answer_pieces
+from assistant.answering.chain import AnswerResult
 from assistant.config import Settings
 from assistant.models import STATUS_LABELS
 from assistant.text import collapse_ws

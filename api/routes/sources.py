@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import AssistantDep, SettingsDep
 from api.errors import APIError
 from api.schemas import SourceDetail, SourceSummary
-from assistant.answer import status_label
+from assistant.answering.answer import status_label
 from assistant.models import KIND_LABELS
 from assistant.text import fold
 

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.answering.followup import condense
 from assistant.errors import KiemnhiemError
 from assistant.evaluation.metrics import (
     MARKER_RE,
@@ -38,11 +39,12 @@ from assistant.evaluation.metrics import (
     refusal_metrics,
     section_keys,
 )
+from assistant.evaluation.out_of_domain import ALQAC_QUESTIONS, load_out_of_domain
 from assistant.evaluation.report import ReportFiles, file_sha256, git_commit, utc_stamp, write_report
 from assistant.models import MODES
 
 if TYPE_CHECKING:
-    from assistant.chain import AnswerResult, Assistant
+    from assistant.answering.chain import AnswerResult, Assistant
     from assistant.config import Settings
     from assistant.index import Snapshot
     from assistant.retrieval import HybridSearcher
@@ -291,8 +293,6 @@ def evaluate_modes(searcher: HybridSearcher, questions: Sequence[GoldQuestion], 
 
     Returns ``(metrics per mode, per-question {id: {mode: {doc_rank, section_rank}}})``.
     """
-    from assistant.chain import condense
-
     per_mode: dict[str, dict[str, list[Any]]] = {m: {"doc": [], "section": [], "ms": []} for m in modes}
     ranks: dict[str, dict[str, Any]] = {}
     targets = [q for q in questions if q.answerable]
@@ -345,7 +345,7 @@ def evaluate_gold(assistant: Assistant, questions: Sequence[GoldQuestion], *, an
             when = date.fromisoformat(q.as_of) if q.as_of else None
             result = assistant.ask(q.question, history=q.history, answerer=answerer, as_of=when)
         except Exception as exc:  # noqa: BLE001 - one broken question must not hide the others
-            from assistant.chain import AnswerResult
+            from assistant.answering.chain import AnswerResult
 
             result = AnswerResult(answer="", refused=True, passages=[], citations=[], timings_ms={"total": 0.0})
             row = evaluate_question(q, result, passage_text, 1)
@@ -378,8 +378,6 @@ def evaluate_out_of_domain(assistant: Assistant, path: Path | str, alqac_path: P
                            progress: Progress | None = None) -> dict[str, Any]:
     """Refusal rate on ``eval/out_of_domain.jsonl``: held-out ALQAC questions (resolved from
     ``alqac_path`` in place; skipped when absent) and hand-written everyday questions."""
-    from assistant.domain_calibrate import ALQAC_QUESTIONS, load_out_of_domain
-
     alqac = Path(alqac_path or ALQAC_QUESTIONS)
     items = load_out_of_domain(path, alqac if alqac.is_file() else None)
     rows = []
@@ -410,7 +408,7 @@ def run_gold_eval(settings: Settings, questions_path: Path, *, answerer: str | N
                   progress: Progress | None = None, out_of_domain: Path | None = None
                   ) -> tuple[dict[str, Any], ReportFiles | None]:
     """Load the set, run :func:`evaluate_gold`, attach run metadata and (with ``out_dir``) write the report."""
-    from assistant.chain import Assistant
+    from assistant.answering.chain import Assistant
 
     questions = load_questions(questions_path)
     if limit is not None:

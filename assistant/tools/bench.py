@@ -269,7 +269,7 @@ def bench_ablation(settings: Any, embedder: Any, questions: Path) -> dict[str, A
     ``fold_vectors=False``; sentence vectors are replaced by late-chunked ones), so every variant
     sees the same passages and only the vectors differ.
     """
-    from assistant.chain import Assistant
+    from assistant.answering.chain import Assistant
     from assistant.evaluation import run_gold_eval
     from assistant.index import KnowledgeIndex
 
@@ -363,7 +363,7 @@ def bench_serve(settings: Any, questions: list[dict[str, Any]], args: argparse.N
 
 def bench_embedded(settings: Any, index: Any, questions: list[dict[str, Any]], n: int,
                    max_s: float) -> dict[str, Any]:
-    from assistant.chain import Assistant
+    from assistant.answering.chain import Assistant
 
     assistant = Assistant(settings, index=index)
     for q in questions[:3]:

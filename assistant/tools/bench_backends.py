@@ -61,7 +61,7 @@ def vector_agreement(reference: Any, other: Any) -> dict[str, float]:
 
 def gold_metrics(settings: Any, index: Any, questions: Path) -> dict[str, Any]:
     """The gold set's retrieval (per mode), citation, key-fact and refusal figures on ``index``."""
-    from assistant.chain import Assistant
+    from assistant.answering.chain import Assistant
     from assistant.evaluation import run_gold_eval
 
     report, _ = run_gold_eval(settings, questions, assistant=Assistant(settings, index=index))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from assistant.timeline import audit
+from assistant.answering.timeline import audit
 from tests.e2e import (
     test_browser,  # its module-level check skips (or fails in CI) without Chromium and playwright
 )

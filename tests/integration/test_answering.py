@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from assistant.chain import AnswerResult, Assistant, phrase_support
+from assistant.answering.chain import AnswerResult, Assistant
+from assistant.answering.domain import phrase_support
 from tests.support import REPO, server_env
 
 CONTRACT = {"answer", "refused", "citations", "passages", "timings_ms"}

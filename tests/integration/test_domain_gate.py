@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from assistant import evaluation as ev
-from assistant.domain import EXAMPLE_QUESTIONS
+from assistant.answering.messages import EXAMPLE_QUESTIONS
 from tests.support import ALQAC, REPO, require_shared
 from tests.unit.test_domain import GATE_OOD_REFUSAL
 

@@ -145,7 +145,7 @@ def test_malformed_note_names_file_and_keeps_others(tmp_path: Path, kb_settings,
 
 def test_official_law_ranks_article_27_first(tmp_path: Path, model_dir: Path) -> None:
     require_shared(OFFICIAL)
-    from assistant.chain import Assistant
+    from assistant.answering.chain import Assistant
 
     settings = make_settings(tmp_path / "data", model_dir)
     index = KnowledgeIndex(settings)

@@ -43,7 +43,7 @@ from tests.support import (
 VERIFY = r"""
 import json, sys
 from pathlib import Path
-from assistant.chain import Assistant
+from assistant.answering.chain import Assistant
 from tests.support import assert_consistent, make_settings
 settings = make_settings(Path(sys.argv[1]), Path(sys.argv[2]), threads=1)
 state = assert_consistent(settings)
@@ -65,7 +65,7 @@ def verify_in_subprocess(settings: Settings, questions: list[str] = QUESTIONS) -
 
 # --- failed and killed ingests ---------------------------------------------------------------------
 def test_failed_ingest_keeps_previous_index_and_rerun_reuses_vectors(kb_settings: Settings, tmp_path: Path) -> None:
-    from assistant.chain import Assistant
+    from assistant.answering.chain import Assistant
     from assistant.index import IngestError, KnowledgeIndex
 
     settings = clone_index(kb_settings, tmp_path / "data")
@@ -252,7 +252,7 @@ def test_flock_backup_blocks_ingest(tmp_path: Path, model_dir: Path) -> None:
 
 def test_backup_and_restore_embedded(kb_settings: Settings, tmp_path: Path) -> None:
     """tar of chroma/ + bm25/ taken under the lock, restored into a data dir, serves the old answers."""
-    from assistant.chain import Assistant
+    from assistant.answering.chain import Assistant
     from assistant.index import KnowledgeIndex
 
     if not shutil.which("flock"):

@@ -13,8 +13,8 @@ import json
 from datetime import date
 from typing import Any
 
+from assistant.answering.timeline import audit
 from assistant.evaluation import load_questions
-from assistant.timeline import audit
 from tests.support import ARTIFACTS, REPO
 
 QUESTIONS = REPO / "eval" / "questions.jsonl"

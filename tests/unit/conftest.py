@@ -52,7 +52,7 @@ def fake_index(fake_settings: Settings, fake_embedder: FakeEmbedder):  # noqa: A
 
 @pytest.fixture(scope="session")
 def fake_assistant(fake_settings: Settings, fake_index):  # noqa: ANN001, ANN201
-    from assistant.chain import Assistant
+    from assistant.answering.chain import Assistant
 
     return Assistant(fake_settings, index=fake_index)
 

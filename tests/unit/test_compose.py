@@ -10,20 +10,17 @@ from datetime import date
 
 import pytest
 
-from assistant import compose
-from assistant.answer import ExtractiveAnswerer
+from assistant.answering import candidates as cands_mod
+from assistant.answering import figures, mentions, premises, provisions, sentences, verdicts
+from assistant.answering.entities import detect_entities
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.followup import is_followup, resolve_followup
+from assistant.answering.intent import detect_intent, is_injection
+from assistant.answering.turn import build_turn
 from assistant.config import Settings
 from assistant.models import Passage
 from assistant.retrieval import ScoredPassage, SentenceHit
 from assistant.text import fold, split_sentences
-from assistant.turn import (
-    build_turn,
-    detect_entities,
-    detect_intent,
-    is_followup,
-    is_injection,
-    resolve_followup,
-)
 
 
 def hit(pid: str, section: str, body: str, score: float = 0.9, kind: str = "luat", status: str = "con-hieu-luc",
@@ -153,21 +150,21 @@ def test_a_colon_sentence_carries_its_list_or_is_dropped() -> None:
     h = hit("tin::so-lieu", "Số liệu", "Toàn tỉnh có 1.017 trường hợp, chia theo cấp:\n1. Cấp tỉnh: 2 trường hợp;\n"
             "2. Cấp xã: 180 trường hợp.")
     s = h.sentences[0]
-    start, end = compose.extend_span(h.passage, s.start, s.end)
+    start, end = sentences.extend_span(h.passage, s.start, s.end)
     assert h.passage.text[start:end].endswith("180 trường hợp.")
     bare = hit("luat::sua-doi", "Luật sửa đổi", "Các thay đổi chính liên quan đến ghi chú này:\nKhông có danh sách.")
     s = bare.sentences[0]
-    assert compose.extend_span(bare.passage, s.start, s.end) is None
+    assert sentences.extend_span(bare.passage, s.start, s.end) is None
 
 
 def test_an_anaphoric_sentence_carries_its_antecedent() -> None:
     h = hit("nd92::chung", "Thông tin chung", "Nghị định 34/2019 sửa đổi Nghị định 92/2009. "
             "Hai nghị định này nay đã được thay bằng Nghị định 33/2023/NĐ-CP.")
     s = h.sentences[1]
-    start, end = compose.extend_span(h.passage, s.start, s.end)
+    start, end = sentences.extend_span(h.passage, s.start, s.end)
     assert h.passage.text[start:end].startswith("Nghị định 34/2019")
     first = hit("x::a", "Mục 1", "Nhóm người trực tiếp tham gia này được nhận hỗ trợ.")
-    assert compose.extend_span(first.passage, first.sentences[0].start, first.sentences[0].end) is None
+    assert sentences.extend_span(first.passage, first.sentences[0].start, first.sentences[0].end) is None
 
 
 def test_the_heading_line_is_never_quoted() -> None:
@@ -196,10 +193,10 @@ def test_yes_no_leads_with_the_verdict_sentence_and_a_derived_verdict_word() -> 
 
 def test_verdict_word_only_when_the_quote_states_it() -> None:
     yes = build_turn("Có được kiêm không?")
-    assert compose.verdict_word(yes, "Về nguyên tắc là được, trừ người ứng cử.") == "Được."
-    assert compose.verdict_word(yes, "Không được là thành viên Tổ bầu cử nơi mình ứng cử.") == "Không."
-    assert compose.verdict_word(yes, "Việc này do Ủy ban nhân dân quyết định.") is None
-    assert compose.verdict_word(build_turn("Bao nhiêu người?"), "Về nguyên tắc là được.") is None
+    assert verdicts.verdict_word(yes, "Về nguyên tắc là được, trừ người ứng cử.") == "Được."
+    assert verdicts.verdict_word(yes, "Không được là thành viên Tổ bầu cử nơi mình ứng cử.") == "Không."
+    assert verdicts.verdict_word(yes, "Việc này do Ủy ban nhân dân quyết định.") is None
+    assert verdicts.verdict_word(build_turn("Bao nhiêu người?"), "Về nguyên tắc là được.") is None
 
 
 def test_amount_leads_with_the_figure_for_the_asked_body_and_unit() -> None:
@@ -284,10 +281,10 @@ def test_a_note_that_says_it_does_not_know_gives_a_refusal_quoting_it() -> None:
 
 def test_premise_gaps() -> None:
     turn = build_turn("Nghị định 45/2024/NĐ-CP ở Quảng Nam cho kiêm tối đa 5 chức danh?")
-    gaps = compose.premise_gaps(turn, "Kiêm nhiều chức danh chỉ hưởng một mức.", ["33/2023/NĐ-CP", "92/2009/NĐ-CP"])
+    gaps = premises.premise_gaps(turn, "Kiêm nhiều chức danh chỉ hưởng một mức.", ["33/2023/NĐ-CP", "92/2009/NĐ-CP"])
     assert gaps == ["Nghị định 45/2024/NĐ-CP", "Quảng Nam", "tối đa 5 chức danh"]
     ok = build_turn("Nghị định 33/2023 ở Bến Tre cho tối đa 03 chức danh?")
-    assert compose.premise_gaps(ok, "Tỉnh Bến Tre: tối đa 03 chức danh", ["33/2023/NĐ-CP"]) == []
+    assert premises.premise_gaps(ok, "Tỉnh Bến Tre: tối đa 03 chức danh", ["33/2023/NĐ-CP"]) == []
 
 
 class _Cited:
@@ -313,10 +310,10 @@ def test_year_gaps_never_take_the_asked_period_for_a_premise() -> None:
                           ("Năm 2005 phụ cấp kiêm nhiệm tính thế nào?", _Ans(decree)),
                           ("Sau đại hội nhiệm kỳ 2025–2030, bí thư có kiêm chủ tịch không?", _Ans(decree)),
                           ("Năm 2030 phụ cấp kiêm nhiệm bao nhiêu?", _Ans(decree))]:
-        assert compose.year_gaps(build_turn(question, as_of=asked), ans) == [], question
+        assert premises.year_gaps(build_turn(question, as_of=asked), ans) == [], question  # type: ignore[arg-type]
     # a document's year is not a period: a decree "amended in 2031" is a premise the sources lack
-    assert compose.year_gaps(build_turn("Nghị định sửa đổi năm 2031 về phụ cấp kiêm nhiệm quy định gì?", as_of=asked),
-                             _Ans(decree)) == ["năm 2031"]
+    named = build_turn("Nghị định sửa đổi năm 2031 về phụ cấp kiêm nhiệm quy định gì?", as_of=asked)
+    assert premises.year_gaps(named, _Ans(decree)) == ["năm 2031"]  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("text", "level", "said"), [
@@ -328,7 +325,7 @@ def test_year_gaps_never_take_the_asked_period_for_a_premise() -> None:
     ("xa hoi chu nghia", "xa", False),
 ])
 def test_level_mentions_are_whole_words(text: str, level: str, said: bool) -> None:
-    assert compose.mentions_level(text, level) is said
+    assert mentions.mentions_level(text, level) is said
 
 
 def test_a_sentence_naming_the_asked_posts_outranks_one_about_other_posts() -> None:
@@ -337,7 +334,7 @@ def test_a_sentence_naming_the_asked_posts_outranks_one_about_other_posts() -> N
     own = hit("nd33::d33", "Điều 33", "Nghị định khuyến khích bí thư chi bộ kiêm nhiệm chức danh trưởng thôn.",
               scores={0: 0.84})
     turn = build_turn("bí thư chi bộ kiêm trưởng ấp có được phụ cấp không?")
-    best = compose.candidates(turn, [other, own])[0]
+    best = cands_mod.candidates(turn, [other, own])[0]
     assert best.passage.id == "nd33::d33"
 
 
@@ -401,8 +398,8 @@ def test_which_text_governs_names_the_provision_in_force_at_the_asked_date() -> 
 def test_a_verdict_or_an_abolition_counts_for_the_level_it_is_said_of() -> None:
     turn = build_turn("Người hoạt động không chuyên trách ở thôn, tổ dân phố có còn không?")
     mixed = "Mô hình ở cấp xã không còn cơ sở, còn ở thôn, tổ dân phố thì vẫn tiếp tục."
-    assert compose.verdict_word(turn, mixed) == "Còn."  # the "không còn" is the commune's; the village's "vẫn tiếp tục"
-    assert compose.verdict_word(build_turn("Ở cấp xã mô hình đó có được tiếp tục không?"), mixed) == "Không."
+    assert verdicts.verdict_word(turn, mixed) == "Còn."  # the "không còn" is the commune's; the village's "vẫn tiếp tục"
+    assert verdicts.verdict_word(build_turn("Ở cấp xã mô hình đó có được tiếp tục không?"), mixed) == "Không."
     text = answer("Người hoạt động không chuyên trách ở thôn, tổ dân phố có được tiếp tục không?", [
         hit("kl137::a", "Hệ quả", mixed, scores={0: 0.9}),
         hit("kl137::b", "Thôn", "Người hoạt động không chuyên trách ở thôn, tổ dân phố vẫn tiếp tục.", scores={0: 0.88})])
@@ -439,8 +436,8 @@ def test_a_named_person_after_theo_is_not_an_anaphor() -> None:
 
 def test_a_verdict_speaks_of_what_was_asked() -> None:
     legal = "Như vậy, mô hình bí thư chi bộ đồng thời là trưởng thôn là hợp pháp và được khuyến khích."
-    assert compose.verdict_word(build_turn("Bí thư chi bộ kiêm trưởng thôn có được không?"), legal) == "Được."
-    assert compose.verdict_word(build_turn("Bí thư chi bộ kiêm trưởng ấp có được phụ cấp kiêm nhiệm không?"),
+    assert verdicts.verdict_word(build_turn("Bí thư chi bộ kiêm trưởng thôn có được không?"), legal) == "Được."
+    assert verdicts.verdict_word(build_turn("Bí thư chi bộ kiêm trưởng ấp có được phụ cấp kiêm nhiệm không?"),
                                 legal) is None
 
 
@@ -460,8 +457,8 @@ def test_a_share_of_the_members_answers_how_many_members() -> None:
                score=0.9, scores={0: 0.92})
     text = answer("Ban bầu cử họp thì cần ít nhất bao nhiêu thành viên có mặt?", [quorum, note])
     assert text.startswith("Cuộc họp chỉ được tiến hành khi có mặt ít nhất hai phần ba"), text
-    assert compose.counts_unit(fold("quá nửa tổng số thành viên biểu quyết tán thành"), "thanh vien|nguoi")
-    assert not compose.counts_unit(fold("Chậm nhất 70 ngày trước ngày bầu cử"), "thanh vien|nguoi")
+    assert figures.counts_unit(fold("quá nửa tổng số thành viên biểu quyết tán thành"), "thanh vien|nguoi")
+    assert not figures.counts_unit(fold("Chậm nhất 70 ngày trước ngày bầu cử"), "thanh vien|nguoi")
 
 
 def test_a_total_does_not_answer_for_one_level() -> None:
@@ -504,10 +501,10 @@ def test_a_post_ended_at_the_asked_level_is_the_answer_to_may_it_hold_another_po
 
 def test_a_board_named_by_its_level_is_the_hdnd_board() -> None:
     """"Ban bầu cử cấp xã" is the HĐND's board: its figure does not answer for the ĐBQH board."""
-    assert compose._bodies_named(fold("Ban bầu cử cấp xã có từ 7 đến 9 thành viên")) == {
+    assert mentions.bodies_named(fold("Ban bầu cử cấp xã có từ 7 đến 9 thành viên")) == {
         ("ban bau cu", "hoi dong nhan dan")}
-    assert compose._bodies_named(fold("Ủy ban bầu cử cấp tỉnh")) == {("uy ban bau cu", "")}
-    assert compose._bodies_named(fold("Ban bầu cử cấp xã có từ 7 đến 9 thành viên, Tổ bầu cử có các thành viên của "
+    assert mentions.bodies_named(fold("Ủy ban bầu cử cấp tỉnh")) == {("uy ban bau cu", "")}
+    assert mentions.bodies_named(fold("Ban bầu cử cấp xã có từ 7 đến 9 thành viên, Tổ bầu cử có các thành viên của "
                                       "Ban bầu cử")) == {("ban bau cu", "hoi dong nhan dan"), ("to bau cu", "")}
     qa = hit("hd::tl", "Trả lời", "Hai tổ chức vẫn tách biệt: Ban bầu cử cấp xã có từ 7 đến 9 thành viên.",
              score=0.93, scores={0: 0.95})
@@ -546,9 +543,9 @@ def test_a_follow_up_read_with_an_undiacritised_question_gets_its_diacritics_bac
 def test_the_document_name_survives_a_comma_in_the_section_title() -> None:
     h = hit("tong-hop::thon", "Ở thôn, tổ dân phố: mô hình tiếp tục", "Bí thư chi bộ kiêm trưởng thôn vẫn tiếp tục.",
             name="Tổng hợp: cải cách 2025")
-    assert compose.document_label(h.passage) == "Tổng hợp: cải cách 2025"
+    assert provisions.document_label(h.passage) == "Tổng hợp: cải cách 2025"
     law = hit("luat::d27", "Điều 27", "Người ứng cử không được là thành viên Tổ bầu cử.", name="Luật Bầu cử 85/2015/QH13")
-    assert compose.document_label(law.passage) == "Luật Bầu cử 85/2015/QH13"
+    assert provisions.document_label(law.passage) == "Luật Bầu cử 85/2015/QH13"
 
 
 def test_how_much_allowance_is_a_rate_not_one_allowance() -> None:
@@ -558,9 +555,9 @@ def test_how_much_allowance_is_a_rate_not_one_allowance() -> None:
             "4. Dù kiêm nhiều chức vụ, chức danh cũng chỉ được hưởng một mức phụ cấp kiêm nhiệm.")
     hits = [hit("nd33::d20", "Điều 20", body, scores={0: 0.80, 1: 0.86})]
     assert "50%" in answer("vậy phụ cấp bao nhiêu?", hits, PREV_ALLOW).split(". ")[0]
-    assert compose.asks_rate(fold("Mức phụ cấp kiêm nhiệm là bao nhiêu?"))
-    assert not compose.asks_rate(fold("Kiêm nhiều chức danh thì được hưởng mấy mức phụ cấp?"))
-    assert not compose.asks_rate(fold("Ban bầu cử có bao nhiêu thành viên?"))
+    assert figures.asks_rate(fold("Mức phụ cấp kiêm nhiệm là bao nhiêu?"))
+    assert not figures.asks_rate(fold("Kiêm nhiều chức danh thì được hưởng mấy mức phụ cấp?"))
+    assert not figures.asks_rate(fold("Ban bầu cử có bao nhiêu thành viên?"))
 
 
 def test_two_questions_in_one_message_each_get_their_answer() -> None:
@@ -595,8 +592,8 @@ def test_how_many_allowances_is_a_count_not_a_rate() -> None:
             "4. Dù kiêm nhiều chức vụ, chức danh cũng chỉ hưởng một mức phụ cấp kiêm nhiệm cao nhất.")
     hits = [hit("nd33::d20", "Điều 20", body, scores={0: 0.86, 1: 0.80})]
     assert "một mức" in answer("Kiêm nhiệm 3 chức danh thì hưởng mấy mức phụ cấp kiêm nhiệm?", hits).splitlines()[0]
-    assert compose.asked_unit(fold("hưởng mấy mức phụ cấp")) == "muc"
-    assert compose.asked_unit(fold("bao nhiêu thành viên")) == "thanh vien|nguoi"
+    assert figures.asked_unit(fold("hưởng mấy mức phụ cấp")) == "muc"
+    assert figures.asked_unit(fold("bao nhiêu thành viên")) == "thanh vien|nguoi"
 
 
 def test_still_there_is_answered_by_existence_not_permission() -> None:
@@ -606,12 +603,12 @@ def test_still_there_is_answered_by_existence_not_permission() -> None:
     encourages = "Nghị định khuyến khích Bí thư chi bộ kiêm nhiệm chức danh Trưởng thôn."
     turn = build_turn("Thôn, tổ dân phố có còn không?")
     assert turn.intent == "yesno"
-    assert compose.verdict_word(turn, still) == "Còn."
-    assert compose.verdict_word(turn, encourages) is None
+    assert verdicts.verdict_word(turn, still) == "Còn."
+    assert verdicts.verdict_word(turn, encourages) is None
     gone = "Cấp huyện thôi hoạt động từ 01/7/2025."
-    assert compose.verdict_word(build_turn("Cấp huyện có còn không?", today=date(2026, 11, 30)), gone) == "Không."
+    assert verdicts.verdict_word(build_turn("Cấp huyện có còn không?", today=date(2026, 11, 30)), gone) == "Không."
     # asked for a day before the abolition: still there then
-    assert compose.verdict_word(build_turn("Cấp huyện có còn không?", as_of=date(2024, 6, 1),
+    assert verdicts.verdict_word(build_turn("Cấp huyện có còn không?", as_of=date(2024, 6, 1),
                                            today=date(2026, 11, 30)), gone) == "Còn."
 
 

@@ -9,10 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant import domain_calibrate as dc
-from assistant.answer import refusal_out_of_domain
-from assistant.config import Settings
-from assistant.domain import (
-    EXAMPLE_QUESTIONS,
+from assistant.answering.domain import (
     FEATURES,
     NEUTRAL_PHRASE,
     DomainFeatures,
@@ -21,7 +18,10 @@ from assistant.domain import (
     domain_features,
     suggest,
 )
-from assistant.domain_params import PARAMS
+from assistant.answering.domain_params import PARAMS
+from assistant.answering.messages import EXAMPLE_QUESTIONS, refusal_out_of_domain
+from assistant.config import Settings
+from assistant.evaluation import out_of_domain as ood
 from assistant.models import Passage
 from assistant.retrieval import ScoredPassage
 from assistant.text import has_diacritics
@@ -117,7 +117,7 @@ def test_alqac_negatives_and_split(tmp_path: Path) -> None:
         {"question_id": "A-3", "text": "Ai được kiêm nhiệm?", "relevant_articles": [{"law_id": "Luật X"}]},
         {"question_id": "A-4", "text": "Phạt vượt đèn đỏ?", "relevant_articles": []},
     ], ensure_ascii=False), "utf-8")
-    assert set(dc.alqac_negatives(src)) == {"A-1", "A-4"}
+    assert set(ood.alqac_negatives(src)) == {"A-1", "A-4"}
     ids = [f"Q-{i}" for i in range(10)]
     cal, held = dc.split_ids(ids)
     assert len(cal) == len(held) == 5 and not set(cal) & set(held)
@@ -139,8 +139,8 @@ def test_out_of_domain_slice_file() -> None:
 def test_slice_loader_names_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "ood.jsonl"
     bad.write_text('{"id": "x", "source": "handwritten", "question": "a", "form": "accented"}\n{oops\n', "utf-8")
-    with pytest.raises(dc.OutOfDomainSetError, match="ood.jsonl:2"):
-        dc.load_out_of_domain(bad, None)
+    with pytest.raises(ood.OutOfDomainSetError, match="ood.jsonl:2"):
+        ood.load_out_of_domain(bad, None)
     bad.write_text('{"id": "x", "source": "alqac", "question_id": "DS-1", "form": "plain"}\n', "utf-8")
-    with pytest.raises(dc.OutOfDomainSetError, match="ood.jsonl:1"):
-        dc.load_out_of_domain(bad, None)
+    with pytest.raises(ood.OutOfDomainSetError, match="ood.jsonl:1"):
+        ood.load_out_of_domain(bad, None)

@@ -11,22 +11,21 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant.answer import (
-    LLM_FALLBACK_NOTE,
-    ExtractiveAnswerer,
-    LLMAnswerer,
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.guard import (
     attribute,
-    build_prompt,
     finished_sentences,
     negation_mismatch,
     split_generated,
     verify_llm_sentence,
 )
+from assistant.answering.llm import LLMAnswerer, build_prompt
+from assistant.answering.messages import LLM_FALLBACK_NOTE
+from assistant.answering.turn import build_turn
 from assistant.config import Settings
 from assistant.models import Passage
 from assistant.retrieval import ScoredPassage, SentenceHit
 from assistant.text import split_sentences
-from assistant.turn import build_turn
 
 ART27 = (
     "Điều 27. Nguyên tắc hoạt động của các tổ chức phụ trách bầu cử\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def test_override_phrase_detection() -> None:
-    from assistant.chain import strip_override
+    from assistant.answering.safety import strip_override
 
     assert strip_override("Tôi có thể bỏ qua yêu cầu về hồ sơ không?") == (
         "Tôi có thể bỏ qua yêu cầu về hồ sơ không?", False)

@@ -1,4 +1,5 @@
-"""assistant/period.py: the period a question names and whether a passage applies in it (pure, no model)."""
+"""The period a question names (``assistant/answering/period.py``) and whether a passage applies in it: the one
+validity predicate, ``assistant/answering/validity.py``, the one the answer uses (pure, no model)."""
 
 from __future__ import annotations
 
@@ -6,32 +7,28 @@ from datetime import date
 
 import pytest
 
-from assistant.models import Passage
-from assistant.period import (
+from assistant.answering.dates import fmt_date, parse_as_of, vn_date
+from assistant.answering.period import (
     REFORM_2025,
     Period,
     as_of_period,
     detect_period,
     detect_periods,
     format_period,
-    parse_as_of,
     parse_elections,
-    passage_overlaps,
-    passage_valid_at,
-    period_fields,
-    period_label,
     resolve_period,
-    vn_date,
 )
+from assistant.answering.validity import passage_period, period_fields, period_label, period_phrase, valid_on
+from assistant.models import Passage
 
 TODAY = date(2026, 11, 30)
 D = date
 
 
 def passage(valid_from: str = "", valid_to: str = "", elections: str = "", effective: str = "2015-09-01",
-            kind: str = "luat") -> Passage:
+            kind: str = "luat", status: str = "con-hieu-luc") -> Passage:
     return Passage(id="x::y", doc_id="x", title="X", section="Điều 1", heading="Điều 1", label="Điều 1, X",
-                   text="Điều 1\nNội dung.", start=0, end=8, kind=kind, effective=effective,
+                   text="Điều 1\nNội dung.", start=0, end=8, kind=kind, effective=effective, status=status,
                    valid_from=valid_from, valid_to=valid_to, elections=elections)
 
 
@@ -157,29 +154,54 @@ def test_parse_as_of_accepts():
 # ------------------------------------------------------------------------------------------ passages
 
 
-def test_passage_valid_at():
-    assert passage_valid_at(CURRENT, TODAY) and not passage_valid_at(CURRENT, D(2021, 5, 23))
-    assert passage_valid_at(OLD, D(2021, 5, 23)) and not passage_valid_at(OLD, TODAY)
-    assert passage_valid_at(OLD, D(2025, 6, 30)) and not passage_valid_at(OLD, D(2025, 7, 1))
-    assert passage_valid_at(PLAIN, TODAY) and passage_valid_at(PLAIN, D(2016, 1, 1))
-    assert not passage_valid_at(PLAIN, D(2015, 8, 31))
-    assert passage_valid_at(passage("", "", effective=""), D(1990, 1, 1))  # no dates: always
+def applies(p: Passage, period: Period) -> bool:
+    """As candidate selection asks it: an election on its day, any other span by overlap."""
+    today = TODAY
+    if period.elections:
+        return valid_on(p, period.reference(today), None, None, period.elections)
+    return valid_on(p, period.reference(today), None, (period.start, period.end))
 
 
-def test_passage_overlaps():
+def test_valid_on_a_day():
+    assert valid_on(CURRENT, TODAY) and not valid_on(CURRENT, D(2021, 5, 23))
+    assert valid_on(OLD, D(2021, 5, 23)) and not valid_on(OLD, TODAY)
+    assert valid_on(OLD, D(2025, 6, 30)) and not valid_on(OLD, D(2025, 7, 1))
+    assert valid_on(PLAIN, TODAY) and valid_on(PLAIN, D(2016, 1, 1))
+    assert not valid_on(PLAIN, D(2015, 8, 31))
+    assert valid_on(passage("", "", effective=""), D(1990, 1, 1))  # no dates: always
+    # no section dates: the document's; an expired document with no date applies on no day we can name
+    assert not valid_on(passage("", "", effective="2015-09-01"), D(2015, 8, 31))
+    assert not valid_on(passage("", "", effective="2015-09-01", status="het-hieu-luc"), TODAY)
+    # the document's expiry closes a section that names no end of its own
+    assert not valid_on(PLAIN, TODAY, {"expired": "2023-07-31"}) and valid_on(PLAIN, D(2023, 7, 31), {"expired": "2023-07-31"})
+
+
+def test_valid_on_a_period():
     e2021 = detect_period("bầu cử 2021", TODAY)
     e2026 = detect_period("bầu cử 2026", TODAY)
     before = detect_period("trước cải cách", TODAY)
     after = detect_period("sau cải cách", TODAY)
-    assert passage_overlaps(OLD, e2021) and not passage_overlaps(CURRENT, e2021)
-    assert passage_overlaps(CURRENT, e2026) and not passage_overlaps(OLD, e2026)
-    assert passage_overlaps(OLD, before) and not passage_overlaps(CURRENT, before)
-    assert passage_overlaps(CURRENT, after) and not passage_overlaps(OLD, after)
-    assert all(passage_overlaps(PLAIN, p) for p in (e2021, e2026, before, after))
-    # elections decide when both name them: the 2016 consultation does not speak for 2021
-    assert passage_overlaps(NEWS_2016, detect_period("bầu cử 2016", TODAY))
-    assert not passage_overlaps(NEWS_2016, e2021)
-    assert passage_overlaps(NEWS_2016, detect_period("năm 2020", TODAY))
+    assert applies(OLD, e2021) and not applies(CURRENT, e2021)
+    assert applies(CURRENT, e2026) and not applies(OLD, e2026)
+    assert applies(OLD, before) and not applies(CURRENT, before)
+    assert applies(CURRENT, after) and not applies(OLD, after)
+    assert all(applies(PLAIN, p) for p in (e2021, e2026, before, after))
+    assert applies(NEWS_2016, detect_period("bầu cử 2016", TODAY))
+    assert applies(NEWS_2016, detect_period("năm 2020", TODAY))
+    assert passage_period(CURRENT) == (D(2025, 7, 1), None)
+    assert passage_period(NEWS_2016) == (None, D(2025, 6, 30))
+
+
+def test_valid_on_compares_named_elections():
+    # the 2016 consultation, valid until 30/6/2025, does not speak for the 2021 election
+    assert not applies(NEWS_2016, detect_period("bầu cử 2021", TODAY))
+    assert applies(NEWS_2016, detect_period("bầu cử 2016", TODAY))
+
+
+def test_period_phrase_names_a_quote_s_period():
+    assert period_phrase(OLD) == "áp dụng đến 30/06/2025, bầu cử 2016, 2021"
+    assert period_phrase(CURRENT) == "áp dụng từ 01/07/2025"
+    assert period_phrase(passage("", "", effective="", status="het-hieu-luc")) == "quy định đã hết hiệu lực"
 
 
 def test_period_label():
@@ -208,3 +230,4 @@ def test_format_period_and_helpers():
     assert format_period() == ""
     assert parse_elections("2021, 2016") == (2016, 2021) and parse_elections("") == ()
     assert vn_date(D(2026, 1, 10)) == "10/1/2026"
+    assert fmt_date(D(2026, 1, 10)) == "10/01/2026"  # the answer's own sentences

@@ -10,13 +10,10 @@ from typing import Any
 
 import pytest
 
-from assistant.answer import Answer, Citation
-from assistant.compose import year_gaps
-from assistant.models import Passage
-from assistant.period import applies, detect_period, later_than, passage_valid_at, period_years
-from assistant.retrieval import ScoredPassage, SentenceHit
-from assistant.text import split_sentences
-from assistant.timeline import (
+from assistant.answering.answer import Answer, Citation
+from assistant.answering.period import detect_period, period_years
+from assistant.answering.premises import year_gaps
+from assistant.answering.timeline import (
     LATER_LABEL,
     audit,
     date_phrase,
@@ -27,7 +24,11 @@ from assistant.timeline import (
     unplaced_period,
     which_date,
 )
-from assistant.turn import build_turn
+from assistant.answering.turn import build_turn
+from assistant.answering.validity import later_than, valid_on
+from assistant.models import Passage
+from assistant.retrieval import ScoredPassage, SentenceHit
+from assistant.text import split_sentences
 
 TODAY = date(2026, 11, 30)
 D = date
@@ -48,9 +49,16 @@ def hit(p: Passage, score: float = 0.9) -> ScoredPassage:
 
 
 def turn(question: str, as_of: date | None = None) -> Any:
-    from assistant.period import detect_period as detect
+    return build_turn(question, as_of=as_of, today=TODAY)
 
-    return build_turn(question, as_of=as_of, today=TODAY, detect_period=detect)
+
+def applies(p: Passage, start: date, end: date) -> bool:
+    """The one predicate over a span (``validity.valid_on`` with a period)."""
+    return valid_on(p, end, None, (start, end))
+
+
+def passage_valid_at(p: Passage, d: date) -> bool:
+    return valid_on(p, d)
 
 
 # a directive of 2025 (the kind that leaked into answers for 2021), a law section replaced on 01/7/2025,
@@ -112,7 +120,7 @@ def test_a_named_document_that_did_not_exist_yet_is_named_as_such(question: str)
     later = [hit(DIRECTIVE_2025)]
     named = named_later(t, later, {})
     assert named is not None
-    ans = place_in_time(t.with_(hits=tuple(later)), Answer("x", [], refused=True), later, {}, named)
+    ans = place_in_time(t, Answer("x", [], refused=True), later, {}, named)
     assert ans.refused and not ans.citations
     assert ans.text.startswith("Tại ngày 23/05/2021, Mục 1") or "chưa được ban hành (ban hành ngày 14/04/2025)" in ans.text
     assert "chưa được ban hành (ban hành ngày 14/04/2025)" in ans.text and "đồng thời" not in ans.text
@@ -132,7 +140,7 @@ def test_an_answer_for_another_day_opens_with_it_and_says_when_its_rule_changed(
     old = hit(OLD_SIZE)
     ans = Answer(f"{OLD_SIZE.text.splitlines()[1]} [1]", [Citation(1, old, OLD_SIZE.text.splitlines()[1])])
     later = [hit(NEW_SIZE)]
-    out = place_in_time(t.with_(hits=(old, *later)), ans, later, {})
+    out = place_in_time(t, ans, later, {})
     lines = out.text.split("\n")
     assert lines[0].startswith("Tại ngày 23/05/2021: Ban bầu cử cấp xã có từ 7 đến 9"), out.text
     assert lines[1] == (f"{LATER_LABEL} 23/05/2021: quy định trên áp dụng đến 30/06/2025; từ 01/07/2025 áp dụng "

@@ -20,7 +20,7 @@ from assistant.text import collapse_ws, fold
 
 _AI = r"(?:tro ly|tro ly ao|chatbot|chat bot|ai|mo hinh(?: ngon ngu)?|he thong|assistant|language model|llm|gpt|bot)"
 _INSTRUCTION_RES = [re.compile(p) for p in (
-    # overriding earlier instructions (the same family the question filter in chain.py strips)
+    # overriding earlier instructions (the same family :func:`strip_override` strips from questions)
     r"\b(?:bo qua|phot lo|quen di|ignore|disregard|forget)\b.{0,40}\b(?:huong dan|chi dan|chi thi|yeu cau|quy tac|"
     r"lenh|instructions?|prompts?|rules?|guidelines?)\b",
     # telling the assistant what to say
@@ -110,3 +110,49 @@ def unsafe_generated(sentence: str, cited_texts: Iterable[str], source_urls: Ite
         if _norm(url) not in cited_links or foreign_urls(url, allowed):
             return f"a link not in the cited quote or its document's sources: {url}"
     return ""
+
+
+# --- instruction overrides in a question ------------------------------------------------------------------
+# Attempts to override the assistant's instructions ("Bỏ qua mọi hướng dẫn trước đó và …", "Ignore all
+# previous instructions and …"), matched on folded text. The phrase is dropped before retrieval (so it
+# never reaches an LLM prompt and does not skew the search) and what remains is answered only on evidence
+# stronger than usual (``STEERED_MARGIN`` in the chain).
+_OVR_NOUN = (r"(?:huong dan|chi dan|chi thi|yeu cau|quy tac|cau lenh|lenh|loi nhac|instructions?|prompts?|rules?|"
+             r"directions?|guidelines?)")
+
+_OVR_FILL = r"(?:(?:cac|nhung|the|your|my|of|previous|prior|above|earlier|preceding)\s+)*"
+
+_OVR_QUAL = (r"(?:\s+(?:truoc do|truoc day|truoc|o tren|phia tren|ben tren|he thong|cua ban|previous|prior|above|"
+             r"earlier|before|so far))")
+
+_OVERRIDE_RE = re.compile(
+    r"(?:\b(?:hay|xin|vui long|please)\s+)?\b(?:bo qua|phot lo|quen di|quen|ignore|disregard|forget)\s+"
+    rf"(?:(?:het|moi|tat ca|toan bo|all|any|every)\s+{_OVR_FILL}{_OVR_NOUN}{_OVR_QUAL}*"
+    rf"|(?:(?:the|your|my|cac|nhung)\s+)*(?:previous|prior|above|earlier|preceding|system)\s+{_OVR_NOUN}{_OVR_QUAL}*"
+    rf"|{_OVR_FILL}{_OVR_NOUN}{_OVR_QUAL}+)\b"
+)
+
+_OVERRIDE_TAIL_RE = re.compile(
+    r"(?:[\s,.;:!\-–—]|\b(?:va|roi|sau do|ma|and|then|now)\b)*"
+    r"(?:\b(?:hay\s+)?(?:tra loi|answer)(?:\s+(?:cau hoi|the question|this|sau|following))*\s*[:,\-–—]\s*)?"
+)
+
+
+def strip_override(question: str) -> tuple[str, bool]:
+    """``(question without instruction-override phrases, whether there were any)``."""
+    folded_chars = [fold(ch) for ch in question]
+    folded = "".join(folded_chars)
+    if not _OVERRIDE_RE.search(folded):
+        return question, False
+    origin = [i for i, f in enumerate(folded_chars) for _ in f]  # folded index -> original index
+    origin.append(len(question))
+    kept, pos = [], 0
+    for m in _OVERRIDE_RE.finditer(folded):
+        kept.append(question[pos : origin[m.start()]])
+        pos = origin[m.end()]
+        tail = _OVERRIDE_TAIL_RE.match(folded, m.end())
+        if tail:
+            pos = origin[tail.end()]
+    kept.append(question[pos:])
+    rest = collapse_ws(" ".join(kept)).strip(" ,.;:-–—")
+    return (rest or question), True

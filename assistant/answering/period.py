@@ -1,30 +1,28 @@
-"""The period a question speaks for, and whether a passage applies in it.
+"""The period a question speaks for.
 
 Pure functions (no model, no index): :func:`detect_period` reads the time a question names
 ("năm 2021", "trong cuộc bầu cử 2016", "trước ngày 01/7/2025", "khi còn cấp huyện", "hiện nay",
-with or without diacritics); :func:`applies` is the one date-validity predicate (a passage existed
-and applied in a span), and :func:`passage_valid_at`, :func:`passage_overlaps` and
-:func:`period_label` are read through it, so ranking, composition and the answer's time line agree
-on what applies at the asked date and can name the period of anything else.
+with or without diacritics). Whether a passage applies in it is decided by the one validity
+predicate, :func:`assistant.answering.validity.valid_on`.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
 from typing import Any, Literal
 
-from .text import fold
+from assistant.answering.dates import YEAR_MAX, YEAR_MIN, parse_date, vn_date
+from assistant.text import fold
 
 # The 2025 reform (two-level local government, Luật 83/2025/QH15): the day the district level ended.
 REFORM_2025 = date(2025, 7, 1)
+
 # Election days named in knowledge/ (luat-bau-cu-85-2015-qh13.md); other election years are whole years.
 ELECTION_DAYS = {2016: date(2016, 5, 22), 2021: date(2021, 5, 23), 2026: date(2026, 3, 15)}
-_YEAR_MIN, _YEAR_MAX = 1945, 2100
 
 Source = Literal["question", "as_of"]
 
@@ -84,22 +82,6 @@ class Period:
 # --------------------------------------------------------------------------------------------
 
 
-def vn_date(d: date) -> str:
-    """``01/7/2025``: day with two digits, month without a leading zero, as the notes write it."""
-    return f"{d.day:02d}/{d.month}/{d.year}"
-
-
-def _iso(value: str | date | None) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
 def parse_elections(value: str | Iterable[int] | None) -> tuple[int, ...]:
     """``"2016,2021"`` (as stored in passage metadata) or an iterable of years -> ``(2016, 2021)``."""
     if value is None or value == "":
@@ -126,7 +108,7 @@ def format_period(start: str | date | None = None, end: str | date | None = None
     ys = parse_elections(elections)
     if ys:
         return format_elections(ys)
-    s, e = _iso(start), _iso(end)
+    s, e = parse_date(start), parse_date(end)
     if s and e:
         return f"{vn_date(s)}–{vn_date(e)}"
     if s:
@@ -137,174 +119,55 @@ def format_period(start: str | date | None = None, end: str | date | None = None
 
 
 # --------------------------------------------------------------------------------------------
-# passages
-# --------------------------------------------------------------------------------------------
-
-
-def _passage_span(passage: Any) -> tuple[date | None, date | None, tuple[int, ...]]:
-    return (_iso(getattr(passage, "valid_from", "")), _iso(getattr(passage, "valid_to", "")),
-            parse_elections(getattr(passage, "elections", "")))
-
-
-def _doc_value(doc: Mapping[str, Any] | None, key: str) -> str:
-    return str(doc.get(key, "") or "") if doc else ""
-
-
-def issued_on(passage: Any, doc: Mapping[str, Any] | None = None) -> date | None:
-    """The day the passage's document was issued (``issued``; else ``None``: not known)."""
-    return _iso(getattr(passage, "issued", "") or _doc_value(doc, "issued"))
-
-
-_NAMED_DAY_RE = re.compile(r"\b(\d{1,2})/(\d{1,2})/((?:19|20)\d\d)\b")
-
-
-@lru_cache(maxsize=4096)
-def latest_named_day(text: str) -> date | None:
-    """The latest full date (``14/4/2025``) a text names, or ``None``."""
-    days = []
-    for d, m, y in _NAMED_DAY_RE.findall(text):
-        try:
-            days.append(date(int(y), int(m), int(d)))
-        except ValueError:
-            continue
-    return max(days) if days else None
-
-
-def exists_from(passage: Any, doc: Mapping[str, Any] | None = None) -> date | None:
-    """The first day the passage's text existed: its document's issue day; for a note that gives none
-    (a summary, a press report), the latest day its own text names, since a text cannot report a day
-    that had not come yet when it was written."""
-    return issued_on(passage, doc) or latest_named_day(str(getattr(passage, "text", "") or ""))
-
-
-def section_span(passage: Any, doc: Mapping[str, Any] | None = None) -> tuple[date | None, date | None]:
-    """``(from, to)`` of a passage: its section's own ``Áp dụng:`` period, else its document's
-    ``effective``/``expired`` (``None`` = open end)."""
-    start = _iso(getattr(passage, "valid_from", "")) or _iso(getattr(passage, "effective", ""))
-    end = (_iso(getattr(passage, "valid_to", "")) or _iso(getattr(passage, "expired", ""))
-           or _iso(_doc_value(doc, "expired")))
-    return start, end
-
-
-def applies(passage: Any, start: date | None, end: date | None = None, doc: Mapping[str, Any] | None = None) -> bool:
-    """THE date-validity predicate: whether a passage may speak for the span ``[start, end]``
-    (one day when ``end`` is ``start``; ``None`` = open end).
-
-    Why two conditions: an answer for a past day must use only what a reader could have used on
-    that day. The passage must *exist* (:func:`exists_from` on or before the span's last day: a 2025
-    directive says nothing about 2021, however well it matches, nor does an undated summary that
-    reports 14/4/2025) and its section must *apply*
-    (its period, else its document's, overlaps the span). A text marked expired without a date
-    applies to no day we can name. Missing dates do not exclude: what the note does not date is
-    taken as always applying.
-    """
-    existed = exists_from(passage, doc)
-    if existed is not None and end is not None and existed > end:
-        return False
-    s, e = section_span(passage, doc)
-    if e is None and getattr(passage, "status", "") == "het-hieu-luc":
-        return False
-    return (e is None or start is None or e >= start) and (s is None or end is None or s <= end)
-
-
-def passage_valid_at(passage: Any, d: date, doc: Mapping[str, Any] | None = None) -> bool:
-    """Whether the passage existed and applied on day ``d`` (:func:`applies` on one day)."""
-    return applies(passage, d, d, doc)
-
-
-def passage_overlaps(passage: Any, period: Period, doc: Mapping[str, Any] | None = None) -> bool:
-    """Whether the passage applies at some time in ``period``.
-
-    When both name elections, they must share one (a section for the 2016 and 2021 elections does
-    not speak for 2026, whatever its dates); otherwise :func:`applies` over the period's span.
-    """
-    _, _, elections = _passage_span(passage)
-    if elections and period.elections:
-        return bool(set(elections) & set(period.elections))
-    return applies(passage, period.start, period.end, doc)
-
-
-def later_than(passage: Any, end: date | None, doc: Mapping[str, Any] | None = None) -> date | None:
-    """The day a passage came after a span ending on ``end``: its document's issue day or its
-    section's start, whichever is later, when that is after ``end``; else ``None``."""
-    if end is None:
-        return None
-    existed = exists_from(passage, doc)
-    start, _ = section_span(passage, doc)
-    days = [d for d in (existed, start) if d is not None and d > end]
-    return max(days) if days else None
-
-
-# kinds whose passages state rules ("Quy định cũ"); news, Q&A and summaries are "Thông tin cũ"
-RULE_KINDS = ("luat", "nghi-dinh", "thong-tu", "nghi-quyet", "ket-luan", "quy-dinh", "chi-thi")
-
-
-def period_label(passage: Any, as_of: date) -> str:
-    """A citation badge for the passage seen from ``as_of``.
-
-    ``"Quy định cũ · 2016–2021"`` / ``"Quy định cũ · đến 31/7/2023"`` when it stopped applying
-    before ``as_of`` (``"Thông tin cũ · …"`` for news, Q&A and summaries); ``"Áp dụng từ 15/3/2026"`` when it starts later; ``"Hiện hành từ 01/7/2025"``
-    when it applies and its section starts later than the document (a recent change); ``""`` when
-    it plainly applies.
-    """
-    start, end, elections = _passage_span(passage)
-    if end is not None and end < as_of:
-        span = format_elections(elections) if elections else f"đến {vn_date(end)}"
-        old = "Quy định cũ" if getattr(passage, "kind", "") in RULE_KINDS else "Thông tin cũ"
-        return f"{old} · {span}"
-    if start is not None and start > as_of:
-        return f"Áp dụng từ {vn_date(start)}"
-    doc_effective = _iso(getattr(passage, "effective", ""))
-    if start is not None and start != doc_effective:
-        return f"Hiện hành từ {vn_date(start)}"
-    return ""
-
-
-def period_fields(passage: Any, as_of: date | None = None) -> dict[str, str]:
-    """``valid_from``, ``valid_to``, ``period_label`` of a citation (``as_of`` default: today)."""
-    return {
-        "valid_from": getattr(passage, "valid_from", "") or "",
-        "valid_to": getattr(passage, "valid_to", "") or "",
-        "period_label": period_label(passage, as_of or date.today()),
-    }
-
-
-# --------------------------------------------------------------------------------------------
 # detection
 # --------------------------------------------------------------------------------------------
 
 _DASH = r"[ \t]*(?:-|–|—|đến|den|toi|tới)[ \t]*"
+
 _BEFORE = r"truoc(?:[ \t]+khi)?"
+
 _AFTER = r"(?:sau(?:[ \t]+khi)?|ke[ \t]+tu|tu(?:[ \t]+khi)?)"
+
 # words that name a document: a year or date right after them is the document's, not a period
 _DOC_WORDS = (r"(?:luat|nghi[ \t]+dinh|thong[ \t]+tu|nghi[ \t]+quyet|quyet[ \t]+dinh|ket[ \t]+luan"
               r"|chi[ \t]+thi|phap[ \t]+lenh|hien[ \t]+phap)")
+
 _REFORM_WORDS = (r"(?:cai[ \t]+cach|sap[ \t]+nhap|sap[ \t]+xep|sua[ \t]+doi|bo[ \t]+cap[ \t]+huyen"
                  r"|chinh[ \t]+quyen[ \t]+(?:dia[ \t]+phuong[ \t]+)?hai[ \t]+cap|chinh[ \t]+quyen[ \t]+2[ \t]+cap)")
 
 _RE_BEFORE_AFTER_REFORM = re.compile(rf"\btruoc[ \t]+va[ \t]+sau[ \t]+(?:khi[ \t]+)?{_REFORM_WORDS}"
                                      r"(?:[ \t]+(?:nam[ \t]+)?2025)?")
+
 _RE_REFORM = re.compile(rf"\b(?P<rel>{_BEFORE}|{_AFTER})[ \t]+(?:cuoc[ \t]+|dot[ \t]+|viec[ \t]+)?{_REFORM_WORDS}"
                         r"(?:[ \t]+(?:nam[ \t]+)?(?P<y>\d{4}))?")
+
 _RE_DISTRICT = re.compile(r"\b(?:khi|luc|thoi|hoi|thoi[ \t]+ky|giai[ \t]+doan)[ \t]+(?:van[ \t]+)?con[ \t]+"
                           r"(?:cap[ \t]+)?huyen\b")
+
 _RE_TERM = re.compile(rf"\bnhiem[ \t]+ky[ \t]+(?P<a>\d{{4}}){_DASH}(?P<b>\d{{4}})\b")
+
 _RE_DATE = re.compile(
     rf"(?:\b(?P<rel>{_BEFORE}|{_AFTER}|den|toi|cho[ \t]+den)[ \t]+)?(?:(?:ngay)[ \t]+)?"
     r"\b(?P<d>\d{1,2})[ \t]*(?:/|-|\.|[ \t]+thang[ \t]+)(?P<m>\d{1,2})[ \t]*(?:/|-|\.|[ \t]+nam[ \t]+)(?P<y>\d{4})\b"
 )
+
 _RE_MONTH = re.compile(
     rf"(?:\b(?P<rel>{_BEFORE}|{_AFTER}|den|toi)[ \t]+)?\bthang[ \t]+(?P<m>\d{{1,2}})[ \t]*(?:/|-|[ \t]+nam[ \t]+|[ \t]+)(?P<y>\d{{4}})\b"
 )
+
 _RE_ELECTION = re.compile(r"\b(?:cuoc[ \t]+|ky[ \t]+|dot[ \t]+)?bau[ \t]+cu(?:[ \t]+[^\d\s]+){0,8}?[ \t]+(?:nam[ \t]+)?"
                           r"(?P<y>\d{4})\b")
+
 _RE_YEAR = re.compile(rf"(?:\b(?P<rel>{_BEFORE}|{_AFTER}|den|toi)[ \t]+)?\b(?P<nam>nam[ \t]+)?(?P<y>(?:19|20)\d{{2}})\b")
+
 _RE_DOC_YEAR = re.compile(
     rf"(?:\b{_DOC_WORDS}(?:[ \t]+[\w./-]+){{0,3}}|\b(?:quy[ \t]+dinh|van[ \t]+ban)[ \t]+(?:so[ \t]+)?\S*\d\S*"
     r"|\bsua[ \t]+doi)[ \t]+(?:ban[ \t]+hanh[ \t]+)?(?:(?:ngay|nam)[ \t]+)?$"
 )
+
 _RE_NOW = re.compile(r"\b(?:hien[ \t]+nay|hien[ \t]+hanh|hien[ \t]+tai|hien[ \t]+gio|bay[ \t]+gio|luc[ \t]+nay"
                      r"|thoi[ \t]+diem[ \t]+nay|moi[ \t]+nhat)\b")
+
 _RE_THIS_YEAR = re.compile(r"\bnam[ \t]+nay\b")
 
 
@@ -371,7 +234,7 @@ def detect_periods(text: str, today: date) -> list[Period]:
         add(m, Period(None, REFORM_2025 - timedelta(days=1), f"khi còn cấp huyện (trước ngày {vn_date(REFORM_2025)})"))
     for m in _RE_TERM.finditer(folded):
         a, b = int(m.group("a")), int(m.group("b"))
-        if not (_YEAR_MIN <= a < b <= _YEAR_MAX):
+        if not (YEAR_MIN <= a < b <= YEAR_MAX):
             continue
         start = ELECTION_DAYS.get(a, date(a, 1, 1))
         end = ELECTION_DAYS[b] - timedelta(days=1) if b in ELECTION_DAYS else date(b, 12, 31)
@@ -382,7 +245,7 @@ def detect_periods(text: str, today: date) -> list[Period]:
             d = date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
         except ValueError:
             continue
-        if not _YEAR_MIN <= d.year <= _YEAR_MAX:
+        if not YEAR_MIN <= d.year <= YEAR_MAX:
             continue
         if not m.group("rel") and _RE_DOC_YEAR.search(folded[:m.start("d")]):
             continue  # "Kết luận 137-KL/TW ngày 28/3/2025": the document's date, not a period
@@ -390,7 +253,7 @@ def detect_periods(text: str, today: date) -> list[Period]:
         add(m, Period(s, e, label))
     for m in _RE_MONTH.finditer(folded):
         y, mo = int(m.group("y")), int(m.group("m"))
-        if not (1 <= mo <= 12 and _YEAR_MIN <= y <= _YEAR_MAX):
+        if not (1 <= mo <= 12 and YEAR_MIN <= y <= YEAR_MAX):
             continue
         s0, e0 = _month_span(y, mo)
         s, e, label = _relative(m.group("rel"), s0, e0, f"tháng {mo}/{y}")
@@ -401,7 +264,7 @@ def detect_periods(text: str, today: date) -> list[Period]:
             add(m, _election_period(y))
     for m in _RE_YEAR.finditer(folded):
         y = int(m.group("y"))
-        if not (_YEAR_MIN <= y <= _YEAR_MAX) or not free(m.start("y"), m.end("y")):
+        if not (YEAR_MIN <= y <= YEAR_MAX) or not free(m.start("y"), m.end("y")):
             continue
         before = folded[max(0, m.start("y") - 1):m.start("y")]
         after = folded[m.end("y"):m.end("y") + 1]
@@ -447,29 +310,6 @@ def detect_period(text: str, today: date) -> Period | None:
     """
     periods = detect_periods(text, today)
     return periods[0] if periods else None
-
-
-_ISO_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-AS_OF_ERROR = ("as_of phải là một ngày hợp lệ dạng YYYY-MM-DD (ví dụ 2021-05-23)",
-               "as_of must be a valid date YYYY-MM-DD (e.g. 2021-05-23)")
-
-
-def parse_as_of(value: object) -> date | None:
-    """``"2021-05-23"`` -> a date; ``None``/``""`` -> None; anything else raises ``ValueError``
-    whose message is ``"<Vietnamese> / <English>"`` (see :data:`AS_OF_ERROR`)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and _ISO_DAY_RE.match(value.strip()):
-        try:
-            d = date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-        else:
-            if _YEAR_MIN <= d.year <= _YEAR_MAX:
-                return d
-    raise ValueError(f"{AS_OF_ERROR[0]} / {AS_OF_ERROR[1]}; nhận được / got {value!r}")
 
 
 def as_of_period(as_of: date, today: date) -> Period:

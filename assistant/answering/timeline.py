@@ -1,7 +1,7 @@
 """One time line: an answer for a date uses only what existed and applied on that date.
 
 The chain hands this module the ranked passages; :func:`split_hits` keeps, by the one predicate
-``period.applies``, those that existed (document issued by the end of the asked span) and applied
+``validity.valid_on`` (and its ``later_than``), those that existed (document issued by the end of the asked span) and applied
 (section period overlapping it): only these reach an answerer, so nothing later can be quoted
 by accident and nothing has to be reworded afterwards. What came later is set aside, and
 :func:`place_in_time` may show it in one separate labelled line ("Sau ngày D: …") when it changes
@@ -19,12 +19,23 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from assistant import compose
-from assistant.answer import Answer
-from assistant.period import RULE_KINDS, applies, issued_on, later_than, latest_named_day, section_span
+from assistant.answering.answer import Answer
+from assistant.answering.candidates import candidates
+from assistant.answering.dates import fmt_date
+from assistant.answering.planning import plan_answer
+from assistant.answering.provisions import document_label
+from assistant.answering.sentences import Candidate
+from assistant.answering.turn import Turn
+from assistant.answering.validity import (
+    RULE_KINDS,
+    issued_on,
+    later_than,
+    latest_named_day,
+    passage_period,
+    valid_on,
+)
 from assistant.retrieval import ScoredPassage
 from assistant.text import fold
-from assistant.turn import Turn
 
 Docs = Mapping[str, Mapping[str, Any]]
 
@@ -36,7 +47,7 @@ _VERDICT_OPENING = re.compile(r"^((?:Được|Không|Có|Chưa|Đúng|Sai|Còn|V
 
 
 def fmt(d: date) -> str:
-    return compose.fmt_date(d)
+    return fmt_date(d)
 
 
 def _doc(docs: Docs, hit: ScoredPassage) -> Mapping[str, Any] | None:
@@ -55,7 +66,7 @@ def split_hits(turn: Turn, pool: Sequence[ScoredPassage], docs: Docs, k: int
 
     Only ``usable`` reaches an answerer. Among them, a rule that had already stopped applying is
     quoted only when nothing in force answers, and then under its own period's label ("Thời kỳ trước
-    (áp dụng đến …)", ``compose.period_prefix``): an old figure is history, clearly dated, never a
+    (áp dụng đến …)", ``validity_lines.period_prefix``): an old figure is history, clearly dated, never a
     later one passed off as the asked day's.
     """
     _, end = turn.window
@@ -101,28 +112,28 @@ def named_later(turn: Turn, later: Sequence[ScoredPassage], docs: Docs) -> Score
     return None
 
 
-def _later_lead(turn: Turn, later: Sequence[ScoredPassage], docs: Docs) -> compose.Candidate | None:
+def _later_lead(turn: Turn, later: Sequence[ScoredPassage], docs: Docs) -> Candidate | None:
     """The sentence a later passage would have answered with (judged as of today)."""
     if not later:
         return None
-    now_turn = turn.with_(period=None, as_of=turn.today)
-    cands = [c for c in compose.candidates(now_turn, later, docs) if not c.meta and not c.unverified]
-    return compose.plan_answer(now_turn, cands, 1).lead if cands else None
+    now_turn = dataclasses.replace(turn, period=None, as_of=turn.today)
+    cands = [c for c in candidates(now_turn, later, docs) if not c.meta and not c.unverified]
+    return plan_answer(now_turn, cands, 1).lead if cands else None
 
 
-def _since(c: compose.Candidate, end: date, docs: Docs) -> str:
+def _since(c: Candidate, end: date, docs: Docs) -> str:
     """"(Chỉ thị 45-CT/TW ban hành 14/04/2025)" or "(áp dụng từ 01/07/2025)": when the later text came."""
     doc = docs.get(c.passage.doc_id)
     when = later_than(c.passage, end, doc)
     if when is None:
         return ""
     if when == issued_on(c.passage, doc):
-        return f" ({compose.document_label(c.passage)} ban hành {fmt(when)})"
+        return f" ({document_label(c.passage)} ban hành {fmt(when)})"
     return f" (áp dụng từ {fmt(when)})"
 
 
 def _replacement(turn: Turn, ans: Answer, later: Sequence[ScoredPassage], docs: Docs
-                 ) -> tuple[date, date, compose.Candidate] | None:
+                 ) -> tuple[date, date, Candidate] | None:
     """``(until, since, candidate)`` when the rule quoted first stopped applying after the asked day
     (on ``until``) and a later passage among the ranked ones starts once it ended (on ``since``):
     the rule the asker relies on was replaced, which changes the answer for anyone acting today."""
@@ -130,14 +141,14 @@ def _replacement(turn: Turn, ans: Answer, later: Sequence[ScoredPassage], docs: 
     if end is None or not ans.citations:
         return None
     p = ans.citations[0].hit.passage
-    _, until = section_span(p, docs.get(p.doc_id))
+    _, until = passage_period(p, docs.get(p.doc_id))
     if until is None or until < end or until >= turn.today:
         return None
-    after = [h for h in later if (section_span(h.passage, _doc(docs, h))[0] or date.min) > until]
+    after = [h for h in later if (passage_period(h.passage, _doc(docs, h))[0] or date.min) > until]
     lead = _later_lead(turn, after, docs)
     if lead is None:
         return None
-    since = section_span(lead.passage, docs.get(lead.passage.doc_id))[0]
+    since = passage_period(lead.passage, docs.get(lead.passage.doc_id))[0]
     return (until, since, lead) if since is not None else None
 
 
@@ -154,7 +165,7 @@ def changed_since(turn: Turn, ans: Answer, docs: Docs) -> str:
     if end is None or end >= turn.today or not ans.citations:
         return ""
     p = ans.citations[0].hit.passage
-    _, until = section_span(p, docs.get(p.doc_id))
+    _, until = passage_period(p, docs.get(p.doc_id))
     if until is None or until < end or until >= turn.today:
         return ""
     return (f"{LATER_LABEL} {fmt(end)}: quy định trên chỉ áp dụng đến {fmt(until)}; "
@@ -185,7 +196,7 @@ def place_in_time(turn: Turn, ans: Answer, later: Sequence[ScoredPassage], docs:
         when = phrase or f"Tại ngày {fmt(end)}"
         came = later_than(lead.passage, end, docs.get(lead.passage.doc_id)) or end
         if named is not None:
-            intro = f"{when}, {compose.document_label(named.passage)} chưa được ban hành (ban hành ngày {fmt(came)})."
+            intro = f"{when}, {document_label(named.passage)} chưa được ban hành (ban hành ngày {fmt(came)})."
         else:
             intro = (f"{when}, các nguồn chưa có quy định hay thông tin về điều bạn hỏi. "
                      f"{LATER_LABEL} {fmt(end)}{_since(lead, end, docs)}: nguồn gần nhất là {lead.passage.label}.")
@@ -238,12 +249,12 @@ def which_date(turn: Turn) -> str:
 def _placed(p: Any, doc: Mapping[str, Any] | None, start: date | None, end: date | None) -> bool:
     """A cited passage can be placed in the span: it applies there and its own time is known (an issue
     day or a rule's section start), or the span's year is written in it."""
-    if not applies(p, start, end, doc):
+    if not valid_on(p, end or start or date.max, doc, (start, end)):
         return False
     years = {d.year for d in (start, end) if d is not None}
     if any(str(y) in f"{p.text} {p.title}" for y in years):
         return True
-    own_start, _ = section_span(p, doc)
+    own_start, _ = passage_period(p, doc)
     return issued_on(p, doc) is not None or (own_start is not None and p.kind in RULE_KINDS)
 
 
@@ -275,7 +286,7 @@ def unplaced_period(turn: Turn, ans: Answer, docs: Docs) -> str:
 _EARLIER_OPENING = re.compile(r"^(?:(?:Được|Không|Có|Chưa|Đúng|Sai|Còn|Vẫn)\.\s+)?(?:[^:\[\n]{0,80}:\s+)?"
                               r"(?:Thời kỳ trước|Trước đó)\b")
 _MARKERS = re.compile(r"\[(\d+)\]")
-_EXPIRED_STATEMENT = "đã hết hiệu lực"  # as compose.validity_line states a text's end
+_EXPIRED_STATEMENT = "đã hết hiệu lực"  # as validity_lines.validity_line states a text's end
 
 
 def audit(text: str, citations: Sequence[Mapping[str, Any]], start: date | None, end: date | None) -> list[str]:
@@ -284,7 +295,7 @@ def audit(text: str, citations: Sequence[Mapping[str, Any]], start: date | None,
     Works on the answer's JSON alone (its text and ``citations[]`` with ``issued``, ``valid_from``,
     ``valid_to``, ``status``), so evals and tests can check any answer. No citation's document may
     have been issued after ``end``; every citation must pass the one predicate
-    (:func:`assistant.period.applies`) except in lines labelled with an earlier period ("Thời kỳ
+    (:func:`assistant.answering.validity.valid_on`) except in lines labelled with an earlier period ("Thời kỳ
     trước (…)", "Trước đó (…)") and in an answer whose first line states that a text "đã hết hiệu
     lực", where a text that had stopped applying is quoted as history; and at most one line may name
     what came later ("Sau ngày D: …", never with a citation).
@@ -309,7 +320,7 @@ def audit(text: str, citations: Sequence[Mapping[str, Any]], start: date | None,
             problems.append(f"{name}: undated, quotes {reported.isoformat()}, after {end.isoformat()}")
         elif status_of_past or (where and all(_EARLIER_OPENING.match(ln) for ln in where)):
             continue
-        elif not applies(p, start, end):
+        elif not valid_on(p, end or start or date.max, None, (start, end)):
             problems.append(f"{name}: applies {c.get('valid_from') or '…'}–{c.get('valid_to') or '…'}, "
                             f"not in {start or '…'}–{end or '…'}")
     return problems

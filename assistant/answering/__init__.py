@@ -1,0 +1,1 @@
+"""The answering engine: question analysis, evidence selection by date, composition, guards and the chain."""

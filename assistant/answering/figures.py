@@ -1,0 +1,93 @@
+"""Figures: what counts as an amount, which unit a question counts, and whether a sentence gives it.
+
+A document number, a date, a year or an article number only looks like a figure; "một mức" counts
+allowances, "50% mức lương" is a rate.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answering.mentions import mentions_level
+from assistant.answering.sentences import LIST_ITEM_RE, Candidate
+from assistant.answering.turn import Turn
+
+_NUMERALS = r"(mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi)"
+
+QUANTITY_WORDS = r"(mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi|nhieu)"
+
+_SHARE = rf"\b({QUANTITY_WORDS} phan {QUANTITY_WORDS}|qua nua|mot nua)\b"  # "hai phần ba", "quá nửa": a figure too
+
+NUMBER_RE = re.compile(r"\d+(?:[.,/]\d+)*")
+
+_UNITS = {"thanh vien": "thanh vien|nguoi", "nguoi": "nguoi|thanh vien", "truong hop": "truong hop|nguoi",
+          "can bo": "truong hop|nguoi|can bo", "dong": "dong|trieu|nghin", "tien": "dong|trieu|nghin",
+          "chuc danh": "chuc danh|nguoi", "ngay": "ngay", "muc": "muc|%", "phan tram": "%"}
+
+
+def asked_unit(folded_question: str) -> str | None:
+    """The unit an amount question counts ("bao nhiêu thành viên" -> thành viên|người), as a regex."""
+    m = re.search(r"\b(bao nhieu|may|so)\s+(thanh vien|nguoi|truong hop|chuc danh|ngay|muc|phan tram|can bo|dong|tien)", folded_question)
+    if m and m.group(1) == "may" and m.group(2) == "muc":
+        return "muc"  # "hưởng mấy mức phụ cấp": how many allowances ("một mức"), not a rate ("50% mức lương")
+    return _UNITS.get(m.group(2)) if m else None
+
+
+FIGURES_REMARK_RE = re.compile(r"\bso lieu\b[^.;]*\b(khong con phan anh|khong phan anh|chi con gia tri lich su|"
+                                r"chua duoc cap nhat|chua cap nhat)\b")
+
+_NOT_QUANTITY_RE = re.compile(
+    r"\b\d+(?:-[a-z]+)?/[a-z0-9/-]+|\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{1,2}/\d{4}\b|\b(?:dieu|khoan|diem|muc|chuong|nam|ngay|thang)"
+    r" \d+\b|\b(19|20)\d\d\b")
+
+
+def answers_amount(turn: Turn, c: Candidate) -> bool:
+    """The candidate holds a figure, and counts what was asked when the question names a unit."""
+    if not has_quantity(c.folded) or total_for_level(turn, c.folded) or FIGURES_REMARK_RE.search(c.folded):
+        return False
+    if asks_rate(turn.folded) and not has_rate(c.folded):
+        return False
+    unit = asked_unit(turn.folded)
+    return unit is None or counts_unit(c.folded, unit) or (
+        re.search(rf"\b{QUANTITY_WORDS} ({unit})\b", c.folded) is not None)
+
+
+def total_for_level(turn: Turn, folded: str) -> bool:
+    """A total ("tổng số …", "toàn tỉnh có …") that names no level does not answer for the level asked."""
+    asked = [lv for lv in turn.entities.levels if lv in ("tinh", "huyen", "xa", "thon")]
+    return bool(asked) and re.search(r"\b(tong so|tong cong|toan tinh|toan quoc)\b", folded) is not None and not any(
+        mentions_level(folded, lv, explicit=True) for lv in asked)
+
+
+def counts_unit(folded: str, unit: str) -> bool:
+    """The text gives a count of ``unit``: "9 đến 17 người", or "hai phần ba tổng số thành viên" (a share of them)."""
+    if unit == "muc":  # a number of allowances or levels: "một mức", "2 mức"; "50% mức lương" is a rate
+        return re.search(rf"(\d+|\b{_NUMERALS}) muc\b(?! luong)", folded) is not None
+    return bool(re.search(rf"\d[\d.,]*\s*(%\s*)?({unit})\b", folded)
+                or re.search(rf"{_SHARE}( tong so)? ({unit})\b", folded))
+
+
+def asks_rate(folded_question: str) -> bool:
+    """"Phụ cấp bao nhiêu?", "lương tính thế nào?": how much money, not how many allowances or posts."""
+    return (re.search(r"\b(phu cap|luong|tien)\b", folded_question) is not None
+            and re.search(r"\b(bao nhieu|tinh the nao|tinh nhu the nao)\b", folded_question) is not None
+            and re.search(r"\b(bao nhieu|may) (muc|loai|khoan|chuc danh|nguoi|thanh vien|truong hop|can bo|noi)\b",
+                          folded_question) is None)
+
+
+def _figure_text(folded: str) -> str:
+    """The text with what only looks like a figure taken out: list numbers, document and article numbers,
+    dates, years."""
+    return _NOT_QUANTITY_RE.sub(" ", LIST_ITEM_RE.sub("", folded))
+
+
+def has_rate(folded: str) -> bool:
+    """A written figure (50 %, hệ số 2,34, 10 %): a rate or a sum, not "một mức" nor a document number."""
+    return NUMBER_RE.search(_figure_text(folded)) is not None
+
+
+def has_quantity(folded: str) -> bool:
+    """A figure that can answer "how many": not a document number, a date, a year or an article number."""
+    body = _figure_text(folded)
+    return bool(NUMBER_RE.search(body) or re.search(rf"\b{QUANTITY_WORDS} (muc|nguoi|chuc danh|thanh vien|lan)\b", body)
+                or re.search(_SHARE, body))

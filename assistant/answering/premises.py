@@ -1,0 +1,158 @@
+"""Premises: what the question takes for granted must be in the evidence the answer rests on.
+
+A document number must exist in the corpus; a place, a year and a claimed figure must occur in the
+cited evidence. A gap is refused, naming what the sources lack; a figure the sources contradict is
+corrected from the lead when the lead states the same kind of figure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from assistant.answering.answer import Answer
+from assistant.answering.dates import parse_date
+from assistant.answering.figures import NUMBER_RE, has_quantity
+from assistant.answering.messages import REFUSAL, premise_corrected, refusal_for_missing
+from assistant.answering.period import period_years
+from assistant.answering.turn import Turn
+from assistant.answering.validity import RULE_KINDS, passage_period
+from assistant.models import Passage
+from assistant.retrieval import ScoredPassage
+from assistant.text import collapse_ws, fold, proper_names
+
+
+def premise_gaps(turn: Turn, evidence: str, corpus_numbers: Sequence[str]) -> list[str]:
+    """Named things of the question that the evidence the answer rests on does not contain.
+
+    Document numbers must exist in the corpus; places and claimed amounts must occur in the
+    evidence (the quoted sentences plus the titles and headings of their passages).
+    """
+    gaps: list[str] = []
+    ev = fold(collapse_ws(evidence))
+    corpus = [fold(n) for n in corpus_numbers if n]
+    for typed, num in zip(turn.entities.documents, turn.entities.document_numbers, strict=False):
+        base = num.split("/")[0] if "/" in num else num.split("-")[0]
+        known = any(c == num or c.startswith(num) or num.startswith(c) for c in corpus)
+        if not known and "/" in num:
+            known = any(c.startswith(num.split("/")[0] + "/" + num.split("/")[1]) for c in corpus if c.count("/") >= 1)
+        if not known and not ("/" in num or "-" in num):
+            known = any(c.split("/")[0].split("-")[0] == base for c in corpus)
+        if not known:
+            gaps.append(typed)
+    for place in turn.entities.places:
+        if fold(place) not in ev:
+            gaps.append(place)
+    for amount in turn.entities.amounts:
+        nums = NUMBER_RE.findall(amount)
+        if nums and not any(re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", ev) for n in nums):
+            gaps.append(amount)
+    return gaps
+
+
+_ELECTION_YEARS = {2016, 2021, 2026}
+
+
+_YEAR_RANGE = re.compile(r"\b(?:19|20)\d\d\s*[-–—]\s*((?:19|20)\d\d)\b")
+
+
+def _rule_covers_year(p: Passage, y: int) -> bool:
+    """A rule speaks for every year of its period; before its period starts it speaks for none.
+
+    An open start falls back to the document's issue date (a decree cannot apply before it was
+    signed). Reports and news have no such span: a 2023 report does not speak for 2019.
+    """
+    if p.kind not in RULE_KINDS or p.status == "tham-khao":
+        return False
+    start, end = passage_period(p)
+    start = start or parse_date(p.issued)
+    if start is None:
+        return False
+    return start.year <= y and (end is None or y <= end.year)
+
+
+def year_gaps(turn: Turn, ans: Answer) -> list[str]:
+    """Years the question names, other than as the time it asks about, that the cited evidence does not speak for.
+
+    A year named as the period asked ("Năm 2022, …", "trong cuộc bầu cử 2021") is a time to answer
+    for, never a premise: the chain chose passages for that time, and ``timeline.unplaced_period``
+    says when none can speak for it. For the other years (a document's year, a year in passing): a year written in the cited passages, an election year, or a year inside the period of a cited
+    rule counts as evidence ("Năm 2020 … theo quy định nào" is answered from a decree in force in
+    2020); any other year is a premise the sources lack ("Năm 2019 Bến Tre có bao nhiêu…" is not
+    answered from a report whose year the note does not know). A term named as a range
+    ("nhiệm kỳ 2026–2031") is named by its first year: its end is a term's name, not a date asked.
+    """
+    gaps = []
+    texts = " ".join(f"{c.hit.passage.text} {c.hit.passage.title}" for c in ans.citations)
+    range_ends = {int(m.group(1)) for m in _YEAR_RANGE.finditer(turn.cleaned or turn.raw)}
+    asked = period_years(turn.cleaned or turn.raw, turn.as_of)
+    for y in turn.entities.years:
+        if y in asked or y in range_ends or str(y) in texts:
+            continue
+        if y > turn.as_of.year:
+            gaps.append(f"năm {y}")
+            continue
+        if y in _ELECTION_YEARS or y == 2025:
+            continue
+        if not any(_rule_covers_year(c.hit.passage, y) for c in ans.citations):
+            gaps.append(f"năm {y}")
+    return gaps
+
+
+def _unit_kind(text: str) -> str:
+    f = fold(text)
+    if "%" in f or "phan tram" in f:
+        return "%"
+    for unit in ("chuc danh", "nguoi", "thanh vien", "ngay", "dong", "trieu"):
+        if unit in f:
+            return unit
+    return ""
+
+
+def correct_premise(turn: Turn, ans: Answer, wrong: Sequence[str]) -> Answer:
+    """A figure stated in the question that the sources contradict: correct it from the lead, or refuse.
+
+    The correction is made only when the answer's first line holds a figure of the same kind
+    (a percentage for a percentage, a number of posts for a number of posts); otherwise the
+    question rests on something the sources do not hold and is refused.
+    """
+    first = ans.text.split("\n", 1)[0]
+    kinds = {_unit_kind(w) for w in wrong} - {""}
+    if not kinds or not any(k in fold(first) for k in kinds) or not has_quantity(fold(first)):
+        return Answer(refusal_for_missing(list(wrong)), [], refused=True, answered_by="refusal")
+    named = ", ".join(f"«{w}»" for w in wrong)
+    body = re.sub(r"^(Được\.|Không\.)\s*", "", first)
+    opening = "Không. " if turn.intent == "yesno" else ""
+    lines = [premise_corrected(named, opening, body), *ans.text.split("\n")[1:]]
+    text = "\n".join(lines).strip() or REFUSAL
+    return Answer(text, ans.citations, answered_by=ans.answered_by)
+
+
+def missing_names(question: str, hits: Sequence[ScoredPassage]) -> list[str]:
+    """Names the question is specifically about (``Quảng Ninh``) that no retrieved passage mentions."""
+    names = proper_names(question)
+    if not names:
+        return []
+    texts = " ".join(fold(collapse_ws(h.passage.text)) for h in hits)
+    return [n for n in names if fold(n) not in texts]
+
+
+def check_premises(turn: Turn, ans: Answer, suggestion: Callable[[], str]) -> Answer:
+    """The answer checked as a whole against what the question names; returned as is when nothing is wrong.
+
+    Places, years and claimed amounts must be in what the answer rests on, not merely nearby: a gap is
+    refused (with ``suggestion()``, the nearest thing the sources hold), a contradicted figure corrected.
+    """
+    if not ans.refused and ans.citations:
+        quoted = " ".join(f"{c.quote} {c.hit.passage.title} {c.hit.passage.heading}" for c in ans.citations)
+        passages = " ".join(c.hit.passage.text for c in ans.citations)
+        places = replace(turn.entities, documents=(), document_numbers=(), amounts=())
+        amounts = replace(turn.entities, documents=(), document_numbers=(), places=())
+        gaps = premise_gaps(replace(turn, entities=places), quoted, []) + year_gaps(turn, ans)
+        wrong = premise_gaps(replace(turn, entities=amounts), passages, [])
+        if gaps:
+            ans = Answer(refusal_for_missing(gaps, suggestion()), [], refused=True, answered_by="refusal")
+        elif wrong:
+            ans = correct_premise(turn, ans, wrong)
+    return ans
