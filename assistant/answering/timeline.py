@@ -22,6 +22,19 @@ from typing import Any
 from assistant.answering.answer import Answer
 from assistant.answering.candidates import candidates
 from assistant.answering.dates import fmt_date
+from assistant.answering.messages import (
+    LATER_LABEL,
+    choose_a_later_day,
+    ended_since,
+    not_issued_yet,
+    nothing_then,
+    period_used,
+    refusal_future_period,
+    refusal_undated_for_period,
+    replaced_since,
+    since_applies,
+    since_issued,
+)
 from assistant.answering.planning import plan_answer
 from assistant.answering.provisions import document_label
 from assistant.answering.sentences import Candidate
@@ -39,8 +52,6 @@ from assistant.text import fold
 
 Docs = Mapping[str, Mapping[str, Any]]
 
-# the label of the one line that may show what came after the asked day ("Sau ngày 23/05/2021: …")
-LATER_LABEL = "Sau ngày"
 # extra passages ranked below the top k, so that an answer for a past day still has enough of its own time
 TIME_POOL = 10
 _VERDICT_OPENING = re.compile(r"^((?:Được|Không|Có|Chưa|Đúng|Sai|Còn|Vẫn)\.\s+)")
@@ -128,8 +139,8 @@ def _since(c: Candidate, end: date, docs: Docs) -> str:
     if when is None:
         return ""
     if when == issued_on(c.passage, doc):
-        return f" ({document_label(c.passage)} ban hành {fmt(when)})"
-    return f" (áp dụng từ {fmt(when)})"
+        return since_issued(document_label(c.passage), fmt(when))
+    return since_applies(fmt(when))
 
 
 def _replacement(turn: Turn, ans: Answer, later: Sequence[ScoredPassage], docs: Docs
@@ -168,8 +179,7 @@ def changed_since(turn: Turn, ans: Answer, docs: Docs) -> str:
     _, until = passage_period(p, docs.get(p.doc_id))
     if until is None or until < end or until >= turn.today:
         return ""
-    return (f"{LATER_LABEL} {fmt(end)}: quy định trên chỉ áp dụng đến {fmt(until)}; "
-            f"từ {fmt(until + timedelta(days=1))} đã thay đổi.")
+    return ended_since(fmt(end), fmt(until), fmt(until + timedelta(days=1)))
 
 
 def place_in_time(turn: Turn, ans: Answer, later: Sequence[ScoredPassage], docs: Docs,
@@ -196,11 +206,10 @@ def place_in_time(turn: Turn, ans: Answer, later: Sequence[ScoredPassage], docs:
         when = phrase or f"Tại ngày {fmt(end)}"
         came = later_than(lead.passage, end, docs.get(lead.passage.doc_id)) or end
         if named is not None:
-            intro = f"{when}, {document_label(named.passage)} chưa được ban hành (ban hành ngày {fmt(came)})."
+            intro = not_issued_yet(when, document_label(named.passage), fmt(came))
         else:
-            intro = (f"{when}, các nguồn chưa có quy định hay thông tin về điều bạn hỏi. "
-                     f"{LATER_LABEL} {fmt(end)}{_since(lead, end, docs)}: nguồn gần nhất là {lead.passage.label}.")
-        return Answer(f"{intro} Muốn xem nội dung đó, hãy chọn ngày áp dụng từ {fmt(came)} trở đi.", [],
+            intro = nothing_then(when, fmt(end), _since(lead, end, docs), lead.passage.label)
+        return Answer(f"{intro} {choose_a_later_day(fmt(came))}", [],
                       refused=True, answered_by="refusal")
     if ans.refused or not ans.citations:
         return ans
@@ -208,8 +217,7 @@ def place_in_time(turn: Turn, ans: Answer, later: Sequence[ScoredPassage], docs:
     replaced = _replacement(turn, ans, later, docs)
     if replaced is not None and end is not None:
         until, since, lead = replaced
-        text = _insert_line(text, f"{LATER_LABEL} {fmt(end)}: quy định trên áp dụng đến {fmt(until)}; từ {fmt(since)} "
-                                  f"áp dụng quy định mới ({lead.passage.label}).")
+        text = _insert_line(text, replaced_since(fmt(end), fmt(until), fmt(since), lead.passage.label))
     else:
         since_line = changed_since(turn, ans, docs)
         if since_line:
@@ -240,8 +248,7 @@ def which_date(turn: Turn) -> str:
     start, end = turn.window
     if (start is None or start <= turn.as_of) and (end is None or turn.as_of <= end):
         return ""
-    return (f"Câu hỏi nêu thời điểm ({p.label}), nên câu trả lời theo thời điểm đó, không theo ngày đã chọn "
-            f"{fmt(turn.as_of)}.")
+    return period_used(p.label, fmt(turn.as_of))
 
 
 # --- a period the answer cannot speak for ---------------------------------------------------------
@@ -273,12 +280,10 @@ def unplaced_period(turn: Turn, ans: Answer, docs: Docs) -> str:
     if (start is None or start <= turn.today) and (end is None or end >= turn.today):
         return ""  # a period reaching today ("hiện nay", "từ 01/7/2025"): what the sources hold now speaks for it
     if start is not None and start > turn.today:
-        return (f"Các nguồn chỉ có những gì đã ban hành đến ngày {fmt(turn.today)}, nên tôi không trả lời được "
-                f"cho {p.label}.")
+        return refusal_future_period(p.label, fmt(turn.today))
     if any(_placed(c.hit.passage, docs.get(c.hit.passage.doc_id), start, end) for c in ans.citations):
         return ""
-    return (f"Nguồn gần nhất với câu hỏi không ghi nó thuộc thời điểm nào, nên tôi không trả lời được cho {p.label}. "
-            f"Bạn có thể hỏi lại không kèm thời điểm để xem các nguồn hiện có.")
+    return refusal_undated_for_period(p.label)
 
 
 # --- auditing an answer against the time line ---------------------------------------------------
