@@ -51,6 +51,17 @@ class Period:
             return today
         return self.end
 
+    @property
+    def heading(self) -> str:
+        """How an answer opens for this period: "Trong cuộc bầu cử năm 2021", "Trước ngày 01/7/2025",
+        "Tại ngày 01/7/2025" (a label that is already a phrase of time keeps its words)."""
+        label = self.label
+        if re.match(r"(trước|sau|từ|đến|khi)\b", label):
+            return label[0].upper() + label[1:]
+        if label.startswith("ngày "):
+            return f"Tại {label}"
+        return f"Trong {label}"
+
     def window(self, today: date) -> tuple[date | None, date | None]:
         """The span an answer for this period speaks for (``None`` = open end).
 

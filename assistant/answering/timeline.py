@@ -95,12 +95,8 @@ def date_phrase(turn: Turn) -> str:
         return ""
     p = turn.period
     label = str(getattr(p, "label", "") or "") if p is not None and getattr(p, "source", "") == "question" else ""
-    if label and label != "hiện nay":
-        if re.match(r"(trước|sau|từ|đến|khi)\b", label):
-            return label[0].upper() + label[1:]
-        if label.startswith("ngày "):
-            return f"Tại {label}"
-        return f"Trong {label}"
+    if p is not None and label and label != "hiện nay":
+        return p.heading
     return f"Tại ngày {fmt(turn.asked_date)}"
 
 
