@@ -94,9 +94,12 @@ def unanswered_pair_line(a: str, b: str) -> str:
             f"trả lời được hay không. Những quy định gần nhất trong nguồn (về trường hợp khác):")
 
 
+STATUS_NOTE_HEAD = "Lưu ý: nguồn"
+
+
 def status_note(n: int, document: str, status: str) -> str:
     """The note under an answer citing a document that is not plainly in force (``status`` in STATUS_NOTES)."""
-    return f"Lưu ý: nguồn [{n}] ({document}) {STATUS_NOTES[status]}."
+    return f"{STATUS_NOTE_HEAD} [{n}] ({document}) {STATUS_NOTES[status]}."
 
 
 def nearest_offer(labels: Sequence[str]) -> str:

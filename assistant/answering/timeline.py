@@ -24,6 +24,7 @@ from assistant.answering.candidates import candidates
 from assistant.answering.dates import fmt_date
 from assistant.answering.messages import (
     LATER_LABEL,
+    STATUS_NOTE_HEAD,
     choose_a_later_day,
     ended_since,
     not_issued_yet,
@@ -310,7 +311,9 @@ def audit(text: str, citations: Sequence[Mapping[str, Any]], start: date | None,
     status_of_past = _EXPIRED_STATEMENT in lines[0]
     for c in citations:
         n = int(c.get("n", 0))
-        where = [ln for ln in lines if n in {int(m) for m in _MARKERS.findall(ln)}]
+        # the lines that quote it (a status note under the answer only names the source)
+        where = [ln for ln in lines if n in {int(m) for m in _MARKERS.findall(ln)}
+                 and not ln.startswith(STATUS_NOTE_HEAD)]
         p = SimpleNamespace(**{k: c.get(k, "") for k in ("issued", "effective", "valid_from", "valid_to", "status")})
         issued = issued_on(p)
         name = f"[{n}] {c.get('label', '')}"

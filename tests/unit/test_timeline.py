@@ -240,6 +240,8 @@ def test_the_audit_finds_what_breaks_the_time_line() -> None:
     after = (D(2025, 7, 1), D(2025, 7, 1))
     assert audit("7 đến 9 [2]", [old], *after)[0].startswith("[2] Số lượng: applies 2015-09-01–2025-06-30")
     assert audit("Thời kỳ trước (áp dụng đến 30/06/2025): 7 đến 9 [2]", [old], *after) == []
+    dated = "Tại ngày 01/07/2025: Thời kỳ trước (áp dụng đến 30/06/2025): 7 đến 9 [2]\n\nLưu ý: nguồn [2] (Luật) là …"
+    assert audit(dated, [old], *after) == [], "the status note names the source, it does not quote it"
     assert audit("x\nSau ngày 23/05/2021: y [1]", [cite], *day)[0].startswith("a citation in the «Sau ngày")
     summary = {"n": 3, "label": "Tổng hợp", "issued": "", "valid_from": "", "valid_to": "", "status": "tham-khao",
                "quote": "14/4/2025: Chỉ thị 45-CT/TW về đại hội đảng bộ các cấp."}
