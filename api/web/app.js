@@ -8,6 +8,7 @@
 import {
   ask, autosize, editLastQuestion, newChat, reopenCurrent, retry, setAsOf, showAsOfPicker, stopAnswer, updateComposer,
 } from "./js/ask.js";
+import { asOfUrl } from "./js/asof.js";
 import { clearAllHistory, renderHistoryList, toggleHistory } from "./js/history.js";
 import { onCopy, onFeedback, onShare, printOne, updateEmptyState, watchScroll } from "./js/messages.js";
 import { closePanel, openCitation, trapPanelFocus } from "./js/panel.js";
@@ -108,7 +109,7 @@ function openSharedQuestion() {
   const q = params.get("q");
   if (params.has("as_of")) setAsOf(params.get("as_of"));
   if (!q) return false;
-  history.replaceState(null, "", window.location.pathname);
+  history.replaceState(null, "", asOfUrl(undefined, { drop: ["q"] })); // the date stays in the URL
   ask(q.slice(0, 4000));
   return true;
 }
@@ -117,7 +118,7 @@ function init() {
   cacheElements();
   bind();
   watchScroll();
-  setAsOf("");
+  setAsOf(new URLSearchParams(window.location.search).get("as_of") || "", { keep: false });
   const shared = new URLSearchParams(window.location.search).has("q");
   if (!shared) reopenCurrent();
   updateEmptyState();

@@ -53,7 +53,7 @@ def candidates(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Map
         if h.passage.section == QUESTION_SECTION:
             continue
         doc = docs.get(h.passage.doc_id)
-        in_period = valid_on(h.passage, asked, doc, period)
+        in_period = valid_on(h.passage, asked, doc, period, turn.period.elections if turn.period else ())
         for s in h.sentences:
             if is_heading(h.passage, s.start):
                 continue

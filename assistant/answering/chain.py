@@ -39,8 +39,17 @@ from assistant.answering.premises import (
 )
 from assistant.answering.references import follow_references
 from assistant.answering.scoring import entity_rerank
+from assistant.answering.timeline import (
+    TIME_POOL,
+    named_later,
+    open_with_date,
+    place_in_time,
+    split_hits,
+    unplaced_period,
+)
 from assistant.answering.trace import Filters, Trace
 from assistant.answering.turn import Turn, build_turn
+from assistant.answering.validity import later_than
 from assistant.config import Settings
 from assistant.contract import AskResponse
 from assistant.index import KnowledgeIndex
@@ -137,12 +146,15 @@ class Assistant:
         reading = read_question(turn.cleaned)
         story = [p for p in reliance(turn).incidental_places if not reading.in_ask(p)]
         query, ask = search_text(turn.standalone, story) if turn.focus is None else (turn.standalone, None)
-        res = self.searcher.search(query, k=k + ENTITY_POOL, filters=trace.filters, focus=turn.focus or ask)
-        hits = entity_rerank(turn, res.hits)[:k]
+        res = self.searcher.search(query, k=k + ENTITY_POOL + TIME_POOL, filters=trace.filters,
+                                   focus=turn.focus or ask)
+        pool = entity_rerank(turn, res.hits[: k + ENTITY_POOL]) + list(res.hits[k + ENTITY_POOL:])
         snap = self.index.snapshot()
-        hits = follow_references(hits, snap.passages, snap.documents, lambda doc_id: self.searcher.search(
+        hits = follow_references(pool[:k], snap.passages, snap.documents, lambda doc_id: self.searcher.search(
             turn.standalone, k=FOLLOW_POOL, filters={"doc_id": doc_id}, focus=turn.focus).hits)
-        return replace(trace, hits=tuple(hits), search_query=res.query, t_retrieved=time.perf_counter())
+        pool = hits + [h for h in pool[k:] if all(h.passage.id != x.passage.id for x in hits)]
+        return replace(trace, hits=tuple(hits), pool=tuple(pool), search_query=res.query,
+                       t_retrieved=time.perf_counter())
 
     def answerable(self, hits: Sequence[ScoredPassage], margin: float = 0.0, query: str = "") -> bool:
         """Refuse unless the best passage clears the threshold calibrated on the gold set (plus ``margin``).
@@ -198,12 +210,15 @@ class Assistant:
             return replace(trace, decision="below-threshold")
         return trace
 
-    @staticmethod
-    def _suggestion(trace: Trace) -> str:
-        """The nearest thing the sources do hold, offered as a suggestion (never as the answer)."""
-        if not trace.hits:
+    def _suggestion(self, trace: Trace) -> str:
+        """The nearest thing the sources do hold, offered as a suggestion (never as the answer): only what
+        existed at the asked time (a refusal for 2021 does not point to a directive of 2025)."""
+        docs = self.index.snapshot().documents
+        end = trace.turn.window[1]
+        known = [h for h in trace.hits if later_than(h.passage, end, docs.get(h.passage.doc_id)) is None]
+        if not known:
             return ""
-        return nearest_offer(list(dict.fromkeys(h.passage.label for h in trace.hits[:2])))
+        return nearest_offer(list(dict.fromkeys(h.passage.label for h in known[:2])))
 
     def _refuse(self, trace: Trace) -> Trace:
         if trace.decision == "small-talk":
@@ -221,15 +236,22 @@ class Assistant:
         return replace(trace, answer=Answer(text, [], refused=True, answered_by="refusal"))
 
     def _answer(self, trace: Trace, config: RunnableConfig | None = None) -> Trace:
-        turn, hits = trace.turn, list(trace.hits)
+        """Answer from the passages that existed at the asked time (``timeline.split_hits``); what came
+        later is never quoted, only named with its date in one labelled line (``timeline.place_in_time``)."""
+        turn = trace.turn
         docs = self.index.snapshot().documents
+        hits, later = split_hits(turn, trace.pool or trace.hits, docs, trace.top_k or self.settings.top_k)
+        named = named_later(turn, later, docs)  # asked about a text that did not exist yet: say so
         on_text = (config or {}).get("configurable", {}).get("on_text")
-        if (trace.answerer or self.settings.answerer) == "llm":
+        if not hits or named is not None:
+            ans = Answer(REFUSAL, [], refused=True, answered_by="refusal")
+        elif (trace.answerer or self.settings.answerer) == "llm":
             ans = self.llm.answer(turn, hits, docs, self._releaser(trace, on_text) if on_text else None,
                                   query=trace.search_query)
         else:
             ans = self.extractive.answer(turn, hits, docs)
-        return replace(trace, answer=self._premises(trace, ans))
+        ans = place_in_time(turn, ans, later, docs, named)
+        return replace(trace, answer=self._premises(trace, ans, docs))
 
     def _releaser(self, trace: Trace, on_text: Callable[[str], None]) -> Callable[[Answer], None]:
         """Pass on the new text of a partial (streamed) answer only when the whole-answer checks leave it as it
@@ -239,19 +261,28 @@ class Assistant:
         def release(partial: Answer) -> None:
             nonlocal sent
             quoted = all(c.quote and c.quote in c.hit.passage.text for c in partial.citations)  # as ``_verify``
-            if quoted and premise_failure(trace.turn, partial, lambda: "") is None:
+            if quoted and premise_failure(trace.turn, partial, lambda: "") is None and not unplaced_period(
+                    trace.turn, partial, self.index.snapshot().documents):
                 # the general-rule line goes under the opening line once that line is whole (a second one has
                 # begun); it depends on the hits only, and a partial answer's closing line comes last
                 text = with_note(trace.turn, partial, trace.hits, self._corpus_numbers()).text \
                     if "\n" in partial.text else partial.text
+                text = open_with_date(trace.turn, text)  # as ``place_in_time`` will open the whole answer
                 if text.startswith(sent):
                     on_text(text[len(sent):])
                     sent = text
 
         return release
 
-    def _premises(self, trace: Trace, ans: Answer) -> Answer:
-        """The answer checked as a whole against what the question names; returned as is when nothing is wrong."""
+    def _premises(self, trace: Trace, ans: Answer, docs: dict[str, dict[str, Any]] | None = None) -> Answer:
+        """The answer checked as a whole against what the question names; returned as is when nothing is wrong.
+
+        The period a question names is a time, not a premise: when no cited passage can speak for it, the
+        refusal says so (``timeline.unplaced_period``), never "không có thông tin về «năm …»"."""
+        if not ans.refused and ans.citations:
+            when = unplaced_period(trace.turn, ans, docs if docs is not None else self.index.snapshot().documents)
+            if when:
+                return Answer(when, [], refused=True, answered_by="refusal")
         return check_premises(trace.turn, ans, lambda: self._suggestion(trace), trace.hits, self._corpus_numbers(),
                               trace.missing if not trace.decision else ())
 

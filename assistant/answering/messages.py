@@ -94,9 +94,12 @@ def unanswered_pair_line(a: str, b: str) -> str:
             f"trả lời được hay không. Những quy định gần nhất trong nguồn (về trường hợp khác):")
 
 
+STATUS_NOTE_HEAD = "Lưu ý: nguồn"
+
+
 def status_note(n: int, document: str, status: str) -> str:
     """The note under an answer citing a document that is not plainly in force (``status`` in STATUS_NOTES)."""
-    return f"Lưu ý: nguồn [{n}] ({document}) {STATUS_NOTES[status]}."
+    return f"{STATUS_NOTE_HEAD} [{n}] ({document}) {STATUS_NOTES[status]}."
 
 
 def nearest_offer(labels: Sequence[str]) -> str:
@@ -149,3 +152,55 @@ INTENT_HINTS = {
     "validity": "Câu hỏi về hiệu lực: câu đầu nói văn bản còn hay hết hiệu lực và văn bản nào thay thế, nếu nguồn nêu.",
     "change": "Câu hỏi về thay đổi: nêu quy định trước và sau, ghi rõ mốc thời gian của từng quy định.",
 }
+
+
+# --- the time line (assistant/answering/timeline.py) ----------------------------------------------
+
+LATER_LABEL = "Sau ngày"  # the one line that may name what came after the asked day ("Sau ngày 23/05/2021: …")
+
+
+def not_issued_yet(when: str, document: str, issued: str) -> str:
+    """Asked about a document for a time before it existed (``when``: "Tại ngày 23/05/2021")."""
+    return f"{when}, {document} chưa được ban hành (ban hành ngày {issued})."
+
+
+def nothing_then(when: str, day: str, since: str, label: str) -> str:
+    """Nothing of the asked time answers; the nearest later text is named (never quoted)."""
+    return (f"{when}, các nguồn chưa có quy định hay thông tin về điều bạn hỏi. "
+            f"{LATER_LABEL} {day}{since}: nguồn gần nhất là {label}.")
+
+
+def choose_a_later_day(day: str) -> str:
+    return f"Muốn xem nội dung đó, hãy chọn ngày áp dụng từ {day} trở đi."
+
+
+def since_issued(document: str, day: str) -> str:
+    return f" ({document} ban hành {day})"
+
+
+def since_applies(day: str) -> str:
+    return f" (áp dụng từ {day})"
+
+
+def replaced_since(day: str, until: str, since: str, label: str) -> str:
+    """The quoted rule was replaced after the asked day: when, and by which provision (not quoted)."""
+    return f"{LATER_LABEL} {day}: quy định trên áp dụng đến {until}; từ {since} áp dụng quy định mới ({label})."
+
+
+def ended_since(day: str, until: str, changed: str) -> str:
+    """The quoted rule stopped applying after the asked day."""
+    return f"{LATER_LABEL} {day}: quy định trên chỉ áp dụng đến {until}; từ {changed} đã thay đổi."
+
+
+def period_used(label: str, chosen: str) -> str:
+    """The question named its own period while another day was chosen: say which the answer used."""
+    return f"Câu hỏi nêu thời điểm ({label}), nên câu trả lời theo thời điểm đó, không theo ngày đã chọn {chosen}."
+
+
+def refusal_future_period(label: str, today: str) -> str:
+    return f"Các nguồn chỉ có những gì đã ban hành đến ngày {today}, nên tôi không trả lời được cho {label}."
+
+
+def refusal_undated_for_period(label: str) -> str:
+    return (f"Nguồn gần nhất với câu hỏi không ghi nó thuộc thời điểm nào, nên tôi không trả lời được cho {label}. "
+            "Bạn có thể hỏi lại không kèm thời điểm để xem các nguồn hiện có.")

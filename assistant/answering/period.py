@@ -51,6 +51,29 @@ class Period:
             return today
         return self.end
 
+    @property
+    def heading(self) -> str:
+        """How an answer opens for this period: "Trong cuộc bầu cử năm 2021", "Trước ngày 01/7/2025",
+        "Tại ngày 01/7/2025" (a label that is already a phrase of time keeps its words)."""
+        label = self.label
+        if re.match(r"(trước|sau|từ|đến|khi)\b", label):
+            return label[0].upper() + label[1:]
+        if label.startswith("ngày "):
+            return f"Tại {label}"
+        return f"Trong {label}"
+
+    def window(self, today: date) -> tuple[date | None, date | None]:
+        """The span an answer for this period speaks for (``None`` = open end).
+
+        An election (and a term named by its election) is one day, its election day: the bodies of
+        2021 were formed under the rules of 23/5/2021, whatever changed later in the term. Any
+        other period is its whole span ("năm 2022" takes every rule in force at some time in 2022).
+        """
+        if self.elections and self.start is not None:
+            day = self.reference(today)
+            return day, day
+        return self.start, self.end
+
     def contains(self, d: date) -> bool:
         return (self.start is None or self.start <= d) and (self.end is None or d <= self.end)
 
@@ -273,6 +296,18 @@ def detect_periods(text: str, today: date) -> list[Period]:
         add(m, Period(today, today, "hiện nay"))
     found.sort(key=lambda t: t[0])
     return [p for _, p in found]
+
+
+def period_years(text: str, today: date) -> set[int]:
+    """Years ``text`` names as the time it asks about ("Năm 2022, …", "nhiệm kỳ 2021–2026"), not the
+    years of documents it names ("Luật Bầu cử năm 2015")."""
+    years: set[int] = set()
+    for p in detect_periods(text, today):
+        if p.start is not None and p.end is not None:
+            years.update(range(p.start.year, p.end.year + 1))
+        else:
+            years.update(d.year for d in (p.start, p.end) if d is not None)
+    return years
 
 
 def detect_period(text: str, today: date) -> Period | None:

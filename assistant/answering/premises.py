@@ -24,6 +24,7 @@ from assistant.answering.asks import (
 from assistant.answering.dates import parse_date
 from assistant.answering.figures import NUMBER_RE, has_quantity
 from assistant.answering.messages import REFUSAL, partial_note, premise_corrected, refusal_for_missing
+from assistant.answering.period import period_years
 from assistant.answering.turn import Turn
 from assistant.answering.validity import RULE_KINDS, passage_period
 from assistant.models import Passage
@@ -81,9 +82,11 @@ def _rule_covers_year(p: Passage, y: int) -> bool:
 
 
 def year_gaps(turn: Turn, ans: Answer) -> list[str]:
-    """Years the question names that the cited evidence does not speak for.
+    """Years the question names, other than as the time it asks about, that the cited evidence does not speak for.
 
-    A year written in the cited passages, an election year, or a year inside the period of a cited
+    A year named as the period asked ("Năm 2022, …", "trong cuộc bầu cử 2021") is a time to answer
+    for, never a premise: the chain chose passages for that time, and ``timeline.unplaced_period``
+    says when none can speak for it. For the other years (a document's year, a year in passing): a year written in the cited passages, an election year, or a year inside the period of a cited
     rule counts as evidence ("Năm 2020 … theo quy định nào" is answered from a decree in force in
     2020); any other year is a premise the sources lack ("Năm 2019 Bến Tre có bao nhiêu…" is not
     answered from a report whose year the note does not know). A term named as a range
@@ -92,8 +95,9 @@ def year_gaps(turn: Turn, ans: Answer) -> list[str]:
     gaps = []
     texts = " ".join(f"{c.hit.passage.text} {c.hit.passage.title}" for c in ans.citations)
     range_ends = {int(m.group(1)) for m in _YEAR_RANGE.finditer(turn.cleaned or turn.raw)}
+    asked = period_years(turn.cleaned or turn.raw, turn.as_of)
     for y in turn.entities.years:
-        if y in range_ends or str(y) in texts:
+        if y in asked or y in range_ends or str(y) in texts:
             continue
         if y > turn.as_of.year:
             gaps.append(f"năm {y}")

@@ -33,6 +33,7 @@ class Trace:
     answerer: str | None = None
     # what the steps add
     hits: tuple[ScoredPassage, ...] = ()  # best first
+    pool: tuple[ScoredPassage, ...] = ()  # the deeper ranked list the hits were cut from (the time line chooses in it)
     search_query: str = ""  # the query as the searcher read it (abbreviations expanded, diacritics restored)
     decision: Decision = ""
     missing: tuple[str, ...] = ()  # named things the sources lack

@@ -53,6 +53,15 @@ class Turn:
             return p.reference(self.as_of)
         return self.as_of
 
+    @property
+    def window(self) -> tuple[date | None, date | None]:
+        """The span the answer speaks for: the question's own period (see ``Period.window``), else the
+        one day ``as_of``. Every passage the answer cites must apply in it (``validity.valid_on``)."""
+        p = self.period
+        if p is not None:
+            return p.window(self.as_of)
+        return self.as_of, self.as_of
+
     def to_json(self) -> dict[str, Any]:
         return {"standalone": self.standalone, "intent": self.intent, "entities": self.entities.to_json()}
 

@@ -8,8 +8,10 @@ document's (``knowledge/README.md``: ``valid_from``/``valid_to``, ``effective``/
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from assistant.answering.dates import fmt_date, parse_date, vn_date
@@ -23,29 +25,82 @@ RULE_KINDS = LEXICON.rule_kinds
 Span = tuple[date | None, date | None]
 
 
-def passage_period(p: Passage, doc: Mapping[str, Any] | None = None) -> Span:
+def _doc_value(doc: Mapping[str, Any] | None, key: str) -> str:
+    return str(doc.get(key, "") or "") if doc else ""
+
+
+def issued_on(p: Any, doc: Mapping[str, Any] | None = None) -> date | None:
+    """The day the passage's document was issued (``issued``), or ``None`` when the metadata does not say."""
+    return parse_date(str(getattr(p, "issued", "") or "")) or parse_date(_doc_value(doc, "issued"))
+
+
+_NAMED_DAY_RE = re.compile(r"\b(\d{1,2})/(\d{1,2})/((?:19|20)\d\d)\b")
+
+
+@lru_cache(maxsize=4096)
+def latest_named_day(text: str) -> date | None:
+    """The latest full date (``14/4/2025``) a text names, or ``None``."""
+    days = []
+    for d, m, y in _NAMED_DAY_RE.findall(text):
+        try:
+            days.append(date(int(y), int(m), int(d)))
+        except ValueError:
+            continue
+    return max(days) if days else None
+
+
+def exists_from(p: Any, doc: Mapping[str, Any] | None = None) -> date | None:
+    """The first day the passage's text existed: its document's issue day; for a note that gives none
+    (a summary, a press report), the latest day its own text names, since a text cannot report a day
+    that had not come yet when it was written."""
+    return issued_on(p, doc) or latest_named_day(str(getattr(p, "text", "") or ""))
+
+
+def passage_period(p: Any, doc: Mapping[str, Any] | None = None) -> Span:
     """``(valid_from, valid_to)`` of a passage: its section's own period, else its document's."""
-    start = parse_date(p.valid_from) or parse_date(p.effective)
-    end = parse_date(p.valid_to)
-    if end is None and doc is not None:
-        end = parse_date(str(doc.get("expired", "") or ""))
+    start = parse_date(str(getattr(p, "valid_from", "") or "")) or parse_date(str(getattr(p, "effective", "") or ""))
+    end = (parse_date(str(getattr(p, "valid_to", "") or "")) or parse_date(str(getattr(p, "expired", "") or ""))
+           or parse_date(_doc_value(doc, "expired")))
     return start, end
 
 
-def valid_on(p: Passage, when: date, doc: Mapping[str, Any] | None = None, period: Span | None = None) -> bool:
-    """Whether the passage's rule applies on ``when`` (or overlaps the asked ``period``).
+def valid_on(p: Any, when: date, doc: Mapping[str, Any] | None = None, period: Span | None = None,
+             elections: Iterable[int] = ()) -> bool:
+    """THE date-validity predicate: whether a passage may speak for the day ``when`` (or, given a
+    ``period`` with a bound, for that span; ``None`` = open end).
 
-    A document known to have expired with no date is not a rule of any day we can name. An election is
-    judged on its day (the caller passes that day as ``when``); the elections a passage names are not
-    compared here (see ``tests/unit/test_period.py::test_valid_on_ignores_named_elections``).
+    Why two conditions: an answer for a past day must use only what a reader could have used on that
+    day. The passage must *exist* (:func:`exists_from` on or before the last day asked: a 2025
+    directive says nothing about 2021, however well it matches, nor does an undated summary that
+    reports 14/4/2025) and its section must *apply* (its period, else its document's, overlaps the
+    day or span). A document known to have expired with no date is not a rule of any day we can name.
+    Missing dates do not exclude: what a note does not date is taken as always applying. An election
+    is judged on its day (the caller passes that day and the asked ``elections``): a section that names
+    the elections it speaks for must name the asked one (the 2016 consultation, valid until 2025, does
+    not speak for the 2021 election).
     """
+    named = parse_elections(str(getattr(p, "elections", "") or ""))
+    asked = set(elections)
+    if named and asked and not asked & set(named):
+        return False
+    a, b = period if period is not None and (period[0] or period[1]) else (when, when)
+    existed = exists_from(p, doc)
+    if existed is not None and b is not None and existed > b:
+        return False
     start, end = passage_period(p, doc)
-    if end is None and p.status == "het-hieu-luc":
+    if end is None and getattr(p, "status", "") == "het-hieu-luc":
         return False  # expired with no date: not a rule of today, and no period to match a past one
-    if period is not None and (period[0] or period[1]):
-        a, b = period
-        return (end is None or a is None or end >= a) and (start is None or b is None or start <= b)
-    return (start is None or start <= when) and (end is None or end >= when)
+    return (end is None or a is None or end >= a) and (start is None or b is None or start <= b)
+
+
+def later_than(p: Any, end: date | None, doc: Mapping[str, Any] | None = None) -> date | None:
+    """The day a passage came after a span ending on ``end``: the day its text existed or its section
+    started, whichever is later, when that is after ``end``; else ``None`` (``None`` too for an open end)."""
+    if end is None:
+        return None
+    start, _ = passage_period(p, doc)
+    days = [d for d in (exists_from(p, doc), start) if d is not None and d > end]
+    return max(days) if days else None
 
 
 def period_label(passage: Passage, as_of: date) -> str:

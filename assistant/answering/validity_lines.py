@@ -36,9 +36,10 @@ def period_prefix(turn: Turn, lead: Candidate, docs: Mapping[str, Mapping[str, A
         return f"{when} ({phrase}): " if phrase else f"{when}: "
     label = str(getattr(turn.period, "label", "") or "") if turn.period is not None else ""
     asked_past = turn.asked_date < turn.as_of
-    if label and asked_past:
-        # "Trong cuộc bầu cử năm 2021 (…)", but "Trước ngày 01/7/2025 (…)": a label that is already a phrase of time
-        head = label[0].upper() + label[1:] if re.match(r"(trước|sau|từ|đến|khi)\b", label) else f"Trong {label}"
+    if turn.period is not None and label and label != "hiện nay" and (asked_past or turn.as_of < turn.today):
+        # the period the question named, in its own words ("Trong năm 2022 (…)", "Trước ngày 01/7/2025 (…)"),
+        # also when another day was chosen: the answer speaks for the question's period
+        head = turn.period.heading
         return f"{head} ({phrase}): " if phrase else f"{head}: "
     if turn.as_of < turn.today and (contested or phrase):
         # asked "as of" a past day (the web's date control, ``--as-of``): not "hiện hành"

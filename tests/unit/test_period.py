@@ -158,7 +158,7 @@ def applies(p: Passage, period: Period) -> bool:
     """As candidate selection asks it: an election on its day, any other span by overlap."""
     today = TODAY
     if period.elections:
-        return valid_on(p, period.reference(today), None)
+        return valid_on(p, period.reference(today), None, None, period.elections)
     return valid_on(p, period.reference(today), None, (period.start, period.end))
 
 
@@ -192,11 +192,10 @@ def test_valid_on_a_period():
     assert passage_period(NEWS_2016) == (None, D(2025, 6, 30))
 
 
-@pytest.mark.xfail(strict=True, reason="the predicate compares dates only; a passage's named elections are not "
-                                      "compared with the asked election (issue #24 owns this rule)")
-def test_valid_on_ignores_named_elections():
+def test_valid_on_compares_named_elections():
     # the 2016 consultation, valid until 30/6/2025, does not speak for the 2021 election
     assert not applies(NEWS_2016, detect_period("bầu cử 2021", TODAY))
+    assert applies(NEWS_2016, detect_period("bầu cử 2016", TODAY))
 
 
 def test_period_phrase_names_a_quote_s_period():

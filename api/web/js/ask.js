@@ -1,5 +1,6 @@
 // Asking: the streamed request, stop, retry, edit-and-resend, the as-of date and the composer.
 
+import { keepAsOf, restoreAsOf } from "./asof.js";
 import { renderHistoryList, showToast } from "./history.js";
 import { ApiError, apiFetch, errorFromResponse, readSSE } from "./http.js";
 import {
@@ -13,7 +14,7 @@ import { els, hideBanner, showBanner, state } from "./state.js";
 import { currentId, getConversation, newConversation, saveConversation, setCurrentId, turnRecord } from "./store.js";
 import {
   COUNTER_FROM, GENERIC_ERROR_MSG, HISTORY_CHARS, HISTORY_LIMIT, INTERRUPTED_MSG, MAX_QUESTION_CHARS,
-  NETWORK_ERROR_MSG, STOPPED_MSG, formatDate, isPhone, str,
+  NETWORK_ERROR_MSG, STOPPED_MSG, isPhone, str,
 } from "./util.js";
 
 const STEP_DELAY_MS = 900; // after this the search is done and the answer is being written
@@ -107,6 +108,7 @@ export async function ask(rawQuestion) {
 function keepTurn(msg) {
   if (!state.conv) {
     state.conv = newConversation(msg.question);
+    keepAsOf(state.conv);
     setCurrentId(state.conv.id);
   }
   msg.turn = turnRecord(msg);
@@ -299,6 +301,7 @@ export function openConversation(id, { focus = true } = {}) {
   if (!conv || state.busy) return false;
   state.conv = conv;
   state.editing = false;
+  restoreAsOf(conv);
   setCurrentId(conv.id);
   clearView();
   for (const turn of conv.turns) {
@@ -309,6 +312,7 @@ export function openConversation(id, { focus = true } = {}) {
     msg.citations = Array.isArray(turn.citations) ? turn.citations : [];
     msg.answeredBy = str(turn.answered_by);
     msg.asOf = str(turn.as_of);
+    msg.asOfChosen = state.asOf; // the conversation's day (restoreAsOf above): its share links carry it
     msg.feedback = turn.feedback || null;
     msg.turn = turn;
     completeMessage(msg, { restoring: true });
@@ -325,6 +329,7 @@ export function newChat() {
   const previous = state.conv;
   state.conv = null;
   state.editing = false;
+  restoreAsOf(null);
   setCurrentId("");
   clearView();
   els.question.value = "";
@@ -350,27 +355,9 @@ export function reopenCurrent() {
   if (id) openConversation(id, { focus: false });
 }
 
-// ---------------------------------------------------------------- as-of date
+// ---------------------------------------------------------------- as-of date (./asof.js)
 
-function todayIso() {
-  const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-}
-
-export function setAsOf(value) {
-  const v = /^\d{4}-\d{2}-\d{2}$/.test(str(value)) ? str(value) : "";
-  state.asOf = v && v !== todayIso() ? v : "";
-  els.asofLabel.textContent = `Áp dụng tại ngày ${formatDate(state.asOf || todayIso())}`;
-  els.asofReset.hidden = !state.asOf;
-  els.asofInput.value = state.asOf || todayIso();
-  document.body.dataset.asOf = state.asOf;
-}
-
-export function showAsOfPicker() {
-  els.asofInput.hidden = false;
-  els.asofChange.setAttribute("aria-expanded", "true");
-  els.asofInput.focus();
-}
+export { setAsOf, showAsOfPicker } from "./asof.js";
 
 // ---------------------------------------------------------------- composer
 
