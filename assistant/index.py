@@ -30,7 +30,7 @@ import numpy as np
 
 from assistant.bm25 import BM25Index
 from assistant.chunking import chunk_document
-from assistant.config import Settings, configure_threads
+from assistant.config import Settings
 from assistant.documents import LoadError, iter_documents
 from assistant.errors import KiemnhiemError
 from assistant.ingest_plan import (
@@ -458,7 +458,6 @@ class KnowledgeIndex:
         passages = [Passage.from_record(str(meta["passage_id"]), doc or "", meta) for doc, meta in rows]
         store = self.vector_store(gen, name, model, [p.id for p in passages], vectors)
         dense = store.dense()
-        configure_threads(self.settings)  # the int8 scan may have imported torch just now: pin its threads
         offsets = store.sentence_offsets
         s_pass = np.repeat(np.arange(len(passages), dtype=np.int64), np.diff(offsets))
         return Snapshot(gen, name, model, passages, {p.id: p for p in passages}, self._bm25_for(gen, passages),
