@@ -204,6 +204,7 @@ def write_generation(index: Any, seed: list[SeedPassage], target: int, batch: in
             _log(f"  {vectors:,} vectors written ({time.perf_counter() - t0:.0f} s)")
     flush()
     chroma_s = time.perf_counter() - t0
+    release_store(index)  # Chroma's in-memory HNSW of the writes is not needed for what follows
     passages.sort(key=lambda x: (x[0], x[1]))
     t1 = time.perf_counter()
     BM25Index.build([x[2] for x in passages], [x[3] for x in passages], str(gen)).save(index.bm25_path(gen))
@@ -218,6 +219,15 @@ def write_generation(index: Any, seed: list[SeedPassage], target: int, batch: in
                         "updated_at": datetime.now(_UTC).isoformat(timespec="seconds")})
     return {"vectors": vectors, "passages": len(passages), "documents": len(documents), "mode": mode,
             "chroma_s": chroma_s, "bm25_s": bm25_s, "store_s": store_s}
+
+
+def release_store(index: Any) -> None:
+    """Close this process's embedded Chroma clients (and the memory they hold)."""
+    import chromadb
+
+    index._client = None
+    chromadb.api.client.SharedSystemClient.clear_system_cache()
+    gc.collect()
 
 
 PROBE = """
@@ -413,8 +423,9 @@ class ChromaServer:
 
 
 def bench_size(base: Any, embedder: Any, seed: list[SeedPassage], target: int, queries: np.ndarray,
-               questions: list[dict[str, Any]], args: argparse.Namespace, root: Path) -> dict[str, Any]:
-    import chromadb
+               questions: list[dict[str, Any]], args: argparse.Namespace, root: Path,
+               save: Any = None) -> dict[str, Any]:
+    """Every measure of one size; ``save(partial)`` after each phase, so a long size is never lost whole."""
 
     from assistant.index import KnowledgeIndex
 
@@ -431,13 +442,14 @@ def bench_size(base: Any, embedder: Any, seed: list[SeedPassage], target: int, q
         shutil.rmtree(settings.vectors_dir, ignore_errors=True)
     res["disk"] = {"chroma": dir_size(settings.chroma_dir), "bm25": dir_size(settings.bm25_dir),
                    "vectors": dir_size(settings.vectors_dir)}
+    release_store(index)  # before a server opens the same store
     del index
-    chromadb.api.client.SharedSystemClient.clear_system_cache()  # release the embedded store before a server opens it
-    gc.collect()
     res["open"] = probe_open(settings)
     _log(f"{label}: open {json.dumps(res['open'])}")
     res["serve"] = serve_phase(settings, questions, args, label, root)
     _log(f"{label}: serve {json.dumps(res['serve'], default=str)}")
+    if save:
+        save(res)
     if args.server:
         chroma = ChromaServer(settings.chroma_dir, root / f"chroma-{label}.log").wait()
         try:
@@ -451,6 +463,9 @@ def bench_size(base: Any, embedder: Any, seed: list[SeedPassage], target: int, q
             res["server_serve"] = serve_phase(remote, questions, args, label + "-server", root)
             res["server_serve"]["chroma"] = memory_of(chroma.proc.pid)
             _log(f"{label}: server serve {json.dumps(res['server_serve'], default=str)}")
+        except Exception as exc:  # noqa: BLE001 - the embedded figures of this size are kept
+            _log(f"{label}: server phase failed: {exc!r}")
+            res["server_error"] = repr(exc)[:300]
         finally:
             chroma.stop()
     if not args.keep:
@@ -688,11 +703,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         embedder = Embedder(base)
         seed, results["seed"] = load_or_build_seed(base, embedder, root, args)
         queries = np.asarray(embedder.embed_queries([q["question"] for q in questions]), dtype=np.float32)
-        for target in args.sizes:
-            results["sizes"].append(bench_size(base, embedder, seed, target, queries, questions, args, root))
+        def save(partial: dict[str, Any] | None = None) -> None:
             if args.json_out is not None:  # an interrupted run can still be rendered (--render-from)
-                results["meta"] = run_meta(base, t_start, load_start, len(questions))
-                args.json_out.write_text(json.dumps(results, ensure_ascii=False, default=str), "utf-8")
+                done = [*results["sizes"], *([partial] if partial else [])]
+                out = {**results, "sizes": done, "meta": run_meta(base, t_start, load_start, len(questions))}
+                args.json_out.write_text(json.dumps(out, ensure_ascii=False, default=str), "utf-8")
+
+        for target in args.sizes:
+            results["sizes"].append(bench_size(base, embedder, seed, target, queries, questions, args, root, save))
+            save()
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
