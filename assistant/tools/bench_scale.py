@@ -473,6 +473,101 @@ def bench_size(base: Any, embedder: Any, seed: list[SeedPassage], target: int, q
     return res
 
 
+STORE_PROBE = """
+import json, sys, time
+import numpy as np
+from pathlib import Path
+from assistant.vector_store import open_store
+args = json.loads(sys.argv[1])
+t0 = time.perf_counter()
+store = open_store(Path(args["dir"]), 1, args["model"])
+dense = store.dense()
+opened = time.perf_counter() - t0
+queries = np.load(args["queries"])
+ts = []
+for q in queries:
+    t = time.perf_counter()
+    rows, _ = dense.search(q, 30)
+    for i in rows[:20]:  # what the rerank reads: the sentences of the pool
+        _ = np.array(store.sentence_vectors[int(store.sentence_offsets[i]):int(store.sentence_offsets[i + 1])]) @ q
+    ts.append((time.perf_counter() - t) * 1000)
+ts.sort()
+kb = {l.split(":")[0]: int(l.split()[1]) for l in open("/proc/self/status").read().splitlines()
+      if l.startswith(("VmRSS", "VmHWM"))}
+print(json.dumps({"open_s": opened, "p50_ms": ts[len(ts) // 2], "p95_ms": ts[int(len(ts) * 0.95)],
+                  "rss_mb": kb["VmRSS"] / 1024, "hwm_mb": kb["VmHWM"] / 1024}))
+"""
+
+
+def bench_vectors(seed: list[SeedPassage], target: int, queries: np.ndarray, root: Path, model: str,
+                  dim: int) -> dict[str, Any]:
+    """The dense part alone at a size too large to write through Chroma here: the vector store written
+    straight from the replicated seed, then opened and searched by a fresh process (as a worker would)."""
+    from assistant.vector_store import ExactDense, StoreWriter, open_store, store_bytes
+
+    directory = root / f"vectors-{target}" / "g0001"
+    ids: list[str] = []
+    vectors, r = 0, 0
+    while vectors < target:  # the ids replicas() will yield, without making the vectors twice
+        for p in seed:
+            if vectors >= target:
+                break
+            pid = str(p.orig[2]["passage_id"])
+            ids.append(pid if r == 0 else f"{pid}~r{r}")
+            vectors += p.vectors
+        r += 1
+    ids.sort()
+    t0 = time.perf_counter()
+    w = StoreWriter(directory, ids, dim, 1, model, sentences=vectors - len(ids))
+    part: list[SeedPassage] = []
+
+    def flush() -> None:
+        w.add_passages([str(p.orig[2]["passage_id"]) for p in part], np.stack([p.orig[3] for p in part]))
+        sents = [s for p in part for s in p.sentences]
+        if sents:
+            w.add_sentences([str(s[2]["passage_id"]) for s in sents],
+                            [(int(s[2]["start"]), int(s[2]["end"])) for s in sents], np.stack([s[3] for s in sents]))
+        part.clear()
+
+    for _r, p in replicas(seed, target):
+        part.append(p)
+        if len(part) >= 2000:
+            flush()
+    if part:
+        flush()
+    store = w.commit()
+    write_s = time.perf_counter() - t0
+    exact = ExactDense(np.array(store.passage_vectors))
+    compact = store.dense()
+    out: dict[str, Any] = {"vectors": vectors, "passages": len(ids), "sentences": int(len(store.sentence_vectors)),
+                           "write_s": write_s, "store_bytes": store_bytes(directory),
+                           "exact_f32_bytes": vectors * dim * 4, "load": load_average()}
+    for label, engine in (("exact", exact), ("compact", compact)):
+        engine.search(queries[0], 30)
+        ts = []
+        for q in queries:
+            t = time.perf_counter()
+            engine.search(q, 30)
+            ts.append((time.perf_counter() - t) * 1000)
+        out[f"{label}_p50_ms"] = percentile(ts, 50)
+    for kk in (10, 30):
+        out[f"compact_recall@{kk}"] = float(np.mean([
+            len(set(exact.search(q, kk)[0].tolist()) & set(compact.search(q, kk)[0].tolist())) / kk for q in queries]))
+    del exact, compact, store
+    gc.collect()
+    qpath = root / "queries.npy"
+    np.save(qpath, queries)
+    run = subprocess.run([sys.executable, "-c", STORE_PROBE, json.dumps({"dir": str(directory), "model": model,
+                                                                          "queries": str(qpath)})],
+                         cwd=REPO, capture_output=True, text=True, timeout=1800)
+    out["worker"] = json.loads(run.stdout.strip().splitlines()[-1]) if run.returncode == 0 else {
+        "error": run.stderr[-300:]}
+    assert open_store(directory, 1, model) is not None
+    shutil.rmtree(directory.parent, ignore_errors=True)
+    _log(f"vectors only, {target:,}: {json.dumps(out)}")
+    return out
+
+
 # --------------------------------------------------------------------------------------------------
 # report
 # --------------------------------------------------------------------------------------------------
@@ -624,7 +719,7 @@ def render_targets(runs: list[dict[str, Any]]) -> list[str]:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="kiemnhiem dev bench --only scale", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", type=lambda s: [int(float(x)) for x in s.split(",")], default=list(DEFAULT_SIZES),
+    ap.add_argument("--sizes", type=lambda s: [int(float(x)) for x in s.split(",") if x], default=list(DEFAULT_SIZES),
                     help="Stored vectors per size, comma-separated (0 = today's corpus as it is)")
     ap.add_argument("--requests", type=int, default=60, help="Sequential /ask requests per size")
     ap.add_argument("--concurrent-requests", type=int, default=240)
@@ -645,6 +740,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--seed-cache", type=Path, default=None,
                     help="Reuse the embedded seed rows from this file (written on first use): skips the seed ingest")
     ap.add_argument("--json-out", type=Path, default=None, help="Write the results so far here after every size")
+    ap.add_argument("--vectors-only", type=lambda s: [int(float(x)) for x in s.split(",") if x], default=[],
+                    help="Sizes measured for the dense search alone (vector store written directly, no Chroma, "
+                         "no /ask): for sizes whose Chroma write would not fit the time")
     ap.add_argument("--render-from", type=Path, default=None,
                     help="Only render (and append) the section from a --json-out file, e.g. of an interrupted run")
     return ap.parse_args(argv)
@@ -709,6 +807,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 out = {**results, "sizes": done, "meta": run_meta(base, t_start, load_start, len(questions))}
                 args.json_out.write_text(json.dumps(out, ensure_ascii=False, default=str), "utf-8")
 
+        results["vectors_only"] = []
+        for target in args.vectors_only:
+            results["vectors_only"].append(bench_vectors(seed, target, queries, root, embedder.model_id, embedder.dim))
+            save()
         for target in args.sizes:
             results["sizes"].append(bench_size(base, embedder, seed, target, queries, questions, args, root, save))
             save()
