@@ -264,15 +264,23 @@ def probe_open(settings: Any) -> dict[str, Any]:
 def dense_quality(index: Any, queries: np.ndarray, k: int = 10) -> tuple[dict[str, Any], list[set[str]]]:
     """Per query: exact float32 scan vs the int8 compact scan with re-score (latency p50, recall@10 and @30);
     also the exact top-``k`` passage ids, the reference for Chroma's HNSW."""
-    from assistant.vector_store import ExactDense
 
     p = index._pointer()
     gen, name, model = int(p["generation"]), str(p["active"]), str(p["model"])
     ids = [str(m["passage_id"]) for _, m in index._passage_rows(index._collection(name), embeddings=False)]
     store = index.vector_store(gen, name, model, ids, int(p["vectors"]))
+    out, reference = compare_scans(store, queries, k)
+    return {"passages": len(ids), **out}, reference
+
+
+def compare_scans(store: Any, queries: np.ndarray, k: int = 10) -> tuple[dict[str, Any], list[set[str]]]:
+    """Exact float32 (in memory) vs compact int8 + re-score over one store: p50 per query, recall@k and @30;
+    and the exact top-``k`` passage ids per query."""
+    from assistant.vector_store import ExactDense
+
     exact = ExactDense(np.array(store.passage_vectors))
     compact = store.dense()
-    out: dict[str, Any] = {"passages": len(ids)}
+    out: dict[str, Any] = {}
     for label, engine in (("exact", exact), ("compact", compact)):
         engine.search(queries[0], 30)  # warm (page cache, torch)
         ts = []
@@ -287,10 +295,10 @@ def dense_quality(index: Any, queries: np.ndarray, k: int = 10) -> tuple[dict[st
         for q in queries:
             want = exact.search(q, kk)[0].tolist()
             if kk == k:
-                reference.append({ids[i] for i in want})
+                reference.append({store.ids[i] for i in want})
             rec.append(len(set(want) & set(compact.search(q, kk)[0].tolist())) / max(len(want), 1))
         out[f"compact_recall@{kk}"] = float(np.mean(rec))
-    del exact, compact, store
+    del exact, compact
     gc.collect()
     return out, reference
 
@@ -503,7 +511,7 @@ def bench_vectors(seed: list[SeedPassage], target: int, queries: np.ndarray, roo
                   dim: int) -> dict[str, Any]:
     """The dense part alone at a size too large to write through Chroma here: the vector store written
     straight from the replicated seed, then opened and searched by a fresh process (as a worker would)."""
-    from assistant.vector_store import ExactDense, StoreWriter, open_store, store_bytes
+    from assistant.vector_store import StoreWriter, open_store, store_bytes
 
     directory = root / f"vectors-{target}" / "g0001"
     ids: list[str] = []
@@ -537,23 +545,11 @@ def bench_vectors(seed: list[SeedPassage], target: int, queries: np.ndarray, roo
         flush()
     store = w.commit()
     write_s = time.perf_counter() - t0
-    exact = ExactDense(np.array(store.passage_vectors))
-    compact = store.dense()
     out: dict[str, Any] = {"vectors": vectors, "passages": len(ids), "sentences": int(len(store.sentence_vectors)),
                            "write_s": write_s, "store_bytes": store_bytes(directory),
                            "exact_f32_bytes": vectors * dim * 4, "load": load_average()}
-    for label, engine in (("exact", exact), ("compact", compact)):
-        engine.search(queries[0], 30)
-        ts = []
-        for q in queries:
-            t = time.perf_counter()
-            engine.search(q, 30)
-            ts.append((time.perf_counter() - t) * 1000)
-        out[f"{label}_p50_ms"] = percentile(ts, 50)
-    for kk in (10, 30):
-        out[f"compact_recall@{kk}"] = float(np.mean([
-            len(set(exact.search(q, kk)[0].tolist()) & set(compact.search(q, kk)[0].tolist())) / kk for q in queries]))
-    del exact, compact, store
+    out.update(compare_scans(store, queries)[0])
+    del store
     gc.collect()
     qpath = root / "queries.npy"
     np.save(qpath, queries)
