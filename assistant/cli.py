@@ -276,7 +276,10 @@ def serve(
                 log_level="info", proxy_headers=False, timeout_graceful_shutdown=5,
                 limit_concurrency=None, access_log=False, http=protocol,  # type: ignore[arg-type]
                 h11_max_incomplete_event_size=settings.max_header_bytes + 512 * 1024,
-                timeout_keep_alive=5, log_config=log_config)
+                timeout_keep_alive=5, log_config=log_config,
+                # a spawned worker answers uvicorn's health ping only once its imports are done: on a busy
+                # machine that takes over the 5 s default, and every worker was killed and respawned forever
+                timeout_worker_healthcheck=60)
 
 
 def _register_eval() -> None:
@@ -296,10 +299,17 @@ _PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 @dev_app.command("bench", context_settings=_PASSTHROUGH, add_help_option=False)
 def dev_bench(ctx: typer.Context) -> None:
-    """Đo hiệu năng, ghi docs/benchmarks.md / Benchmarks (`make bench`); options: --help."""
+    """Đo hiệu năng, ghi docs/benchmarks.md / Benchmarks (`make bench`); options: --help.
+
+    ``--only scale`` is the scaling benchmark (assistant/tools/bench_scale.py), with its own options."""
+    args = list(ctx.args)
+    if args[:2] == ["--only", "scale"] or args[:1] == ["--only=scale"]:
+        from assistant.tools.bench_scale import main as scale_main
+
+        raise typer.Exit(scale_main(args[1 if args[0] == "--only=scale" else 2:]))
     from assistant.tools.bench import main as bench_main
 
-    raise typer.Exit(bench_main(ctx.args))
+    raise typer.Exit(bench_main(args))
 
 
 @dev_app.command("load", context_settings=_PASSTHROUGH, add_help_option=False)

@@ -55,6 +55,16 @@ class Settings(BaseSettings):
         description="Quotable-sentence vectors: separate = one forward pass per sentence; late = pooled from "
                     "the passage's own forward pass over the sentence's tokens (no extra encoder work)")
 
+    # --- dense search as the library grows (assistant/vector_store.py, docs/benchmarks.md) ------
+    dense_search: Literal["auto", "exact", "compact"] = Field(
+        default="auto",
+        description="auto = exact in-memory search below compact_from_vectors stored vectors, above it an int8 "
+                    "scan with exact re-score over vectors memory-mapped from <data_dir>/vectors (shared by "
+                    "workers); exact / compact force one")
+    compact_from_vectors: int = Field(
+        default=200_000, ge=0,
+        description="Stored vectors (passages + sentences) from which auto switches to the compact search")
+
     # --- retrieval ---------------------------------------------------------------------------
     top_k: int = Field(default=5, ge=1, le=50, description="Passages returned to the answerer")
     candidates: int = Field(default=30, ge=5, le=500, description="Candidates per retriever before fusion")
@@ -134,6 +144,10 @@ class Settings(BaseSettings):
     @property
     def feedback_db(self) -> Path:
         return self.data_dir / "feedback.sqlite3"
+
+    @property
+    def vectors_dir(self) -> Path:
+        return self.data_dir / "vectors"
 
     @property
     def lock_path(self) -> Path:

@@ -44,6 +44,14 @@ from assistant.ingest_plan import (
     text_hash,
 )
 from assistant.models import Document, Passage
+from assistant.vector_store import (
+    DenseIndex,
+    ExactDense,
+    StoredVectors,
+    StoreWriter,
+    choose_mode,
+    open_store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +162,38 @@ class Snapshot:
     passage_vectors: np.ndarray  # (n_passages, dim), aligned with ``passages``
     sentence_passage: np.ndarray  # (n_sentences,) index into ``passages``
     sentence_spans: np.ndarray  # (n_sentences, 2) character spans inside the passage text
-    sentence_vectors: np.ndarray  # (n_sentences, dim)
+    sentence_vectors: np.ndarray  # (n_sentences, dim); memory-mapped in compact mode
+    # passage i's sentences are rows sentence_offsets[i]:sentence_offsets[i+1] (sentence_passage is sorted)
+    sentence_offsets: np.ndarray | None = None
+    dense: DenseIndex | None = None  # how passages are searched: exact, or compact (vector_store.py)
+    vectors: int = 0  # stored vectors of the generation (passage + folded + sentence rows)
+
+    def __post_init__(self) -> None:
+        if self.sentence_offsets is None:
+            counts = np.bincount(np.asarray(self.sentence_passage, dtype=np.int64), minlength=len(self.passages))
+            self.sentence_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        if self.dense is None:
+            self.dense = ExactDense(self.passage_vectors)
+        # per-question lookups that used to scan every passage: built once per generation
+        self.positions: dict[str, int] = {p.id: i for i, p in enumerate(self.passages)}
+        self._by_doc: dict[str, list[Passage]] | None = None
+
+    @property
+    def dense_mode(self) -> str:
+        return self.dense.mode if self.dense is not None else "exact"
+
+    def sentence_rows(self, i: int) -> slice:
+        """Rows of passage ``i``'s sentences in ``sentence_vectors`` / ``sentence_spans``."""
+        assert self.sentence_offsets is not None
+        return slice(int(self.sentence_offsets[i]), int(self.sentence_offsets[i + 1]))
 
     def doc_passages(self, doc_id: str) -> list[Passage]:
-        return [p for p in self.passages if p.doc_id == doc_id]
+        if self._by_doc is None:
+            by_doc: dict[str, list[Passage]] = {}
+            for p in self.passages:
+                by_doc.setdefault(p.doc_id, []).append(p)
+            self._by_doc = by_doc
+        return list(self._by_doc.get(doc_id, ()))
 
 
 def make_client(settings: Settings) -> Any:
@@ -193,18 +229,19 @@ def late_calibrated(sentence: np.ndarray, passage: np.ndarray) -> np.ndarray:
     return (v / (np.linalg.norm(v) or 1.0)).astype(np.float32)
 
 
-def _exact_search(snap: Snapshot, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
-    if not snap.passages:
+def _snapshot_search(snap: Snapshot, vector: np.ndarray, k: int,
+                     where: dict[str, Any] | None) -> list[tuple[str, float]]:
+    """The snapshot's own dense search (exact or compact, by size) with ``where`` as a row mask."""
+    if not snap.passages or snap.dense is None:
         return []
-    sims = snap.passage_vectors @ vector
+    keep = None
     if where:
         keep = np.ones(len(snap.passages), dtype=bool)
         for key, value in where.items():
             allowed = {str(v) for v in value} if isinstance(value, list | tuple | set) else {str(value)}
             keep &= np.fromiter((str(getattr(p, key, "")) in allowed for p in snap.passages), bool, len(snap.passages))
-        sims = np.where(keep, sims, -np.inf)
-    order = np.argsort(-sims, kind="stable")[:k]
-    return [(snap.passages[i].id, float(sims[i])) for i in order if np.isfinite(sims[i])]
+    rows, sims = snap.dense.search(vector, k, keep)
+    return [(snap.passages[i].id, float(s)) for i, s in zip(rows, sims, strict=True)]
 
 
 class KnowledgeIndex:
@@ -318,7 +355,20 @@ class KnowledgeIndex:
             "passages": int(p.get("passages", 0) or 0),
             "model": p.get("model", ""),
             "updated_at": p.get("updated_at", ""),
+            "vectors": int(p.get("vectors", 0) or 0),
         }
+
+    def search_info(self, stats: dict[str, Any] | None = None) -> dict[str, Any]:
+        """How dense search runs: the loaded snapshot's mode, else the one its size implies (for /health)."""
+        stats = stats if stats is not None else self.stats()
+        snap = self._snapshot
+        if snap is not None and snap.generation == stats["generation"]:
+            mode, vectors = snap.dense_mode, snap.vectors
+        else:
+            vectors = stats["vectors"]
+            mode = self.dense_mode(vectors) if vectors else "exact"
+        return {"dense": mode, "vectors": vectors, "setting": self.settings.dense_search,
+                "compact_from_vectors": self.settings.compact_from_vectors}
 
     def exists(self) -> bool:
         return bool(self._pointer().get("active"))
@@ -354,11 +404,13 @@ class KnowledgeIndex:
         gen = int(pointer["generation"])
         name = str(pointer["active"])
         col = self._collection(name)
-        got = self._call(lambda: col.get(where={"variant": "orig"}, include=["documents", "metadatas", "embeddings"]))
-        rows = sorted(
-            zip(got["documents"], got["metadatas"], got["embeddings"], strict=True),
-            key=lambda r: (str(r[1]["doc_id"]), int(r[1].get("ordinal", 0))),
-        )
+        vectors = int(pointer.get("vectors") or 0) or int(self._call(col.count))
+        if self.dense_mode(vectors) == "compact":
+            try:
+                return self._load_compact(pointer, col, vectors)
+            except OSError as exc:  # e.g. a read-only data dir on a worker host: the in-memory path still works
+                log.warning("compact vector store unavailable (%s): exact search in memory", exc)
+        rows = self._passage_rows(col, embeddings=True)
         passages = [Passage.from_record(str(meta["passage_id"]), doc or "", meta) for doc, meta, _ in rows]
         dim = self.embedder.dim
         pvec = np.asarray([r[2] for r in rows], dtype=np.float32).reshape(len(rows), dim)
@@ -372,6 +424,23 @@ class KnowledgeIndex:
         s_span = np.asarray([[int(sents["metadatas"][i]["start"]), int(sents["metadatas"][i]["end"])] for i in order],
                             dtype=np.int64).reshape(len(order), 2)
         s_vec = np.asarray([sents["embeddings"][i] for i in order], dtype=np.float32).reshape(len(order), dim)
+        return Snapshot(gen, name, str(pointer.get("model", "")), passages, {p.id: p for p in passages},
+                        self._bm25_for(gen, passages), _documents_of(passages), pvec, s_pass, s_span, s_vec,
+                        vectors=vectors)
+
+    def dense_mode(self, vectors: int) -> str:
+        """``exact`` or ``compact`` for a generation of ``vectors`` stored vectors (Settings.dense_search)."""
+        return choose_mode(vectors, self.settings.dense_search, self.settings.compact_from_vectors)
+
+    def _passage_rows(self, col: Any, embeddings: bool) -> list[tuple[Any, ...]]:
+        """The written passages' (text, metadata[, vector]) rows in snapshot order: by document, then ordinal."""
+        include = ["documents", "metadatas", *(["embeddings"] if embeddings else [])]
+        got = self._call(lambda: col.get(where={"variant": "orig"}, include=include))
+        cols = [got["documents"], got["metadatas"], *([got["embeddings"]] if embeddings else [])]
+        return sorted(zip(*cols, strict=True), key=lambda r: (str(r[1]["doc_id"]), int(r[1].get("ordinal", 0))))
+
+    def _bm25_for(self, gen: int, passages: list[Passage]) -> BM25Index:
+        ids = [p.id for p in passages]
         bm25 = BM25Index.load(self.bm25_path(gen))
         if bm25 is None or bm25.generation != str(gen) or bm25.ids != ids:
             # another host ingested, or the cache was lost: BM25 is derived, so rebuild it from Chroma
@@ -380,17 +449,71 @@ class KnowledgeIndex:
                 bm25.save(self.bm25_path(gen))
             except OSError as exc:  # read-only data dir on a worker host is fine
                 log.warning("could not persist BM25 index: %s", exc)
-        documents: dict[str, dict[str, Any]] = {}
-        for p in passages:
-            d = documents.setdefault(p.doc_id, {
-                "id": p.doc_id, "title": p.title, "number": p.number, "kind": p.kind, "status": p.status,
-                "issued": p.issued, "effective": p.effective, "issuer": p.issuer, "amended_by": p.amended_by,
-                "replaced_by": p.replaced_by, "expired": p.expired, "text_form": p.text_form,
-                "passages": 0,
-            })
-            d["passages"] += 1
-        return Snapshot(gen, name, str(pointer.get("model", "")), passages, {p.id: p for p in passages}, bm25,
-                        documents, pvec, s_pass, s_span, s_vec)
+        return bm25
+
+    def _load_compact(self, pointer: dict[str, Any], col: Any, vectors: int) -> Snapshot:
+        """A large generation: passage texts from Chroma, vectors memory-mapped from its vector store."""
+        gen, name, model = int(pointer["generation"]), str(pointer["active"]), str(pointer.get("model", ""))
+        rows = self._passage_rows(col, embeddings=False)
+        passages = [Passage.from_record(str(meta["passage_id"]), doc or "", meta) for doc, meta in rows]
+        store = self.vector_store(gen, name, model, [p.id for p in passages], vectors)
+        dense = store.dense()
+        offsets = store.sentence_offsets
+        s_pass = np.repeat(np.arange(len(passages), dtype=np.int64), np.diff(offsets))
+        return Snapshot(gen, name, model, passages, {p.id: p for p in passages}, self._bm25_for(gen, passages),
+                        _documents_of(passages), store.passage_vectors, s_pass, store.sentence_spans,
+                        store.sentence_vectors, sentence_offsets=offsets, dense=dense, vectors=vectors)
+
+    def vectors_path(self, generation: int) -> Path:
+        return self.settings.vectors_dir / self.name / f"g{generation:04d}"
+
+    def vector_store(self, gen: int, name: str, model: str, ids: list[str], vectors: int) -> StoredVectors:
+        """The memory-mapped vectors of generation ``gen``: opened, or written once from Chroma.
+
+        Written by the ingest before it flips the pointer, so workers normally only open it; a worker that
+        finds none (another host ingested, or the folder was lost) writes it, one process at a time.
+        """
+        from filelock import FileLock
+
+        directory = self.vectors_path(gen)
+        store = open_store(directory, gen, model)
+        if store is not None and store.ids == ids:
+            return store
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(directory.parent / ".write.lock"), timeout=1800):
+            store = open_store(directory, gen, model)
+            if store is not None and store.ids == ids:
+                return store
+            return self._write_vector_store(gen, name, model, ids, vectors)
+
+    def _write_vector_store(self, gen: int, name: str, model: str, ids: list[str], vectors: int,
+                            page: int = 5000) -> StoredVectors:
+        t0 = time.perf_counter()
+        col = self._collection(name)
+        writer = StoreWriter(self.vectors_path(gen), ids, self.embedder.dim, gen, model,
+                             sentences=max(vectors - len(ids), 0))
+        try:
+            for variant in ("orig", "sent"):
+                offset = 0
+                while True:
+                    got = self._call(lambda v, o: col.get(where={"variant": v}, include=["metadatas", "embeddings"],
+                                                          limit=page, offset=o), variant, offset)
+                    if not len(got["ids"]):
+                        break
+                    metas = got["metadatas"]
+                    if variant == "orig":
+                        writer.add_passages([str(m["passage_id"]) for m in metas], got["embeddings"])
+                    else:
+                        writer.add_sentences([str(m["passage_id"]) for m in metas],
+                                             [(int(m["start"]), int(m["end"])) for m in metas], got["embeddings"])
+                    offset += len(got["ids"])
+            store = writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+        log.info("vector store g%04d: %d passages, %d sentences written in %.1f s", gen, len(ids),
+                 len(store.sentence_vectors), time.perf_counter() - t0)
+        return store
 
     def dense_search(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None,
                      folded: bool = False) -> list[tuple[str, float]]:
@@ -403,7 +526,7 @@ class KnowledgeIndex:
         """
         snap = self.snapshot()
         if not (folded and self.fold_vectors):
-            return _exact_search(snap, np.asarray(vector, dtype=np.float32), k, where)
+            return _snapshot_search(snap, np.asarray(vector, dtype=np.float32), k, where)
         clauses: list[dict[str, Any]] = [{"variant": "fold"}]  # the written passages were searched above
         for key, value in (where or {}).items():
             clauses.append({key: {"$in": list(value)}} if isinstance(value, list | tuple | set) else {key: value})
@@ -546,12 +669,18 @@ class KnowledgeIndex:
         passages = the_plan.passages
         BM25Index.build([p.id for p in passages], [p.text for p in passages], str(gen)).save(self.bm25_path(gen))
         phase("bm25")
+        if self.dense_mode(len(the_plan.records)) == "compact":
+            # written before the pointer flips, so workers that swap to this generation only open it
+            ids = [str(meta["passage_id"]) for _, meta in self._passage_rows(self._collection(name), embeddings=False)]
+            self.vector_store(gen, name, embedder.model_id, ids, len(the_plan.records))
+            phase("vectors")
         self._set_pointer({
             "active": name,
             "generation": gen,
             "model": embedder.model_id,
             "documents": len(unique_docs),
             "passages": len(passages),
+            "vectors": len(the_plan.records),
             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         })
         self._cleanup(keep={gen, old_gen}, generations=[*generations, (gen, name)])
@@ -763,6 +892,12 @@ class KnowledgeIndex:
                 m = re.fullmatch(r"g(\d{4,})(\.old)?", d.name)
                 if d.name.startswith(".bm25-") or (m and int(m.group(1)) not in keep):
                     shutil.rmtree(d, ignore_errors=True)
+        vroot = self.settings.vectors_dir / self.name
+        if vroot.exists():
+            for d in vroot.iterdir():
+                m = re.fullmatch(r"g(\d{4,})(\.old)?", d.name)
+                if m and int(m.group(1)) not in keep:
+                    shutil.rmtree(d, ignore_errors=True)
 
     def _remove_orphan_segment_dirs(self) -> None:
         """Embedded Chroma keeps the folder of a deleted collection's vector segment: remove folders that no
@@ -790,7 +925,22 @@ class KnowledgeIndex:
             if not _looks_like_not_found(exc):
                 raise
         shutil.rmtree(self.settings.bm25_dir / self.name, ignore_errors=True)
+        shutil.rmtree(self.settings.vectors_dir / self.name, ignore_errors=True)
         self._snapshot = None
+
+
+def _documents_of(passages: list[Passage]) -> dict[str, dict[str, Any]]:
+    """Per-document metadata of a snapshot, with its passage count."""
+    documents: dict[str, dict[str, Any]] = {}
+    for p in passages:
+        d = documents.setdefault(p.doc_id, {
+            "id": p.doc_id, "title": p.title, "number": p.number, "kind": p.kind, "status": p.status,
+            "issued": p.issued, "effective": p.effective, "issuer": p.issuer, "amended_by": p.amended_by,
+            "replaced_by": p.replaced_by, "expired": p.expired, "text_form": p.text_form,
+            "passages": 0,
+        })
+        d["passages"] += 1
+    return documents
 
 
 def _looks_like_not_found(exc: Exception) -> bool:

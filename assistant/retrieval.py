@@ -35,6 +35,7 @@ from assistant.text import (
     tokenize,
     tokenize_folded,
 )
+from assistant.vector_store import top_indices
 
 # "Nghị định 33/2023", "KL 137", "Chỉ thị số 45", "34-KL/TW": users name documents by kind + number
 _KIND_WORDS = LEXICON.kind_words  # lexicon.yaml: document_words
@@ -208,13 +209,13 @@ class HybridSearcher:
             scores = snap.bm25.scores(q.text, folded=folded)
             if mask is not None:
                 scores = np.where(mask, scores, 0.0)
-            order = np.argsort(-scores, kind="stable")[:n]
+            order = top_indices(scores, n)
             lists[name] = [int(i) for i in order if scores[i] > 0]
         return lists
 
     def _dense_lists(self, snap: Snapshot, q: QueryInfo, filters: dict[str, Any] | None,
                      n: int) -> tuple[dict[str, list[int]], dict[int, float]]:
-        pos = {p.id: i for i, p in enumerate(snap.passages)}
+        pos = snap.positions
         lists: dict[str, list[int]] = {}
         sims: dict[int, float] = {}
         assert q.vector is not None, "prepare(need_vectors=True) embeds the query for every dense mode"
@@ -378,10 +379,11 @@ class HybridSearcher:
         top_rrf = max(h.rrf for h in pool) or 1.0
         for h in pool:
             i = idx_of[id(h)]
-            rows = np.nonzero(snap.sentence_passage == i)[0]
+            span = snap.sentence_rows(i)  # contiguous rows: no scan of every sentence per candidate
+            rows = range(span.start, span.stop)
             sent_hits: list[SentenceHit] = []
             if len(rows):
-                S = snap.sentence_vectors[rows]
+                S: np.ndarray = np.array(snap.sentence_vectors[span], dtype=np.float32)  # a copy, off a memory map too
                 sims = S @ q.vector
                 if q.folded_input and q.vector_folded is not None:
                     sims = np.maximum(sims, S @ qv)

@@ -25,6 +25,7 @@ async def health(assistant: AssistantDep, settings: SettingsDep) -> JSONResponse
         try:
             stats = assistant.index.stats()
             body["index"] = stats
+            body["search"] = assistant.index.search_info(stats)  # exact, or compact past a size (#27)
             if not stats["passages"]:
                 body["status"] = "degraded"
                 body["reason"] = "index empty: run `kiemnhiem ingest`"
