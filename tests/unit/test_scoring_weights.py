@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -12,6 +13,7 @@ from assistant.answering.scoring import adjustment, features
 from assistant.answering.turn import build_turn
 from assistant.answering.weights import WEIGHTS, WeightsError, parse
 from assistant.config import Settings
+from assistant.tools.fit_weights import GOLD, fit, is_dev
 from tests.unit.test_compose import hit
 
 TODAY = date(2026, 11, 30)
@@ -57,3 +59,14 @@ def test_a_malformed_table_is_refused() -> None:
         parse({**data, "features": {"x": "big"}})
     with pytest.raises(KeyError):
         WEIGHTS.with_features(no_such_feature=1.0)
+
+
+def test_the_fit_keeps_a_change_only_when_the_dev_count_drops() -> None:
+    def score(w) -> int:  # noqa: ANN001 - a stand-in objective: fewer failures the lower "meta" weighs
+        return 10 + round(100 * w.features["meta"])
+
+    best, n = fit(score, WEIGHTS, progress=lambda _: None)
+    assert best.features["meta"] == WEIGHTS.features["meta"] * 2 and n == score(best) < score(WEIGHTS)
+    assert all(best.features[k] == v for k, v in WEIGHTS.features.items() if k != "meta")
+    ids = [json.loads(line)["id"] for line in GOLD.read_text("utf-8").splitlines() if line.strip()]
+    assert 0.4 < sum(map(is_dev, ids)) / len(ids) < 0.6  # about half, by id alone
