@@ -13,7 +13,6 @@ with ``--write``, when the fit beats the shipped weights on dev and does no wors
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from assistant.answering.trace import Trace
 from assistant.answering.weights import WEIGHTS, Weights
 from assistant.config import Settings, configure_threads
 from assistant.evaluation import GoldQuestion, key_fact_hits, load_questions, reader_checks
+from assistant.evaluation.split import split_of
 
 REPO = Path(__file__).resolve().parents[2]
 GOLD = REPO / "eval" / "questions.jsonl"
@@ -36,8 +36,8 @@ STEPS = (0.0, 0.5, 1.5, 2.0)
 
 
 def is_dev(item_id: str) -> bool:
-    """The dev half: the first byte of sha1(id) is even (the split every set uses; the rest is held out)."""
-    return hashlib.sha1(item_id.strip().encode("utf-8")).digest()[0] % 2 == 0
+    """The dev half, as every set splits (``assistant.evaluation.split``); the rest is held out."""
+    return split_of(item_id) == "dev"
 
 
 @dataclass(frozen=True)
