@@ -114,6 +114,9 @@ def test_choice_by_size() -> None:
     assert choose_mode(200_000, "auto", 200_000) == "compact"
     assert choose_mode(5_000_000, "exact", 200_000) == "exact"
     assert choose_mode(10, "compact", 200_000) == "compact"
+    default = Settings.model_fields["compact_from_vectors"].default
+    assert choose_mode(1_649, "auto", default) == "exact", "today's index keeps the exact path"
+    assert choose_mode(1_000_000, "auto", default) == "compact"
 
 
 def test_store_round_trip_sorts_sentences_and_memory_maps(tmp_path: Path) -> None:
