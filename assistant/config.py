@@ -62,8 +62,10 @@ class Settings(BaseSettings):
                     "scan with exact re-score over vectors memory-mapped from <data_dir>/vectors (shared by "
                     "workers); exact / compact force one")
     compact_from_vectors: int = Field(
-        default=200_000, ge=0,
-        description="Stored vectors (passages + sentences) from which auto switches to the compact search")
+        default=50_000, ge=0,
+        description="Stored vectors (passages + sentences) from which auto switches to the compact search. "
+                    "Measured (docs/benchmarks.md, Scale): at 100,000 an exact worker opened in 161 s at 1.2 GiB "
+                    "resident and scanned slower than compact; at 10,000 both scans take under a millisecond")
 
     # --- retrieval ---------------------------------------------------------------------------
     top_k: int = Field(default=5, ge=1, le=50, description="Passages returned to the answerer")

@@ -416,7 +416,7 @@ class KnowledgeIndex:
         pvec = np.asarray([r[2] for r in rows], dtype=np.float32).reshape(len(rows), dim)
         ids = [p.id for p in passages]
         pos = {pid: i for i, pid in enumerate(ids)}
-        sents = self._call(lambda: col.get(where={"variant": "sent"}, include=["metadatas", "embeddings"]))
+        sents = self._get_all(col, {"variant": "sent"}, ["metadatas", "embeddings"])
         order = sorted(range(len(sents["ids"])), key=lambda i: (pos.get(str(sents["metadatas"][i]["passage_id"]), -1),
                                                               int(sents["metadatas"][i]["start"])))
         order = [i for i in order if str(sents["metadatas"][i]["passage_id"]) in pos]
@@ -435,9 +435,22 @@ class KnowledgeIndex:
     def _passage_rows(self, col: Any, embeddings: bool) -> list[tuple[Any, ...]]:
         """The written passages' (text, metadata[, vector]) rows in snapshot order: by document, then ordinal."""
         include = ["documents", "metadatas", *(["embeddings"] if embeddings else [])]
-        got = self._call(lambda: col.get(where={"variant": "orig"}, include=include))
+        got = self._get_all(col, {"variant": "orig"}, include)
         cols = [got["documents"], got["metadatas"], *([got["embeddings"]] if embeddings else [])]
         return sorted(zip(*cols, strict=True), key=lambda r: (str(r[1]["doc_id"]), int(r[1].get("ordinal", 0))))
+
+    def _get_all(self, col: Any, where: dict[str, Any], include: list[str], page: int = 5000) -> dict[str, list[Any]]:
+        """Every row matching ``where``, read in pages: one ``get`` of ~30,000 rows or more fails inside
+        Chroma ("too many SQL variables", measured at 100,000 stored vectors)."""
+        out: dict[str, list[Any]] = {"ids": [], **{key: [] for key in include}}
+        offset = 0
+        while True:
+            got = self._call(lambda o: col.get(where=where, include=include, limit=page, offset=o), offset)
+            for key in out:
+                out[key].extend(got[key] if got[key] is not None else [])
+            if len(got["ids"]) < page:
+                return out
+            offset += page
 
     def _bm25_for(self, gen: int, passages: list[Passage]) -> BM25Index:
         ids = [p.id for p in passages]

@@ -114,6 +114,9 @@ def test_choice_by_size() -> None:
     assert choose_mode(200_000, "auto", 200_000) == "compact"
     assert choose_mode(5_000_000, "exact", 200_000) == "exact"
     assert choose_mode(10, "compact", 200_000) == "compact"
+    default = Settings.model_fields["compact_from_vectors"].default
+    assert choose_mode(1_649, "auto", default) == "exact", "today's index keeps the exact path"
+    assert choose_mode(1_000_000, "auto", default) == "compact"
 
 
 def test_store_round_trip_sorts_sentences_and_memory_maps(tmp_path: Path) -> None:
@@ -216,3 +219,13 @@ def test_health_reports_the_search_mode(compact_index: Any, fake_index: Any, fak
         assert body["search"]["dense"] == mode, body
         assert body["search"]["vectors"] == body["index"]["vectors"] > 0
         assert body["search"]["compact_from_vectors"] == settings.compact_from_vectors
+
+
+def test_the_snapshot_reads_chroma_in_pages(fake_index: Any) -> None:
+    """One ``get`` of every sentence row fails inside Chroma at 100,000 stored vectors ("too many SQL
+    variables"): rows are read in pages, and the pages together are every row once."""
+    col = fake_index._collection(fake_index._pointer()["active"])
+    whole = col.get(where={"variant": "sent"}, include=["metadatas"])
+    paged = fake_index._get_all(col, {"variant": "sent"}, ["metadatas"], page=7)
+    assert len(paged["ids"]) == len(whole["ids"]) > 7 and sorted(paged["ids"]) == sorted(whole["ids"])
+    assert len(paged["metadatas"]) == len(paged["ids"])
