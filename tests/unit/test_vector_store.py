@@ -10,7 +10,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
+from assistant.answering.chain import Assistant
 from assistant.config import Settings
 from assistant.vector_store import (
     ARGSORT_MAX,
@@ -206,11 +209,6 @@ def test_a_lost_store_is_written_again_from_chroma(compact_index: Any) -> None:
 
 
 def test_health_reports_the_search_mode(compact_index: Any, fake_index: Any, fake_settings: Settings) -> None:
-    from fastapi.testclient import TestClient
-
-    from api.app import create_app
-    from assistant.chain import Assistant
-
     for index, settings, mode in ((fake_index, fake_settings, "exact"),
                                   (compact_index, compact_index.settings, "compact")):
         app = create_app(settings)
