@@ -4,7 +4,7 @@ import { ApiError, getJSON } from "./http.js";
 import { openDocument } from "./sources.js";
 import { els, state } from "./state.js";
 import {
-  NETWORK_ERROR_MSG, el, externalLink, formatDate, isOfficialUrl, isPhone, officialFirst, periodBadge, prefersReducedMotion,
+  NETWORK_ERROR_MSG, el, externalLink, formatDate, isOfficialUrl, isPhone, officialFirst, periodBadge, scrollWithin,
   statusBadge, str, textFormBadge,
 } from "./util.js";
 
@@ -179,7 +179,7 @@ export function openPanel(msg, citation, trigger) {
     if (markEl) {
       requestAnimationFrame(() => {
         if (token !== state.panelToken) return;
-        markEl.scrollIntoView({ block: "center", behavior: prefersReducedMotion() ? "auto" : "smooth" });
+        scrollWithin(body, markEl, "center");
       });
     }
   };

@@ -4,7 +4,7 @@ import { ApiError, getJSON } from "./http.js";
 import { closePanel, loadDoc } from "./panel.js";
 import { els, showBanner, state } from "./state.js";
 import {
-  $, NETWORK_ERROR_MSG, el, externalLink, formatDate, officialFirst, prefersReducedMotion, statusBadge, str, textFormBadge,
+  $, NETWORK_ERROR_MSG, el, externalLink, formatDate, officialFirst, scrollWithin, statusBadge, str, textFormBadge,
 } from "./util.js";
 
 // ---------------------------------------------------------------- tabs
@@ -114,7 +114,7 @@ export async function openDocument(docId, anchor = "") {
   if (anchor) {
     const target = box.querySelector(`[data-anchor="${CSS.escape(anchor)}"]`);
     if (target) {
-      target.scrollIntoView({ block: "start" });
+      scrollWithin(box, target, "start");
       const h = target.querySelector(".section-heading");
       if (h) h.focus({ preventScroll: true });
       target.classList.add("flash");
@@ -202,7 +202,7 @@ export function renderDocument(doc) {
                 e.preventDefault();
                 const target = document.getElementById(id);
                 if (!target) return;
-                target.scrollIntoView({ block: "start", behavior: prefersReducedMotion() ? "auto" : "smooth" });
+                scrollWithin(els.sourceDoc, target, "start");
                 headingEl.focus({ preventScroll: true });
                 if (history.replaceState) history.replaceState(null, "", `#${id}`);
               },

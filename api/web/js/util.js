@@ -177,6 +177,20 @@ export function str(v) {
   return typeof v === "string" ? v : v === undefined || v === null ? "" : String(v);
 }
 
+/**
+ * Scroll `container` (and only it) so that `target` sits at its top ("start") or middle ("center").
+ * Element.scrollIntoView also scrolls every scrollable ancestor, the page included: with a long passage
+ * the header and the panel's close button slid out of sight (issue 25, item 4).
+ */
+export function scrollWithin(container, target, block = "start") {
+  if (!container || !target || !container.contains(target)) return;
+  const box = container.getBoundingClientRect();
+  const r = target.getBoundingClientRect();
+  const offset = r.top - box.top + container.scrollTop;
+  const top = block === "center" ? offset - (container.clientHeight - r.height) / 2 : offset - 8;
+  container.scrollTo({ top: Math.max(0, top), behavior: prefersReducedMotion() ? "auto" : "smooth" });
+}
+
 export function prefersReducedMotion() {
   return window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 }
