@@ -38,6 +38,11 @@ KIND_LABELS = {
     "tin-tuc": "Tin tức",
     "khac": "Tài liệu",
 }
+# how a document's text relates to the official one (``text_form``; assistant/documents.py validates it)
+TEXT_FORM_LABELS = {
+    "nguyen-van": "Nguyên văn",
+    "tom-luoc": "Tóm lược",
+}
 
 
 @dataclass(frozen=True)

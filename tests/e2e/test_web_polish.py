@@ -5,15 +5,23 @@ Every check runs at 1280×800 and at 390×844 against the session ``server``; sc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e import test_browser  # its module-level check skips (or fails in CI) without Chromium and playwright
-from tests.e2e.test_browser import ANSWER_TIMEOUT, Q_BAN_BAU_CU, Q_KIEM_NHIEM, Tab, ask, load, open_tab, screenshot
+from tests.e2e import (
+    test_browser,  # its module-level check skips (or fails in CI) without Chromium and playwright
+)
+from tests.e2e.test_browser import (
+    Q_BAN_BAU_CU,
+    Q_KIEM_NHIEM,
+    Tab,
+    ask,
+    load,
+    open_tab,
+    screenshot,
+)
 from tests.support import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]

@@ -91,6 +91,12 @@ export function sectionDomId(section, index) {
 export async function openDocument(docId, anchor = "") {
   if (document.body.dataset.view !== "sources") selectTab("sources");
   state.currentDocId = docId;
+  if (document.body.classList.contains("admin-open")) {
+    // the admin pane (uploads.js) gives its place back to the document
+    document.body.classList.remove("admin-open");
+    els.uploadBox.hidden = true;
+    document.getElementById("admin-open")?.setAttribute("aria-expanded", "false");
+  }
   document.body.classList.add("doc-open");
   els.sourceList.querySelectorAll(".doc-item").forEach((b) => {
     if (b.dataset.id === docId) b.setAttribute("aria-current", "true");

@@ -167,6 +167,22 @@ export function formatDate(value) {
   return m ? `${m[3]}/${m[2]}/${m[1]}` : value;
 }
 
+/**
+ * A date typed as people in Vietnam write it (dd/mm/yyyy; "/", "-" or "." between; one-digit day or month)
+ * to ISO "YYYY-MM-DD". Returns "" for an empty field and null for a date that does not exist (31/02/2024).
+ * formatDate is its inverse: the one date format users read and type.
+ */
+export function parseDate(text) {
+  const raw = str(text).trim();
+  if (!raw) return "";
+  const m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(raw);
+  if (!m) return null;
+  const [day, month, year] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const d = new Date(Date.UTC(year, month - 1, day));
+  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) return null;
+  return `${m[3]}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+}
+
 export function formatMs(ms) {
   if (typeof ms !== "number" || !isFinite(ms)) return "";
   if (ms < 1000) return `${Math.round(ms)} ms`;
