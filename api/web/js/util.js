@@ -140,25 +140,64 @@ export function periodBadge(c) {
   return text ? el("span", { className: "badge period-badge", text }) : null;
 }
 
-function hostRank(url) {
-  let host = "";
+// Links that open the official text of a document itself: a page of one document in a state legal database
+// (not a publisher's news, Q&A, introduction or home page). Only these are labelled "văn bản chính thức".
+const OFFICIAL_TEXT = [
+  [/(^|\.)vbpl\.vn$/, (u) => /toanvan|vbpq|itemid=/i.test(u.pathname + u.search)],
+  [/^vanban\.chinhphu\.vn$/, (u) => /docid=\d+/i.test(u.search)],
+  [/^(congbao|datafiles)\.chinhphu\.vn$/, (u) => u.pathname.length > 1],
+  [/^phapdien\.moj\.gov\.vn$/, (u) => /tracuu|demuc|de-muc/i.test(u.pathname + u.search)],
+];
+// copies of a document in a code or data repository: listed, never the link a citation is printed with
+const MIRROR_HOSTS = ["github.com", "raw.githubusercontent.com", "gitlab.com", "huggingface.co"];
+
+function parsedUrl(url) {
   try {
-    host = new URL(url).hostname.toLowerCase();
+    return new URL(url);
   } catch {
-    return 99;
+    return null;
   }
-  const i = OFFICIAL_HOSTS.findIndex((h) => host === h || host.endsWith(`.${h}`));
-  return i === -1 ? 50 : i;
 }
 
-export function isOfficialUrl(url) {
-  return hostRank(url) < 50;
+function onHost(host, list) {
+  return list.findIndex((h) => host === h || host.endsWith(`.${h}`));
 }
 
-/** Safe http(s) URLs, official publishers first (stable otherwise). */
+/** 0 the official text, 10+ an official publisher's other pages, 50 any other site, 90 a mirror. */
+function linkRank(url) {
+  const u = parsedUrl(url);
+  if (!u) return 99;
+  const host = u.hostname.toLowerCase();
+  if (isOfficialText(url)) return 0;
+  const i = onHost(host, OFFICIAL_HOSTS);
+  if (i !== -1) return 10 + i;
+  return onHost(host, MIRROR_HOSTS) === -1 ? 50 : 90;
+}
+
+/** Whether the link opens the official text itself (see OFFICIAL_TEXT). */
+export function isOfficialText(url) {
+  const u = parsedUrl(url);
+  if (!u) return false;
+  const host = u.hostname.toLowerCase().replace(/^www\./, "");
+  return OFFICIAL_TEXT.some(([re, isText]) => re.test(host) && isText(u));
+}
+
+/** What a link to a source says it opens: the official text, or the site it is on. */
+export function sourceLinkLabel(url) {
+  if (isOfficialText(url)) return "Mở văn bản chính thức";
+  const u = parsedUrl(url);
+  return u ? `Mở trang nguồn (${u.hostname.replace(/^www\./, "")})` : "Mở nguồn";
+}
+
+/** Safe http(s) URLs, the official text first, then official publishers, other sites, mirrors last. */
 export function officialFirst(urls) {
   const safe = (Array.isArray(urls) ? urls : [urls]).map(safeHttpUrl).filter(Boolean);
-  return [...new Set(safe)].map((u, i) => [hostRank(u), i, u]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
+  return [...new Set(safe)].map((u, i) => [linkRank(u), i, u]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
+}
+
+/** The one link a citation is copied and printed with: the best of its document's links. */
+export function citationUrl(c) {
+  return officialFirst([...(Array.isArray(c.source_urls) ? c.source_urls : []), c.source_url])[0] || "";
 }
 
 export function formatDate(value) {
@@ -183,10 +222,26 @@ export function parseDate(text) {
   return `${m[3]}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
 }
 
+/** A duration for readers, in seconds ("0,8 giây"): never milliseconds. */
 export function formatMs(ms) {
   if (typeof ms !== "number" || !isFinite(ms)) return "";
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  return `${(ms / 1000).toLocaleString("vi-VN", { maximumFractionDigits: 1 })} giây`;
+  const seconds = ms / 1000;
+  return `${seconds.toLocaleString("vi-VN", { minimumFractionDigits: seconds < 10 ? 1 : 0, maximumFractionDigits: 1 })} giây`;
+}
+
+/** Lower case without diacritics (đ → d), after NFC: a search matches with or without accents. */
+export function fold(text) {
+  return str(text).normalize("NFC").toLowerCase().replace(/đ/g, "d").normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+}
+
+/**
+ * Keep a fixed, bottom-anchored message (the undo toast) above the composer when the chat is shown, so it
+ * never covers the question box on a phone; elsewhere the stylesheet's place applies.
+ */
+export function placeAboveComposer(node) {
+  const composer = document.getElementById("composer");
+  const box = composer && composer.offsetParent !== null ? composer.getBoundingClientRect() : null;
+  node.style.bottom = box && box.height ? `${Math.max(12, window.innerHeight - box.top + 8)}px` : "";
 }
 
 export function str(v) {
