@@ -90,7 +90,6 @@ def test_axe_has_no_serious_violation_in_any_view(server: Server, themed_tab: tu
     screenshot(page, f"a11y-sources-{name}.png")
 
     page.evaluate("(key) => sessionStorage.setItem('kiemnhiem.adminKey', key)", ADMIN_KEY)
-    print("\n".join(problems))
     page.reload()
     expect(page.locator("body")).to_have_attribute("data-health", "ok")
     page.locator("#tab-sources").click()

@@ -244,3 +244,32 @@ def test_a_note_uploaded_from_the_browser_is_answered_from(upload_server: Server
     expect(box.locator(".upload-status")).to_contain_text("Đã xóa", timeout=120_000)
     assert httpx.get(srv.url + "/admin/uploads", headers={"X-Admin-Key": ADMIN_KEY}, timeout=30).json() == []
     assert tab.csp_violations() == [] and tab.errors == []
+
+
+def test_vocabulary_and_upload_errors_are_written_for_people(upload_server: Server) -> None:
+    """GET /vocabulary gives every kind, status and text form with its Vietnamese label; a refused upload's
+    details say where (the file and line, or the form field) in words, never the metadata file's name."""
+    from assistant.models import KINDS, STATUSES, TEXT_FORM_LABELS
+
+    vocab = httpx.get(upload_server.url + "/vocabulary", timeout=30).json()
+    assert [k["value"] for k in vocab["kinds"]] == list(KINDS)
+    assert [s["value"] for s in vocab["statuses"]] == list(STATUSES)
+    assert {t["value"] for t in vocab["text_forms"]} == set(TEXT_FORM_LABELS)
+    assert all(o["label"] and not SLUG.search(o["label"]) for group in vocab.values() for o in group), vocab
+
+    headers = {"X-Admin-Key": ADMIN_KEY}
+    bad = httpx.post(upload_server.url + "/admin/uploads", headers=headers, timeout=60,
+                     files={"file": ("loi.md", BAD_NOTE.encode())})
+    assert bad.status_code == 422, bad.text
+    err = bad.json()["error"]
+    assert err["details"][0]["message"].startswith("loi.md, dòng 4: ") and err["details"][0]["line"] == 4, err
+    no_jargon(err["message"] + " ".join(d["message"] for d in err["details"]))
+    # a value sent by hand past the form's checks: the field is named, the metadata file is not
+    field = httpx.post(upload_server.url + "/admin/uploads", headers=headers, timeout=60, data={"issued": "2024-13-45"},
+                       files={"file": ("trang.html", GOOD_HTML.encode())})
+    assert field.status_code == 422, field.text
+    err = field.json()["error"]
+    assert err["details"][0]["field"] == "issued", err
+    assert "2024-13-45" in err["details"][0]["message"] and "biểu mẫu" in err["details"][0]["message"], err
+    no_jargon(err["message"] + " ".join(d["message"] for d in err["details"]))
+    assert httpx.get(upload_server.url + "/admin/uploads", headers=headers, timeout=30).json() == []
