@@ -310,3 +310,46 @@ def test_official_text_label_copy_and_print_cite_the_official_source(server: Ser
     expect(link).to_have_attribute("href", re.compile(r"vbpl\.vn"))
     screenshot(page, f"web-official-text-link-{tab.viewport}.png")  # type: ignore[attr-defined]
     tab.assert_clean()
+
+
+def test_the_rules_behind_dates_search_and_links(server: Server, browser: Browser) -> None:
+    """util.js, in the page: dd/mm/yyyy dates (only real ones), search with or without diacritics, and which
+    link is the official text, which the best to print, which only a mirror."""
+    t = open_tab(browser, **DESKTOP)
+    try:
+        page = load(t, server.url)
+        got = page.evaluate("""async () => {
+            const u = await import("/static/js/util.js");
+            const urls = [
+                "https://github.com/diepxuan/diepxuan.github.io/blob/x/van-ban/luat.md",
+                "https://nganhangphapluat.thukyluat.vn/tu-van-phap-luat/so-luong-thanh-vien-181360",
+                "http://hoidongbaucu.quochoi.vn/to-chuc-bcdp/Pages/gioi-thieu.aspx",
+                "https://vbpl.vn/TW/Pages/vbpq-toanvan.aspx?ItemID=96185",
+                "https://phapdien.moj.gov.vn",
+                "https://vanban.chinhphu.vn/?classid=1&docid=216606&pageid=27160",
+            ];
+            return {
+                dates: ["25/06/2015", "1/9/2015", "01-09-2015", "31.12.2024", "29/02/2024", "31/02/2024",
+                        "29/02/2023", "2015-06-25", "25/6/15", ""].map(u.parseDate),
+                folded: ["Bầu cử", "ĐẢNG ỦY", "bau cu", "Nghị định 33/2023/NĐ-CP"].map(u.fold),
+                text: urls.map(u.isOfficialText),
+                labels: urls.map(u.sourceLinkLabel),
+                order: u.officialFirst(urls),
+                cited: u.citationUrl({ source_url: urls[0], source_urls: [urls[0], urls[1], urls[2]] }),
+                seconds: [850, 12345, 40].map(u.formatMs),
+            };
+        }""")
+    finally:
+        t.page.context.close()
+    assert got["dates"] == ["2015-06-25", "2015-09-01", "2015-09-01", "2024-12-31", "2024-02-29", None, None, None,
+                            None, ""]
+    assert got["folded"] == ["bau cu", "dang uy", "bau cu", "nghi dinh 33/2023/nd-cp"]
+    assert got["text"] == [False, False, False, True, False, True]
+    assert got["labels"][3] == got["labels"][5] == "Mở văn bản chính thức"
+    assert got["labels"][2] == "Mở trang nguồn (hoidongbaucu.quochoi.vn)"
+    assert set(got["order"][:2]) == {
+        "https://vbpl.vn/TW/Pages/vbpq-toanvan.aspx?ItemID=96185",
+        "https://vanban.chinhphu.vn/?classid=1&docid=216606&pageid=27160"}
+    assert "github.com" in got["order"][-1]
+    assert got["cited"] == "http://hoidongbaucu.quochoi.vn/to-chuc-bcdp/Pages/gioi-thieu.aspx"
+    assert got["seconds"] == ["0,9 giây", "12 giây", "dưới 0,1 giây"]

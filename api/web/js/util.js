@@ -226,7 +226,8 @@ export function parseDate(text) {
 export function formatMs(ms) {
   if (typeof ms !== "number" || !isFinite(ms)) return "";
   const seconds = ms / 1000;
-  return `${seconds.toLocaleString("vi-VN", { minimumFractionDigits: seconds < 10 ? 1 : 0, maximumFractionDigits: 1 })} giây`;
+  if (seconds < 0.1) return "dưới 0,1 giây";
+  return `${seconds.toLocaleString("vi-VN", { minimumFractionDigits: seconds < 10 ? 1 : 0, maximumFractionDigits: seconds < 10 ? 1 : 0 })} giây`;
 }
 
 /** Lower case without diacritics (đ → d), after NFC: a search matches with or without accents. */
