@@ -18,6 +18,7 @@ from tests.e2e import (
     test_browser,  # its module-level check skips (or fails in CI) without Chromium and playwright
 )
 from tests.e2e.test_browser import ADMIN_KEY, Q_KIEM_NHIEM, Tab, ask, load, open_tab, screenshot
+from tests.e2e.test_web_polish import VIEWPORTS
 from tests.support import Server
 
 try:
@@ -32,10 +33,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 browser = test_browser.browser
 
-VIEWPORTS = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True},
-}
 AXE = Axe()
 
 

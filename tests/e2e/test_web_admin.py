@@ -15,22 +15,20 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e import (
     test_browser,  # its module-level check skips (or fails in CI) without Chromium and playwright
+    test_web_polish,
 )
-from tests.e2e.test_browser import ADMIN_KEY, Tab, load, open_tab, screenshot
+from tests.e2e.test_browser import ADMIN_KEY, Tab, load, screenshot
 from tests.support import Server, clone_index, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 browser = test_browser.browser
 
-VIEWPORTS = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True},
-}
+tab = test_web_polish.tab  # a fresh tab at 1280×800 or 390×844
 SLUG = re.compile(r"\b[a-z]+(?:-[a-z]+)+\b")  # con-hieu-luc, tom-luoc, nghi-dinh …
 JARGON = ("sidecar", "front matter", "yaml", "metadata")
 
@@ -77,14 +75,6 @@ def upload_server(kb_settings: Any, tmp_path_factory: pytest.TempPathFactory) ->
                  log_path=tmp_path_factory.mktemp("uploads-log") / "server.log").wait(timeout=300)
     yield srv
     srv.stop()
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def tab(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Tab]:
-    t = open_tab(browser, **VIEWPORTS[request.param])
-    t.viewport = request.param  # type: ignore[attr-defined]
-    yield t
-    t.page.context.close()
 
 
 def upload_posts(tab: Tab) -> int:
