@@ -1,8 +1,8 @@
 // Asking: the streamed request, stop, retry, edit-and-resend, the as-of date and the composer.
 
+import { startEditing, stopEditing } from "./editing.js";
 import { renderHistoryList, showToast } from "./history.js";
 import { ApiError, apiFetch, errorFromResponse, readSSE } from "./http.js";
-import { startEditing, stopEditing } from "./editing.js";
 import {
   addAssistantMessage, addUserMessage, completeMessage, scheduleRender, scrollToBottom, showMessageError,
   updateEditButtons, updateEmptyState,

@@ -4,7 +4,7 @@ import { ApiError, getJSON } from "./http.js";
 import { openDocument } from "./sources.js";
 import { els, state } from "./state.js";
 import {
-  NETWORK_ERROR_MSG, el, externalLink, formatDate, isPhone, officialFirst, periodBadge, scrollWithin, sourceLinkLabel,
+  NETWORK_ERROR_MSG, citationUrl, el, externalLink, formatDate, isPhone, officialFirst, periodBadge, scrollWithin, sourceLinkLabel,
   statusBadge, str, textFormBadge,
 } from "./util.js";
 
@@ -117,7 +117,7 @@ export function openPanel(msg, citation, trigger) {
     link.append(el("span", { className: "visually-hidden", text: " (mở trong thẻ mới)" }));
     linkSlot.replaceChildren(el("span", { className: "url-wrap" }, link, el("span", { className: "url-text", text: ordered[0] })));
   };
-  showLinks([...(Array.isArray(citation.source_urls) ? citation.source_urls : []), citation.source_url]);
+  showLinks([citationUrl(citation)]);
   meta.append(el("div", {}, el("dt", { text: "Nguồn gốc" }), el("dd", {}, linkSlot)));
   body.append(meta);
 
