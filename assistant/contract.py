@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class Citation(BaseModel):
@@ -34,6 +34,18 @@ class Citation(BaseModel):
     valid_from: str = Field(default="", description="Đoạn áp dụng từ ngày (ISO) / the section applies from")
     valid_to: str = Field(default="", description="Đoạn áp dụng đến ngày (ISO) / the section applies until")
     period_label: str = Field(default="", description="Nhãn thời kỳ, ví dụ 'Quy định cũ · 2016–2021' / period badge")
+    # ``source_url`` is the document's first link, often a mirror; readers (copy, print, the panel) pick the
+    # official one from the whole list
+    source_urls: list[str] = Field(default_factory=list, description="Mọi địa chỉ nguồn của văn bản (http/https) / "
+                                   "every http(s) source link of the document")
+
+    @field_validator("source_urls", mode="before")
+    @classmethod
+    def _links(cls, value: Any) -> list[str]:
+        """The passage keeps its links one per line (Chroma metadata holds scalars); plain citations such as
+        "TTXVN: …" are not links."""
+        items = value.split("\n") if isinstance(value, str) else list(value or [])
+        return [u.strip() for u in items if isinstance(u, str) and u.strip().lower().startswith(("http://", "https://"))]
 
 
 class PassageRef(BaseModel):

@@ -12,7 +12,7 @@ from api.deps import AssistantDep, SettingsDep
 from api.errors import APIError
 from api.schemas import SourceDetail, SourceSummary
 from assistant.answering.answer import status_label
-from assistant.models import KIND_LABELS
+from assistant.models import KIND_LABELS, KINDS, STATUSES, TEXT_FORM_LABELS
 from assistant.text import fold
 
 router = APIRouter(tags=["sources"])
@@ -38,6 +38,15 @@ def labels(doc: dict[str, Any]) -> dict[str, str]:
     """Display labels, so the web chat does not copy the tables of assistant/models.py."""
     return {"status_label": status_label(str(doc.get("status", ""))),
             "kind_label": KIND_LABELS.get(str(doc.get("kind", "")), "")}
+
+
+@router.get("/vocabulary", summary="Các lựa chọn loại, tình trạng, dạng văn bản / metadata choices")
+async def vocabulary() -> dict[str, list[dict[str, str]]]:
+    """The metadata choices with their Vietnamese labels, so the admin form offers words, not slugs, and
+    the web chat never copies the tables of assistant/models.py."""
+    return {"kinds": [{"value": k, "label": KIND_LABELS[k]} for k in KINDS],
+            "statuses": [{"value": s, "label": status_label(s)} for s in STATUSES],
+            "text_forms": [{"value": k, "label": v} for k, v in TEXT_FORM_LABELS.items()]}
 
 
 def _split(amended_by: str) -> list[str]:

@@ -8,6 +8,7 @@ index then changes in one ingest, and if that fails the uploads folder is put ba
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -23,13 +24,15 @@ from api.deps import AdminDep, AssistantDep, SettingsDep
 from api.errors import APIError
 from api.routes.sources import DOC_ID
 from assistant.config import Settings
-from assistant.documents import SUPPORTED_SUFFIXES, iter_documents, slugify
+from assistant.documents import SUPPORTED_SUFFIXES, LoadError, iter_documents, slugify
 from assistant.index import IngestBusyError, KnowledgeIndex
 
 router = APIRouter(prefix="/admin/uploads", tags=["admin"])
 
 META_KEYS = ("id", "title", "short_title", "number", "kind", "issuer", "issued", "effective", "status", "text_form")
 UPLOAD_SUFFIXES = (".md", ".txt", ".pdf", ".docx", ".html", ".htm")
+_WHAT = re.compile(r"^(?:sidecar|front matter): ")  # where the loader found the metadata, for curators
+_KEY = re.compile(r"^([a-z_]+):")
 
 
 def _uploaded(settings: Settings) -> list[dict[str, Any]]:
@@ -46,14 +49,30 @@ def _uploaded(settings: Settings) -> list[dict[str, Any]]:
     return out
 
 
+def _problem(error: LoadError, filename: str) -> dict[str, Any]:
+    """One error as an administrator reads it: the uploaded file and its line, or the form field it came
+    from (the form's values travel in a metadata file the admin never sees, so its name is never shown)."""
+    message = _WHAT.sub("", error.message_vi)
+    if error.path.suffix.lower() in SUPPORTED_SUFFIXES:
+        where = f"{filename}, dòng {error.line}" if error.line else filename
+        return {"message": f"{where}: {message}", "line": error.line, "field": None}
+    field = None
+    if error.line and error.path.is_file():
+        lines = error.path.read_text("utf-8", errors="replace").splitlines()
+        m = _KEY.match(lines[error.line - 1]) if error.line <= len(lines) else None
+        field = m.group(1) if m else None
+    return {"message": f"Thông tin nhập trong biểu mẫu: {message}", "line": None, "field": field}
+
+
 def _validate(staging: Path, filename: str) -> Any:
     """Load the staged file exactly as ingest would; errors name the uploaded file and the line."""
     docs, errors = iter_documents([staging])
     if errors or len(docs) != 1:
-        details = [str(e).replace(str(e.path), filename if e.path.suffix.lower() in SUPPORTED_SUFFIXES
-                                  else f"{filename} (siêu dữ liệu / metadata)") for e in errors]
-        raise APIError(422, "invalid_document", "Tài liệu không hợp lệ: " + "; ".join(details or ["không đọc được"]),
-                       "Invalid document: " + "; ".join(details or ["unreadable"]), details=details)
+        problems = [_problem(e, filename) for e in errors]
+        english = [e.text_en().replace(str(e.path), filename) for e in errors]
+        raise APIError(422, "invalid_document",
+                       "Tài liệu không hợp lệ: " + "; ".join([p["message"] for p in problems] or ["không đọc được"]),
+                       "Invalid document: " + "; ".join(english or ["unreadable"]), details=problems)
     return docs[0]
 
 

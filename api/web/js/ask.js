@@ -1,11 +1,12 @@
 // Asking: the streamed request, stop, retry, edit-and-resend, the as-of date and the composer.
 
 import { keepAsOf, restoreAsOf } from "./asof.js";
+import { startEditing, stopEditing } from "./editing.js";
 import { renderHistoryList, showToast } from "./history.js";
 import { ApiError, apiFetch, errorFromResponse, readSSE } from "./http.js";
 import {
-  STEP_WRITING, addAssistantMessage, addUserMessage, completeMessage, scheduleRender, scrollToBottom, setStep,
-  showMessageError, updateEditButtons, updateEmptyState,
+  addAssistantMessage, addUserMessage, completeMessage, scheduleRender, scrollToBottom, showMessageError,
+  updateEditButtons, updateEmptyState,
 } from "./messages.js";
 import { closePanel } from "./panel.js";
 import { plainAnswer } from "./render.js";
@@ -16,8 +17,7 @@ import {
   COUNTER_FROM, GENERIC_ERROR_MSG, HISTORY_CHARS, HISTORY_LIMIT, INTERRUPTED_MSG, MAX_QUESTION_CHARS,
   NETWORK_ERROR_MSG, STOPPED_MSG, isPhone, str,
 } from "./util.js";
-
-const STEP_DELAY_MS = 900; // after this the search is done and the answer is being written
+import { watchWaiting } from "./waiting.js";
 
 // ---------------------------------------------------------------- asking
 
@@ -60,7 +60,7 @@ export async function ask(rawQuestion) {
   }
   if (state.editing) {
     dropLastExchange();
-    state.editing = false;
+    stopEditing();
   }
 
   const history = historyPayload();
@@ -75,7 +75,7 @@ export async function ask(rawQuestion) {
   const controller = new AbortController();
   state.controller = controller;
   setBusy(true);
-  const stepTimer = setTimeout(() => setStep(msg, STEP_WRITING), STEP_DELAY_MS);
+  msg.waiting = watchWaiting(msg); // what the waiting line says follows the request, not a clock
 
   const payload = { question, history };
   if (state.asOf) payload.as_of = state.asOf;
@@ -93,7 +93,7 @@ export async function ask(rawQuestion) {
       showMessageError(msg, (err && err.message) || GENERIC_ERROR_MSG);
     }
   } finally {
-    clearTimeout(stepTimer);
+    msg.waiting.stop();
     if (state.controller === controller) state.controller = null;
     setBusy(false);
   }
@@ -139,7 +139,7 @@ function dropLastExchange() {
 /** "Sửa": the last question goes back into the composer; sending replaces that exchange. */
 export function editLastQuestion(userNode) {
   if (state.busy) return;
-  state.editing = true;
+  startEditing(userNode);
   els.question.value = userNode._question || "";
   updateComposer();
   els.question.focus();
@@ -172,7 +172,7 @@ async function streamAnswer(msg, payload, signal) {
   }
   if (!res.ok) throw await errorFromResponse(res);
   hideBanner();
-  setStep(msg, STEP_WRITING);
+  msg.waiting.accepted();
 
   const type = res.headers.get("content-type") || "";
   if (type.includes("application/json")) {
@@ -300,8 +300,8 @@ export function openConversation(id, { focus = true } = {}) {
   const conv = getConversation(id);
   if (!conv || state.busy) return false;
   state.conv = conv;
-  state.editing = false;
   restoreAsOf(conv);
+  stopEditing();
   setCurrentId(conv.id);
   clearView();
   for (const turn of conv.turns) {
@@ -328,8 +328,8 @@ export function newChat() {
   stopAnswer();
   const previous = state.conv;
   state.conv = null;
-  state.editing = false;
   restoreAsOf(null);
+  stopEditing();
   setCurrentId("");
   clearView();
   els.question.value = "";

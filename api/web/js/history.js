@@ -1,7 +1,7 @@
 // "Lịch sử": the list of kept conversations (open, rename, delete, clear all) and the undo toast.
 
 import { forgetConversation, openConversation } from "./ask.js";
-import { $, el, str } from "./util.js";
+import { $, el, placeAboveComposer, str } from "./util.js";
 import { els, state } from "./state.js";
 import { deleteConversation, listConversations, replaceAll, saveConversation, setCurrentId } from "./store.js";
 
@@ -149,5 +149,6 @@ export function showToast(text, undo) {
     : null;
   toast.replaceChildren(el("span", { className: "toast-text", text }), undoBtn || "");
   toast.hidden = false;
+  placeAboveComposer(toast);
   toast._timer = setTimeout(() => { toast.hidden = true; }, TOAST_MS);
 }

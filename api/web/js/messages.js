@@ -6,7 +6,7 @@ import { plainAnswer, renderAnswer } from "./render.js";
 import { els, state } from "./state.js";
 import { saveConversation } from "./store.js";
 import {
-  $, el, formatDate, formatMs, icon, officialFirst, periodBadge, statusBadge, str, textFormBadge,
+  $, citationUrl, el, formatDate, formatMs, icon, periodBadge, statusBadge, str, textFormBadge,
 } from "./util.js";
 
 export const STEP_SEARCHING = "Đang tìm trong nguồn…";
@@ -209,7 +209,7 @@ export function citationLabel(c) {
 export function renderSourceList(msg) {
   const items = groupCitations(msg.citations).map(({ first: c, ns }) => {
     const label = citationLabel(c);
-    const url = officialFirst([c.source_url])[0] || "";
+    const url = citationUrl(c);
     return el(
       "li",
       {},
@@ -227,8 +227,9 @@ export function renderSourceList(msg) {
         textFormBadge(c.text_form),
         periodBadge(c),
       ),
-      // printed only: the number and link a reader of paper needs
+      // printed only: the number, the official link and the quoted sentence a reader of paper needs
       el("span", { className: "print-only source-print", text: [str(c.number), url].filter(Boolean).join(" — ") }),
+      str(c.quote) ? el("span", { className: "print-only source-quote", text: `“${str(c.quote)}”` }) : null,
     );
   });
   return el(
@@ -263,7 +264,7 @@ export function renderActions(msg) {
     {
       type: "button",
       className: "btn-ghost btn-round feedback-up",
-      attrs: { "aria-label": "Câu trả lời hữu ích 👍", "aria-pressed": "false", title: "Hữu ích" },
+      attrs: { "aria-label": "Câu trả lời hữu ích", "aria-pressed": "false", title: "Hữu ích" },
     },
     icon("up"),
   );
@@ -272,7 +273,7 @@ export function renderActions(msg) {
     {
       type: "button",
       className: "btn-ghost btn-round feedback-down",
-      attrs: { "aria-label": "Câu trả lời chưa tốt 👎", "aria-pressed": "false", "aria-expanded": "false", title: "Chưa tốt" },
+      attrs: { "aria-label": "Câu trả lời chưa tốt", "aria-pressed": "false", "aria-expanded": "false", title: "Chưa tốt" },
     },
     icon("down"),
   );
@@ -299,9 +300,10 @@ export function copyTextFor(msg) {
   if (msg.asOf) text += `\n\nÁp dụng tại ngày ${formatDate(msg.asOf)}`;
   if (!msg.refused && msg.citations && msg.citations.length) {
     const lines = groupCitations(msg.citations).map(({ first: c, ns }) => {
-      const url = officialFirst([c.source_url])[0] || "";
+      const url = citationUrl(c);
       const status = str(c.status_label);
-      return `[${ns.join(", ")}] ${citationLabel(c)}${status ? ` (${status})` : ""}${url ? ` — ${url}` : ""}`;
+      const quote = str(c.quote) ? `\n    “${str(c.quote)}”` : "";
+      return `[${ns.join(", ")}] ${citationLabel(c)}${status ? ` (${status})` : ""}${url ? ` — ${url}` : ""}${quote}`;
     });
     text += `\n\nNguồn:\n${lines.join("\n")}`;
   }

@@ -4,7 +4,7 @@ import { ApiError, getJSON } from "./http.js";
 import { openDocument } from "./sources.js";
 import { els, state } from "./state.js";
 import {
-  NETWORK_ERROR_MSG, el, externalLink, formatDate, isOfficialUrl, isPhone, officialFirst, periodBadge, prefersReducedMotion,
+  NETWORK_ERROR_MSG, citationUrl, el, externalLink, formatDate, isPhone, officialFirst, periodBadge, scrollWithin, sourceLinkLabel,
   statusBadge, str, textFormBadge,
 } from "./util.js";
 
@@ -113,11 +113,11 @@ export function openPanel(msg, citation, trigger) {
   const showLinks = (urls) => {
     const ordered = officialFirst(urls);
     if (!ordered.length) return;
-    const link = externalLink(ordered[0], isOfficialUrl(ordered[0]) ? "Mở văn bản chính thức" : "Mở nguồn gốc");
+    const link = externalLink(ordered[0], sourceLinkLabel(ordered[0]));
     link.append(el("span", { className: "visually-hidden", text: " (mở trong thẻ mới)" }));
     linkSlot.replaceChildren(el("span", { className: "url-wrap" }, link, el("span", { className: "url-text", text: ordered[0] })));
   };
-  showLinks([citation.source_url]);
+  showLinks([citationUrl(citation)]);
   meta.append(el("div", {}, el("dt", { text: "Nguồn gốc" }), el("dd", {}, linkSlot)));
   body.append(meta);
 
@@ -179,7 +179,7 @@ export function openPanel(msg, citation, trigger) {
     if (markEl) {
       requestAnimationFrame(() => {
         if (token !== state.panelToken) return;
-        markEl.scrollIntoView({ block: "center", behavior: prefersReducedMotion() ? "auto" : "smooth" });
+        scrollWithin(body, markEl, "center");
       });
     }
   };

@@ -4,7 +4,8 @@ import { ApiError, getJSON } from "./http.js";
 import { closePanel, loadDoc } from "./panel.js";
 import { els, showBanner, state } from "./state.js";
 import {
-  $, NETWORK_ERROR_MSG, el, externalLink, formatDate, officialFirst, prefersReducedMotion, statusBadge, str, textFormBadge,
+  $, NETWORK_ERROR_MSG, el, externalLink, fold, formatDate, isOfficialText, officialFirst, scrollWithin, statusBadge, str,
+  textFormBadge,
 } from "./util.js";
 
 // ---------------------------------------------------------------- tabs
@@ -33,6 +34,8 @@ export function onTabKeydown(e) {
 }
 // ---------------------------------------------------------------- source browser
 
+let sourceCount = 0; // documents in the list, matching or not
+
 export async function loadSourceList(force = false) {
   if (state.sourcesLoaded && !force) return;
   state.sourcesLoaded = true;
@@ -41,14 +44,16 @@ export async function loadSourceList(force = false) {
   try {
     const docs = await getJSON("/sources");
     const list = Array.isArray(docs) ? docs.filter((d) => d && typeof d === "object") : [];
-    status.textContent = list.length ? `${list.length} tài liệu` : "Chưa có tài liệu nào.";
+    sourceCount = list.length;
+    ensureSearch();
     els.sourceList.replaceChildren(
       ...list.map((d) => {
         const id = str(d.id);
         const metaBits = [str(d.kind_label), str(d.number), formatDate(str(d.issued)), d.uploaded ? "tải lên từ trình duyệt" : ""].filter(Boolean);
+        const haystack = [d.title, d.short_title, d.number, d.kind_label, d.issuer, d.status_label, id, formatDate(str(d.issued))];
         return el(
           "li",
-          {},
+          { dataset: { search: fold(haystack.map(str).join(" ")) } },
           el(
             "button",
             {
@@ -70,6 +75,7 @@ export async function loadSourceList(force = false) {
         );
       }),
     );
+    filterSources();
   } catch (err) {
     state.sourcesLoaded = false;
     status.replaceChildren(
@@ -79,6 +85,44 @@ export async function loadSourceList(force = false) {
     );
     if (err instanceof ApiError && err.network) showBanner(NETWORK_ERROR_MSG);
   }
+}
+
+/** The search box above the document list (created once, with the list). */
+function ensureSearch() {
+  if (document.getElementById("source-search")) return;
+  const input = el("input", {
+    type: "search",
+    id: "source-search",
+    className: "source-search",
+    placeholder: "Tìm theo tên, số hiệu, cơ quan…",
+    attrs: { "aria-controls": "source-list", "aria-describedby": "source-list-status", autocomplete: "off", enterkeyhint: "search", spellcheck: "false" },
+    on: { input: () => filterSources() },
+  });
+  els.sourceListStatus.before(
+    el("div", { className: "source-search-wrap", attrs: { role: "search" } },
+      el("label", { className: "visually-hidden", attrs: { for: "source-search" }, text: "Tìm tài liệu" }), input),
+  );
+}
+
+/** Show the documents whose title, number, type, issuer, status or date hold every word typed (with or
+ * without diacritics), and say how many match. */
+export function filterSources() {
+  const input = document.getElementById("source-search");
+  const words = fold(input ? input.value : "").split(/\s+/).filter(Boolean);
+  let shown = 0;
+  for (const li of els.sourceList.children) {
+    const hit = words.every((w) => (li.dataset.search || "").includes(w));
+    li.hidden = !hit;
+    if (hit) shown += 1;
+  }
+  const total = sourceCount;
+  els.sourceListStatus.textContent = !total
+    ? "Chưa có tài liệu nào."
+    : !words.length
+      ? `${total} tài liệu`
+      : shown
+        ? `${shown}/${total} tài liệu khớp “${input.value.trim()}”`
+        : `Không có tài liệu nào khớp “${input.value.trim()}”.`;
 }
 
 export function sectionDomId(section, index) {
@@ -91,6 +135,12 @@ export function sectionDomId(section, index) {
 export async function openDocument(docId, anchor = "") {
   if (document.body.dataset.view !== "sources") selectTab("sources");
   state.currentDocId = docId;
+  if (document.body.classList.contains("admin-open")) {
+    // the admin pane (uploads.js) gives its place back to the document
+    document.body.classList.remove("admin-open");
+    els.uploadBox.hidden = true;
+    document.getElementById("admin-open")?.setAttribute("aria-expanded", "false");
+  }
   document.body.classList.add("doc-open");
   els.sourceList.querySelectorAll(".doc-item").forEach((b) => {
     if (b.dataset.id === docId) b.setAttribute("aria-current", "true");
@@ -114,7 +164,7 @@ export async function openDocument(docId, anchor = "") {
   if (anchor) {
     const target = box.querySelector(`[data-anchor="${CSS.escape(anchor)}"]`);
     if (target) {
-      target.scrollIntoView({ block: "start" });
+      scrollWithin(box, target, "start");
       const h = target.querySelector(".section-heading");
       if (h) h.focus({ preventScroll: true });
       target.classList.add("flash");
@@ -161,7 +211,8 @@ export function renderDocument(doc) {
   const urls = officialFirst(Array.isArray(doc.source_urls) ? doc.source_urls : []);
   if (urls.length) {
     const details = el("details", { className: "doc-urls" }, el("summary", { text: `Nguồn gốc (${urls.length})` }));
-    details.append(el("ul", {}, urls.map((u) => el("li", {}, externalLink(u)))));
+    details.append(el("ul", {}, urls.map((u) => el("li", {}, externalLink(u),
+      isOfficialText(u) ? el("span", { className: "badge official-badge", text: "Văn bản chính thức" }) : null))));
     header.append(details);
   }
 
@@ -202,7 +253,7 @@ export function renderDocument(doc) {
                 e.preventDefault();
                 const target = document.getElementById(id);
                 if (!target) return;
-                target.scrollIntoView({ block: "start", behavior: prefersReducedMotion() ? "auto" : "smooth" });
+                scrollWithin(els.sourceDoc, target, "start");
                 headingEl.focus({ preventScroll: true });
                 if (history.replaceState) history.replaceState(null, "", `#${id}`);
               },

@@ -140,25 +140,64 @@ export function periodBadge(c) {
   return text ? el("span", { className: "badge period-badge", text }) : null;
 }
 
-function hostRank(url) {
-  let host = "";
+// Links that open the official text of a document itself: a page of one document in a state legal database
+// (not a publisher's news, Q&A, introduction or home page). Only these are labelled "văn bản chính thức".
+const OFFICIAL_TEXT = [
+  [/(^|\.)vbpl\.vn$/, (u) => /toanvan|vbpq|itemid=/i.test(u.pathname + u.search)],
+  [/^vanban\.chinhphu\.vn$/, (u) => /docid=\d+/i.test(u.search)],
+  [/^(congbao|datafiles)\.chinhphu\.vn$/, (u) => u.pathname.length > 1],
+  [/^phapdien\.moj\.gov\.vn$/, (u) => /tracuu|demuc|de-muc/i.test(u.pathname + u.search)],
+];
+// copies of a document in a code or data repository: listed, never the link a citation is printed with
+const MIRROR_HOSTS = ["github.com", "raw.githubusercontent.com", "gitlab.com", "huggingface.co"];
+
+function parsedUrl(url) {
   try {
-    host = new URL(url).hostname.toLowerCase();
+    return new URL(url);
   } catch {
-    return 99;
+    return null;
   }
-  const i = OFFICIAL_HOSTS.findIndex((h) => host === h || host.endsWith(`.${h}`));
-  return i === -1 ? 50 : i;
 }
 
-export function isOfficialUrl(url) {
-  return hostRank(url) < 50;
+function onHost(host, list) {
+  return list.findIndex((h) => host === h || host.endsWith(`.${h}`));
 }
 
-/** Safe http(s) URLs, official publishers first (stable otherwise). */
+/** 0 the official text, 10+ an official publisher's other pages, 50 any other site, 90 a mirror. */
+function linkRank(url) {
+  const u = parsedUrl(url);
+  if (!u) return 99;
+  const host = u.hostname.toLowerCase();
+  if (isOfficialText(url)) return 0;
+  const i = onHost(host, OFFICIAL_HOSTS);
+  if (i !== -1) return 10 + i;
+  return onHost(host, MIRROR_HOSTS) === -1 ? 50 : 90;
+}
+
+/** Whether the link opens the official text itself (see OFFICIAL_TEXT). */
+export function isOfficialText(url) {
+  const u = parsedUrl(url);
+  if (!u) return false;
+  const host = u.hostname.toLowerCase().replace(/^www\./, "");
+  return OFFICIAL_TEXT.some(([re, isText]) => re.test(host) && isText(u));
+}
+
+/** What a link to a source says it opens: the official text, or the site it is on. */
+export function sourceLinkLabel(url) {
+  if (isOfficialText(url)) return "Mở văn bản chính thức";
+  const u = parsedUrl(url);
+  return u ? `Mở trang nguồn (${u.hostname.replace(/^www\./, "")})` : "Mở nguồn";
+}
+
+/** Safe http(s) URLs, the official text first, then official publishers, other sites, mirrors last. */
 export function officialFirst(urls) {
   const safe = (Array.isArray(urls) ? urls : [urls]).map(safeHttpUrl).filter(Boolean);
-  return [...new Set(safe)].map((u, i) => [hostRank(u), i, u]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
+  return [...new Set(safe)].map((u, i) => [linkRank(u), i, u]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
+}
+
+/** The one link a citation is copied and printed with: the best of its document's links. */
+export function citationUrl(c) {
+  return officialFirst([...(Array.isArray(c.source_urls) ? c.source_urls : []), c.source_url])[0] || "";
 }
 
 export function formatDate(value) {
@@ -167,14 +206,61 @@ export function formatDate(value) {
   return m ? `${m[3]}/${m[2]}/${m[1]}` : value;
 }
 
+/**
+ * A date typed as people in Vietnam write it (dd/mm/yyyy; "/", "-" or "." between; one-digit day or month)
+ * to ISO "YYYY-MM-DD". Returns "" for an empty field and null for a date that does not exist (31/02/2024).
+ * formatDate is its inverse: the one date format users read and type.
+ */
+export function parseDate(text) {
+  const raw = str(text).trim();
+  if (!raw) return "";
+  const m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(raw);
+  if (!m) return null;
+  const [day, month, year] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const d = new Date(Date.UTC(year, month - 1, day));
+  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) return null;
+  return `${m[3]}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+}
+
+/** A duration for readers, in seconds ("0,8 giây"): never milliseconds. */
 export function formatMs(ms) {
   if (typeof ms !== "number" || !isFinite(ms)) return "";
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  return `${(ms / 1000).toLocaleString("vi-VN", { maximumFractionDigits: 1 })} giây`;
+  const seconds = ms / 1000;
+  if (seconds < 0.1) return "dưới 0,1 giây";
+  return `${seconds.toLocaleString("vi-VN", { minimumFractionDigits: seconds < 10 ? 1 : 0, maximumFractionDigits: seconds < 10 ? 1 : 0 })} giây`;
+}
+
+/** Lower case without diacritics (đ → d), after NFC: a search matches with or without accents. */
+export function fold(text) {
+  return str(text).normalize("NFC").toLowerCase().replace(/đ/g, "d").normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+}
+
+/**
+ * Keep a fixed, bottom-anchored message (the undo toast) above the composer when the chat is shown, so it
+ * never covers the question box on a phone; elsewhere the stylesheet's place applies.
+ */
+export function placeAboveComposer(node) {
+  const composer = document.getElementById("composer");
+  const box = composer && composer.offsetParent !== null ? composer.getBoundingClientRect() : null;
+  node.style.bottom = box && box.height ? `${Math.max(12, window.innerHeight - box.top + 8)}px` : "";
 }
 
 export function str(v) {
   return typeof v === "string" ? v : v === undefined || v === null ? "" : String(v);
+}
+
+/**
+ * Scroll `container` (and only it) so that `target` sits at its top ("start") or middle ("center").
+ * Element.scrollIntoView also scrolls every scrollable ancestor, the page included: with a long passage
+ * the header and the panel's close button slid out of sight (issue 25, item 4).
+ */
+export function scrollWithin(container, target, block = "start") {
+  if (!container || !target || !container.contains(target)) return;
+  const box = container.getBoundingClientRect();
+  const r = target.getBoundingClientRect();
+  const offset = r.top - box.top + container.scrollTop;
+  const top = block === "center" ? offset - (container.clientHeight - r.height) / 2 : offset - 8;
+  container.scrollTo({ top: Math.max(0, top), behavior: prefersReducedMotion() ? "auto" : "smooth" });
 }
 
 export function prefersReducedMotion() {
