@@ -73,6 +73,8 @@ def ingest(
     else:
         for skipped in report.errors:
             console.print(f"[yellow]Bỏ qua[/] {skipped}", highlight=False)
+        for warning in report.warnings:
+            console.print(f"[yellow]Cảnh báo[/] {warning}", highlight=False)
         out.print(
             f"Xong: {report.documents} tài liệu, {report.passages} đoạn — thêm {report.added}, cập nhật "
             f"{report.updated}, xóa {report.removed}, giữ nguyên {report.unchanged}; đã nhúng {report.embedded} "

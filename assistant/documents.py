@@ -22,6 +22,7 @@ import yaml
 
 from .errors import KiemnhiemError
 from .models import KINDS, STATUSES, Document, SectionMarker, SectionPeriod
+from .screening import screen_text
 from .text import collapse_ws, fold, nfc
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -215,6 +216,30 @@ def iter_documents(paths: Iterable[Path | str], *, follow_symlinks: bool = False
         ids[doc.id] = str(path)
         docs.append(doc)
     return docs, errors
+
+
+def screen_document(doc: Document, shown_as: str | None = None) -> list[str]:
+    """One warning per sentence of ``doc`` that looks like an instruction planted for the assistant, naming
+    the file (or ``shown_as``, an upload's own name) and its line, so a curator can read and remove it.
+
+    Such sentences are never quoted nor count as support (``assistant/screening.py``); the warning says
+    why an otherwise fine source is quoted less than expected. A text file's line is looked up in the file
+    itself (editorial blocks are not in ``doc.text``); a PDF/DOCX's is the line of its extracted text."""
+    findings = screen_text(doc.text, doc.body_line)
+    if not findings:
+        return []
+    raw = ""
+    if Path(doc.path).suffix.lower() in (*MARKDOWN_SUFFIXES, ".txt"):
+        try:
+            raw = nfc(Path(doc.path).read_text("utf-8", errors="replace"))
+        except OSError:
+            raw = ""
+    out = []
+    for f in findings:
+        at = raw.find(f.sentence) if raw else -1
+        line = raw.count("\n", 0, at) + 1 if at >= 0 else f.line
+        out.append(type(f)(line, f.sentence, f.reason).describe(shown_as or doc.path))
+    return out
 
 
 def discover_files(paths: Iterable[Path | str], errors: list[LoadError] | None = None, *,

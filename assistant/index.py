@@ -31,7 +31,7 @@ import numpy as np
 from assistant.bm25 import BM25Index
 from assistant.chunking import chunk_document
 from assistant.config import Settings
-from assistant.documents import LoadError, iter_documents
+from assistant.documents import LoadError, iter_documents, screen_document
 from assistant.errors import KiemnhiemError
 from assistant.ingest_plan import (
     IngestPlan,
@@ -121,6 +121,7 @@ class IngestReport:
     seconds: float = 0.0
     generation: int = 0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # suspected planted instructions, file:line (indexed)
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase: load, chunk, embed, …
 
     def to_json(self) -> dict[str, Any]:
@@ -137,6 +138,7 @@ class IngestReport:
             "seconds": round(self.seconds, 3),
             "phases": {k: round(v, 3) for k, v in self.phases.items()},
             "errors": self.errors,
+            "warnings": self.warnings,
         }
 
 
@@ -473,6 +475,7 @@ class KnowledgeIndex:
             raise IngestError(f"{len(errors)} tệp lỗi; chỉ mục không thay đổi (--strict).",
                               f"{len(errors)} file(s) failed; the index was not changed (--strict).", errors)
         report.documents = len(unique_docs)
+        report.warnings = [w for d in unique_docs for w in screen_document(d)]
 
         state_key = self._state_key(unique_docs)
         load_errors = list(report.errors)

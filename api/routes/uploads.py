@@ -23,7 +23,7 @@ from api.deps import AdminDep, AssistantDep, SettingsDep
 from api.errors import APIError
 from api.routes.sources import DOC_ID
 from assistant.config import Settings
-from assistant.documents import SUPPORTED_SUFFIXES, iter_documents, slugify
+from assistant.documents import SUPPORTED_SUFFIXES, iter_documents, screen_document, slugify
 from assistant.index import IngestBusyError, KnowledgeIndex
 
 router = APIRouter(prefix="/admin/uploads", tags=["admin"])
@@ -146,8 +146,9 @@ async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep,
             if doc.id in uploaded and not replace:
                 raise APIError(409, "already_uploaded", f"Đã có tài liệu tải lên mã '{doc.id}'; chọn 'Thay thế' để "
                                "thay bản cũ.", f"An upload with id '{doc.id}' exists; set replace to overwrite it.")
+            warnings = screen_document(doc, name)  # suspected planted instructions, by file name and line
             report = _store_and_ingest(assistant.index, settings, staging, doc.id)
-            return {"id": doc.id, "title": doc.title, "report": report}
+            return {"id": doc.id, "title": doc.title, "report": report, "warnings": warnings}
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
