@@ -75,6 +75,13 @@ class LoadError(KiemnhiemError):
         return f"{self.where()}: {self.message}"
 
 
+class DocumentTooLargeError(LoadError):
+    """A source over one of the size limits (text bytes, a DOCX's unpacked size, parts or paragraphs): the
+    HTTP layer answers 413 rather than 422, the file itself is fine as a format."""
+
+    code = "document_too_large"
+
+
 # --------------------------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------------------------
@@ -83,6 +90,12 @@ class LoadError(KiemnhiemError):
 DEFAULT_MAX_SOURCE_BYTES = 5_000_000  # Settings.max_source_bytes
 # a PDF/DOCX/HTML file may be bigger than its text, but not without bound: parsing is not free either
 _RAW_FACTOR = 10
+# A DOCX is a zip: checked from its directory, before any part is unpacked or parsed. A 1 MB file can name
+# a 1 GB part of zeros (the parser would hold all of it), and 42 KB can hold 80,000 empty paragraphs (a
+# minute of parsing on every later reindex). The unpacked parts may take _RAW_FACTOR x the text limit;
+# the longest law we hold has under 3,000 paragraphs and 60 parts.
+DOCX_MAX_PARTS = 1000
+DOCX_MAX_PARAGRAPHS = 10_000
 
 
 def load_document(path: Path, max_bytes: int | None = DEFAULT_MAX_SOURCE_BYTES) -> Document:
@@ -106,7 +119,7 @@ def load_document(path: Path, max_bytes: int | None = DEFAULT_MAX_SOURCE_BYTES) 
 
 
 def _too_big(path: Path, size: int, max_bytes: int) -> LoadError:
-    return LoadError(path, f"tệp quá lớn: {size:,} byte > giới hạn {max_bytes:,} (KIEMNHIEM_MAX_SOURCE_BYTES); "
+    return DocumentTooLargeError(path, f"tệp quá lớn: {size:,} byte > giới hạn {max_bytes:,} (KIEMNHIEM_MAX_SOURCE_BYTES); "
                            "hãy tách tệp",
                      en=f"file too large: {size:,} bytes > limit {max_bytes:,} (KIEMNHIEM_MAX_SOURCE_BYTES); split it")
 
@@ -152,7 +165,7 @@ def _load_document(path: Path, max_bytes: int | None) -> Document:
     elif suffix == ".pdf":
         text, inferred_title = _pdf_text(path, raw)
     else:  # .docx
-        text, inferred_title = _docx_text(path, raw)
+        text, inferred_title = _docx_text(path, raw, (max_bytes or DEFAULT_MAX_SOURCE_BYTES) * _RAW_FACTOR)
 
     if not meta:
         sidecar = find_sidecar(path)
@@ -760,9 +773,46 @@ def _pdf_text(path: Path, raw: bytes) -> tuple[str, str]:
     return text, collapse_ws(meta_title)
 
 
-def _docx_text(path: Path, raw: bytes) -> tuple[str, str]:
+def _check_docx(path: Path, raw: bytes, max_unpacked: int) -> None:
+    """Refuse a DOCX over :data:`DOCX_MAX_PARTS` parts, ``max_unpacked`` unpacked bytes or
+    :data:`DOCX_MAX_PARAGRAPHS` paragraphs, reading only the zip directory and (bounded) the body part.
+
+    The directory's sizes can be trusted: ``zipfile`` stops a part at its declared size and fails its CRC."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            parts = zf.infolist()
+            if len(parts) > DOCX_MAX_PARTS:
+                raise DocumentTooLargeError(
+                    path, f"DOCX có {len(parts):,} phần > giới hạn {DOCX_MAX_PARTS:,}",
+                    en=f"DOCX has {len(parts):,} parts > limit {DOCX_MAX_PARTS:,}")
+            unpacked = sum(p.file_size for p in parts)
+            if unpacked > max_unpacked:
+                raise DocumentTooLargeError(
+                    path, f"DOCX giải nén ra {unpacked:,} byte > giới hạn {max_unpacked:,} "
+                          f"({_RAW_FACTOR} x KIEMNHIEM_MAX_SOURCE_BYTES)",
+                    en=f"DOCX unpacks to {unpacked:,} bytes > limit {max_unpacked:,} "
+                       f"({_RAW_FACTOR} x KIEMNHIEM_MAX_SOURCE_BYTES)")
+            body = next((p for p in parts if p.filename == "word/document.xml"), None)
+            if body is None:
+                return  # not a Word document: python-docx says so
+            with zf.open(body) as f:
+                xml = f.read(max_unpacked + 1)
+    except zipfile.BadZipFile as exc:
+        raise LoadError(path, f"không đọc được DOCX: {exc}", en=f"cannot read DOCX: {exc}") from exc
+    paragraphs = xml.count(b"<w:p>") + xml.count(b"<w:p ")
+    if paragraphs > DOCX_MAX_PARAGRAPHS:
+        raise DocumentTooLargeError(
+            path, f"DOCX có {paragraphs:,} đoạn văn > giới hạn {DOCX_MAX_PARAGRAPHS:,}; hãy tách tệp",
+            en=f"DOCX has {paragraphs:,} paragraphs > limit {DOCX_MAX_PARAGRAPHS:,}; split it")
+
+
+def _docx_text(path: Path, raw: bytes, max_unpacked: int) -> tuple[str, str]:
     import io
 
+    _check_docx(path, raw, max_unpacked)
     try:
         import docx
         from docx.table import Table
@@ -771,6 +821,7 @@ def _docx_text(path: Path, raw: bytes) -> tuple[str, str]:
         document = docx.Document(io.BytesIO(raw))
         lines: list[str] = []
         heading_title = ""
+        style_names = {st.style_id: st.name for st in document.styles}
         body = document.element.body
         for child in body.iterchildren():
             tag = child.tag.rsplit("}", 1)[-1]
@@ -780,8 +831,8 @@ def _docx_text(path: Path, raw: bytes) -> tuple[str, str]:
                     part = part.strip()
                     if part:
                         lines.append(part)
-                style = (para.style.name if para.style is not None else "") or ""
-                if not heading_title and style in ("Title", "Heading 1") and para.text.strip():
+                # by id through one table: python-docx's own lookup scans every style for every paragraph
+                if not heading_title and style_names.get(child.style or "") in ("Title", "Heading 1"):
                     heading_title = para.text.strip()
             elif tag == "tbl":
                 table = Table(child, document)

@@ -23,7 +23,13 @@ from api.deps import AdminDep, AssistantDep, SettingsDep
 from api.errors import APIError
 from api.routes.sources import DOC_ID
 from assistant.config import Settings
-from assistant.documents import SUPPORTED_SUFFIXES, iter_documents, screen_document, slugify
+from assistant.documents import (
+    SUPPORTED_SUFFIXES,
+    DocumentTooLargeError,
+    iter_documents,
+    screen_document,
+    slugify,
+)
 from assistant.index import IngestBusyError, KnowledgeIndex
 
 router = APIRouter(prefix="/admin/uploads", tags=["admin"])
@@ -46,12 +52,15 @@ def _uploaded(settings: Settings) -> list[dict[str, Any]]:
     return out
 
 
-def _validate(staging: Path, filename: str) -> Any:
-    """Load the staged file exactly as ingest would; errors name the uploaded file and the line."""
-    docs, errors = iter_documents([staging])
+def _validate(staging: Path, filename: str, settings: Settings) -> Any:
+    """Load the staged file exactly as ingest would (same limits); errors name the uploaded file and the line."""
+    docs, errors = iter_documents([staging], max_bytes=settings.max_source_bytes)
     if errors or len(docs) != 1:
         details = [str(e).replace(str(e.path), filename if e.path.suffix.lower() in SUPPORTED_SUFFIXES
                                   else f"{filename} (siêu dữ liệu / metadata)") for e in errors]
+        if any(isinstance(e, DocumentTooLargeError) for e in errors):  # a size limit, not a broken file
+            raise APIError(413, "document_too_large", "Tài liệu vượt giới hạn: " + "; ".join(details),
+                           "Document over a limit: " + "; ".join(details), details=details)
         raise APIError(422, "invalid_document", "Tài liệu không hợp lệ: " + "; ".join(details or ["không đọc được"]),
                        "Invalid document: " + "; ".join(details or ["unreadable"]), details=details)
     return docs[0]
@@ -137,7 +146,7 @@ async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep,
             if meta:
                 (staging / f"{stem}.yaml").write_text(yaml.safe_dump(meta, allow_unicode=True, sort_keys=False),
                                                       encoding="utf-8")
-            doc = _validate(staging, name)
+            doc = _validate(staging, name, settings)
             snap = assistant.index.snapshot()
             uploaded = {u["id"] for u in _uploaded(settings)}
             if doc.id in snap.documents and doc.id not in uploaded:
