@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from assistant.cli_common import console, fail, fail_error, load_settings, out, print_json
-from assistant.config import Settings
+from assistant.config import Settings, data_dir_problem
 
 if TYPE_CHECKING:
     from assistant.chain import AnswerResult, Assistant
@@ -36,12 +36,16 @@ def ingest(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from assistant.index import IndexStoreError, IngestError, KnowledgeIndex, progress_logger
+    from assistant.storage import StorageFullError
 
     settings = load_settings()
     targets = list(paths) if paths else settings.ingest_paths()  # knowledge/ + documents uploaded in the browser
     for t in targets:
         if not t.exists():
             fail(f"không tìm thấy / not found: {t}")
+    problem = data_dir_problem(settings) if settings.chroma_mode == "embedded" else None
+    if problem:  # a read-only or missing data dir: one line naming it, not a traceback from the lock file
+        fail(f"thư mục dữ liệu không ghi được / data dir not writable: {problem} (KIEMNHIEM_DATA_DIR)")
     index = KnowledgeIndex(settings)
     interactive = console.is_terminal and not as_json
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -66,7 +70,7 @@ def ingest(
         for err in exc.errors:
             console.print(f"  {err.text_vi()}", highlight=False, markup=False)
         fail_error(exc, as_json=as_json)
-    except IndexStoreError as exc:
+    except (IndexStoreError, StorageFullError) as exc:
         fail_error(exc, as_json=as_json)
     if as_json:
         print_json(report.to_json())

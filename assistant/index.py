@@ -44,6 +44,7 @@ from assistant.ingest_plan import (
     text_hash,
 )
 from assistant.models import Document, Passage
+from assistant.storage import MIN_FREE_BYTES, check_room, disk_full_error, is_disk_full, tree_bytes
 
 log = logging.getLogger(__name__)
 
@@ -439,6 +440,10 @@ class KnowledgeIndex:
         try:
             return self._ingest_locked(paths, rebuild=rebuild, strict=strict, progress=progress or progress_logger(),
                                        documents=documents, fail_after=_fail_after_batches)
+        except Exception as exc:
+            if is_disk_full(exc) and not isinstance(exc, KiemnhiemError):
+                raise disk_full_error(self.settings.data_dir, exc) from exc  # storage_full, not a traceback
+            raise
         finally:
             lock.release()
 
@@ -540,6 +545,8 @@ class KnowledgeIndex:
 
         self._state_path.unlink(missing_ok=True)  # the index is about to change: the cached state is void
 
+        if not self.settings.chroma_url:  # a generation is a full copy: refuse before writing, not half-way
+            check_room(self.settings.chroma_dir, tree_bytes(self.settings.chroma_dir) + MIN_FREE_BYTES)
         gen = max([old_gen, *[g for g, _ in generations]]) + 1
         name = self._gen_name(gen)
         self._write_generation(name, gen, the_plan, [pointer.get("active"), *[n for _, n in leftovers]],

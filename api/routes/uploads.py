@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,11 +32,22 @@ from assistant.documents import (
     slugify,
 )
 from assistant.index import IngestBusyError, KnowledgeIndex
+from assistant.storage import disk_full_error, is_disk_full
 
 router = APIRouter(prefix="/admin/uploads", tags=["admin"])
 
 META_KEYS = ("id", "title", "short_title", "number", "kind", "issuer", "issued", "effective", "status", "text_form")
 UPLOAD_SUFFIXES = (".md", ".txt", ".pdf", ".docx", ".html", ".htm")
+
+
+def _on_disk(settings: Settings, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``work``; a full disk under the data dir is 507 storage_full, not a generic 500."""
+    try:
+        return work()
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(settings.data_dir, exc) from exc
+        raise
 
 
 def _uploaded(settings: Settings) -> list[dict[str, Any]]:
@@ -161,7 +173,7 @@ async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep,
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    return await run_in_threadpool(work)
+    return await run_in_threadpool(_on_disk, settings, work)
 
 
 @router.delete("/{doc_id}", summary="Xóa một tài liệu đã tải lên (cần khóa quản trị) / delete an upload (admin)")
@@ -184,4 +196,4 @@ async def delete_upload(_: AdminDep, assistant: AssistantDep, settings: Settings
         shutil.rmtree(trash, ignore_errors=True)
         return {"id": doc_id, "deleted": True, "report": report}
 
-    return await run_in_threadpool(work)
+    return await run_in_threadpool(_on_disk, settings, work)

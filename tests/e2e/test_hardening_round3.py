@@ -8,14 +8,20 @@ validation, keys); a real ``kiemnhiem serve`` process where the server's own beh
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
+import threading
+import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import make_settings
+from tests.support import KNOWLEDGE, Server, make_settings, run_kn, server_env
 
 pytestmark = pytest.mark.server
 
@@ -76,3 +82,135 @@ def test_n10_docx_bombs_are_413_naming_the_file(tmp_path: Path, model_dir: Path)
     r = client.post("/admin/uploads", headers=ADMIN, files={"file": ("hong.docx", b"PK\x03\x04 not a zip")})
     assert_error(r, 422, "invalid_document")
     assert not (tmp_path / "data" / "uploads").exists() or not any((tmp_path / "data" / "uploads").iterdir())
+
+
+# ------------------------------------------------------------------------------------------ N16 (and N15)
+QUESTION = "Thành viên Ban bầu cử có được kiêm nhiệm không?"
+HOI_DAP = "hoi-dap-thanh-vien-ban-bau-cu-kiem-nhiem.md"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 48 MiB tmpfs mounted for this test: a disk that can really fill up (root only)."""
+    mnt = tmp_path / "small-disk"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root and the right to mount)")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Fill ``disk`` to the last byte; returns the filler file (delete it to free the space)."""
+    filler = disk / "filler.bin"
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * (1 << 20))
+        except OSError:
+            pass
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+    return filler
+
+
+class HealthWatch:
+    """Polls /health every 0.3 s in a thread; records every probe that failed or took over 5 s."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.failures, self.probes = url, [], 0
+        self.slowest = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            try:
+                r = httpx.get(self.url + "/health", timeout=5)
+                if r.status_code != 200:
+                    self.failures.append(f"{r.status_code} {r.text[:100]}")
+            except httpx.HTTPError as exc:
+                self.failures.append(f"{type(exc).__name__} after {time.monotonic() - t0:.1f} s")
+            self.probes += 1
+            self.slowest = max(self.slowest, time.monotonic() - t0)
+            self._stop.wait(0.3)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+def test_n16_disk_full_then_freed_reindex_is_bounded_and_health_answers(
+        tmp_path: Path, model_dir: Path, small_disk: Path) -> None:
+    from assistant.index import KnowledgeIndex
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    shutil.copy(KNOWLEDGE / HOI_DAP, kb)
+    shutil.copy(KNOWLEDGE / "hdbcqg-2016-tu-van-ban-bau-cu-xa-kiem-to-bau-cu.md", kb)
+    data = small_disk / "data"
+    settings = make_settings(data, model_dir, knowledge_paths=[kb], threads=1)
+    assert not KnowledgeIndex(settings).ingest([kb]).errors
+    srv = Server(server_env(settings, KIEMNHIEM_ADMIN_KEY=ADMIN_KEY), log_path=tmp_path / "server.log").wait()
+    watch = HealthWatch(srv.url)
+    note = kb / HOI_DAP
+    original = note.read_text("utf-8")
+    try:
+        with httpx.Client(base_url=srv.url, timeout=120) as http:
+            assert http.post("/ask", json={"question": QUESTION}).status_code == 200
+            filler = fill(small_disk)
+            # the outage: questions keep being answered, a reindex that must write fails clearly
+            for _ in range(3):
+                r = http.post("/ask", json={"question": QUESTION})
+                assert r.status_code == 200 and not r.json()["refused"], r.text[:300]
+            note.write_text(original + "\n\n## Ghi chú\n\nBản sửa trong lúc đầy đĩa.\n", "utf-8")
+            t0 = time.monotonic()
+            r = http.post("/admin/reindex", headers=ADMIN)
+            assert_error(r, 507, "storage_full")
+            assert time.monotonic() - t0 < 60
+            r = http.post("/admin/uploads", headers=ADMIN,
+                          files={"file": ("ghi-chu.md", "# Ghi chú\n\nMột ghi chú nhỏ về kiêm nhiệm.\n".encode())})
+            assert_error(r, 507, "storage_full")
+            for _ in range(2):
+                assert http.post("/ask", json={"question": QUESTION}).status_code == 200
+            # space comes back: the next reindex finishes (or fails) in bounded time, and answers go on
+            filler.unlink()
+            t0 = time.monotonic()
+            try:
+                r = http.post("/admin/reindex", headers=ADMIN, timeout=150)
+            except httpx.TimeoutException:
+                pytest.fail(f"reindex after the disk was freed did not return in {time.monotonic() - t0:.0f} s")
+            assert r.status_code == 200, r.text[:500]
+            assert r.json()["documents"] == 2, r.json()
+            print(f"reindex after the outage: {time.monotonic() - t0:.1f} s; /health probes so far {watch.probes}, "
+                  f"slowest {watch.slowest:.1f} s")
+            r = http.post("/ask", json={"question": QUESTION})
+            assert r.status_code == 200 and not r.json()["refused"]
+    finally:
+        watch.stop()
+        note.write_text(original, "utf-8")
+        srv.stop()
+    assert watch.probes >= 3 and not watch.failures, (watch.probes, watch.slowest, watch.failures)
+
+
+def test_n15_cli_ingest_on_a_read_only_data_dir_names_it(tmp_path: Path, model_dir: Path) -> None:
+    data = tmp_path / "ro-data"
+    data.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "--bind", "-o", "ro", str(data), str(data)],
+                                           capture_output=True).returncode:
+        pytest.skip("cannot make a read-only bind mount here")
+    try:
+        proc = run_kn(make_settings(data, model_dir), "ingest", str(KNOWLEDGE / HOI_DAP), timeout=120)
+    finally:
+        subprocess.run(["umount", str(data)], check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out, out[-2000:]
+    assert "not writable" in out and str(data) in out, out[-2000:]
