@@ -31,8 +31,14 @@ def ingest(
     strict: Annotated[bool, typer.Option("--strict", help="Abort, index untouched, if any file fails")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON summary object")] = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another running ingest")] = 300.0,
+    replace: Annotated[bool, typer.Option("--replace", help="Index only PATHS: every other document (knowledge/, "
+                                          "uploads, added folders) leaves the index; the removed ones are listed")]
+    = False,
 ) -> None:
-    """Nạp tài liệu vào chỉ mục (chỉ nhúng lại đoạn đã thay đổi) / Index sources incrementally."""
+    """Nạp tài liệu vào chỉ mục (chỉ nhúng lại đoạn đã thay đổi) / Index sources incrementally.
+
+    ``ingest PATH`` adds PATH to what is indexed (knowledge/, uploads and folders added before), and every
+    later ingest or reindex keeps reading it; ``--replace`` indexes only PATH and says what it removes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from assistant.index import IndexStoreError, IngestError, KnowledgeIndex, progress_logger
@@ -47,6 +53,13 @@ def ingest(
     if problem:  # a read-only or missing data dir: one line naming it, not a traceback from the lock file
         fail(f"thư mục dữ liệu không ghi được / data dir not writable: {problem} (KIEMNHIEM_DATA_DIR)")
     index = KnowledgeIndex(settings)
+    if replace and not paths:
+        fail("--replace cần ít nhất một đường dẫn / --replace needs at least one PATH", 2)
+    if replace:
+        _announce_removals(index, targets, settings)
+    elif paths:
+        _remember_added(settings, targets)
+        targets = settings.ingest_paths()
     interactive = console.is_terminal and not as_json
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                         console=console, disable=not interactive, transient=True)
@@ -87,6 +100,32 @@ def ingest(
         )
     if report.errors:
         raise typer.Exit(3)
+
+
+def _remember_added(settings: Settings, paths: list[Path]) -> None:
+    """Record PATHS so that every later ingest and reindex reads them too (``<data_dir>/added-paths.json``)."""
+    added = settings.added_paths()
+    for p in (p.resolve() for p in paths):
+        if p not in added and p not in [k.resolve() for k in settings.knowledge_paths]:
+            added.append(p)
+    settings.added_paths_file.write_text(json.dumps([str(p) for p in added], ensure_ascii=False), "utf-8")
+
+
+def _announce_removals(index: Any, paths: list[Path], settings: Settings) -> None:
+    """Say which indexed documents ``--replace`` removes; forget the added folders it replaces."""
+    from assistant.documents import iter_documents
+    from assistant.index import IndexStoreError
+
+    try:
+        indexed = set(index.snapshot().documents) if index.exists() else set()
+    except IndexStoreError:
+        indexed = set()
+    kept = {d.id for d in iter_documents(paths, max_bytes=settings.max_source_bytes)[0]}
+    removed = sorted(indexed - kept)
+    console.print(f"[yellow]--replace:[/] chỉ mục sẽ chỉ còn {', '.join(map(str, paths))}; xóa {len(removed)} tài "
+                  f"liệu / the index will hold only these paths; removing {len(removed)} document(s)"
+                  + "".join(f"\n  - {r}" for r in removed), highlight=False, markup=True)
+    settings.added_paths_file.unlink(missing_ok=True)
 
 
 @app.command()

@@ -106,3 +106,31 @@ def test_cli_ingest_with_one_malformed_note(cli_index: Settings, tmp_path: Path)
     # the human-readable form names the file and line too, and exits 3
     human = run_kn(cli_index, "ingest", str(src), str(extra))
     assert human.returncode == 3 and re.search(r"ghi-chu-hong\.md:\d+:", human.stderr), human.stderr
+
+
+def test_ingest_path_adds_and_replace_is_explicit(tmp_path: Path, model_dir: Path) -> None:
+    """Issue #26, N7: ``ingest PATH`` adds PATH (and later ingests keep it); ``--replace`` lists what it removes."""
+    from tests.support import make_settings
+
+    base, extra = tmp_path / "base", tmp_path / "extra"
+    base.mkdir()
+    extra.mkdir()
+    (base / "a.md").write_text("---\nid: ghi-chu-a\ntitle: Ghi chú A\n---\n# A\n\nBí thư chi bộ kiêm trưởng thôn.\n", "utf-8")
+    (extra / "b.md").write_text("---\nid: ghi-chu-b\ntitle: Ghi chú B\n---\n# B\n\nThành viên Tổ bầu cử.\n", "utf-8")
+    settings = make_settings(tmp_path / "data", model_dir, knowledge_paths=[base])
+
+    def indexed() -> set[str]:
+        proc = run_kn(settings, "sources", "--json")
+        assert proc.returncode == 0, proc.stderr
+        return {d["id"] for d in json.loads(proc.stdout)}
+
+    assert run_kn(settings, "ingest").returncode == 0
+    proc = run_kn(settings, "ingest", str(extra))
+    assert proc.returncode == 0, proc.stderr
+    assert indexed() == {"ghi-chu-a", "ghi-chu-b"}, "adding a folder keeps what was there"
+    assert run_kn(settings, "ingest").returncode == 0
+    assert indexed() == {"ghi-chu-a", "ghi-chu-b"}, "a later default ingest keeps the added folder"
+    proc = run_kn(settings, "ingest", "--replace", str(extra))
+    assert proc.returncode == 0, proc.stderr
+    assert "removing 1 document" in proc.stderr and "ghi-chu-a" in proc.stderr, proc.stderr
+    assert indexed() == {"ghi-chu-b"}
