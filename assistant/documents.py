@@ -29,6 +29,9 @@ MARKDOWN_SUFFIXES = (".md", ".markdown")
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")
 SIDECAR_SUFFIXES = (".yaml", ".yml")
 TEXT_FORMS = ("tom-luoc", "nguyen-van")
+# One cap for a document id everywhere (files, folders, URLs, Chroma metadata): a file name of 255 bytes is
+# the file system's limit, and an id the API cannot route would name a document nobody can open or delete.
+MAX_ID_CHARS = 100
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _ISO_DATE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[Tt ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _FM_OPEN_RE = re.compile(r"^---[ \t]*$")
@@ -320,10 +323,14 @@ def find_sidecar(path: Path) -> Path | None:
     return None
 
 
-def slugify(text: str) -> str:
-    """ASCII ``a-z0-9-`` slug (``Điều 27`` -> ``dieu-27``); ``""`` if nothing is left."""
+def slugify(text: str, max_chars: int = MAX_ID_CHARS) -> str:
+    """ASCII ``a-z0-9-`` slug (``Điều 27`` -> ``dieu-27``) of at most ``max_chars`` (cut at a hyphen when
+    one is near); ``""`` if nothing is left."""
     s = fold(nfc(text))
-    s = re.sub(r"[^a-z0-9]+", "-", s)
+    s = re.sub(r"[^a-z0-9]+", "-", s).strip("-")
+    if len(s) > max_chars:
+        cut = s[: max_chars + 1].rfind("-")
+        s = s[: cut if cut > max_chars // 2 else max_chars]
     return s.strip("-")
 
 
@@ -462,6 +469,9 @@ def _build_document(
     if doc_id:
         if not ID_RE.match(doc_id):
             raise fail("id", f"id {doc_id!r} chỉ được gồm a-z, 0-9, '-'", f"id {doc_id!r} must match {ID_RE.pattern}")
+        if len(doc_id) > MAX_ID_CHARS:
+            raise fail("id", f"id dài {len(doc_id)} ký tự > giới hạn {MAX_ID_CHARS}",
+                       f"id is {len(doc_id)} characters > limit {MAX_ID_CHARS}")
     else:
         doc_id = slugify(path.stem) or "tai-lieu"
     title = values.get("title") or collapse_ws(inferred_title) or path.stem

@@ -25,6 +25,7 @@ from api.errors import APIError
 from api.routes.sources import DOC_ID
 from assistant.config import Settings
 from assistant.documents import (
+    MAX_ID_CHARS,
     SUPPORTED_SUFFIXES,
     DocumentTooLargeError,
     iter_documents,
@@ -99,12 +100,20 @@ def _store_and_ingest(index: KnowledgeIndex, settings: Settings, staging: Path, 
     if target.exists():
         target.rename(backup)
     shutil.move(str(staging), str(target))
+    ingested = False
     try:
         report = _reingest(index, settings)
+        ingested = True
+        if doc_id not in index.snapshot().documents:  # loaded, but not one passage to index: not "added"
+            raise APIError(422, "no_passages", "Tài liệu không có đoạn văn nào lập chỉ mục được (chỉ có tiêu đề hoặc "
+                           "quá ngắn?); chưa thêm gì.", "The document yields no passage to index (only a title, or "
+                           "too short?); nothing was added.", details=report["errors"])
     except Exception:
         shutil.rmtree(target, ignore_errors=True)
         if backup.exists():
             backup.rename(target)
+        if ingested:
+            _reingest(index, settings)  # the index follows the folder back
         raise
     shutil.rmtree(backup, ignore_errors=True)
     return report
@@ -120,7 +129,7 @@ async def list_uploads(_: AdminDep, settings: SettingsDep) -> list[dict[str, Any
 async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep,
                  file: Annotated[UploadFile, File(description="md, txt, pdf, docx, html")],
                  replace: Annotated[bool, Form()] = False,
-                 id: Annotated[str, Form(max_length=128)] = "",  # noqa: A002 - the knowledge-note key
+                 id: Annotated[str, Form(max_length=MAX_ID_CHARS)] = "",  # noqa: A002 - the knowledge-note key
                  title: Annotated[str, Form(max_length=500)] = "",
                  short_title: Annotated[str, Form(max_length=200)] = "",
                  number: Annotated[str, Form(max_length=100)] = "",
@@ -178,7 +187,7 @@ async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep,
 
 @router.delete("/{doc_id}", summary="Xóa một tài liệu đã tải lên (cần khóa quản trị) / delete an upload (admin)")
 async def delete_upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep,
-                        doc_id: Annotated[str, PathParam(pattern=DOC_ID, max_length=128)]) -> dict[str, Any]:
+                        doc_id: Annotated[str, PathParam(pattern=DOC_ID, max_length=MAX_ID_CHARS)]) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         target = settings.uploads_path / doc_id
         if not target.is_dir():
