@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -377,7 +378,8 @@ def parse_as_of(value: object) -> date | None:
         else:
             if _YEAR_MIN <= d.year <= _YEAR_MAX:
                 return d
-    raise ValueError(f"{AS_OF_ERROR[0]} / {AS_OF_ERROR[1]}; nhận được / got {value!r}")
+    # reprlib: a bounded echo; repr() of a value nested ~1,000 deep recursed into a 500
+    raise ValueError(f"{AS_OF_ERROR[0]} / {AS_OF_ERROR[1]}; nhận được / got {reprlib.repr(value)}")
 
 
 def as_of_period(as_of: date, today: date) -> Period:

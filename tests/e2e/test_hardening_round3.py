@@ -272,3 +272,13 @@ def test_f6_upload_warns_naming_the_file_and_line(upload_app: Any) -> None:
     assert r.status_code == 201, r.text[:300]
     assert [w.split(": ", 1)[0] for w in r.json()["warnings"]] == ["canh-bao.md:5"], r.json()["warnings"]
     client.delete("/admin/uploads/canh-bao", headers=ADMIN)
+
+
+# ------------------------------------------------------------------------------------------ N18
+def test_n18_feedback_as_of_must_be_a_real_day(tmp_path: Path, model_dir: Path) -> None:
+    client = in_process_app(tmp_path / "data", model_dir)
+    for day in ("2025-02-30", "2025-13-01", "0000-01-01"):
+        r = client.post("/feedback", json={"question": "q", "answer": "a", "rating": "up", "as_of": day})
+        assert r.status_code == 422, (day, r.text)
+    r = client.post("/feedback", json={"question": "q", "answer": "a", "rating": "up", "as_of": "2025-02-28"})
+    assert r.status_code == 201, r.text
