@@ -282,3 +282,19 @@ def test_n18_feedback_as_of_must_be_a_real_day(tmp_path: Path, model_dir: Path) 
         assert r.status_code == 422, (day, r.text)
     r = client.post("/feedback", json={"question": "q", "answer": "a", "rating": "up", "as_of": "2025-02-28"})
     assert r.status_code == 201, r.text
+
+
+# ------------------------------------------------------------------------------------------ N4
+def test_n4_only_the_conversation_that_rated_may_change_the_rating(tmp_path: Path, model_dir: Path) -> None:
+    client = in_process_app(tmp_path / "data", model_dir)
+    mine = {"question": "n4-q", "answer": "a", "rating": "up", "conversation_id": "c-owner-7f2k1"}
+    fid = client.post("/feedback", json=mine).json()["id"]
+    for other in ({}, {"conversation_id": "c-someone-else"}):
+        r = client.post("/feedback", json={"question": "n4-q", "answer": "a", "rating": "down", "replaces": fid,
+                                           "comment": "overwritten", **other})
+        assert r.status_code == 201 and r.json()["id"] != fid, r.text
+    r = client.post("/feedback", json={**mine, "rating": "down", "replaces": fid})
+    assert r.json()["id"] == fid, "the owner still changes their own rating"
+    export = client.get("/feedback/export", headers=ADMIN).text
+    row = next(line for line in export.splitlines() if line.startswith(f"{fid},"))
+    assert "down" in row and "overwritten" not in row, row
