@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AdminDep, AssistantDep, SettingsDep
+from api.deps import AdminDep, AssistantDep, SettingsDep, audit_admin
 from api.errors import APIError
 from api.routes.sources import DOC_ID
 from assistant.config import Settings
@@ -49,6 +49,24 @@ def _on_disk(settings: Settings, work: Callable[[], dict[str, Any]]) -> dict[str
         if is_disk_full(exc):
             raise disk_full_error(settings.data_dir, exc) from exc
         raise
+
+
+async def _audited(request: Request, settings: Settings, work: Callable[[], dict[str, Any]],
+                   **fields: object) -> dict[str, Any]:
+    """Run an upload or a delete and write one audit line saying what changed and whether it worked."""
+    try:
+        result = await run_in_threadpool(_on_disk, settings, work)
+    except APIError as exc:
+        audit_admin(request, "failed", **fields, status=exc.status_code, error=exc.code)
+        raise
+    except Exception as exc:
+        audit_admin(request, "failed", **fields, error=getattr(exc, "code", type(exc).__name__))
+        raise
+    report = result.get("report", {})
+    audit_admin(request, "ok", **{**fields, "id": result.get("id"), "documents": report.get("documents"),
+                                  "added": report.get("added"), "updated": report.get("updated"),
+                                  "removed": report.get("removed"), "warnings": len(result.get("warnings", []))})
+    return result
 
 
 def _uploaded(settings: Settings) -> list[dict[str, Any]]:
@@ -126,7 +144,7 @@ async def list_uploads(_: AdminDep, settings: SettingsDep) -> list[dict[str, Any
 
 @router.post("", status_code=201, summary="Tải lên một tài liệu và nạp vào chỉ mục (cần khóa quản trị) / upload a "
              "document and index it (admin)")
-async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep,
+async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep, request: Request,
                  file: Annotated[UploadFile, File(description="md, txt, pdf, docx, html")],
                  replace: Annotated[bool, Form()] = False,
                  id: Annotated[str, Form(max_length=MAX_ID_CHARS)] = "",  # noqa: A002 - the knowledge-note key
@@ -182,11 +200,11 @@ async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep,
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    return await run_in_threadpool(_on_disk, settings, work)
+    return await _audited(request, settings, work, action="upload", filename=name, replace=replace)
 
 
 @router.delete("/{doc_id}", summary="Xóa một tài liệu đã tải lên (cần khóa quản trị) / delete an upload (admin)")
-async def delete_upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep,
+async def delete_upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep, request: Request,
                         doc_id: Annotated[str, PathParam(pattern=DOC_ID, max_length=MAX_ID_CHARS)]) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         target = settings.uploads_path / doc_id
@@ -205,4 +223,4 @@ async def delete_upload(_: AdminDep, assistant: AssistantDep, settings: Settings
         shutil.rmtree(trash, ignore_errors=True)
         return {"id": doc_id, "deleted": True, "report": report}
 
-    return await run_in_threadpool(_on_disk, settings, work)
+    return await _audited(request, settings, work, action="delete", id=doc_id)

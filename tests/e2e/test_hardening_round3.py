@@ -298,3 +298,23 @@ def test_n4_only_the_conversation_that_rated_may_change_the_rating(tmp_path: Pat
     export = client.get("/feedback/export", headers=ADMIN).text
     row = next(line for line in export.splitlines() if line.startswith(f"{fid},"))
     assert "down" in row and "overwritten" not in row, row
+
+
+# ------------------------------------------------------------------------------------------ N6
+def test_n6_upload_and_delete_audit_lines_say_what_changed(upload_app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    import json as _json
+    import logging
+
+    client, _ = upload_app
+    caplog.set_level(logging.INFO, logger="kiemnhiem.admin")
+
+    def events() -> list[dict[str, Any]]:
+        out = [_json.loads(r.getMessage()) for r in caplog.records if r.name == "kiemnhiem.admin"]
+        return [e for e in out if e.get("action")]
+
+    assert client.post("/admin/uploads", headers=ADMIN, files={"file": ("nhat-ky.md", NOTE.encode())}).status_code == 201
+    assert client.post("/admin/uploads", headers=ADMIN, files={"file": ("nhat-ky.md", NOTE.encode())}).status_code == 409
+    assert client.delete("/admin/uploads/nhat-ky", headers=ADMIN).status_code == 200
+    got = [(e["action"], e["outcome"], e.get("id"), e.get("added"), e.get("removed"), e.get("error")) for e in events()]
+    assert got == [("upload", "ok", "nhat-ky", 1, 0, None), ("upload", "failed", None, None, None, "already_uploaded"),
+                   ("delete", "ok", "nhat-ky", 0, 1, None)], got
