@@ -181,6 +181,13 @@ def _validate_question(question: str, settings: Settings, where: str = "") -> st
     return q
 
 
+def _tolerant_stdin() -> None:
+    """Bytes that are not UTF-8 arrive as lone surrogates (rejected line by line) instead of a
+    UnicodeDecodeError that would end the whole batch or conversation."""
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")
+
+
 def _print_answer(result: AnswerResult) -> None:
     out.print(result.answer)
     if result.citations:
@@ -225,6 +232,7 @@ def ask(
         return
     from assistant.text import clean_input, has_lone_surrogate
 
+    _tolerant_stdin()
     failures = 0
     for lineno, line in enumerate(sys.stdin, start=1):
         if not line.strip():
@@ -239,15 +247,18 @@ def ask(
                 for h in history
             ):
                 raise ValueError("'history' must be a list of {role: user|assistant, content: str}")
-            if has_lone_surrogate(item["question"]):
-                raise ValueError("question is not valid Unicode text (lone surrogate)")
+            if has_lone_surrogate(item["question"]) or any(has_lone_surrogate(h["content"]) for h in history):
+                raise ValueError("question or history is not valid Unicode text (lone surrogate)")
+            if sum(len(h["content"]) for h in history) > settings.max_history_chars:
+                raise ValueError(f"history longer than {settings.max_history_chars} characters")
             q = clean_input(item["question"]).strip()
             if not q or len(q) > settings.max_question_chars:
                 raise ValueError(f"question must be 1-{settings.max_question_chars} characters")
             line_as_of = parse_as_of(item.get("as_of")) or default_as_of
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # a bad line (nested too deeply too) never ends the batch
             failures += 1
-            print_json({"error": {"line": lineno, "message": f"stdin:{lineno}: {exc}"}})
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            print_json({"error": {"line": lineno, "message": f"stdin:{lineno}: {why}"}})
             continue
         result = assistant.ask(q, history=history[-settings.max_history_turns:], top_k=k, answerer=answerer,
                                as_of=line_as_of)
@@ -263,16 +274,21 @@ def chat(
     """Trò chuyện trong terminal, có hỏi tiếp / Terminal conversation with follow-ups."""
     settings = load_settings()
     assistant = _assistant(settings)
-    from assistant.text import clean_input
+    from assistant.text import clean_input, has_lone_surrogate
 
+    _tolerant_stdin()
     history: list[dict[str, str]] = []
     out.print("Trợ lý Kiêm nhiệm — gõ câu hỏi; /moi để bắt đầu cuộc trò chuyện mới; /thoat để thoát.")
     while True:
         try:
-            q = clean_input(input("\nBạn: ")).strip()
+            raw = input("\nBạn: ")
         except (EOFError, KeyboardInterrupt):
             out.print()
             return
+        if has_lone_surrogate(raw):  # a terminal or pipe in another encoding: say so, keep the conversation
+            out.print("Dòng vừa nhập không phải văn bản UTF-8 hợp lệ / that line is not valid UTF-8.")
+            continue
+        q = clean_input(raw).strip()
         if not q:
             continue
         if q in ("/thoat", "/quit", "/exit"):
