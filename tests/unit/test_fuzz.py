@@ -121,3 +121,15 @@ def test_deeply_nested_as_of_is_a_value_error_at_any_stack_depth() -> None:
 
     message = at_depth(60)
     assert "YYYY-MM-DD" in message and len(message) < 500, message[:200]
+
+
+def test_markdown_images_are_inert_in_chat_completions_content() -> None:
+    """Issue #26, N5: a Markdown image in a source's title or text is no live image in /v1 content."""
+    import re
+
+    from api.routes.openai_compat import for_chat
+
+    title = "Luật ![x](http://tracker.example/p.gif) <img src=x>"
+    out = for_chat(f"Trả lời [1].\n\n[1] {title}")
+    assert not re.search(r"!\s*\[", out) and "<img" not in out, out
+    assert "".join(for_chat(c) for c in title) == for_chat(title), "per character: stream pieces join up"
