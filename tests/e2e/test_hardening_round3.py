@@ -318,3 +318,36 @@ def test_n6_upload_and_delete_audit_lines_say_what_changed(upload_app: Any, capl
     got = [(e["action"], e["outcome"], e.get("id"), e.get("added"), e.get("removed"), e.get("error")) for e in events()]
     assert got == [("upload", "ok", "nhat-ky", 1, 0, None), ("upload", "failed", None, None, None, "already_uploaded"),
                    ("delete", "ok", "nhat-ky", 0, 1, None)], got
+
+
+# ------------------------------------------------------------------------------------------ N3
+def test_n3_upload_with_a_wrong_key_is_refused_before_its_body(tmp_path: Path, model_dir: Path) -> None:
+    """The body of an upload is never read (up to 10 MB) for a client without the admin key."""
+    import asyncio
+
+    app = in_process_app(tmp_path / "data", model_dir).app
+    sent: list[dict[str, Any]] = []
+    body_read = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        body_read.set()
+        await asyncio.sleep(3600)  # a client that never sends its body
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def call(key: str) -> None:
+        scope = {"type": "http", "method": "POST", "path": "/admin/uploads", "raw_path": b"/admin/uploads",
+                 "query_string": b"", "headers": [(b"host", b"127.0.0.1"), (b"x-admin-key", key.encode()),
+                                                  (b"content-type", b"multipart/form-data; boundary=x"),
+                                                  (b"content-length", b"5000000")],
+                 "client": ("127.0.0.1", 5555), "server": ("127.0.0.1", 80), "scheme": "http", "http_version": "1.1",
+                 "root_path": "", "app": app}
+        await asyncio.wait_for(app(scope, receive, send), timeout=10)
+
+    for key in ("wrong-key", ""):
+        sent.clear()
+        body_read.clear()
+        asyncio.run(call(key))
+        assert sent and sent[0]["status"] == 401 and not body_read.is_set(), sent[:1]
