@@ -42,6 +42,16 @@ def audit_admin(request: Request, outcome: str, **fields: object) -> None:
               json.dumps(record, ensure_ascii=False, sort_keys=True))
 
 
+def given_admin_key(x_admin_key: str | None, authorization: str | None) -> str:
+    """The key a request carries: ``X-Admin-Key``, else ``Authorization: Bearer …``."""
+    return x_admin_key or (authorization[7:] if authorization and authorization.lower().startswith("bearer ") else "")
+
+
+def key_matches(given: str, admin_key: str | None) -> bool:
+    return bool(given and admin_key) and hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                                             str(admin_key).encode())
+
+
 def require_admin(
     request: Request,
     settings: SettingsDep,
@@ -53,8 +63,8 @@ def require_admin(
         audit_admin(request, "denied", reason="admin_disabled")
         raise APIError(403, "admin_disabled", "Chức năng quản trị đang tắt (chưa đặt KIEMNHIEM_ADMIN_KEY).",
                        "Admin operations are disabled (KIEMNHIEM_ADMIN_KEY is not set).")
-    given = x_admin_key or (authorization[7:] if authorization and authorization.lower().startswith("bearer ") else "")
-    if not given or not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), settings.admin_key.encode()):
+    given = given_admin_key(x_admin_key, authorization)
+    if not key_matches(given, settings.admin_key):
         audit_admin(request, "denied", reason="missing_key" if not given else "wrong_key")
         raise APIError(401, "unauthorized", "Thiếu hoặc sai khóa quản trị (header X-Admin-Key).",
                        "Missing or wrong admin key (X-Admin-Key header).")

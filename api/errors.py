@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assistant.answering.dates import AS_OF_ERROR
 from assistant.errors import KiemnhiemError
 from assistant.index import IndexStoreError, ModelMismatchError, StoreUnavailableError
+from assistant.storage import StorageFullError
 
 log = logging.getLogger("kiemnhiem.api")
 
@@ -103,6 +104,11 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(error_body(custom["type"], *AS_OF_ERROR, details), status_code=422)
         return JSONResponse(error_body("invalid_request", "Dữ liệu gửi lên không hợp lệ: kiểm tra các trường.",
                                        "Invalid request data: check the fields.", details), status_code=422)
+
+    @app.exception_handler(StorageFullError)
+    async def _storage_full(_: Request, exc: StorageFullError) -> JSONResponse:
+        log.warning("storage full: %s", exc)
+        return JSONResponse({"error": exc.to_json()}, status_code=507)
 
     @app.exception_handler(StoreUnavailableError)
     async def _store_down(_: Request, exc: StoreUnavailableError) -> JSONResponse:

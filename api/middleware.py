@@ -8,6 +8,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+from api.deps import given_admin_key, key_matches
 from api.errors import APIError, error_body, log_unexpected
 
 log = logging.getLogger("kiemnhiem.api")
@@ -31,17 +32,31 @@ SECURITY_HEADERS = [
 class BodyLimitMiddleware:
     """Reject bodies over ``max_bytes`` with 413, whether or not Content-Length is honest."""
 
-    def __init__(self, app: Any, max_bytes: int, upload_bytes: int | None = None) -> None:
+    def __init__(self, app: Any, max_bytes: int, upload_bytes: int | None = None, admin_key: str | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.upload_bytes = upload_bytes or max_bytes  # document uploads (/admin/uploads) may be larger
+        self.admin_key = admin_key
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         # a document upload carries the file plus its form fields; the route checks the file itself
-        limit = self.upload_bytes + 65536 if scope.get("path", "").startswith("/admin/uploads") else self.max_bytes
+        upload = scope.get("path", "").startswith("/admin/uploads")
+        limit = self.upload_bytes + 65536 if upload else self.max_bytes
+        if upload and scope.get("method") in ("POST", "PUT"):
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            if not key_matches(given_admin_key(headers.get("x-admin-key"), headers.get("authorization")),
+                               self.admin_key):  # refused before 10 MB are read, not after
+                log.warning("upload refused before its body: no or wrong admin key from %s", _client(scope))
+                if not self.admin_key:
+                    await send_error(send, 403, "admin_disabled", "Chức năng quản trị đang tắt (chưa đặt "
+                                     "KIEMNHIEM_ADMIN_KEY).", "Admin operations are disabled (KIEMNHIEM_ADMIN_KEY is not set).")
+                else:
+                    await send_error(send, 401, "unauthorized", "Thiếu hoặc sai khóa quản trị (header X-Admin-Key).",
+                                     "Missing or wrong admin key (X-Admin-Key header).")
+                return
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:

@@ -120,6 +120,12 @@ class FeedbackRequest(_Request):
     def _clean(cls, v: str | None) -> str | None:
         return clean_text(v) if v is not None else None
 
+    @field_validator("as_of")
+    @classmethod
+    def _real_day(cls, v: str | None) -> str | None:
+        as_of_value(v)  # "2025-02-30" has the shape of a date and is none: the same 422 as /ask
+        return v
+
 
 class FeedbackResponse(BaseModel):
     ok: bool

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from assistant.cli_common import console, fail, fail_error, load_settings, out, print_json
-from assistant.config import Settings
+from assistant.config import Settings, data_dir_problem
 
 if TYPE_CHECKING:
     from assistant.answering.chain import AnswerResult, Assistant
@@ -31,18 +31,35 @@ def ingest(
     strict: Annotated[bool, typer.Option("--strict", help="Abort, index untouched, if any file fails")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON summary object")] = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another running ingest")] = 300.0,
+    replace: Annotated[bool, typer.Option("--replace", help="Index only PATHS: every other document (knowledge/, "
+                                          "uploads, added folders) leaves the index; the removed ones are listed")]
+    = False,
 ) -> None:
-    """Nạp tài liệu vào chỉ mục (chỉ nhúng lại đoạn đã thay đổi) / Index sources incrementally."""
+    """Nạp tài liệu vào chỉ mục (chỉ nhúng lại đoạn đã thay đổi) / Index sources incrementally.
+
+    ``ingest PATH`` adds PATH to what is indexed (knowledge/, uploads and folders added before), and every
+    later ingest or reindex keeps reading it; ``--replace`` indexes only PATH and says what it removes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from assistant.index import IndexStoreError, IngestError, KnowledgeIndex, progress_logger
+    from assistant.storage import StorageFullError
 
     settings = load_settings()
     targets = list(paths) if paths else settings.ingest_paths()  # knowledge/ + documents uploaded in the browser
     for t in targets:
         if not t.exists():
             fail(f"không tìm thấy / not found: {t}")
+    problem = data_dir_problem(settings) if settings.chroma_mode == "embedded" else None
+    if problem:  # a read-only or missing data dir: one line naming it, not a traceback from the lock file
+        fail(f"thư mục dữ liệu không ghi được / data dir not writable: {problem} (KIEMNHIEM_DATA_DIR)")
     index = KnowledgeIndex(settings)
+    if replace and not paths:
+        fail("--replace cần ít nhất một đường dẫn / --replace needs at least one PATH", 2)
+    if replace:
+        _announce_removals(index, targets, settings)
+    elif paths:
+        _remember_added(settings, targets)
+        targets = settings.ingest_paths()
     interactive = console.is_terminal and not as_json
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                         console=console, disable=not interactive, transient=True)
@@ -66,13 +83,15 @@ def ingest(
         for err in exc.errors:
             console.print(f"  {err.text_vi()}", highlight=False, markup=False)
         fail_error(exc, as_json=as_json)
-    except IndexStoreError as exc:
+    except (IndexStoreError, StorageFullError) as exc:
         fail_error(exc, as_json=as_json)
     if as_json:
         print_json(report.to_json())
     else:
         for skipped in report.errors:
             console.print(f"[yellow]Bỏ qua[/] {skipped}", highlight=False)
+        for warning in report.warnings:
+            console.print(f"[yellow]Cảnh báo[/] {warning}", highlight=False)
         out.print(
             f"Xong: {report.documents} tài liệu, {report.passages} đoạn — thêm {report.added}, cập nhật "
             f"{report.updated}, xóa {report.removed}, giữ nguyên {report.unchanged}; đã nhúng {report.embedded} "
@@ -81,6 +100,32 @@ def ingest(
         )
     if report.errors:
         raise typer.Exit(3)
+
+
+def _remember_added(settings: Settings, paths: list[Path]) -> None:
+    """Record PATHS so that every later ingest and reindex reads them too (``<data_dir>/added-paths.json``)."""
+    added = settings.added_paths()
+    for p in (p.resolve() for p in paths):
+        if p not in added and p not in [k.resolve() for k in settings.knowledge_paths]:
+            added.append(p)
+    settings.added_paths_file.write_text(json.dumps([str(p) for p in added], ensure_ascii=False), "utf-8")
+
+
+def _announce_removals(index: Any, paths: list[Path], settings: Settings) -> None:
+    """Say which indexed documents ``--replace`` removes; forget the added folders it replaces."""
+    from assistant.documents import iter_documents
+    from assistant.index import IndexStoreError
+
+    try:
+        indexed = set(index.snapshot().documents) if index.exists() else set()
+    except IndexStoreError:
+        indexed = set()
+    kept = {d.id for d in iter_documents(paths, max_bytes=settings.max_source_bytes)[0]}
+    removed = sorted(indexed - kept)
+    console.print(f"[yellow]--replace:[/] chỉ mục sẽ chỉ còn {', '.join(map(str, paths))}; xóa {len(removed)} tài "
+                  f"liệu / the index will hold only these paths; removing {len(removed)} document(s)"
+                  + "".join(f"\n  - {r}" for r in removed), highlight=False, markup=True)
+    settings.added_paths_file.unlink(missing_ok=True)
 
 
 @app.command()
@@ -136,6 +181,13 @@ def _validate_question(question: str, settings: Settings, where: str = "") -> st
     return q
 
 
+def _tolerant_stdin() -> None:
+    """Bytes that are not UTF-8 arrive as lone surrogates (rejected line by line) instead of a
+    UnicodeDecodeError that would end the whole batch or conversation."""
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")
+
+
 def _print_answer(result: AnswerResult) -> None:
     out.print(result.answer)
     if result.citations:
@@ -180,6 +232,7 @@ def ask(
         return
     from assistant.text import clean_input, has_lone_surrogate
 
+    _tolerant_stdin()
     failures = 0
     for lineno, line in enumerate(sys.stdin, start=1):
         if not line.strip():
@@ -194,15 +247,18 @@ def ask(
                 for h in history
             ):
                 raise ValueError("'history' must be a list of {role: user|assistant, content: str}")
-            if has_lone_surrogate(item["question"]):
-                raise ValueError("question is not valid Unicode text (lone surrogate)")
+            if has_lone_surrogate(item["question"]) or any(has_lone_surrogate(h["content"]) for h in history):
+                raise ValueError("question or history is not valid Unicode text (lone surrogate)")
+            if sum(len(h["content"]) for h in history) > settings.max_history_chars:
+                raise ValueError(f"history longer than {settings.max_history_chars} characters")
             q = clean_input(item["question"]).strip()
             if not q or len(q) > settings.max_question_chars:
                 raise ValueError(f"question must be 1-{settings.max_question_chars} characters")
             line_as_of = parse_as_of(item.get("as_of")) or default_as_of
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # a bad line (nested too deeply too) never ends the batch
             failures += 1
-            print_json({"error": {"line": lineno, "message": f"stdin:{lineno}: {exc}"}})
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            print_json({"error": {"line": lineno, "message": f"stdin:{lineno}: {why}"}})
             continue
         result = assistant.ask(q, history=history[-settings.max_history_turns:], top_k=k, answerer=answerer,
                                as_of=line_as_of)
@@ -218,16 +274,21 @@ def chat(
     """Trò chuyện trong terminal, có hỏi tiếp / Terminal conversation with follow-ups."""
     settings = load_settings()
     assistant = _assistant(settings)
-    from assistant.text import clean_input
+    from assistant.text import clean_input, has_lone_surrogate
 
+    _tolerant_stdin()
     history: list[dict[str, str]] = []
     out.print("Trợ lý Kiêm nhiệm — gõ câu hỏi; /moi để bắt đầu cuộc trò chuyện mới; /thoat để thoát.")
     while True:
         try:
-            q = clean_input(input("\nBạn: ")).strip()
+            raw = input("\nBạn: ")
         except (EOFError, KeyboardInterrupt):
             out.print()
             return
+        if has_lone_surrogate(raw):  # a terminal or pipe in another encoding: say so, keep the conversation
+            out.print("Dòng vừa nhập không phải văn bản UTF-8 hợp lệ / that line is not valid UTF-8.")
+            continue
+        q = clean_input(raw).strip()
         if not q:
             continue
         if q in ("/thoat", "/quit", "/exit"):

@@ -139,9 +139,24 @@ class Settings(BaseSettings):
         return self.uploads_dir or self.data_dir / "uploads"
 
     def ingest_paths(self) -> list[Path]:
-        """What a default ingest reads: the knowledge folders plus the uploads folder when it exists."""
+        """What a default ingest reads: the knowledge folders, the folders added with ``kiemnhiem ingest PATH``
+        and the uploads folder when it exists."""
         extra = [self.uploads_path] if self.uploads_path.is_dir() else []
-        return [*self.knowledge_paths, *extra]
+        added = [p for p in self.added_paths() if p.exists() and p not in self.knowledge_paths]
+        return [*self.knowledge_paths, *added, *extra]
+
+    @property
+    def added_paths_file(self) -> Path:
+        return self.data_dir / "added-paths.json"
+
+    def added_paths(self) -> list[Path]:
+        """Folders and files added with ``kiemnhiem ingest PATH``: every later ingest and reindex reads them."""
+        import json
+
+        try:
+            return [Path(p) for p in json.loads(self.added_paths_file.read_text("utf-8"))]
+        except (OSError, ValueError, TypeError):
+            return []
 
     @property
     def feedback_db(self) -> Path:

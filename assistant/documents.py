@@ -22,12 +22,16 @@ import yaml
 
 from .errors import KiemnhiemError
 from .models import KINDS, STATUSES, Document, SectionMarker, SectionPeriod
+from .screening import screen_text
 from .text import collapse_ws, fold, nfc
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")
 SIDECAR_SUFFIXES = (".yaml", ".yml")
 TEXT_FORMS = ("tom-luoc", "nguyen-van")
+# One cap for a document id everywhere (files, folders, URLs, Chroma metadata): a file name of 255 bytes is
+# the file system's limit, and an id the API cannot route would name a document nobody can open or delete.
+MAX_ID_CHARS = 100
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _ISO_DATE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[Tt ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _FM_OPEN_RE = re.compile(r"^---[ \t]*$")
@@ -74,6 +78,13 @@ class LoadError(KiemnhiemError):
         return f"{self.where()}: {self.message}"
 
 
+class DocumentTooLargeError(LoadError):
+    """A source over one of the size limits (text bytes, a DOCX's unpacked size, parts or paragraphs): the
+    HTTP layer answers 413 rather than 422, the file itself is fine as a format."""
+
+    code = "document_too_large"
+
+
 # --------------------------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------------------------
@@ -82,6 +93,12 @@ class LoadError(KiemnhiemError):
 DEFAULT_MAX_SOURCE_BYTES = 5_000_000  # Settings.max_source_bytes
 # a PDF/DOCX/HTML file may be bigger than its text, but not without bound: parsing is not free either
 _RAW_FACTOR = 10
+# A DOCX is a zip: checked from its directory, before any part is unpacked or parsed. A 1 MB file can name
+# a 1 GB part of zeros (the parser would hold all of it), and 42 KB can hold 80,000 empty paragraphs (a
+# minute of parsing on every later reindex). The unpacked parts may take _RAW_FACTOR x the text limit;
+# the longest law we hold has under 3,000 paragraphs and 60 parts.
+DOCX_MAX_PARTS = 1000
+DOCX_MAX_PARAGRAPHS = 10_000
 
 
 def load_document(path: Path, max_bytes: int | None = DEFAULT_MAX_SOURCE_BYTES) -> Document:
@@ -105,7 +122,7 @@ def load_document(path: Path, max_bytes: int | None = DEFAULT_MAX_SOURCE_BYTES) 
 
 
 def _too_big(path: Path, size: int, max_bytes: int) -> LoadError:
-    return LoadError(path, f"tệp quá lớn: {size:,} byte > giới hạn {max_bytes:,} (KIEMNHIEM_MAX_SOURCE_BYTES); "
+    return DocumentTooLargeError(path, f"tệp quá lớn: {size:,} byte > giới hạn {max_bytes:,} (KIEMNHIEM_MAX_SOURCE_BYTES); "
                            "hãy tách tệp",
                      en=f"file too large: {size:,} bytes > limit {max_bytes:,} (KIEMNHIEM_MAX_SOURCE_BYTES); split it")
 
@@ -151,7 +168,7 @@ def _load_document(path: Path, max_bytes: int | None) -> Document:
     elif suffix == ".pdf":
         text, inferred_title = _pdf_text(path, raw)
     else:  # .docx
-        text, inferred_title = _docx_text(path, raw)
+        text, inferred_title = _docx_text(path, raw, (max_bytes or DEFAULT_MAX_SOURCE_BYTES) * _RAW_FACTOR)
 
     if not meta:
         sidecar = find_sidecar(path)
@@ -215,6 +232,30 @@ def iter_documents(paths: Iterable[Path | str], *, follow_symlinks: bool = False
         ids[doc.id] = str(path)
         docs.append(doc)
     return docs, errors
+
+
+def screen_document(doc: Document, shown_as: str | None = None) -> list[str]:
+    """One warning per sentence of ``doc`` that looks like an instruction planted for the assistant, naming
+    the file (or ``shown_as``, an upload's own name) and its line, so a curator can read and remove it.
+
+    Such sentences are never quoted nor count as support (``assistant/screening.py``); the warning says
+    why an otherwise fine source is quoted less than expected. A text file's line is looked up in the file
+    itself (editorial blocks are not in ``doc.text``); a PDF/DOCX's is the line of its extracted text."""
+    findings = screen_text(doc.text, doc.body_line)
+    if not findings:
+        return []
+    raw = ""
+    if Path(doc.path).suffix.lower() in (*MARKDOWN_SUFFIXES, ".txt"):
+        try:
+            raw = nfc(Path(doc.path).read_text("utf-8", errors="replace"))
+        except OSError:
+            raw = ""
+    out = []
+    for f in findings:
+        at = raw.find(f.sentence) if raw else -1
+        line = raw.count("\n", 0, at) + 1 if at >= 0 else f.line
+        out.append(type(f)(line, f.sentence, f.reason).describe(shown_as or doc.path))
+    return out
 
 
 def discover_files(paths: Iterable[Path | str], errors: list[LoadError] | None = None, *,
@@ -282,10 +323,14 @@ def find_sidecar(path: Path) -> Path | None:
     return None
 
 
-def slugify(text: str) -> str:
-    """ASCII ``a-z0-9-`` slug (``Điều 27`` -> ``dieu-27``); ``""`` if nothing is left."""
+def slugify(text: str, max_chars: int = MAX_ID_CHARS) -> str:
+    """ASCII ``a-z0-9-`` slug (``Điều 27`` -> ``dieu-27``) of at most ``max_chars`` (cut at a hyphen when
+    one is near); ``""`` if nothing is left."""
     s = fold(nfc(text))
-    s = re.sub(r"[^a-z0-9]+", "-", s)
+    s = re.sub(r"[^a-z0-9]+", "-", s).strip("-")
+    if len(s) > max_chars:
+        cut = s[: max_chars + 1].rfind("-")
+        s = s[: cut if cut > max_chars // 2 else max_chars]
     return s.strip("-")
 
 
@@ -424,6 +469,9 @@ def _build_document(
     if doc_id:
         if not ID_RE.match(doc_id):
             raise fail("id", f"id {doc_id!r} chỉ được gồm a-z, 0-9, '-'", f"id {doc_id!r} must match {ID_RE.pattern}")
+        if len(doc_id) > MAX_ID_CHARS:
+            raise fail("id", f"id dài {len(doc_id)} ký tự > giới hạn {MAX_ID_CHARS}",
+                       f"id is {len(doc_id)} characters > limit {MAX_ID_CHARS}")
     else:
         doc_id = slugify(path.stem) or "tai-lieu"
     title = values.get("title") or collapse_ws(inferred_title) or path.stem
@@ -735,9 +783,46 @@ def _pdf_text(path: Path, raw: bytes) -> tuple[str, str]:
     return text, collapse_ws(meta_title)
 
 
-def _docx_text(path: Path, raw: bytes) -> tuple[str, str]:
+def _check_docx(path: Path, raw: bytes, max_unpacked: int) -> None:
+    """Refuse a DOCX over :data:`DOCX_MAX_PARTS` parts, ``max_unpacked`` unpacked bytes or
+    :data:`DOCX_MAX_PARAGRAPHS` paragraphs, reading only the zip directory and (bounded) the body part.
+
+    The directory's sizes can be trusted: ``zipfile`` stops a part at its declared size and fails its CRC."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            parts = zf.infolist()
+            if len(parts) > DOCX_MAX_PARTS:
+                raise DocumentTooLargeError(
+                    path, f"DOCX có {len(parts):,} phần > giới hạn {DOCX_MAX_PARTS:,}",
+                    en=f"DOCX has {len(parts):,} parts > limit {DOCX_MAX_PARTS:,}")
+            unpacked = sum(p.file_size for p in parts)
+            if unpacked > max_unpacked:
+                raise DocumentTooLargeError(
+                    path, f"DOCX giải nén ra {unpacked:,} byte > giới hạn {max_unpacked:,} "
+                          f"({_RAW_FACTOR} x KIEMNHIEM_MAX_SOURCE_BYTES)",
+                    en=f"DOCX unpacks to {unpacked:,} bytes > limit {max_unpacked:,} "
+                       f"({_RAW_FACTOR} x KIEMNHIEM_MAX_SOURCE_BYTES)")
+            body = next((p for p in parts if p.filename == "word/document.xml"), None)
+            if body is None:
+                return  # not a Word document: python-docx says so
+            with zf.open(body) as f:
+                xml = f.read(max_unpacked + 1)
+    except zipfile.BadZipFile as exc:
+        raise LoadError(path, f"không đọc được DOCX: {exc}", en=f"cannot read DOCX: {exc}") from exc
+    paragraphs = xml.count(b"<w:p>") + xml.count(b"<w:p ")
+    if paragraphs > DOCX_MAX_PARAGRAPHS:
+        raise DocumentTooLargeError(
+            path, f"DOCX có {paragraphs:,} đoạn văn > giới hạn {DOCX_MAX_PARAGRAPHS:,}; hãy tách tệp",
+            en=f"DOCX has {paragraphs:,} paragraphs > limit {DOCX_MAX_PARAGRAPHS:,}; split it")
+
+
+def _docx_text(path: Path, raw: bytes, max_unpacked: int) -> tuple[str, str]:
     import io
 
+    _check_docx(path, raw, max_unpacked)
     try:
         import docx
         from docx.table import Table
@@ -746,6 +831,7 @@ def _docx_text(path: Path, raw: bytes) -> tuple[str, str]:
         document = docx.Document(io.BytesIO(raw))
         lines: list[str] = []
         heading_title = ""
+        style_names = {st.style_id: st.name for st in document.styles}
         body = document.element.body
         for child in body.iterchildren():
             tag = child.tag.rsplit("}", 1)[-1]
@@ -755,8 +841,8 @@ def _docx_text(path: Path, raw: bytes) -> tuple[str, str]:
                     part = part.strip()
                     if part:
                         lines.append(part)
-                style = (para.style.name if para.style is not None else "") or ""
-                if not heading_title and style in ("Title", "Heading 1") and para.text.strip():
+                # by id through one table: python-docx's own lookup scans every style for every paragraph
+                if not heading_title and style_names.get(child.style or "") in ("Title", "Heading 1"):
                     heading_title = para.text.strip()
             elif tag == "tbl":
                 table = Table(child, document)

@@ -122,8 +122,10 @@ class FeedbackStore:
                 sets = ", ".join(f"{k} = ?" for k in values)
                 cur = conn.execute(
                     f"UPDATE feedback SET answer = ?, rating = ?, comment = ?, {sets}, updated_at = ? "
-                    "WHERE id = ? AND question = ?",
-                    (answer, rating, comment, *values.values(), now, replaces, question),
+                    # only the conversation that wrote the row may change it: ids are sequential, anyone can
+                    # guess one, but not the browser's random conversation id (else it is a new rating)
+                    "WHERE id = ? AND question = ? AND conversation_id = ? AND conversation_id != ''",
+                    (answer, rating, comment, *values.values(), now, replaces, question, values["conversation_id"]),
                 )
                 if cur.rowcount:
                     conn.commit()

@@ -31,7 +31,7 @@ import numpy as np
 from assistant.bm25 import BM25Index
 from assistant.chunking import chunk_document
 from assistant.config import Settings
-from assistant.documents import LoadError, iter_documents
+from assistant.documents import LoadError, iter_documents, screen_document
 from assistant.errors import KiemnhiemError
 from assistant.ingest_plan import (
     IngestPlan,
@@ -44,6 +44,7 @@ from assistant.ingest_plan import (
     text_hash,
 )
 from assistant.models import Document, Passage
+from assistant.storage import MIN_FREE_BYTES, check_room, disk_full_error, is_disk_full, tree_bytes
 from assistant.vector_store import (
     DenseIndex,
     ExactDense,
@@ -129,6 +130,7 @@ class IngestReport:
     seconds: float = 0.0
     generation: int = 0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # suspected planted instructions, file:line (indexed)
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase: load, chunk, embed, …
 
     def to_json(self) -> dict[str, Any]:
@@ -145,6 +147,7 @@ class IngestReport:
             "seconds": round(self.seconds, 3),
             "phases": {k: round(v, 3) for k, v in self.phases.items()},
             "errors": self.errors,
+            "warnings": self.warnings,
         }
 
 
@@ -573,6 +576,10 @@ class KnowledgeIndex:
         try:
             return self._ingest_locked(paths, rebuild=rebuild, strict=strict, progress=progress or progress_logger(),
                                        documents=documents, fail_after=_fail_after_batches)
+        except Exception as exc:
+            if is_disk_full(exc) and not isinstance(exc, KiemnhiemError):
+                raise disk_full_error(self.settings.data_dir, exc) from exc  # storage_full, not a traceback
+            raise
         finally:
             lock.release()
 
@@ -609,6 +616,7 @@ class KnowledgeIndex:
             raise IngestError(f"{len(errors)} tệp lỗi; chỉ mục không thay đổi (--strict).",
                               f"{len(errors)} file(s) failed; the index was not changed (--strict).", errors)
         report.documents = len(unique_docs)
+        report.warnings = [w for d in unique_docs for w in screen_document(d)]
 
         state_key = self._state_key(unique_docs)
         load_errors = list(report.errors)
@@ -673,6 +681,8 @@ class KnowledgeIndex:
 
         self._state_path.unlink(missing_ok=True)  # the index is about to change: the cached state is void
 
+        if not self.settings.chroma_url:  # a generation is a full copy: refuse before writing, not half-way
+            check_room(self.settings.chroma_dir, tree_bytes(self.settings.chroma_dir) + MIN_FREE_BYTES)
         gen = max([old_gen, *[g for g, _ in generations]]) + 1
         name = self._gen_name(gen)
         self._write_generation(name, gen, the_plan, [pointer.get("active"), *[n for _, n in leftovers]],

@@ -41,11 +41,18 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", decomposed)
 
 
+# invisible characters that are not format characters (Cf): Hangul fillers (Lo), the Braille blank (So), the
+# combining grapheme joiner, Mongolian and standard variation selectors and Khmer inherent vowels (Mn)
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5\u180b\u180c\u180d\u180f"
+                       + "".join(chr(c) for c in range(0xFE00, 0xFE10)))
+
+
 def clean_input(text: str) -> str:
     """User input: every format character (Unicode Cf: bidi overrides U+202E/U+2066, soft hyphen, zero-width)
-    removed, then :func:`nfc`, so what is searched, echoed, stored and shown reads as it was typed."""
+    and every other invisible one (Hangul fillers, Braille blank, variation selectors) removed, then
+    :func:`nfc`, so what is searched, echoed, stored and shown reads as it was typed."""
     if not text.isascii():
-        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf" and ch not in _INVISIBLE)
     return nfc(text)
 
 

@@ -60,6 +60,13 @@ def to_ask_request(req: ChatCompletionRequest, settings: Settings) -> AskRequest
     return AskRequest(question=clean_text(convo[last_user].text()), history=history, as_of=req.as_of)
 
 
+def for_chat(text: str) -> str:
+    """Text a chat client renders as Markdown/HTML, made inert: HTML escaped, and every "!" an entity, so
+    ``![x](http://…)`` from a source's title or text can never become a live image (a tracking pixel).
+    Per character, so escaped stream pieces join into the escaped whole."""
+    return html.escape(text, quote=False).replace("!", "&#33;")
+
+
 @router.get("/models", summary="OpenAI-compatible model list")
 async def models() -> dict[str, Any]:
     return {"object": "list", "data": [{"id": MODEL_NAME, "object": "model", "created": 0, "owned_by": "kiemnhiem"}]}
@@ -75,7 +82,7 @@ async def chat_completions(req: ChatCompletionRequest, assistant: AssistantDep, 
     if not req.stream:
         result: AnswerResult = await run_answer(request.app.state, settings.answerer, run_ask, assistant, ask)
         # chat clients render this as Markdown/HTML: markup quoted from a source must show as text, never run
-        content = html.escape(result.answer + footnotes(result), quote=False)
+        content = for_chat(result.answer + footnotes(result))
         return {
             "id": cid, "object": "chat.completion", "created": created, "model": MODEL_NAME,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
@@ -95,13 +102,13 @@ async def chat_completions(req: ChatCompletionRequest, assistant: AssistantDep, 
     async def stream() -> AsyncIterator[str]:
         yield chunk({"role": "assistant", "content": ""})
         async for piece in live.pieces():
-            yield chunk({"content": html.escape(piece, quote=False)})
+            yield chunk({"content": for_chat(piece)})
         assert live.task is not None
         result = live.task.result()
         kept, rest = live.rest(result.answer)
         if not kept:  # a chat client cannot take text back: say the answer is replaced, then give it whole
             rest = "\n\n(Câu trả lời trên được thay bằng:)\n" + rest
-        for piece in answer_pieces(html.escape(rest + footnotes(result), quote=False)):
+        for piece in answer_pieces(for_chat(rest + footnotes(result))):
             yield chunk({"content": piece})
         yield chunk({}, "stop")
         yield "data: [DONE]\n\n"

@@ -12,12 +12,13 @@ from api.deps import AssistantDep, SettingsDep
 from api.errors import APIError
 from api.schemas import SourceDetail, SourceSummary
 from assistant.answering.answer import status_label
+from assistant.documents import MAX_ID_CHARS
 from assistant.models import KIND_LABELS, KINDS, STATUSES, TEXT_FORM_LABELS
 from assistant.text import fold
 
 router = APIRouter(tags=["sources"])
 
-DOC_ID = r"^[a-z0-9][a-z0-9-]{0,127}$"
+DOC_ID = rf"^[a-z0-9][a-z0-9-]{{0,{MAX_ID_CHARS - 1}}}$"  # the one id cap (assistant/documents.py)
 # a source list may hold plain citations ("TTXVN: …") and URLs; never hand a script URL to a browser
 _UNSAFE_URL = re.compile(r"^\s*(javascript|data|vbscript|file)\s*:", re.IGNORECASE)
 
@@ -55,7 +56,7 @@ def _split(amended_by: str) -> list[str]:
 
 @router.get("/sources/{doc_id}", response_model=SourceDetail, responses={404: {"description": "Không tìm thấy"}},
             summary="Một tài liệu với các điều/mục / one source with its sections")
-async def get_source(doc_id: Annotated[str, Path(pattern=DOC_ID, max_length=128)],
+async def get_source(doc_id: Annotated[str, Path(pattern=DOC_ID, max_length=MAX_ID_CHARS)],
                      assistant: AssistantDep, settings: SettingsDep) -> dict[str, Any]:
     snap = await run_in_threadpool(assistant.index.snapshot)
     doc = snap.documents.get(doc_id)

@@ -11,21 +11,31 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AdminDep, AssistantDep, SettingsDep
+from api.deps import AdminDep, AssistantDep, SettingsDep, audit_admin
 from api.errors import APIError
 from api.routes.sources import DOC_ID
 from assistant.config import Settings
-from assistant.documents import SUPPORTED_SUFFIXES, LoadError, iter_documents, slugify
+from assistant.documents import (
+    MAX_ID_CHARS,
+    SUPPORTED_SUFFIXES,
+    DocumentTooLargeError,
+    LoadError,
+    iter_documents,
+    screen_document,
+    slugify,
+)
 from assistant.index import IngestBusyError, KnowledgeIndex
+from assistant.storage import disk_full_error, is_disk_full
 
 router = APIRouter(prefix="/admin/uploads", tags=["admin"])
 
@@ -33,6 +43,34 @@ META_KEYS = ("id", "title", "short_title", "number", "kind", "issuer", "issued",
 UPLOAD_SUFFIXES = (".md", ".txt", ".pdf", ".docx", ".html", ".htm")
 _WHAT = re.compile(r"^(?:sidecar|front matter): ")  # where the loader found the metadata, for curators
 _KEY = re.compile(r"^([a-z_]+):")
+
+
+def _on_disk(settings: Settings, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``work``; a full disk under the data dir is 507 storage_full, not a generic 500."""
+    try:
+        return work()
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(settings.data_dir, exc) from exc
+        raise
+
+
+async def _audited(request: Request, settings: Settings, work: Callable[[], dict[str, Any]],
+                   **fields: object) -> dict[str, Any]:
+    """Run an upload or a delete and write one audit line saying what changed and whether it worked."""
+    try:
+        result = await run_in_threadpool(_on_disk, settings, work)
+    except APIError as exc:
+        audit_admin(request, "failed", **fields, status=exc.status_code, error=exc.code)
+        raise
+    except Exception as exc:
+        audit_admin(request, "failed", **fields, error=getattr(exc, "code", type(exc).__name__))
+        raise
+    report = result.get("report", {})
+    audit_admin(request, "ok", **{**fields, "id": result.get("id"), "documents": report.get("documents"),
+                                  "added": report.get("added"), "updated": report.get("updated"),
+                                  "removed": report.get("removed"), "warnings": len(result.get("warnings", []))})
+    return result
 
 
 def _uploaded(settings: Settings) -> list[dict[str, Any]]:
@@ -64,15 +102,19 @@ def _problem(error: LoadError, filename: str) -> dict[str, Any]:
     return {"message": f"Thông tin nhập trong biểu mẫu: {message}", "line": None, "field": field}
 
 
-def _validate(staging: Path, filename: str) -> Any:
-    """Load the staged file exactly as ingest would; errors name the uploaded file and the line."""
-    docs, errors = iter_documents([staging])
+def _validate(staging: Path, filename: str, settings: Settings) -> Any:
+    """Load the staged file exactly as ingest would (same limits); errors name the uploaded file and the line,
+    or the form field; a size limit is 413, not a broken file."""
+    docs, errors = iter_documents([staging], max_bytes=settings.max_source_bytes)
     if errors or len(docs) != 1:
         problems = [_problem(e, filename) for e in errors]
-        english = [e.text_en().replace(str(e.path), filename) for e in errors]
-        raise APIError(422, "invalid_document",
-                       "Tài liệu không hợp lệ: " + "; ".join([p["message"] for p in problems] or ["không đọc được"]),
-                       "Invalid document: " + "; ".join(english or ["unreadable"]), details=problems)
+        vi = "; ".join([p["message"] for p in problems] or ["không đọc được"])
+        en = "; ".join([e.text_en().replace(str(e.path), filename) for e in errors] or ["unreadable"])
+        if any(isinstance(e, DocumentTooLargeError) for e in errors):
+            raise APIError(413, "document_too_large", "Tài liệu vượt giới hạn: " + vi, "Document over a limit: " + en,
+                           details=problems)
+        raise APIError(422, "invalid_document", "Tài liệu không hợp lệ: " + vi, "Invalid document: " + en,
+                       details=problems)
     return docs[0]
 
 
@@ -97,12 +139,20 @@ def _store_and_ingest(index: KnowledgeIndex, settings: Settings, staging: Path, 
     if target.exists():
         target.rename(backup)
     shutil.move(str(staging), str(target))
+    ingested = False
     try:
         report = _reingest(index, settings)
+        ingested = True
+        if doc_id not in index.snapshot().documents:  # loaded, but not one passage to index: not "added"
+            raise APIError(422, "no_passages", "Tài liệu không có đoạn văn nào lập chỉ mục được (chỉ có tiêu đề hoặc "
+                           "quá ngắn?); chưa thêm gì.", "The document yields no passage to index (only a title, or "
+                           "too short?); nothing was added.", details=report["errors"])
     except Exception:
         shutil.rmtree(target, ignore_errors=True)
         if backup.exists():
             backup.rename(target)
+        if ingested:
+            _reingest(index, settings)  # the index follows the folder back
         raise
     shutil.rmtree(backup, ignore_errors=True)
     return report
@@ -115,10 +165,10 @@ async def list_uploads(_: AdminDep, settings: SettingsDep) -> list[dict[str, Any
 
 @router.post("", status_code=201, summary="Tải lên một tài liệu và nạp vào chỉ mục (cần khóa quản trị) / upload a "
              "document and index it (admin)")
-async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep,
+async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep, request: Request,
                  file: Annotated[UploadFile, File(description="md, txt, pdf, docx, html")],
                  replace: Annotated[bool, Form()] = False,
-                 id: Annotated[str, Form(max_length=128)] = "",  # noqa: A002 - the knowledge-note key
+                 id: Annotated[str, Form(max_length=MAX_ID_CHARS)] = "",  # noqa: A002 - the knowledge-note key
                  title: Annotated[str, Form(max_length=500)] = "",
                  short_title: Annotated[str, Form(max_length=200)] = "",
                  number: Annotated[str, Form(max_length=100)] = "",
@@ -156,7 +206,7 @@ async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep,
             if meta:
                 (staging / f"{stem}.yaml").write_text(yaml.safe_dump(meta, allow_unicode=True, sort_keys=False),
                                                       encoding="utf-8")
-            doc = _validate(staging, name)
+            doc = _validate(staging, name, settings)
             snap = assistant.index.snapshot()
             uploaded = {u["id"] for u in _uploaded(settings)}
             if doc.id in snap.documents and doc.id not in uploaded:
@@ -165,17 +215,18 @@ async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep,
             if doc.id in uploaded and not replace:
                 raise APIError(409, "already_uploaded", f"Đã có tài liệu tải lên mã '{doc.id}'; chọn 'Thay thế' để "
                                "thay bản cũ.", f"An upload with id '{doc.id}' exists; set replace to overwrite it.")
+            warnings = screen_document(doc, name)  # suspected planted instructions, by file name and line
             report = _store_and_ingest(assistant.index, settings, staging, doc.id)
-            return {"id": doc.id, "title": doc.title, "report": report}
+            return {"id": doc.id, "title": doc.title, "report": report, "warnings": warnings}
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    return await run_in_threadpool(work)
+    return await _audited(request, settings, work, action="upload", filename=name, replace=replace)
 
 
 @router.delete("/{doc_id}", summary="Xóa một tài liệu đã tải lên (cần khóa quản trị) / delete an upload (admin)")
-async def delete_upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep,
-                        doc_id: Annotated[str, PathParam(pattern=DOC_ID, max_length=128)]) -> dict[str, Any]:
+async def delete_upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep, request: Request,
+                        doc_id: Annotated[str, PathParam(pattern=DOC_ID, max_length=MAX_ID_CHARS)]) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         target = settings.uploads_path / doc_id
         if not target.is_dir():
@@ -193,4 +244,4 @@ async def delete_upload(_: AdminDep, assistant: AssistantDep, settings: Settings
         shutil.rmtree(trash, ignore_errors=True)
         return {"id": doc_id, "deleted": True, "report": report}
 
-    return await run_in_threadpool(work)
+    return await _audited(request, settings, work, action="delete", id=doc_id)

@@ -57,11 +57,9 @@ def candidates(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Map
         for s in h.sentences:
             if is_heading(h.passage, s.start):
                 continue
-            if unsafe_quote(h.passage.text[s.start : s.end], h.passage.source_urls):
-                continue  # a planted instruction or a foreign link is never quoted (assistant/answering/safety.py)
             span = extend_span(h.passage, s.start, s.end)
-            if span is None:
-                continue
+            if span is None or unsafe_quote(h.passage.text[span[0] : span[1]], h.passage.source_urls):
+                continue  # a planted instruction or a foreign link is never quoted, nor the span around it
             key = (h.passage.id, *span)
             if key in seen:
                 continue

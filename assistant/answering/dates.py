@@ -9,6 +9,7 @@ citation badge and period labels write the month without a leading zero, as the 
 from __future__ import annotations
 
 import re
+import reprlib
 from datetime import date
 
 YEAR_MIN, YEAR_MAX = 1945, 2100
@@ -68,4 +69,5 @@ def parse_as_of(value: object) -> date | None:
         else:
             if YEAR_MIN <= d.year <= YEAR_MAX:
                 return d
-    raise ValueError(f"{AS_OF_ERROR[0]} / {AS_OF_ERROR[1]}; nhận được / got {value!r}")
+    # reprlib: a bounded echo; repr() of a value nested ~1,000 deep recursed into a 500
+    raise ValueError(f"{AS_OF_ERROR[0]} / {AS_OF_ERROR[1]}; nhận được / got {reprlib.repr(value)}")

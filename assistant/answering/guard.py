@@ -16,6 +16,7 @@ from assistant.answering.answer import Answer, Citation
 from assistant.answering.figures import NUMBER_RE
 from assistant.answering.safety import unsafe_generated
 from assistant.retrieval import STOPWORDS_FOLDED, ScoredPassage
+from assistant.screening import clean_text, is_planted
 from assistant.text import collapse_ws, sentences, tokenize_folded
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,8 @@ def verify_llm_sentence(sentence: str, hits: Sequence[ScoredPassage], question: 
         return False, markers, "no content"
     if question and set(words) == set(_informative(question)):
         return False, markers, "repeats the question"
-    cited_text = " ".join(hits[m - 1].passage.text for m in markers)
+    # a sentence planted in the source is no support for anything (assistant/screening.py)
+    cited_text = " ".join(clean_text(hits[m - 1].passage.text) for m in markers)
     unsafe = unsafe_generated(body, [cited_text], [hits[m - 1].passage.source_urls for m in markers])
     if unsafe:
         return False, markers, unsafe
@@ -117,7 +119,7 @@ def attribute(sentence: str, hits: Sequence[ScoredPassage]) -> int | None:
     words = _informative(sentence)
     if len(words) < 3:
         return None
-    scored = [(_support(words, h.passage.text), i) for i, h in enumerate(hits, start=1)]
+    scored = [(_support(words, clean_text(h.passage.text)), i) for i, h in enumerate(hits, start=1)]
     best, i = max(scored, default=(0.0, 0))
     return i if best >= ATTRIBUTE_SUPPORT else None
 
@@ -131,6 +133,8 @@ def best_quote(sentence: str, hit: ScoredPassage) -> str:
     words = set(tokenize_folded(MARKER_RE.sub("", sentence)))
     best, best_overlap = "", -1.0
     for sent in sentences(hit.passage.text):
+        if is_planted(sent):
+            continue  # never cited as the ground of an answer
         sw = set(tokenize_folded(sent))
         overlap = len(words & sw) / (len(sw) ** 0.5 or 1)
         if overlap > best_overlap:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from assistant.screening import planted_reason, skeleton
 from assistant.text import collapse_ws, fold
 
 _AI = r"(?:tro ly|tro ly ao|chatbot|chat bot|ai|mo hinh(?: ngon ngu)?|he thong|assistant|language model|llm|gpt|bot)"
@@ -50,7 +51,9 @@ _TRAILING = ".,;:!?…"
 
 def is_instruction_sentence(text: str) -> bool:
     """Whether a sentence addresses the assistant or urges the reader to act (follow a link, log in, pay)."""
-    f = collapse_ws(fold(text))
+    if planted_reason(text):  # by shape, on the confusable-folded text (assistant/screening.py)
+        return True
+    f = skeleton(text).lower()
     return any(p.search(f) for p in _INSTRUCTION_RES)
 
 

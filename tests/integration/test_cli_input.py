@@ -106,3 +106,79 @@ def test_cli_ingest_with_one_malformed_note(cli_index: Settings, tmp_path: Path)
     # the human-readable form names the file and line too, and exits 3
     human = run_kn(cli_index, "ingest", str(src), str(extra))
     assert human.returncode == 3 and re.search(r"ghi-chu-hong\.md:\d+:", human.stderr), human.stderr
+
+
+def test_ingest_path_adds_and_replace_is_explicit(tmp_path: Path, model_dir: Path) -> None:
+    """Issue #26, N7: ``ingest PATH`` adds PATH (and later ingests keep it); ``--replace`` lists what it removes."""
+    from tests.support import make_settings
+
+    base, extra = tmp_path / "base", tmp_path / "extra"
+    base.mkdir()
+    extra.mkdir()
+    (base / "a.md").write_text("---\nid: ghi-chu-a\ntitle: Ghi chú A\n---\n# A\n\nBí thư chi bộ kiêm trưởng thôn.\n", "utf-8")
+    (extra / "b.md").write_text("---\nid: ghi-chu-b\ntitle: Ghi chú B\n---\n# B\n\nThành viên Tổ bầu cử.\n", "utf-8")
+    settings = make_settings(tmp_path / "data", model_dir, knowledge_paths=[base])
+
+    def indexed() -> set[str]:
+        proc = run_kn(settings, "sources", "--json")
+        assert proc.returncode == 0, proc.stderr
+        return {d["id"] for d in json.loads(proc.stdout)}
+
+    assert run_kn(settings, "ingest").returncode == 0
+    proc = run_kn(settings, "ingest", str(extra))
+    assert proc.returncode == 0, proc.stderr
+    assert indexed() == {"ghi-chu-a", "ghi-chu-b"}, "adding a folder keeps what was there"
+    assert run_kn(settings, "ingest").returncode == 0
+    assert indexed() == {"ghi-chu-a", "ghi-chu-b"}, "a later default ingest keeps the added folder"
+    proc = run_kn(settings, "ingest", "--replace", str(extra))
+    assert proc.returncode == 0, proc.stderr
+    assert "removing 1 document" in proc.stderr and "ghi-chu-a" in proc.stderr, proc.stderr
+    assert indexed() == {"ghi-chu-b"}
+
+
+@pytest.fixture(scope="module")
+def tiny_index(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Settings:
+    from assistant.index import KnowledgeIndex
+    from tests.support import make_settings
+
+    root = tmp_path_factory.mktemp("tiny")
+    kb = root / "kb"
+    kb.mkdir()
+    (kb / "hoi-dap.md").write_bytes((KNOWLEDGE / "hoi-dap-thanh-vien-ban-bau-cu-kiem-nhiem.md").read_bytes())
+    settings = make_settings(root / "data", model_dir, knowledge_paths=[kb])
+    assert not KnowledgeIndex(settings).ingest([kb]).errors
+    return settings
+
+
+def test_jsonl_bad_lines_of_every_kind_never_end_the_batch(tiny_index: Settings) -> None:
+    """Issue #26, N2: a lone surrogate in history, a deeply nested line, invalid UTF-8 and an over-long history
+    are each one error line; the good lines around them are answered."""
+    good = json.dumps({"question": "Thành viên Ban bầu cử có được kiêm nhiệm không?"}, ensure_ascii=False)
+    lines = [good,
+             '{"question": "q", "history": [{"role": "user", "content": "\\ud800"}]}',
+             "[" * 100_000 + "]" * 100_000,
+             json.dumps({"question": "q", "history": [{"role": "user", "content": "x" * 9000}]}),
+             good]
+    data = ("\n".join(lines[:3]) + "\n").encode() + b"\xff\xfe bad bytes\n" + ("\n".join(lines[3:]) + "\n").encode()
+    import subprocess
+    import sys
+
+    from tests.support import REPO, server_env
+    proc = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "--jsonl"], input=data, cwd=REPO,
+                          env=server_env(tiny_index, KIEMNHIEM_THREADS="2"), capture_output=True, timeout=600)
+    out = [json.loads(x) for x in proc.stdout.decode().splitlines()]
+    errors = [o["error"]["line"] for o in out if "error" in o]
+    answers = [o for o in out if "answer" in o]
+    assert errors == [2, 3, 4, 5] and len(answers) == 2, (out, proc.stderr.decode()[-2000:])
+    assert "Traceback" not in proc.stderr.decode()
+
+
+def test_chat_survives_a_line_of_invalid_utf8(tiny_index: Settings) -> None:
+    import subprocess
+    import sys
+
+    from tests.support import REPO, server_env
+    proc = subprocess.run([sys.executable, "-m", "assistant.cli", "chat"], input=b"\xff\xfe\x80\n/thoat\n", cwd=REPO,
+                          env=server_env(tiny_index), capture_output=True, timeout=300)
+    out = proc.stdout.decode() + proc.stderr.decode()
+    assert proc.returncode == 0 and "not valid UTF-8" in out and "Traceback" not in out, out[-2000:]

@@ -580,3 +580,50 @@ def test_knowledge_annotations(notes):
                            "Ghi chú biên soạn", "> Áp dụng"):
                 assert phrase not in p.text, (p.id, phrase)
     assert editorial >= 8
+
+
+# DOCX bombs (issue #26, N10): refused from the zip directory, before any part is unpacked or parsed
+def _docx_with(tmp_path: Path, name: str, *, body_paragraphs: int = 0, extra_parts: int = 0,
+               zero_part: int = 0) -> Path:
+    import io
+    import zipfile
+
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    document.add_paragraph("Điều 1. Phạm vi điều chỉnh")
+    buf = io.BytesIO()
+    document.save(buf)
+    path = tmp_path / name
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "word/document.xml":
+                data = data.replace(b"<w:body>", b"<w:body>" + b"<w:p><w:r><w:t>a</w:t></w:r></w:p>" * body_paragraphs)
+            z.writestr(info.filename, data)
+        for i in range(extra_parts):
+            z.writestr(f"extra/part{i}.xml", b"<a/>")
+        if zero_part:
+            with z.open("word/media/zeros.bin", "w", force_zip64=True) as f:
+                chunk = bytes(1 << 20)
+                for _ in range(zero_part >> 20):
+                    f.write(chunk)
+    return path
+
+
+def test_docx_bombs_are_refused_before_parsing(tmp_path):
+    from assistant.documents import DOCX_MAX_PARAGRAPHS, DOCX_MAX_PARTS, DocumentTooLargeError
+
+    zeros = _docx_with(tmp_path, "zeros.docx", zero_part=8 << 20)
+    assert zeros.stat().st_size < 100_000, "a small file that names a large part"
+    with pytest.raises(DocumentTooLargeError, match="giải nén.*unpacks to"):
+        load_document(zeros, max_bytes=200_000)  # 2 MB unpacked at most
+    many = _docx_with(tmp_path, "many-paragraphs.docx", body_paragraphs=DOCX_MAX_PARAGRAPHS + 1)
+    with pytest.raises(DocumentTooLargeError, match=f"{DOCX_MAX_PARAGRAPHS + 2:,} đoạn văn"):
+        load_document(many)
+    parts = _docx_with(tmp_path, "many-parts.docx", extra_parts=DOCX_MAX_PARTS)
+    with pytest.raises(DocumentTooLargeError, match="phần > giới hạn.*parts > limit") as err:
+        load_document(parts)
+    assert str(err.value).startswith(str(parts)), "the error names the file"
+    # under every limit it loads as before
+    fine = _docx_with(tmp_path, "fine.docx", body_paragraphs=200, extra_parts=10)
+    assert load_document(fine).text.count("\n") >= 200

@@ -91,3 +91,45 @@ def test_restore_only_adds_diacritics(restorer: DiacriticRestorer, text: str) ->
 
 def test_restore_known_phrase(restorer: DiacriticRestorer) -> None:
     assert restorer.restore("thanh vien ban bau cu") == "thành viên ban bầu cử"
+
+
+def test_invisible_characters_are_removed_from_input() -> None:
+    """Issue #26, N17: invisible characters that are not format characters (Cf) do not survive cleaning."""
+    from assistant.text import clean_input
+
+    for ch in ("\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u034f", "\ufe0f"):
+        assert clean_input(f"Thành viên{ch} Ban bầu cử") == "Thành viên Ban bầu cử", ascii(ch)
+
+
+def test_deeply_nested_as_of_is_a_value_error_at_any_stack_depth() -> None:
+    """Issue #26, N1: an ``as_of`` nested ~950 deep is an invalid date (422), never a RecursionError (500), even
+    called as deep in the stack as a request handler in the server is."""
+    from assistant.answering.dates import parse_as_of
+
+    nested: object = []
+    for _ in range(952):
+        nested = [nested]
+
+    def at_depth(n: int) -> str:
+        if n:
+            return at_depth(n - 1)
+        try:
+            parse_as_of(nested)
+        except ValueError as exc:
+            return str(exc)
+        return "accepted"
+
+    message = at_depth(60)
+    assert "YYYY-MM-DD" in message and len(message) < 500, message[:200]
+
+
+def test_markdown_images_are_inert_in_chat_completions_content() -> None:
+    """Issue #26, N5: a Markdown image in a source's title or text is no live image in /v1 content."""
+    import re
+
+    from api.routes.openai_compat import for_chat
+
+    title = "Luật ![x](http://tracker.example/p.gif) <img src=x>"
+    out = for_chat(f"Trả lời [1].\n\n[1] {title}")
+    assert not re.search(r"!\s*\[", out) and "<img" not in out, out
+    assert "".join(for_chat(c) for c in title) == for_chat(title), "per character: stream pieces join up"
