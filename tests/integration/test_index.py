@@ -106,7 +106,7 @@ def test_model_mismatch_is_refused(tmp_path: Path, model_dir: Path, kb_copy: Pat
 def test_cli_ingest_json_and_sources(tmp_path: Path, kb_settings, kb_copy: Path) -> None:  # noqa: ANN001
     settings = make_settings(tmp_path / "data", kb_settings.model_dir)
     env = server_env(settings)
-    run = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(kb_copy), "--json"], env=env,
+    run = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(kb_copy), "--replace", "--json"], env=env,
                          cwd=REPO, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     lines = [ln for ln in run.stdout.splitlines() if ln.strip()]
