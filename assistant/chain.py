@@ -32,6 +32,7 @@ from assistant.config import Settings
 from assistant.contract import AskResponse
 from assistant.domain import DomainGate
 from assistant.index import KnowledgeIndex
+from assistant.lead import lead_kind
 from assistant.period import Period, detect_period
 from assistant.retrieval import (
     STOPWORDS_FOLDED,
@@ -122,6 +123,7 @@ class AnswerResult:
     as_of: str = ""
     period: dict[str, Any] = field(default_factory=dict)
     suggestions: list[str] = field(default_factory=list)  # in-field questions offered by an out-of-domain refusal
+    lead: str = ""  # how the first line stands to the question (``assistant.lead``): answer | context | groups | ""
     # not part of the JSON contract: the model's raw reply and what verification dropped (evals read it)
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
@@ -357,6 +359,7 @@ class Assistant:
             as_of=turn.as_of.isoformat(),
             period=period,
             suggestions=list(ans.suggestions),
+            lead=lead_kind(turn, ans.text, ans.refused),
         )
 
     # --- public API ---------------------------------------------------------------------------

@@ -61,7 +61,7 @@ async def ask(req: AskRequest, assistant: AssistantDep, settings: SettingsDep, r
 async def ask_stream(req: AskRequest, assistant: AssistantDep, settings: SettingsDep,
                      request: Request) -> EventSourceResponse:
     """Events: ``token`` {text} …, ``citations`` {refused, citations, passages}, ``done`` {timings_ms, answered_by,
-    as_of, period}; ``error``. With the LLM answerer the tokens are sent as the model writes them, one verified
+    as_of, period, query, lead, suggestions}; ``error``. With the LLM answerer the tokens are sent as the model writes them, one verified
     sentence at a time; ``reset`` {} (rare) says the text sent so far was taken back and the whole answer follows."""
     validate_ask(req, settings)
     # the first text or the answer first: a failure before any byte is sent is a plain HTTP error
@@ -84,7 +84,8 @@ async def ask_stream(req: AskRequest, assistant: AssistantDep, settings: Setting
                 await asyncio.sleep(0)
             body = result.to_json()
             yield event("citations", {k: body[k] for k in ("refused", "citations", "passages")})
-            yield event("done", {k: body[k] for k in ("timings_ms", "answered_by", "as_of", "period")})
+            yield event("done", {k: body[k] for k in ("timings_ms", "answered_by", "as_of", "period", "query", "lead",
+                                                      "suggestions")})
         except StoreUnavailableError:
             yield event("error", error_body("store_unavailable", "Kho dữ liệu tạm thời không truy cập được.",
                                             "The store is unreachable."))
