@@ -27,7 +27,7 @@ from assistant.period import RULE_KINDS
 from assistant.retrieval import QUESTION_SECTION, STOPWORDS_FOLDED, ScoredPassage, SentenceHit
 from assistant.safety import unsafe_quote
 from assistant.text import collapse_ws, fold, split_sentences, tokenize_folded
-from assistant.turn import POSTS, STILL_THERE_RE, Turn
+from assistant.turn import GENERIC_POSTS, POSTS, STILL_THERE_RE, Turn
 
 # --- sentence shape ------------------------------------------------------------------------------
 # opens by pointing back at something said before: cannot stand alone
@@ -487,7 +487,7 @@ _POST_FORMS = {"truong thon": _VILLAGE_HEAD, "truong ap": _VILLAGE_HEAD, "to tru
                "chu tich uy ban nhan dan": re.compile(r"\bchu tich (ubnd|uy ban nhan dan)\b"),
                "chu tich hdnd": re.compile(r"\bchu tich (hdnd|hoi dong nhan dan)\b"),
                "chu tich hoi dong nhan dan": re.compile(r"\bchu tich (hdnd|hoi dong nhan dan)\b")}
-_GENERIC_POSTS = {"can bo", "cong chuc", "thanh vien", "chu tich", "bi thu", "truong ban", "dai bieu"}
+_GENERIC_POSTS = GENERIC_POSTS
 
 
 @lru_cache(maxsize=64)

@@ -80,6 +80,8 @@ POSTS = (
     "truong ap", "pho giam doc", "giam doc", "truong ban tuyen giao", "thanh vien", "truong ban", "pho truong ban",
     "can bo", "cong chuc", "nguoi hoat dong khong chuyen trach", "dai bieu", "nguoi ung cu",
 )
+# posts that say nothing of whose they are ("thành viên" of which body?): alone, no subject of a question's own
+GENERIC_POSTS = frozenset({"can bo", "cong chuc", "thanh vien", "chu tich", "bi thu", "truong ban", "dai bieu"})
 _DOC_KINDS = {
     "nghi dinh": "Nghị định", "nd": "Nghị định", "luat": "Luật", "thong tu": "Thông tư", "tt": "Thông tư",
     "quy dinh": "Quy định", "qd": "Quyết định/Quy định", "quyet dinh": "Quyết định", "ket luan": "Kết luận",
@@ -312,6 +314,8 @@ def is_followup(question: str, history: Sequence[tuple[str, str]]) -> bool:
     e = detect_entities(question)
     if (e.places or e.documents) and len(content) > 5 and not _ANAPHOR_SUBJECT_RE.search(fq):
         return False  # "Ở Bến Tre, cấp xã có bao nhiêu…" names its own subject, whatever its first word
+    if asks_on_its_own(fq, e, content):
+        return False  # "Nếu tôi là người ứng cử thì có được làm thành viên Tổ bầu cử không?" opens like one, is not
     m = _FOLLOWUP_RE.search(fq)
     own_subject = bool(e.posts or e.bodies or e.documents or e.places) and len(content) > 5
     if m is not None and m.start() > 0 and m.end() == len(fq) and own_subject:
@@ -335,6 +339,22 @@ def is_followup(question: str, history: Sequence[tuple[str, str]]) -> bool:
     said = {w for u in _user_turns(history)
             for w in (tokenize_folded(u) if plain else re.findall(r"\w+", u.lower()))}
     return bool(mine & said)
+
+
+def asks_on_its_own(fq: str, e: Entities, content: Sequence[str]) -> bool:
+    """A whole question about a subject it names itself is never merged with the previous one, whatever it
+    opens with ("Vậy", "Còn", "Nếu", "Thế"): read with the conversation's subject it asks something else.
+
+    Whole: its own intent (yes/no, how many, when, …) and at least four words of its own. Its subject: an
+    election body, a document, a specific post ("bí thư chi bộ", "người ứng cử"), or a generic one with its
+    level ("công chức cấp xã"). A subject pointed back at ("người đó", "quy định này") is the conversation's.
+    """
+    if _ANAPHOR_SUBJECT_RE.search(fq) or detect_intent(fq) == "other":
+        return False
+    specific = [p for p in e.posts if p not in GENERIC_POSTS]
+    subject = bool(e.bodies or e.documents or specific or (e.posts and e.levels))
+    own = [t for t in content if t not in _FOLLOWUP_FILLER and t not in _QUESTION_WORDS and not t.isdigit()]
+    return subject and len(own) >= 4
 
 
 _VILLAGE_POSTS = (
