@@ -124,6 +124,7 @@ class AnswerResult:
     period: dict[str, Any] = field(default_factory=dict)
     suggestions: list[str] = field(default_factory=list)  # in-field questions offered by an out-of-domain refusal
     lead: str = ""  # how the first line stands to the question (``assistant.lead``): answer | context | groups | ""
+    share_token: str = ""  # set by the API (``assistant.shares``): the core does not sign
     # not part of the JSON contract: the model's raw reply and what verification dropped (evals read it)
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
