@@ -330,9 +330,9 @@ def test_trust_signals_as_of_share_and_print(server: Server, browser: Browser, t
     assert "Áp dụng tại ngày 01/05/2021" in copied and "Nguồn:\n[1" in copied, copied
     assert f"({first['status_label']})" in copied and (not first["source_url"] or first["source_url"] in copied)
 
-    # share: the link reopens the question with its date
+    # share: the link shows a snapshot of this answer (tests/e2e/test_web_answers.py), not the question re-asked
     msg.locator(".share").click()
-    expect(msg).to_have_attribute("data-share-url", re.compile(r"\?q=.+&as_of=2021-05-01"))
+    expect(msg).to_have_attribute("data-share-url", re.compile(r"/s/[A-Za-z0-9_-]{22}$"))
     link = msg.get_attribute("data-share-url") or ""
     other = open_tab(browser)
     try:
@@ -340,7 +340,8 @@ def test_trust_signals_as_of_share_and_print(server: Server, browser: Browser, t
         reopened = other.page.locator(".msg.assistant").first
         expect(reopened).to_have_attribute("data-state", "done", timeout=ANSWER_TIMEOUT)
         expect(other.page.locator(".msg.user .text")).to_have_text(Q_KIEM_NHIEM)
-        assert stream_bodies(other)[-1]["as_of"] == "2021-05-01"
+        expect(reopened.locator(".asof-line")).to_contain_text("01/05/2021")
+        assert stream_bodies(other) == []
     finally:
         other.page.context.close()
 
