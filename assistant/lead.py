@@ -35,6 +35,8 @@ _PERIOD_LABEL_RE = re.compile(r"^(Hiện hành|Thời kỳ (trước|sau)|Trong|
 _MARKERS_RE = re.compile(r"\s*(\[\d+\])+")
 # opens by leaning on something not said: "Cũng tại khoản 6, …", "Ngoài ra, …", "Riêng …"
 _LEANS_RE = re.compile(r"^(cung (tai|theo|o|trong)|ngoai ra|riêng|rieng|con lai|mat khac|tuy nhien|dong thoi)\b")
+# the source says it does not know ("bản tin không cho biết …", "chưa xác minh"): an honest gap, not an answer
+_UNKNOWN_RE = re.compile(r"\b(khong cho biet|khong neu ro|chua xac minh|chua ro)\b")
 _DATE_RE = re.compile(r"^khi\b|\b(khi|sau khi|ngay khi)\b [^.;]{0,80}\b(da|xong|ket thuc|cong bo|hoan thanh)\b|\b\d{1,2}/\d{1,2}(/\d{4})?\b|\b(ngay|thang|nam) \d{1,4}\b|\b\d+ ngay (truoc|sau|ke tu)\b|"
                       r"\b(cham nhat|truoc|sau|tu|den|ke tu)\b[^.;]{0,30}\b(19|20)\d{2}\b")
 _PROVISION_RE = re.compile(r"^quy dinh ap dung:|\b(dieu|khoan|diem) \d+|\b(nghi dinh|luat|thong tu|quy dinh|ket luan|"
@@ -94,8 +96,8 @@ def lead_kind(turn: Turn, text: str, refused: bool, lines_rates: Sequence[str] |
     intent = turn.intent
     if intent == "yesno":
         return ANSWER if word else CONTEXT
-    if _LEANS_RE.search(f):
-        return CONTEXT  # "Cũng tại khoản 6, …" with nothing before it answers nothing on its own
+    if _LEANS_RE.search(f) or _UNKNOWN_RE.search(f):
+        return CONTEXT  # "Cũng tại khoản 6, …" alone, or "the source does not say": neither is the answer
     if intent == "amount":
         rate = compose.asks_rate(turn.folded)
         if not compose.answers_amount_text(turn, f) or (rate and not _RATE_RE.search(f)) or _other_group_only(turn, f):

@@ -75,6 +75,8 @@ def test_a_when_question_is_answered_by_a_time_and_not_by_a_leaning_sentence(que
                      False) == ANSWER
     assert lead_kind(turn, "Cũng tại khoản 6, Ủy ban nhân dân cấp xã thành lập Tổ bầu cử. [1]", False) == CONTEXT
     assert lead_kind(turn, "Tổ bầu cử gồm đại diện cơ quan nhà nước và cử tri ở địa phương. [1]", False) == CONTEXT
+    # the source saying it does not know is an honest gap, not the answer
+    assert lead_kind(turn, "Ngày 23/9 có hội nghị; bản tin không cho biết năm Tổ bầu cử thành lập. [1]", False) == CONTEXT
 
 
 def test_refusals_and_small_talk_have_no_lead() -> None:
