@@ -16,7 +16,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e import test_browser  # its module-level check skips (or fails in CI) without Chromium and playwright
+from tests.e2e import (
+    test_browser,  # its module-level check skips (or fails in CI) without Chromium and playwright
+)
 from tests.e2e.test_browser import ANSWER_TIMEOUT, Q_BAN_BAU_CU, Tab, ask, load, open_tab, screenshot
 from tests.support import Server
 

@@ -168,7 +168,7 @@ def test_duplicate_sources_are_merged(server: Server, tab: Tab, viewport: str) -
 
     def fake(route: Any) -> None:
         events = [("token", {"text": answer}), ("citations", {"refused": False, "citations": cits, "passages": []}),
-                  ("done", {"timings_ms": {"total": 1.0}, "as_of": "2026-01-01"})]
+                  ("done", {"timings_ms": {"total": 1.0}, "as_of": "2026-01-01", "lead": "answer"})]
         body = "".join(f"event: {n}\ndata: {json.dumps(d, ensure_ascii=False)}\n\n" for n, d in events)
         route.fulfill(status=200, headers={"Content-Type": "text/event-stream; charset=utf-8"}, body=body)
 
