@@ -55,7 +55,8 @@ def canonical(fields: Mapping[str, Any]) -> bytes:
     """The signed part of an answer, in one byte form (key order and spacing fixed)."""
     cites = [{k: c.get(k) for k in SIGNED_CITATION} for c in fields.get("citations") or []]
     body = {**{k: fields.get(k) for k in SIGNED}, "citations": cites}
-    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    # ASCII escapes: a lone surrogate in what a client sends is just another string, never an encoding error
+    return json.dumps(body, ensure_ascii=True, sort_keys=True, separators=(",", ":")).encode("ascii")
 
 
 class ShareStore:
@@ -116,7 +117,7 @@ class ShareStore:
         now = now or datetime.now(UTC)
         sid = secrets.token_urlsafe(16)
         expires = now + self.ttl
-        body = json.dumps(dict(snapshot), ensure_ascii=False)
+        body = json.dumps(dict(snapshot), ensure_ascii=True)
         try:
             with self._lock, closing(self._connect()) as conn, conn:
                 conn.execute("DELETE FROM shares WHERE expires_at <= ?", (now.isoformat(),))

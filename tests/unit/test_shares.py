@@ -26,6 +26,7 @@ def test_only_the_signed_answer_unchanged_verifies(tmp_path: Path) -> None:
     cites = [{**ANSWER["citations"][0], "quote": "từ 9 đến 25 thành viên"}]
     assert not s.verify({**ANSWER, "citations": cites}, token)
     assert not s.verify(ANSWER, "0" * 64)
+    assert not s.verify({**ANSWER, "answer": "\ud800"}, token)  # a lone surrogate: refused, not a 500
     assert not ShareStore(tmp_path / "other.sqlite3", tmp_path / "other.key", ttl_days=1, max_count=10).verify(ANSWER, token)
 
 
