@@ -18,10 +18,11 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import install_error_handlers
 from api.limits import LLMGate
 from api.middleware import BodyLimitMiddleware, RequestGuardMiddleware, SecurityHeadersMiddleware
-from api.routes import admin, ask, feedback, health, openai_compat, sources, uploads, web
+from api.routes import admin, ask, feedback, health, openai_compat, share, sources, uploads, web
 from assistant.answering.chain import Assistant
 from assistant.config import Settings, configure_threads, data_dir_problem
 from assistant.feedback import FeedbackStore, RateLimiter
+from assistant.shares import ShareStore
 
 log = logging.getLogger("kiemnhiem.api")
 
@@ -64,10 +65,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.assistant = assistant
     app.state.feedback = FeedbackStore(settings.feedback_db, max_bytes=settings.feedback_max_bytes)
     app.state.feedback_limiter = RateLimiter(settings.feedback_per_minute)
+    app.state.shares = ShareStore(settings.shares_db, settings.data_dir / "share.key",
+                                  ttl_days=settings.share_ttl_days, max_count=settings.share_max_count)
+    app.state.share_limiter = RateLimiter(settings.share_per_minute)
     app.state.llm_gate = LLMGate(settings.llm_max_concurrent, settings.llm_max_queue)
     install_error_handlers(app)
     for router in (ask.router, sources.router, health.router, feedback.router, openai_compat.router, admin.router,
-                   uploads.router, web.router):
+                   uploads.router, share.router, web.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=web.WEB_DIR), name="static")
     try:

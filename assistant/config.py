@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     feedback_per_minute: int = Field(default=30, ge=1, description="Feedback posts per client address per minute")
     feedback_max_bytes: int = Field(default=50_000_000, ge=65536,
                                     description="Feedback database size cap; beyond it 507 feedback_full")
+    # --- shared answers (POST /share): snapshots a link shows as they were, bounded and expiring ----------
+    share_ttl_days: int = Field(default=90, ge=1, description="Days a shared answer stays reachable")
+    share_max_count: int = Field(default=20_000, ge=10, description="Shared answers kept; the oldest go first")
+    share_max_bytes: int = Field(default=65_536, ge=4096, description="Largest snapshot (JSON bytes); beyond it 413")
+    share_per_minute: int = Field(default=20, ge=1, description="Shares per client address per minute")
 
     # --- ingestion limits --------------------------------------------------------------------
     max_source_bytes: int = Field(default=5_000_000, ge=1, description="Largest source text (bytes of UTF-8) "
@@ -165,6 +170,10 @@ class Settings(BaseSettings):
     @property
     def vectors_dir(self) -> Path:
         return self.data_dir / "vectors"
+
+    @property
+    def shares_db(self) -> Path:
+        return self.data_dir / "shares.sqlite3"
 
     @property
     def lock_path(self) -> Path:

@@ -69,6 +69,11 @@ class AskResponse(BaseModel):
     period: dict[str, Any] = Field(default_factory=dict, description="Thời kỳ câu hỏi nêu / the period the question named")
     suggestions: list[str] = Field(default_factory=list, description="Câu hỏi mẫu trong phạm vi, khi câu hỏi nằm "
                                    "ngoài phạm vi nguồn / in-field example questions (out-of-domain refusals)")
+    share_token: str = Field(default="", description="Chữ ký để chia sẻ câu trả lời này (POST /share) / proves the "
+                             "answer came from this server when it is shared")
+    lead: str = Field(default="", description="Dòng đầu có trả lời đúng ý hỏi không / how the first line stands to "
+                      "the question: answer (it answers: shown as the verdict) | context (related, not the answer: "
+                      "open neutrally) | groups (several rates for different groups) | '' (refusal, small talk)")
 
 
 def validate_answer(data: dict[str, Any]) -> dict[str, Any]:

@@ -53,7 +53,14 @@ def run_ask(assistant: Assistant, req: AskRequest, on_text: Callable[[str], None
 async def ask(req: AskRequest, assistant: AssistantDep, settings: SettingsDep, request: Request) -> dict[str, Any]:
     validate_ask(req, settings)
     result = await run_answer(request.app.state, resolve_answerer(req.answerer, settings), run_ask, assistant, req)
-    return result.to_json()
+    return signed(request, req, result.to_json())
+
+
+def signed(request: Request, req: AskRequest, body: dict[str, Any]) -> dict[str, Any]:
+    """The answer with the token that lets exactly it be shared (``assistant.shares``)."""
+    if body.get("answered_by") != "small-talk":
+        body["share_token"] = request.app.state.shares.sign({**body, "question": req.question})
+    return body
 
 
 @router.post("/ask/stream", responses={200: {"content": {"text/event-stream": {}}}, **_ERRORS},
@@ -61,7 +68,7 @@ async def ask(req: AskRequest, assistant: AssistantDep, settings: SettingsDep, r
 async def ask_stream(req: AskRequest, assistant: AssistantDep, settings: SettingsDep,
                      request: Request) -> EventSourceResponse:
     """Events: ``token`` {text} …, ``citations`` {refused, citations, passages}, ``done`` {timings_ms, answered_by,
-    as_of, period}; ``error``. With the LLM answerer the tokens are sent as the model writes them, one verified
+    as_of, period, query, lead, suggestions, share_token}; ``error``. With the LLM answerer the tokens are sent as the model writes them, one verified
     sentence at a time; ``reset`` {} (rare) says the text sent so far was taken back and the whole answer follows."""
     validate_ask(req, settings)
     # the first text or the answer first: a failure before any byte is sent is a plain HTTP error
@@ -82,9 +89,10 @@ async def ask_stream(req: AskRequest, assistant: AssistantDep, settings: Setting
             for piece in answer_pieces(rest):
                 yield event("token", {"text": piece})
                 await asyncio.sleep(0)
-            body = result.to_json()
+            body = signed(request, req, result.to_json())
             yield event("citations", {k: body[k] for k in ("refused", "citations", "passages")})
-            yield event("done", {k: body[k] for k in ("timings_ms", "answered_by", "as_of", "period")})
+            yield event("done", {k: body[k] for k in ("timings_ms", "answered_by", "as_of", "period", "query", "lead",
+                                                      "suggestions", "share_token")})
         except StoreUnavailableError:
             yield event("error", error_body("store_unavailable", "Kho dữ liệu tạm thời không truy cập được.",
                                             "The store is unreachable."))

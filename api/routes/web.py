@@ -18,6 +18,12 @@ async def index() -> FileResponse:
                         headers={"Cache-Control": "no-cache"})
 
 
+@router.api_route("/s/{share_id}", methods=["GET", "HEAD"])
+async def shared(share_id: str) -> FileResponse:
+    """A shared answer's page: the chat, which reads the snapshot from GET /share/{id}."""
+    return await index()
+
+
 @router.get("/favicon.ico")
 async def favicon() -> FileResponse:
     return FileResponse(WEB_DIR / "favicon.svg", media_type="image/svg+xml")

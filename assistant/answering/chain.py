@@ -22,6 +22,7 @@ from assistant.answering.domain import DomainGate, phrase_support
 from assistant.answering.entities import detect_entities
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.intent import detect_intent, small_talk
+from assistant.answering.lead import lead_kind
 from assistant.answering.llm import LLMAnswerer
 from assistant.answering.messages import (
     INJECTION_REFUSAL,
@@ -81,6 +82,8 @@ class AnswerResult:
     as_of: str = ""
     period: dict[str, Any] = field(default_factory=dict)
     suggestions: list[str] = field(default_factory=list)  # in-field questions offered by an out-of-domain refusal
+    lead: str = ""  # how the first line stands to the question (``answering.lead``): answer | context | groups | ""
+    share_token: str = ""  # set by the API (``assistant.shares``): the core does not sign
     # not part of the JSON contract: the model's raw reply and what verification dropped (evals read it)
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
@@ -324,6 +327,7 @@ class Assistant:
             as_of=turn.as_of.isoformat(),
             period=period,
             suggestions=list(ans.suggestions),
+            lead=lead_kind(turn, ans.text, ans.refused),
         )
 
     # --- public API ---------------------------------------------------------------------------

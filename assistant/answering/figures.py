@@ -43,13 +43,18 @@ _NOT_QUANTITY_RE = re.compile(
 
 def answers_amount(turn: Turn, c: Candidate) -> bool:
     """The candidate holds a figure, and counts what was asked when the question names a unit."""
-    if not has_quantity(c.folded) or total_for_level(turn, c.folded) or FIGURES_REMARK_RE.search(c.folded):
+    return answers_amount_text(turn, c.folded)
+
+
+def answers_amount_text(turn: Turn, folded: str) -> bool:
+    """``answers_amount`` on a folded sentence (the answer's first line is judged the same way)."""
+    if not has_quantity(folded) or total_for_level(turn, folded) or FIGURES_REMARK_RE.search(folded):
         return False
-    if asks_rate(turn.folded) and not has_rate(c.folded):
+    if asks_rate(turn.folded) and not has_rate(folded):
         return False
     unit = asked_unit(turn.folded)
-    return unit is None or counts_unit(c.folded, unit) or (
-        re.search(rf"\b{QUANTITY_WORDS} ({unit})\b", c.folded) is not None)
+    return unit is None or counts_unit(folded, unit) or (
+        re.search(rf"\b{QUANTITY_WORDS} ({unit})\b", folded) is not None)
 
 
 def total_for_level(turn: Turn, folded: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.answering.entities import LEVEL_WORDS, detect_entities, detect_levels
+from assistant.answering.entities import LEVEL_WORDS, Entities, detect_entities, detect_levels
 from assistant.answering.intent import detect_intent
 from assistant.lexicon import LEXICON
 from assistant.text import collapse_ws, fold, nfc, tokenize_folded
@@ -43,6 +43,8 @@ def is_followup(question: str, history: Sequence[tuple[str, str]]) -> bool:
     e = detect_entities(question)
     if (e.places or e.documents) and len(content) > 5 and not _ANAPHOR_SUBJECT_RE.search(fq):
         return False  # "Ở Bến Tre, cấp xã có bao nhiêu…" names its own subject, whatever its first word
+    if asks_on_its_own(fq, e, content):
+        return False  # "Nếu tôi là người ứng cử thì có được làm thành viên Tổ bầu cử không?" opens like one, is not
     m = _FOLLOWUP_RE.search(fq)
     own_subject = bool(e.posts or e.bodies or e.documents or e.places) and len(content) > 5
     if m is not None and m.start() > 0 and m.end() == len(fq) and own_subject:
@@ -66,6 +68,26 @@ def is_followup(question: str, history: Sequence[tuple[str, str]]) -> bool:
     said = {w for u in _user_turns(history)
             for w in (tokenize_folded(u) if plain else re.findall(r"\w+", u.lower()))}
     return bool(mine & said)
+
+
+# posts that say nothing of whose they are ("thành viên" of which body?): alone, no subject of a question's own
+GENERIC_POSTS = frozenset(LEXICON.generic_posts("rules"))
+
+
+def asks_on_its_own(fq: str, e: Entities, content: Sequence[str]) -> bool:
+    """A whole question about a subject it names itself is never merged with the previous one, whatever it
+    opens with ("Vậy", "Còn", "Nếu", "Thế"): read with the conversation's subject it asks something else.
+
+    Whole: its own intent (yes/no, how many, when, …) and at least four words of its own. Its subject: an
+    election body, a document, a specific post ("bí thư chi bộ", "người ứng cử"), or a generic one with its
+    level ("công chức cấp xã"). A subject pointed back at ("người đó", "quy định này") is the conversation's.
+    """
+    if _ANAPHOR_SUBJECT_RE.search(fq) or detect_intent(fq) == "other":
+        return False
+    specific = [p for p in e.posts if p not in GENERIC_POSTS]
+    subject = bool(e.bodies or e.documents or specific or (e.posts and e.levels))
+    own = [t for t in content if t not in FOLLOWUP_FILLER and t not in _QUESTION_WORDS and not t.isdigit()]
+    return subject and len(own) >= 4
 
 
 # at the village the posts are the party cell secretary and the village head (lexicon.yaml: village_equivalents)

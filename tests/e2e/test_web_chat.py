@@ -168,7 +168,7 @@ def test_duplicate_sources_are_merged(server: Server, tab: Tab, viewport: str) -
 
     def fake(route: Any) -> None:
         events = [("token", {"text": answer}), ("citations", {"refused": False, "citations": cits, "passages": []}),
-                  ("done", {"timings_ms": {"total": 1.0}, "as_of": "2026-01-01"})]
+                  ("done", {"timings_ms": {"total": 1.0}, "as_of": "2026-01-01", "lead": "answer"})]
         body = "".join(f"event: {n}\ndata: {json.dumps(d, ensure_ascii=False)}\n\n" for n, d in events)
         route.fulfill(status=200, headers={"Content-Type": "text/event-stream; charset=utf-8"}, body=body)
 
@@ -329,9 +329,9 @@ def test_trust_signals_as_of_share_and_print(server: Server, browser: Browser, t
     assert "Áp dụng tại ngày 01/05/2021" in copied and "Nguồn:\n[1" in copied, copied
     assert f"({first['status_label']})" in copied and any(u in copied for u in first["source_urls"] or [""])
 
-    # share: the link reopens the question with its date
+    # share: the link shows a snapshot of this answer (tests/e2e/test_web_answers.py), not the question re-asked
     msg.locator(".share").click()
-    expect(msg).to_have_attribute("data-share-url", re.compile(r"\?q=.+&as_of=2021-05-01"))
+    expect(msg).to_have_attribute("data-share-url", re.compile(r"/s/[A-Za-z0-9_-]{22}$"))
     link = msg.get_attribute("data-share-url") or ""
     other = open_tab(browser)
     try:
@@ -339,7 +339,8 @@ def test_trust_signals_as_of_share_and_print(server: Server, browser: Browser, t
         reopened = other.page.locator(".msg.assistant").first
         expect(reopened).to_have_attribute("data-state", "done", timeout=ANSWER_TIMEOUT)
         expect(other.page.locator(".msg.user .text")).to_have_text(Q_KIEM_NHIEM)
-        assert stream_bodies(other)[-1]["as_of"] == "2021-05-01"
+        expect(reopened.locator(".asof-line")).to_contain_text("01/05/2021")
+        assert stream_bodies(other) == []
     finally:
         other.page.context.close()
 

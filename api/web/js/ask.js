@@ -5,14 +5,18 @@ import { startEditing, stopEditing } from "./editing.js";
 import { renderHistoryList, showToast } from "./history.js";
 import { ApiError, apiFetch, errorFromResponse, readSSE } from "./http.js";
 import {
-  addAssistantMessage, addUserMessage, completeMessage, scheduleRender, scrollToBottom, showMessageError,
-  updateEditButtons, updateEmptyState,
+  addAssistantMessage, addUserMessage, completeMessage, createAssistantMessage, fillFromRecord,
+  keepStartInView, redrawMessage, scheduleRender, scrollToBottom, showMessageError, updateEditButtons,
+  updateEmptyState,
 } from "./messages.js";
+import { showConversation } from "./nav.js";
 import { closePanel } from "./panel.js";
 import { plainAnswer } from "./render.js";
 import { selectTab } from "./sources.js";
 import { els, hideBanner, showBanner, state } from "./state.js";
-import { currentId, getConversation, newConversation, saveConversation, setCurrentId, turnRecord } from "./store.js";
+import {
+  answerRecord, currentId, getConversation, newConversation, saveConversation, selectVersion, setCurrentId, turnRecord,
+} from "./store.js";
 import {
   COUNTER_FROM, GENERIC_ERROR_MSG, HISTORY_CHARS, HISTORY_LIMIT, INTERRUPTED_MSG, MAX_QUESTION_CHARS,
   NETWORK_ERROR_MSG, STOPPED_MSG, isPhone, str,
@@ -30,10 +34,11 @@ export function setBusy(busy) {
   updateEditButtons();
 }
 
-/** Follow-up history comes from the kept conversation (so it survives a reload). */
-export function historyPayload() {
+/** Follow-up history comes from the kept conversation (so it survives a reload); `before` = the turns that
+ * came before the question (all of them for a new question, fewer when an earlier one is asked again). */
+export function historyPayload(before = (state.conv && state.conv.turns) || []) {
   const turns = [];
-  for (const t of (state.conv && state.conv.turns) || []) {
+  for (const t of before) {
     turns.push({ role: "user", content: str(t.question) }, { role: "assistant", content: plainAnswer(str(t.answer)) });
   }
   const recent = turns.slice(-HISTORY_LIMIT).filter((t) => t.content);
@@ -50,7 +55,8 @@ function restoreQuestion(question) {
   }
 }
 
-export async function ask(rawQuestion) {
+/** Ask a new question; `standalone` sends it without the conversation ("Hỏi riêng câu này"). */
+export async function ask(rawQuestion, { standalone = false } = {}) {
   const question = str(rawQuestion).trim();
   if (!question || state.busy) return;
   if (question.length > MAX_QUESTION_CHARS) {
@@ -63,7 +69,7 @@ export async function ask(rawQuestion) {
     stopEditing();
   }
 
-  const history = historyPayload();
+  const history = standalone ? [] : historyPayload();
   els.question.value = "";
   updateComposer();
 
@@ -72,13 +78,23 @@ export async function ask(rawQuestion) {
   msg.asOfChosen = state.asOf;
   scrollToBottom(true);
 
+  const payload = { question, history };
+  if (state.asOf) payload.as_of = state.asOf;
+  const outcome = await request(msg, payload);
+
+  if (outcome === "done") keepTurn(msg);
+  // after Stop or an error the question goes back into the composer, ready to resend or edit
+  else restoreQuestion(question);
+  scrollToBottom();
+  if (!isPhone() && document.activeElement === document.body) els.question.focus();
+}
+
+/** Run one request into `msg`: "done", or "error" with the error shown in the message. */
+async function request(msg, payload) {
   const controller = new AbortController();
   state.controller = controller;
   setBusy(true);
   msg.waiting = watchWaiting(msg); // what the waiting line says follows the request, not a clock
-
-  const payload = { question, history };
-  if (state.asOf) payload.as_of = state.asOf;
   let outcome = "error";
   try {
     outcome = await streamAnswer(msg, payload, controller.signal);
@@ -97,12 +113,51 @@ export async function ask(rawQuestion) {
     if (state.controller === controller) state.controller = null;
     setBusy(false);
   }
+  return outcome;
+}
 
-  if (outcome === "done") keepTurn(msg);
-  // after Stop or an error the question goes back into the composer, ready to resend or edit
-  else restoreQuestion(question);
-  scrollToBottom();
-  if (!isPhone() && document.activeElement === document.body) els.question.focus();
+/**
+ * "Hỏi lại": the same question, with the conversation as it was when it was asked (not the turns after it),
+ * answered again in place; the answers are kept as versions ("Phiên bản 2/2").
+ */
+export async function regenerate(old) {
+  if (state.busy) return;
+  const turn = old.turn;
+  const index = state.conv && turn ? state.conv.turns.indexOf(turn) : -1;
+  if (index < 0) {
+    ask(old.question);
+    return;
+  }
+  if (!Array.isArray(turn.versions) || !turn.versions.length) turn.versions = [answerRecord(old)];
+  const msg = createAssistantMessage(old.question);
+  msg.asOfChosen = str(turn.as_of_chosen);
+  old.node.replaceWith(msg.node);
+  const payload = { question: old.question, history: historyPayload(state.conv.turns.slice(0, index)) };
+  if (msg.asOfChosen) payload.as_of = msg.asOfChosen;
+  const outcome = await request(msg, payload);
+  if (outcome !== "done") {
+    msg.node.replaceWith(old.node); // the kept answer stays; say why nothing changed
+    const status = old.node.querySelector(".action-status");
+    if (status) status.textContent = "Chưa hỏi lại được. Vui lòng thử lại.";
+    return;
+  }
+  turn.versions.push(answerRecord(msg));
+  selectVersion(turn, turn.versions.length - 1);
+  state.conv.updated = new Date().toISOString();
+  saveConversation(state.conv);
+  msg.turn = turn;
+  keepStartInView(redrawMessage(msg));
+}
+
+/** Show another version of a re-asked answer (‹ ›), kept as the one shown. */
+export function showVersion(msg, delta) {
+  if (!msg.turn || state.busy) return;
+  selectVersion(msg.turn, (Number(msg.turn.version) || 0) + delta);
+  if (state.conv) saveConversation(state.conv);
+  const fresh = redrawMessage(msg);
+  const label = fresh.node.querySelector(".version-label");
+  if (label) label.setAttribute("tabindex", "-1");
+  (fresh.node.querySelector(delta < 0 ? ".version-prev" : ".version-next") || label || fresh.node).focus();
 }
 
 function keepTurn(msg) {
@@ -110,6 +165,7 @@ function keepTurn(msg) {
     state.conv = newConversation(msg.question);
     keepAsOf(state.conv);
     setCurrentId(state.conv.id);
+    showConversation(state.conv.id, { replace: window.location.pathname === "/" });
   }
   msg.turn = turnRecord(msg);
   state.conv.turns.push(msg.turn);
@@ -144,11 +200,6 @@ export function editLastQuestion(userNode) {
   updateComposer();
   els.question.focus();
   els.question.setSelectionRange(els.question.value.length, els.question.value.length);
-}
-
-export function retry(question) {
-  if (state.busy) return;
-  ask(question);
 }
 
 /** Returns "done" or "error"; throws ApiError / AbortError for transport problems. */
@@ -222,6 +273,7 @@ async function streamAnswer(msg, payload, signal) {
           msg.timings = obj && obj.timings_ms && typeof obj.timings_ms === "object" ? obj.timings_ms : null;
           msg.answeredBy = str(obj && obj.answered_by);
           msg.asOf = str(obj && obj.as_of);
+          applyAnswerMeta(msg, obj || {});
           finished = true;
           break;
         }
@@ -281,6 +333,15 @@ function applyFullAnswer(msg, data) {
   msg.timings = data.timings_ms && typeof data.timings_ms === "object" ? data.timings_ms : null;
   msg.answeredBy = str(data.answered_by);
   msg.asOf = str(data.as_of);
+  applyAnswerMeta(msg, data);
+}
+
+/** How the answer reads (lead), how the question was understood, what to ask instead, the share token. */
+function applyAnswerMeta(msg, data) {
+  msg.lead = str(data.lead);
+  msg.query = str(data.query);
+  msg.suggestions = Array.isArray(data.suggestions) ? data.suggestions.map(str).filter(Boolean).slice(0, 6) : [];
+  msg.shareToken = str(data.share_token);
 }
 
 export function stopAnswer() {
@@ -295,8 +356,11 @@ function clearView() {
   updateEmptyState();
 }
 
-/** Draw a kept conversation (no request is made: answers come from the browser's store). */
-export function openConversation(id, { focus = true } = {}) {
+/**
+ * Draw a kept conversation (no request is made: answers come from the browser's store), landing at the start
+ * of its last answer, as when it arrived. `push` gives it a history entry (/?c=ID); Back/Forward pass false.
+ */
+export function openConversation(id, { focus = true, push = true } = {}) {
   const conv = getConversation(id);
   if (!conv || state.busy) return false;
   state.conv = conv;
@@ -304,27 +368,25 @@ export function openConversation(id, { focus = true } = {}) {
   stopEditing();
   setCurrentId(conv.id);
   clearView();
+  let last = null;
   for (const turn of conv.turns) {
     addUserMessage(str(turn.question));
-    const msg = addAssistantMessage(str(turn.question));
-    msg.text = str(turn.answer);
-    msg.refused = Boolean(turn.refused);
-    msg.citations = Array.isArray(turn.citations) ? turn.citations : [];
-    msg.answeredBy = str(turn.answered_by);
-    msg.asOf = str(turn.as_of);
-    msg.asOfChosen = state.asOf; // the conversation's day (restoreAsOf above): its share links carry it
-    msg.feedback = turn.feedback || null;
-    msg.turn = turn;
-    completeMessage(msg, { restoring: true });
+    last = fillFromRecord(addAssistantMessage(str(turn.question)), turn);
+    last.turn = turn;
+    last.asOfChosen = last.asOfChosen || state.asOf; // the conversation's day (restoreAsOf above)
+    completeMessage(last, { restoring: true });
   }
   selectTab("chat");
   renderHistoryList();
-  scrollToBottom(true);
-  if (focus) els.question.focus();
+  if (push) showConversation(conv.id);
+  if (last) keepStartInView(last, { force: true });
+  else scrollToBottom(true);
+  if (focus) els.question.focus({ preventScroll: true });
   return true;
 }
 
-export function newChat() {
+/** An empty chat (the address becomes /): `push` = false when Back/Forward brought the reader here. */
+export function newChat({ push = true, undo = true } = {}) {
   stopAnswer();
   const previous = state.conv;
   state.conv = null;
@@ -336,8 +398,9 @@ export function newChat() {
   updateComposer();
   selectTab("chat");
   renderHistoryList();
-  els.question.focus();
-  if (previous && previous.turns.length) {
+  if (push) showConversation("");
+  els.question.focus({ preventScroll: true });
+  if (undo && previous && previous.turns.length) {
     showToast("Đã bắt đầu cuộc trò chuyện mới.", () => openConversation(previous.id));
   }
 }
@@ -350,9 +413,10 @@ export function forgetConversation(id) {
   }
 }
 
-export function reopenCurrent() {
-  const id = currentId();
-  if (id) openConversation(id, { focus: false });
+/** On load: the conversation the address names (/?c=ID), else the one this browser had open. */
+export function reopenCurrent(id = currentId()) {
+  const opened = Boolean(id) && openConversation(id, { focus: false, push: false });
+  showConversation(opened ? id : "", { replace: true }); // an unknown id (another browser's chat) is a new chat
 }
 
 // ---------------------------------------------------------------- as-of date (./asof.js)

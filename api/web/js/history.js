@@ -1,11 +1,18 @@
 // "Lịch sử": the list of kept conversations (open, rename, delete, clear all) and the undo toast.
 
-import { forgetConversation, openConversation } from "./ask.js";
 import { $, el, placeAboveComposer, str } from "./util.js";
 import { els, state } from "./state.js";
 import { deleteConversation, listConversations, replaceAll, saveConversation, setCurrentId } from "./store.js";
 
 const TOAST_MS = 8000;
+
+// what the list does to the chat, wired by app.js (history.js never imports ask.js: no import cycle)
+const actions = { open: (_id) => false, forget: (_id) => {} };
+
+export function setHistoryActions({ open, forget }) {
+  actions.open = open;
+  actions.forget = forget;
+}
 
 function shortDate(iso) {
   const d = new Date(str(iso));
@@ -41,7 +48,7 @@ export function renderHistoryList() {
             type: "button",
             className: "conv-open",
             attrs: { "aria-current": current ? "true" : null },
-            on: { click: () => { if (openConversation(c.id)) toggleHistory(false); } },
+            on: { click: () => { if (actions.open(c.id)) toggleHistory(false); } },
           },
           el("span", { className: "conv-title", text: title }),
           el("span", { className: "conv-date", text: `${shortDate(c.updated || c.created)} · ${c.turns.length} câu hỏi` }),
@@ -107,7 +114,7 @@ function startRename(item, conv) {
 function removeOne(conv) {
   const before = listConversations();
   deleteConversation(conv.id);
-  forgetConversation(conv.id);
+  actions.forget(conv.id);
   renderHistoryList();
   els.historyClose.focus();
   showToast(`Đã xóa “${str(conv.title).slice(0, 40)}”.`, () => {
@@ -121,7 +128,7 @@ export function clearAllHistory() {
   if (!before.length) return;
   replaceAll([]);
   setCurrentId("");
-  if (state.conv) forgetConversation(state.conv.id);
+  if (state.conv) actions.forget(state.conv.id);
   renderHistoryList();
   els.historyClose.focus();
   showToast("Đã xóa toàn bộ lịch sử trò chuyện.", () => {

@@ -2,15 +2,20 @@
 // (Hỏi lại, Sao chép, 👍/👎 with reasons, Chia sẻ, In).
 
 import { ApiError, postJSON } from "./http.js";
-import { plainAnswer, renderAnswer } from "./render.js";
+import { appendWithMarkers, plainAnswer, renderAnswer } from "./render.js";
 import { els, state } from "./state.js";
 import { saveConversation } from "./store.js";
 import {
-  $, citationUrl, el, formatDate, formatMs, icon, periodBadge, statusBadge, str, textFormBadge,
+  $, citationUrl, el, formatDate, formatMs, icon, isPhone, officialFirst, periodBadge, statusBadge, str, textFormBadge,
 } from "./util.js";
 
 export const STEP_SEARCHING = "Đang tìm trong nguồn…";
 export const STEP_WRITING = "Đang soạn câu trả lời…";
+export const REFUSAL_LABELS = {
+  "out-of-domain": "Ngoài phạm vi các nguồn",
+  refusal: "Không tìm thấy căn cứ trong nguồn",
+};
+const SUGGESTIONS_RE = /\n+Bạn có thể hỏi, ví dụ:[\s\S]*$/;
 export const FEEDBACK_REASONS = [
   ["sai", "Sai"],
   ["thieu", "Thiếu"],
@@ -52,14 +57,18 @@ export function watchScroll() {
   }
 }
 
-/** After an answer arrives, its start (the verdict) must be on screen, not its source list. */
-export function keepStartInView(msg) {
+/** After an answer arrives, and when a kept conversation reopens, its (last) answer's start must be on screen,
+ * not its source list; `force` also scrolls down when the whole answer fits (a reopened conversation). */
+export function keepStartInView(msg, { force = false } = {}) {
   const s = els.chatScroll;
   const userNode = msg.node.previousElementSibling;
   const anchor = userNode && userNode.classList.contains("user") ? userNode : msg.node;
   const top = msg.node.getBoundingClientRect().top - s.getBoundingClientRect().top + s.scrollTop;
   const askedTop = anchor.getBoundingClientRect().top - s.getBoundingClientRect().top + s.scrollTop;
-  if (s.scrollHeight - top <= s.clientHeight) return; // the whole answer fits: normal bottom follow
+  if (s.scrollHeight - top <= s.clientHeight) {
+    if (force) scrollToBottom(true);
+    return; // the whole answer fits: normal bottom follow
+  }
   state.stick = false;
   // the question too when it fits with the answer's first lines, else the answer's first line
   s.scrollTop = top - askedTop < s.clientHeight / 3 ? askedTop - 8 : top - 8;
@@ -86,16 +95,24 @@ export function addUserMessage(question) {
   return node;
 }
 
-/** Only the last question can be edited and resent (as in ChatGPT). */
+/** Only the last question can be edited and resent (as in ChatGPT); a shared answer's question cannot. */
 export function updateEditButtons() {
   const users = els.messages.querySelectorAll(".msg.user");
   users.forEach((u, i) => {
     const b = $(".edit-question", u);
-    if (b) b.hidden = i !== users.length - 1 || state.busy;
+    if (b) b.hidden = i !== users.length - 1 || state.busy || u.dataset.shared === "true";
   });
 }
 
 export function addAssistantMessage(question) {
+  const msg = createAssistantMessage(question);
+  els.messages.append(msg.node);
+  updateEmptyState();
+  return msg;
+}
+
+/** An answer's message, not yet on the page ("Hỏi lại" puts it in place of the one it replaces). */
+export function createAssistantMessage(question) {
   const answer = el("div", { className: "answer" });
   const step = el("span", { className: "step-text", text: STEP_SEARCHING });
   const typing = el(
@@ -121,11 +138,36 @@ export function addAssistantMessage(question) {
     node, bubble, answer, typing, step, question,
     text: "", citations: null, passages: [], refused: false, timings: null,
     answeredBy: "", asOf: "", period: null, feedback: null, renderQueued: false,
+    lead: "", query: "", suggestions: [], shareToken: "", turn: null, asOfChosen: "",
   };
   node._msg = msg;
-  els.messages.append(node);
-  updateEmptyState();
   return msg;
+}
+
+/** A kept (or shared) answer's fields onto a message, before it is drawn. */
+export function fillFromRecord(msg, rec) {
+  msg.text = str(rec.answer);
+  msg.refused = Boolean(rec.refused);
+  msg.citations = Array.isArray(rec.citations) ? rec.citations.filter((c) => c && typeof c === "object") : [];
+  msg.answeredBy = str(rec.answered_by);
+  msg.asOf = str(rec.as_of);
+  msg.lead = str(rec.lead);
+  msg.query = str(rec.query);
+  msg.suggestions = Array.isArray(rec.suggestions) ? rec.suggestions.map(str).filter(Boolean) : [];
+  msg.shareToken = str(rec.share_token);
+  msg.asOfChosen = str(rec.as_of_chosen);
+  msg.feedback = rec.feedback || null;
+  return msg;
+}
+
+/** Draw `msg` again from its kept turn (another version chosen, or a new one added), in place. */
+export function redrawMessage(msg) {
+  const fresh = createAssistantMessage(msg.question);
+  fillFromRecord(fresh, msg.turn);
+  fresh.turn = msg.turn;
+  msg.node.replaceWith(fresh.node);
+  completeMessage(fresh, { restoring: true });
+  return fresh;
 }
 
 export function setStep(msg, text) {
@@ -139,7 +181,7 @@ export function scheduleRender(msg) {
     msg.renderQueued = false;
     if (msg.node.dataset.state !== "streaming") return;
     // hide a marker that is still arriving ("… [1") until it is complete
-    renderAnswer(msg.answer, msg.text.replace(/\[\d*$/, ""), msg.citations);
+    renderAnswer(msg.answer, msg.text.replace(/\[\d*$/, ""), msg.citations, "");
     if (msg.text) msg.typing.hidden = true;
     scrollToBottom();
   });
@@ -162,17 +204,96 @@ export function showMessageError(msg, message) {
 }
 
 export function completeMessage(msg, { restoring = false } = {}) {
-  renderAnswer(msg.answer, msg.text, msg.citations);
+  if (msg.refused) renderRefusal(msg);
+  else renderAnswer(msg.answer, msg.text, msg.citations, msg.lead);
+  msg.node.dataset.lead = msg.refused ? "" : msg.lead;
+  const understood = understoodLine(msg);
+  if (understood) msg.answer.before(understood);
   if (msg.refused) {
     msg.node.classList.add("refused");
-    msg.bubble.prepend(el("p", { className: "refused-label", text: "Không tìm thấy căn cứ trong nguồn" }));
+    msg.bubble.prepend(el("p", { className: "refused-label", text: REFUSAL_LABELS[msg.answeredBy] || REFUSAL_LABELS.refusal }));
   }
   if (msg.asOf) msg.bubble.append(asOfLine(msg));
   if (!msg.refused && msg.citations && msg.citations.length) msg.bubble.append(renderSourceList(msg));
+  const versions = versionSwitcher(msg);
+  if (versions) msg.bubble.append(versions);
   msg.bubble.append(renderActions(msg));
   finishMessage(msg, "done");
   if (msg.feedback) markFeedback(msg, msg.feedback.rating, "");
   if (!restoring) keepStartInView(msg);
+}
+
+/**
+ * A refusal is short: its first sentence says why, the rest (what is covered, how to ask) opens on demand,
+ * and the in-field questions the server offers are buttons that ask them.
+ */
+function renderRefusal(msg) {
+  const text = plainAnswer(msg.text).replace(msg.suggestions.length ? SUGGESTIONS_RE : /$^/, "");
+  const m = /^([\s\S]+?[.!?])(\s+|$)([\s\S]*)$/.exec(text);
+  const first = m ? m[1] : text;
+  const rest = m ? m[3].trim() : "";
+  const lead = el("p", { className: "refusal-lead" });
+  appendWithMarkers(lead, first, null);
+  const parts = [lead];
+  if (rest) {
+    const more = el("p", { className: "refusal-more-text" });
+    appendWithMarkers(more, rest, null);
+    parts.push(el("details", { className: "refusal-more" }, el("summary", { text: "Vì sao, và nên hỏi thế nào" }), more));
+  }
+  if (msg.suggestions.length) {
+    parts.push(
+      el("p", { className: "suggestions-title", text: "Bạn có thể hỏi:" }),
+      el(
+        "ul",
+        { className: "suggestions" },
+        msg.suggestions.map((q) => el("li", {}, el("button", { type: "button", className: "suggestion", text: q }))),
+      ),
+    );
+  }
+  msg.answer.replaceChildren(...parts);
+}
+
+function squashQuestion(text) {
+  return str(text).toLowerCase().replace(/[\s?.!,;:]+/g, " ").trim();
+}
+
+/** How a follow-up was understood, when the server read it with the conversation, and a way to ask it alone. */
+function understoodLine(msg) {
+  if (!msg.query || squashQuestion(msg.query) === squashQuestion(msg.question)) return null;
+  return el(
+    "p",
+    { className: "understood" },
+    el("span", { className: "understood-label", text: "Hiểu là: " }),
+    el("q", { className: "understood-query", text: msg.query }),
+    " ",
+    el("button", {
+      type: "button",
+      className: "btn-link ask-alone",
+      text: "Hỏi riêng câu này",
+      attrs: { "aria-label": `Hỏi riêng câu “${msg.question}”, không kèm các câu trước` },
+    }),
+  );
+}
+
+/** "Phiên bản 2/2" with previous / next, when "Hỏi lại" has given this question more than one answer. */
+function versionSwitcher(msg) {
+  const turn = msg.turn;
+  const count = turn && Array.isArray(turn.versions) ? turn.versions.length : 0;
+  if (count < 2) return null;
+  const at = Number(turn.version) || 0;
+  return el(
+    "div",
+    { className: "versions", attrs: { role: "group", "aria-label": "Các phiên bản câu trả lời" } },
+    el("button", {
+      type: "button", className: "btn-ghost btn-small version-prev", text: "‹", disabled: at === 0,
+      attrs: { "aria-label": "Phiên bản trước" },
+    }),
+    el("span", { className: "version-label", text: `Phiên bản ${at + 1}/${count}` }),
+    el("button", {
+      type: "button", className: "btn-ghost btn-small version-next", text: "›", disabled: at === count - 1,
+      attrs: { "aria-label": "Phiên bản sau" },
+    }),
+  );
 }
 
 function asOfLine(msg) {
@@ -245,7 +366,7 @@ function retryButton() {
     type: "button",
     className: "btn-ghost retry",
     text: "Hỏi lại",
-    attrs: { "aria-label": "Hỏi lại câu này" },
+    attrs: { "aria-label": "Hỏi lại câu này, với các câu trước như lúc hỏi" },
   });
 }
 
@@ -277,7 +398,7 @@ export function renderActions(msg) {
     },
     icon("down"),
   );
-  const share = el("button", { type: "button", className: "btn-ghost share", text: "Chia sẻ", attrs: { "aria-label": "Sao chép liên kết mở lại câu hỏi này" } });
+  const share = el("button", { type: "button", className: "btn-ghost share", text: "Chia sẻ", attrs: { "aria-label": "Chia sẻ câu trả lời này (câu hỏi, câu trả lời và nguồn)" } });
   const print = el("button", { type: "button", className: "btn-ghost print-one", text: "In", attrs: { "aria-label": "In câu trả lời này" } });
   const children = [retryButton(), copy, up, down, share, print, status];
   if (msg.timings && typeof msg.timings.total === "number") {
@@ -358,19 +479,63 @@ export async function onCopy(msg, button) {
   }, 2500);
 }
 
-/** A link that reopens (and asks again) this question, with its as-of date. */
-export function shareUrl(msg) {
-  const url = new URL("/", window.location.href);
-  url.searchParams.set("q", msg.question);
-  if (msg.asOfChosen) url.searchParams.set("as_of", msg.asOfChosen);
-  return url.href;
+/** What a shared link shows: this exchange only, as answered, with the token that proves it. */
+export function shareBody(msg) {
+  return {
+    question: msg.question,
+    query: msg.query || "",
+    answer: msg.text,
+    refused: Boolean(msg.refused),
+    lead: msg.lead || "",
+    answered_by: msg.answeredBy || "",
+    as_of: msg.asOf || "",
+    citations: (msg.citations || []).map((c) => Object.fromEntries(Object.entries(c).filter(([k, v]) => SHARED_FIELDS.has(k) && v !== undefined))),
+    suggestions: msg.suggestions || [],
+    token: msg.shareToken || "",
+  };
 }
 
+const SHARED_FIELDS = new Set(["n", "doc_id", "passage_id", "label", "quote", "title", "number", "section", "source_url",
+  "status", "status_label", "kind_label", "text_form", "issuer", "issued", "amended_by", "quote_start", "quote_end",
+  "valid_from", "valid_to", "period_label"]);
+
+/** "Chia sẻ": a link to a snapshot of this answer (the system share sheet on phones, else the clipboard). */
 export async function onShare(msg) {
-  const link = shareUrl(msg);
+  let link = msg.shareUrl || "";
+  if (!link) {
+    if (!msg.shareToken) {
+      flashStatus(msg, "Câu trả lời này không chia sẻ được; hãy dùng “Sao chép”.");
+      return;
+    }
+    flashStatus(msg, "Đang tạo liên kết chia sẻ…");
+    try {
+      const res = await postJSON("/share", shareBody(msg));
+      const data = await res.json();
+      link = new URL(str(data.url), window.location.href).href;
+      msg.shareUrl = link;
+    } catch (err) {
+      flashStatus(msg, err instanceof ApiError && !err.network
+        ? `Không tạo được liên kết chia sẻ: ${err.message}`
+        : "Không tạo được liên kết chia sẻ. Vui lòng thử lại.");
+      return;
+    }
+  }
   msg.node.dataset.shareUrl = link;
+  if (isPhone() && typeof navigator.share === "function") {
+    try {
+      await navigator.share({ title: "Trợ lý Kiêm nhiệm", text: msg.question, url: link });
+      flashStatus(msg, "Đã chia sẻ câu trả lời.");
+      return;
+    } catch (err) {
+      if (err && err.name === "AbortError") {
+        flashStatus(msg, "");
+        return;
+      }
+      /* no share sheet: copy instead */
+    }
+  }
   const ok = await writeClipboard(link);
-  flashStatus(msg, ok ? "Đã sao chép liên kết chia sẻ." : `Liên kết: ${link}`);
+  flashStatus(msg, ok ? "Đã sao chép liên kết: người nhận sẽ thấy đúng câu trả lời này." : `Liên kết: ${link}`);
 }
 
 /** Print only this answer (and its question): the print stylesheet hides every other message. */

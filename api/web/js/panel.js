@@ -1,12 +1,19 @@
 // The citation panel: the cited passage with its quote highlighted.
 
 import { ApiError, getJSON } from "./http.js";
-import { openDocument } from "./sources.js";
 import { els, state } from "./state.js";
 import {
   NETWORK_ERROR_MSG, citationUrl, el, externalLink, formatDate, isPhone, officialFirst, periodBadge, scrollWithin, sourceLinkLabel,
   statusBadge, str, textFormBadge,
 } from "./util.js";
+
+// "Xem toàn văn": opens the document in the sources view; wired by app.js (panel.js never imports sources.js,
+// which imports it: no import cycle)
+let openDocumentAction = (_docId, _anchor) => {};
+
+export function setOpenDocument(action) {
+  openDocumentAction = action;
+}
 
 // ---------------------------------------------------------------- source documents
 
@@ -166,7 +173,7 @@ export function openPanel(msg, citation, trigger) {
             type: "button",
             className: "btn-link open-doc",
             text: "Xem toàn văn trong Nguồn tài liệu →",
-            on: { click: () => openDocument(docId, str(section.anchor)) },
+            on: { click: () => openDocumentAction(docId, str(section.anchor)) },
           }),
         );
       }

@@ -4,25 +4,38 @@ import { el } from "./util.js";
 
 // ---------------------------------------------------------------- answer rendering
 
+// the opening line when the first line is not itself the answer (AskResponse.lead)
+export const LEAD_TEXT = {
+  context: "Các nguồn liên quan đến câu hỏi của bạn nêu:",
+  groups: "Các nguồn nêu các mức khác nhau cho từng đối tượng; mỗi dòng dưới đây ghi mức cho đối tượng mà nguồn nêu:",
+};
+
 /**
- * Render answer text into `container`. The server's contract: the first line is the verdict, the next
- * lines of that paragraph are supporting sentences (each with its [n] markers), and paragraphs after a
- * blank line are notes ("Lưu ý: …"). The verdict gets its own style, supporting sentences a list.
+ * Render answer text into `container`. The server's contract: the first paragraph holds the answer's lines
+ * (each with its [n] markers), paragraphs after a blank line are notes ("Lưu ý: …"). `lead` says how the
+ * first line stands to the question: only "answer" makes it the bold verdict; "context" and "groups" open
+ * with a neutral line and list every line; "" (a refusal, or while streaming) shows the lines plainly.
  */
-export function renderAnswer(container, text, citations) {
+export function renderAnswer(container, text, citations, lead = "") {
   const known = citations ? new Set(citations.map((c) => Number(c.n))) : null;
   const frag = document.createDocumentFragment();
   const paragraphs = text.replace(/\r\n?/g, "\n").split(/\n{2,}/).filter((para) => para.trim());
   paragraphs.forEach((para, index) => {
     const lines = para.split("\n").filter((line) => line.trim());
     const isNote = /^\s*(Lưu ý|Ghi chú|Chú ý)(?=[\s:,.])/i.test(para);
-    if (index === 0 && !isNote) {
-      const verdict = el("p", { className: "verdict" });
-      appendWithMarkers(verdict, lines[0], known);
-      frag.append(verdict);
-      if (lines.length > 1) {
+    if (index === 0 && !isNote && (lead === "answer" || LEAD_TEXT[lead])) {
+      let rest = lines;
+      if (lead === "answer") {
+        const verdict = el("p", { className: "verdict" });
+        appendWithMarkers(verdict, lines[0], known);
+        frag.append(verdict);
+        rest = lines.slice(1);
+      } else {
+        frag.append(el("p", { className: "lead-neutral", text: LEAD_TEXT[lead] }));
+      }
+      if (rest.length) {
         const list = el("ul", { className: "support" });
-        for (const line of lines.slice(1)) {
+        for (const line of rest) {
           const li = el("li");
           appendWithMarkers(li, line.replace(/^\s*[-•*]\s+/, ""), known);
           list.append(li);

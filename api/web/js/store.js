@@ -65,15 +65,38 @@ export function newConversation(question) {
   return { id, title: question.slice(0, 80), created: now, updated: now, turns: [] };
 }
 
-/** The record kept for one answered question. */
-export function turnRecord(msg) {
+/** One answer as kept: what re-drawing it, sharing it and re-asking with its history need. */
+export function answerRecord(msg) {
   return {
-    question: msg.question,
     answer: msg.text,
     refused: msg.refused,
     citations: (msg.citations || []).map((c) => Object.fromEntries(CITATION_FIELDS.filter((k) => k in c).map((k) => [k, c[k]]))),
     answered_by: msg.answeredBy || "",
     as_of: msg.asOf || "",
+    lead: msg.lead || "",
+    query: msg.query || "",
+    suggestions: msg.suggestions || [],
+    share_token: msg.shareToken || "",
+  };
+}
+
+/** The record kept for one answered question; "Hỏi lại" adds versions, the shown one is mirrored on top. */
+export function turnRecord(msg) {
+  const version = answerRecord(msg);
+  return {
+    question: msg.question,
+    as_of_chosen: msg.asOfChosen || "",
+    ...version,
+    versions: [version],
+    version: 0,
     feedback: msg.feedback || null,
   };
+}
+
+/** Show version `index` of a kept turn: its fields become the turn's own (history, copy, share read them). */
+export function selectVersion(turn, index) {
+  const versions = Array.isArray(turn.versions) && turn.versions.length ? turn.versions : [answerRecord({})];
+  turn.version = Math.max(0, Math.min(index, versions.length - 1));
+  Object.assign(turn, versions[turn.version]);
+  return turn;
 }

@@ -1,0 +1,86 @@
+"""The first line is shown as the answer only when it answers the question's intent (``assistant.lead``).
+
+Each rule on three wordings: a short one, a long situational one whose place, year and name do not matter,
+and one without diacritics.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.lead import ANSWER, CONTEXT, GROUPS, NONE, first_line, lead_kind
+from assistant.answering.turn import build_turn
+
+YES_NO = [
+    "Bí thư chi bộ có được kiêm trưởng thôn không?",
+    "Tôi là Lan, năm 2024 được bầu làm bí thư chi bộ ở thôn Đông, xã Tân Phú, Quảng Nam; "
+    "xin hỏi bí thư chi bộ có được kiêm luôn trưởng thôn không?",
+    "bi thu chi bo co duoc kiem truong thon khong",
+]
+COMMUNE_RATE = [
+    "Công chức cấp xã kiêm nhiệm thì phụ cấp bao nhiêu?",
+    "Anh Minh là công chức cấp xã ở Bến Tre, từ năm 2023 kiêm thêm một chức danh khác; "
+    "phụ cấp kiêm nhiệm của anh ấy là bao nhiêu?",
+    "cong chuc cap xa kiem nhiem phu cap bao nhieu",
+]
+ANY_RATE = [
+    "Phụ cấp kiêm nhiệm là bao nhiêu?",
+    "Chị Hoa ở Quảng Nam hỏi năm 2024: mức phụ cấp kiêm nhiệm là bao nhiêu?",
+    "phu cap kiem nhiem bao nhieu",
+]
+WHEN = [
+    "Tổ bầu cử thành lập chậm nhất khi nào?",
+    "Ông Ba ở Cà Mau năm 2021 làm tổ trưởng; theo luật thì Tổ bầu cử phải thành lập chậm nhất khi nào?",
+    "to bau cu thanh lap cham nhat khi nao",
+]
+HEADS_10 = ("Mức 10% của Thông tư 78/2005 là chế độ chung cho cán bộ, công chức, viên chức kiêm nhiệm chức danh "
+            "người đứng đầu cơ quan, đơn vị khác. [1]")
+COMMUNE_50 = ("Cán bộ, công chức cấp xã kiêm nhiệm chức danh cán bộ, công chức cấp xã khác có quy định riêng: mức 50% "
+              "mức lương bậc 1 cộng phụ cấp chức vụ của chức danh kiêm nhiệm. [2]")
+CONDITION = ("Điều kiện: một cán bộ hoặc công chức cấp xã đảm nhận thêm một chức vụ, chức danh khác, và nhờ việc kiêm "
+             "nhiệm đó xã bớt được 01 người so với số lượng được giao. [1]")
+
+
+@pytest.mark.parametrize("question", YES_NO)
+def test_a_yes_no_question_is_answered_by_its_verdict_word(question: str) -> None:
+    turn = build_turn(question)
+    assert turn.intent == "yesno"
+    verdict = "Được. Cũng tại khoản 6, Nghị định khuyến khích Bí thư chi bộ kiêm nhiệm chức danh Trưởng thôn. [1]"
+    assert lead_kind(turn, verdict, False) == ANSWER
+    # the same quote without a verdict word the composer could derive is related, not the answer
+    assert lead_kind(turn, verdict.removeprefix("Được. "), False) == CONTEXT
+
+
+@pytest.mark.parametrize("question", COMMUNE_RATE)
+def test_the_rate_of_another_group_is_not_the_askers_answer(question: str) -> None:
+    turn = build_turn(question)
+    assert lead_kind(turn, f"{HEADS_10}\n{COMMUNE_50}", False) == CONTEXT
+    assert lead_kind(turn, f"{COMMUNE_50}\n{HEADS_10}", False) == ANSWER
+    # a figure that is not a rate ("01 người") does not answer "how much"
+    assert lead_kind(turn, f"{CONDITION}\n{COMMUNE_50}", False) == CONTEXT
+
+
+@pytest.mark.parametrize("question", ANY_RATE)
+def test_two_rates_for_two_groups_when_the_asker_named_none(question: str) -> None:
+    turn = build_turn(question)
+    assert lead_kind(turn, f"{COMMUNE_50}\n{HEADS_10}", False) == GROUPS
+    assert lead_kind(turn, COMMUNE_50, False) == ANSWER  # one rate only: it is the answer
+
+
+@pytest.mark.parametrize("question", WHEN)
+def test_a_when_question_is_answered_by_a_time_and_not_by_a_leaning_sentence(question: str) -> None:
+    turn = build_turn(question)
+    assert turn.intent == "when"
+    assert lead_kind(turn, "Chậm nhất 43 ngày trước ngày bầu cử, Ủy ban nhân dân cấp xã thành lập Tổ bầu cử. [1]",
+                     False) == ANSWER
+    assert lead_kind(turn, "Cũng tại khoản 6, Ủy ban nhân dân cấp xã thành lập Tổ bầu cử. [1]", False) == CONTEXT
+    assert lead_kind(turn, "Tổ bầu cử gồm đại diện cơ quan nhà nước và cử tri ở địa phương. [1]", False) == CONTEXT
+    # the source saying it does not know is an honest gap, not the answer
+    assert lead_kind(turn, "Ngày 23/9 có hội nghị; bản tin không cho biết năm Tổ bầu cử thành lập. [1]", False) == CONTEXT
+
+
+def test_refusals_and_small_talk_have_no_lead() -> None:
+    turn = build_turn(YES_NO[0])
+    assert lead_kind(turn, "Xin lỗi, các nguồn hiện có không trả lời được câu hỏi này.", True) == NONE
+    assert lead_kind(turn, "", False) == NONE
+    assert first_line("\nHiện hành: 9 đến 15 thành viên. [1][2]\nDòng sau [3]") == "Hiện hành: 9 đến 15 thành viên."
