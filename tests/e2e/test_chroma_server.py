@@ -98,7 +98,7 @@ def test_ingest_and_ask_through_chroma_server(kb_settings: Settings, chroma: Chr
     note = src / "hoi-dap-thanh-vien-ban-bau-cu-kiem-nhiem.md"
     note.write_text(note.read_text("utf-8") + "\n\nGhi chú kiểm thử: câu này chỉ có ở máy chủ Chroma.\n", "utf-8")
 
-    proc = run_kn(settings, "ingest", "--json", str(src))
+    proc = run_kn(settings, "ingest", "--replace", "--json", str(src))
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout)
     assert report["documents"] == 15 and not report["errors"]

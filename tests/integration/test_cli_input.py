@@ -85,7 +85,7 @@ def test_cli_ingest_with_one_malformed_note(cli_index: Settings, tmp_path: Path)
     BAD_INPUTS_TRIED.extend(["ingest --strict with a malformed note", "ingest with a malformed note"])
     gens_before = sorted(p.name for p in (cli_index.bm25_dir / cli_index.collection).iterdir())
 
-    strict = run_kn(cli_index, "ingest", "--strict", str(src), str(extra))
+    strict = run_kn(cli_index, "ingest", "--replace", "--strict", str(src), str(extra))
     assert strict.returncode not in (0, 3), strict.stderr
     assert re.search(r"ghi-chu-hong\.md:\d+:", strict.stderr), strict.stderr
     assert "--strict" in strict.stderr
@@ -94,7 +94,7 @@ def test_cli_ingest_with_one_malformed_note(cli_index: Settings, tmp_path: Path)
     ids = {d["id"] for d in json.loads(listed.stdout)}
     assert "ghi-chu-kiem-thu-moi" not in ids and len(ids) == 15, "--strict must leave the index unchanged"
 
-    loose = run_kn(cli_index, "ingest", "--json", str(src), str(extra))
+    loose = run_kn(cli_index, "ingest", "--replace", "--json", str(src), str(extra))
     assert loose.returncode == 3, loose.stderr[-3000:]
     report = json.loads(loose.stdout)
     assert len(report["errors"]) == 1 and re.search(r"ghi-chu-hong\.md:\d+: ", report["errors"][0]), report
@@ -104,7 +104,7 @@ def test_cli_ingest_with_one_malformed_note(cli_index: Settings, tmp_path: Path)
     assert "ghi-chu-kiem-thu-moi" in ids and "ghi-chu-hong" not in ids and len(ids) == 16
 
     # the human-readable form names the file and line too, and exits 3
-    human = run_kn(cli_index, "ingest", str(src), str(extra))
+    human = run_kn(cli_index, "ingest", "--replace", str(src), str(extra))
     assert human.returncode == 3 and re.search(r"ghi-chu-hong\.md:\d+:", human.stderr), human.stderr
 
 

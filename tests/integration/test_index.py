@@ -131,14 +131,14 @@ def test_malformed_note_names_file_and_keeps_others(tmp_path: Path, kb_settings,
     bad.write_text("---\nid: hong\ntitle: [chưa đóng\nstatus: tham-khao\n---\n# Hỏng\n\n## Mục 1. A\nNội dung.\n", "utf-8")
     settings = make_settings(tmp_path / "data", kb_settings.model_dir)
     env = server_env(settings)
-    run = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(kb_copy), "--json"], env=env,
+    run = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", "--replace", str(kb_copy), "--json"], env=env,
                          cwd=REPO, capture_output=True, text=True, timeout=600)
     assert run.returncode == 3, run.stderr
     report = json.loads(run.stdout)
     assert report["documents"] == 15
     # YAML notices the unclosed "[" on line 4 and names line 3 where it opened: both lines are reported
     assert any("hong.md:4" in e and "line 3" in e for e in report["errors"]), report["errors"]
-    strict = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(kb_copy), "--strict"], env=env,
+    strict = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", "--replace", str(kb_copy), "--strict"], env=env,
                             cwd=REPO, capture_output=True, text=True, timeout=600)
     assert strict.returncode == 1 and "hong.md" in strict.stderr
 

@@ -125,7 +125,7 @@ def _sigkill_mid_ingest(kb_settings: Settings, tmp_path: Path, extra: list[Path]
     assert existing
 
     env = server_env(settings, KIEMNHIEM_THREADS="2")
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ingest", "--json", str(src), *map(str, extra)],
+    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ingest", "--replace", "--json", str(src), *map(str, extra)],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     new_gen: set[str] = set()
     deadline = time.monotonic() + 900
@@ -150,7 +150,7 @@ def _sigkill_mid_ingest(kb_settings: Settings, tmp_path: Path, extra: list[Path]
     assert after["generation"] == before["generation"] and after["texts"] == before["texts"]
     assert [fingerprint(a) for a in after["answers"]] == [fingerprint(a) for a in before["answers"]]
 
-    rerun = run_kn(settings, "ingest", "--json", str(src), *map(str, extra))
+    rerun = run_kn(settings, "ingest", "--replace", "--json", str(src), *map(str, extra))
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     report = json.loads(rerun.stdout.strip().splitlines()[-1])
     assert not report["errors"] and report["updated"] >= 1 and report["removed"] == 0, report
@@ -219,13 +219,13 @@ def test_model_mismatch_refuses_until_rebuild(tmp_path: Path, model_dir: Path) -
         assert r.status_code == 503 and r.json()["error"]["code"] == "index_model_mismatch", r.text
         assert "--rebuild" in r.json()["error"]["message_en"]
 
-    ingest = run_kn(settings, "ingest", str(notes))
+    ingest = run_kn(settings, "ingest", "--replace", str(notes))
     assert ingest.returncode != 0 and "--rebuild" in ingest.stderr, ingest.stderr
     assert "another-embedding-model@v0" in ingest.stderr
     ask = run_kn(settings, "ask", "Bến Tre có bao nhiêu cán bộ kiêm nhiệm?")
     assert ask.returncode != 0 and "--rebuild" in ask.stderr, ask.stderr
 
-    rebuild = run_kn(settings, "ingest", "--rebuild", "--json", str(notes))
+    rebuild = run_kn(settings, "ingest", "--replace", "--rebuild", "--json", str(notes))
     assert rebuild.returncode == 0, rebuild.stderr[-3000:]
     assert json.loads(rebuild.stdout)["embedded"] > 0
     ask = run_kn(settings, "ask", "--json", "Nghị quyết 02-NQ/TU của Tỉnh ủy Bến Tre quy định gì?")
