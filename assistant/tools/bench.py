@@ -555,6 +555,13 @@ def render_targets(results: dict[str, Any]) -> list[str]:
     return out
 
 
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
 def append_markdown(path: Path, section: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or not path.read_text("utf-8").strip():

@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.tools.bench import load_average
+
 REPO = Path(__file__).resolve().parents[2]
 BACKENDS: dict[str, dict[str, Any]] = {
     "torch": {"embed_backend": "torch"},
@@ -37,13 +39,6 @@ ASK = "Thành viên Ban bầu cử có được kiêm nhiệm không?"
 def _log(msg: str) -> None:
     sys.stderr.write(f"[bench-backends] {msg}\n")
     sys.stderr.flush()
-
-
-def load_average() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "?"
 
 
 def backend_settings(base: Any, name: str, root: Path) -> Any:

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from assistant.evaluation.metrics import percentile
-from assistant.tools.bench import append_markdown, cpu_model, dir_size, git_commit
+from assistant.tools.bench import append_markdown, cpu_model, dir_size, git_commit, load_average
 from assistant.tools.loadtest import generate, gold_requests
 from assistant.tools.serverproc import ServeProcess, descendants, free_port, serve_env, stop_process
 
@@ -53,13 +53,6 @@ TARGETS_1M = {"p50_ms": 60.0, "p95_ms": 150.0, "rss_gib": 1.5, "recall": 0.99}
 def _log(msg: str) -> None:
     sys.stderr.write(f"[bench-scale {time.strftime('%H:%M:%S')}] {msg}\n")
     sys.stderr.flush()
-
-
-def load_average() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "?"
 
 
 # --------------------------------------------------------------------------------------------------
