@@ -103,7 +103,9 @@ class ShareStore:
 
     def verify(self, fields: Mapping[str, Any], token: str) -> bool:
         expected = self.sign(fields)
-        return bool(expected) and hmac.compare_digest(expected, token)
+        # compared as bytes: compare_digest refuses str with non-ASCII characters (a 500 on a forged token)
+        return bool(expected) and hmac.compare_digest(expected.encode("ascii"),
+                                                      token.encode("utf-8", "surrogatepass"))
 
     # --- storage -------------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:

@@ -154,7 +154,8 @@ class Assistant:
         pool = entity_rerank(turn, res.hits[: k + ENTITY_POOL]) + list(res.hits[k + ENTITY_POOL:])
         snap = self.index.snapshot()
         hits = follow_references(pool[:k], snap.passages, snap.documents, lambda doc_id: self.searcher.search(
-            turn.standalone, k=FOLLOW_POOL, filters={"doc_id": doc_id}, focus=turn.focus).hits)
+            turn.standalone, k=FOLLOW_POOL, filters={**(trace.filters or {}), "doc_id": doc_id},
+            focus=turn.focus).hits)  # the caller's filters hold for the followed article too
         pool = hits + [h for h in pool[k:] if all(h.passage.id != x.passage.id for x in hits)]
         return replace(trace, hits=tuple(hits), pool=tuple(pool), search_query=res.query,
                        t_retrieved=time.perf_counter())

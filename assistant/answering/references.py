@@ -119,8 +119,10 @@ def follow_references(hits: Sequence[ScoredPassage], snapshot_passages: Sequence
     hit = next((h for h in search(doc_id) if h.passage.id == target.id), None)
     if hit is None:
         return out
-    hit.score = top.score - FOLLOW_GAP
     rest = [h for h in out[1:] if h.passage.id != target.id]
+    # placed right after the passage that names it, and the list stays ranked: between the two neighbours
+    below = top.score - FOLLOW_GAP
+    hit.score = (top.score + rest[0].score) / 2 if rest and rest[0].score > below else below
     return [top, hit, *rest][: len(out)]
 
 

@@ -1,6 +1,7 @@
 // A shared answer's page (/s/ID): the snapshot exactly as it was shared, read from GET /share/ID; nothing is
 // asked again and nothing of the reader's own conversations is touched. A new question starts a new chat.
 
+import { setAsOf } from "./asof.js";
 import { ApiError, getJSON } from "./http.js";
 import { addAssistantMessage, addUserMessage, completeMessage, fillFromRecord, updateEditButtons } from "./messages.js";
 import { els } from "./state.js";
@@ -30,6 +31,7 @@ export async function openSharedAnswer(id) {
     els.emptyState.hidden = true;
     return false;
   }
+  setAsOf(str(data.as_of), { keep: false }); // the day the answer speaks for, shown on the chip as it was
   const created = str(data.created).slice(0, 10);
   els.messages.replaceChildren(
     banner(`Câu trả lời được chia sẻ, trả lời ngày ${formatDate(created)}. Câu hỏi mới của bạn sẽ mở một cuộc trò chuyện mới.`),
