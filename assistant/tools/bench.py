@@ -562,6 +562,15 @@ def load_average() -> str:
         return "?"
 
 
+def publish(section: str, output: Path, no_write: bool) -> bool:
+    """A bench's report section: on stderr with ``--no-write``, else appended to ``output``; True when appended."""
+    if no_write:
+        sys.stderr.write(section + "\n")
+        return False
+    append_markdown(output, section)
+    return True
+
+
 def append_markdown(path: Path, section: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or not path.read_text("utf-8").strip():
@@ -650,10 +659,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     section = render(results, args, meta)
     sys.stdout.write(json.dumps({"meta": meta, **results}, ensure_ascii=False, default=str) + "\n")
-    if args.no_write:
-        sys.stderr.write(section + "\n")
-    else:
-        append_markdown(args.output, section)
+    if publish(section, args.output, args.no_write):
         _log(f"appended to {args.output}")
     return 0
 

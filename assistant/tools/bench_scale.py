@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from assistant.evaluation.metrics import percentile
-from assistant.tools.bench import append_markdown, cpu_model, dir_size, git_commit, load_average
+from assistant.tools.bench import cpu_model, dir_size, git_commit, load_average, publish
 from assistant.tools.loadtest import generate, gold_requests
 from assistant.tools.serverproc import ServeProcess, descendants, free_port, serve_env, stop_process
 
@@ -824,10 +824,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.render_from is not None:
         saved = json.loads(args.render_from.read_text("utf-8"))
         section = render(saved, args)
-        if args.no_write:
-            sys.stderr.write(section + "\n")
-        else:
-            append_markdown(args.output, section)
+        publish(section, args.output, args.no_write)
         return 0
     from assistant.config import Settings, configure_threads
     from assistant.embeddings import Embedder
@@ -867,10 +864,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["meta"] = run_meta(base, t_start, load_start, len(questions))
     section = render(results, args)
     sys.stdout.write(json.dumps(results, ensure_ascii=False, default=str) + "\n")
-    if args.no_write:
-        sys.stderr.write(section + "\n")
-    else:
-        append_markdown(args.output, section)
+    if publish(section, args.output, args.no_write):
         _log(f"appended to {args.output}")
     return 0
 
