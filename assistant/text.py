@@ -173,20 +173,6 @@ def collapse_ws(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-# Capitalised words that open institutional names rather than places or people
-_INSTITUTION_WORDS = {fold(w) for w in (
-    "Ban", "Ủy", "Uỷ", "Hội", "Tổ", "Bộ", "Chính", "Quốc", "Mặt", "Luật", "Nghị", "Thông", "Chỉ", "Kết", "Quy",
-    "Bí", "Chủ", "Phó", "Trưởng", "Thường", "Đảng", "Tỉnh", "Huyện", "Thành", "Điều", "Khoản", "Mục", "Chương",
-    "Trung", "Nhà", "Văn", "Công", "Cán", "Người", "Đại", "Hướng", "Tin", "Theo", "Năm", "Tôi", "Xin", "Cho",
-    "Còn", "Vậy", "Nếu", "Khi", "Trong", "Ở", "Tại", "Từ", "Sau", "Trước", "Các", "Những", "Mỗi", "Có", "Được",
-    "Là", "Và", "Hay", "Hoặc", "Thì", "Việc", "Thủ", "Xã", "Phường", "Thôn", "Ấp", "Khu", "Đặc", "Cấp",
-)}
-
-
-def _capitalised(word: str) -> bool:
-    return len(word) >= 2 and word[0].isupper() and word[1:].isalpha() and word[1:].islower()
-
-
 # a number that counts people, households or money is not a year: "thôn dưới 2000 dân", "2025 cử tri"
 _COUNT_RE = re.compile(
     r"(?<![\w/.,])(?:(?<=dưới )|(?<=duoi )|(?<=trên )|(?<=tren )|(?<=hơn )|(?<=hon )|(?<=khoảng )|(?<=khoang )|"
@@ -204,30 +190,6 @@ def mask_counts(text: str) -> str:
     Lengths are kept, so spans found in the masked text index the original.
     """
     return _COUNT_RE.sub(lambda m: "0" * len(m.group(0)), text)
-
-
-def proper_names(text: str) -> list[str]:
-    """Multi-syllable capitalised names (places, people) in a question: ``Quảng Ninh``, ``Lê Đức Thọ``.
-
-    Leading institutional or sentence words are trimmed (``Tỉnh Quảng Ninh`` -> ``Quảng Ninh``),
-    so that what remains is the specific thing a source must mention to answer.
-    """
-    names: list[str] = []
-    run: list[str] = []
-    for raw in [*re.split(r"\s+", nfc(text)), ""]:
-        word = raw.strip(".,;:!?()\"'“”")
-        if word and _capitalised(word) and word == raw.rstrip(".,;:!?)\"'”"):
-            run.append(word)
-            continue
-        if word and _capitalised(word):
-            run.append(word)  # a name ending at punctuation
-        words = list(run)
-        run = []
-        while words and fold(words[0]) in _INSTITUTION_WORDS:
-            words = words[1:]
-        if len(words) >= 2:
-            names.append(" ".join(words))
-    return names
 
 
 class DiacriticRestorer:
