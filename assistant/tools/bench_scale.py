@@ -159,12 +159,18 @@ def _perturbed(row: tuple[str, str, dict[str, Any], np.ndarray], r: int, rng: np
 # --------------------------------------------------------------------------------------------------
 
 
-def write_generation(index: Any, seed: list[SeedPassage], target: int, batch: int = 4000) -> dict[str, Any]:
+def write_generation(index: Any, seed: list[SeedPassage], target: int, batch: int = 5000) -> dict[str, Any]:
     """A complete generation of ``target`` vectors in the index's store: Chroma rows, BM25, the vector
-    store when the size calls for it, then the pointer, as ``KnowledgeIndex.ingest`` leaves them."""
+    store when the size calls for it, then the pointer, as ``KnowledgeIndex.ingest`` leaves them.
+
+    Every row goes to Chroma exactly as an ingest writes it (same collection configuration, documents and
+    metadata). The vector store is fed from the same rows as they are written, where an ingest reads them
+    back from Chroma: :class:`StoreWriter` sorts the rows, so the files are the same, without reading 1M rows
+    back (a paged ``get`` whose offset grows with every page)."""
     from datetime import UTC as _UTC
 
     from assistant.bm25 import BM25Index
+    from assistant.vector_store import StoreWriter
 
     gen, name = 1, index._gen_name(1)
     model = index.embedder.model_id
@@ -172,46 +178,91 @@ def write_generation(index: Any, seed: list[SeedPassage], target: int, batch: in
                                                 metadata={"embedding_model": model, "generation": gen},
                                                 embedding_function=None)
     limit = min(batch, int(index.client.get_max_batch_size()))
+    mode = index.dense_mode(target or sum(p.vectors for p in seed))
+    writer = None
+    if mode == "compact":  # the ids are known before any row is written: the store is filled alongside
+        keys, sentences = replica_keys(seed, target)
+        writer = StoreWriter(index.vectors_path(gen), [k[2] for k in keys], index.embedder.dim, gen, model,
+                             sentences=sentences)
     buf: list[tuple[str, str, dict[str, Any], np.ndarray]] = []
     passages: list[tuple[str, int, str, str]] = []  # (doc_id, ordinal, passage id, text): snapshot order
     documents: set[str] = set()
     vectors = 0
+    spent = {"chroma": 0.0, "store": 0.0}
     t0 = time.perf_counter()
 
     def flush() -> None:
-        if buf:
-            col.add(ids=[b[0] for b in buf], documents=[b[1] for b in buf], metadatas=[b[2] for b in buf],
-                    embeddings=np.stack([b[3] for b in buf]))
-            buf.clear()
+        if not buf:
+            return
+        t = time.perf_counter()
+        col.add(ids=[b[0] for b in buf], documents=[b[1] for b in buf], metadatas=[b[2] for b in buf],
+                embeddings=np.stack([b[3] for b in buf]))
+        spent["chroma"] += time.perf_counter() - t
+        if writer is not None:
+            t = time.perf_counter()
+            orig = [b for b in buf if b[2].get("variant") == "orig"]
+            sent = [b for b in buf if b[2].get("variant") == "sent"]
+            if orig:
+                writer.add_passages([str(b[2]["passage_id"]) for b in orig], np.stack([b[3] for b in orig]))
+            if sent:
+                writer.add_sentences([str(b[2]["passage_id"]) for b in sent],
+                                     [(int(b[2]["start"]), int(b[2]["end"])) for b in sent],
+                                     np.stack([b[3] for b in sent]))
+            spent["store"] += time.perf_counter() - t
+        buf.clear()
 
-    for _r, p in replicas(seed, target):
-        for row in (p.orig, *p.sentences):
-            buf.append(row)
-            if len(buf) >= limit:
-                flush()
-        meta = p.orig[2]
-        passages.append((str(meta["doc_id"]), int(meta.get("ordinal", 0)), str(meta["passage_id"]), p.orig[1]))
-        documents.add(str(meta["doc_id"]))
-        vectors += p.vectors
-        if vectors % 100_000 < p.vectors:
-            _log(f"  {vectors:,} vectors written ({time.perf_counter() - t0:.0f} s)")
-    flush()
-    chroma_s = time.perf_counter() - t0
-    release_store(index)  # Chroma's in-memory HNSW of the writes is not needed for what follows
+    try:
+        for _r, p in replicas(seed, target):
+            for row in (p.orig, *p.sentences):
+                buf.append(row)
+                if len(buf) >= limit:
+                    flush()
+            meta = p.orig[2]
+            passages.append((str(meta["doc_id"]), int(meta.get("ordinal", 0)), str(meta["passage_id"]), p.orig[1]))
+            documents.add(str(meta["doc_id"]))
+            vectors += p.vectors
+            if vectors % 100_000 < p.vectors:
+                _log(f"  {vectors:,} vectors written ({time.perf_counter() - t0:.0f} s: Chroma "
+                     f"{spent['chroma']:.0f} s, vector store {spent['store']:.0f} s)")
+        flush()
+        release_store(index)  # Chroma's in-memory HNSW of the writes is not needed for what follows
+        t2 = time.perf_counter()
+        if writer is not None:
+            writer.commit()
+        spent["store"] += time.perf_counter() - t2
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
     passages.sort(key=lambda x: (x[0], x[1]))
     t1 = time.perf_counter()
     BM25Index.build([x[2] for x in passages], [x[3] for x in passages], str(gen)).save(index.bm25_path(gen))
     bm25_s = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    mode = index.dense_mode(vectors)
-    if mode == "compact":
-        index.vector_store(gen, name, model, [x[2] for x in passages], vectors)
-    store_s = time.perf_counter() - t2
     index._set_pointer({"active": name, "generation": gen, "model": model, "documents": len(documents),
                         "passages": len(passages), "vectors": vectors,
                         "updated_at": datetime.now(_UTC).isoformat(timespec="seconds")})
     return {"vectors": vectors, "passages": len(passages), "documents": len(documents), "mode": mode,
-            "chroma_s": chroma_s, "bm25_s": bm25_s, "store_s": store_s}
+            "chroma_s": spent["chroma"], "bm25_s": bm25_s, "store_s": spent["store"], "batch": limit}
+
+
+def replica_keys(seed: list[SeedPassage], target: int) -> tuple[list[tuple[str, int, str]], int]:
+    """(doc_id, ordinal, passage id) of every passage :func:`replicas` yields, in snapshot order (as
+    ``KnowledgeIndex._passage_rows`` sorts them), and the number of sentence rows; no vector is made."""
+    keys: list[tuple[str, int, str]] = []
+    sentences, vectors, r = 0, 0, 0
+    target = target or sum(p.vectors for p in seed)
+    while vectors < target:
+        for p in seed:
+            if vectors >= target:
+                break
+            m = p.orig[2]
+            tag = f"~r{r}" if r else ""
+            keys.append((f"{m['doc_id']}{tag}", int(m.get("ordinal", 0)), f"{m['passage_id']}{tag}"))
+            sentences += len(p.sentences)
+            vectors += p.vectors
+        r += 1
+    keys.sort(key=lambda k: (k[0], k[1]))
+    return keys, sentences
 
 
 def release_store(index: Any) -> None:
@@ -453,8 +504,19 @@ def bench_size(base: Any, embedder: Any, seed: list[SeedPassage], target: int, q
     index = KnowledgeIndex(settings, embedder=embedder)
     _log(f"{label}: writing the generation …")
     res: dict[str, Any] = {"label": label, "target": target, "load_start": load_average()}
-    res["write"] = write_generation(index, seed, target)
-    _log(f"{label}: {json.dumps(res['write'])}")
+    written = settings.data_dir / "write.json"  # a generation written by an earlier run (--root): measured again
+    if written.exists():
+        res["write"] = json.loads(written.read_text("utf-8"))
+        _log(f"{label}: reusing the generation written {res['write'].get('written_at', '')}")
+    else:
+        res["write"] = write_generation(index, seed, target)
+        res["write"]["written_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        res["write"]["load"] = load_average()
+        written.write_text(json.dumps(res["write"]), "utf-8")
+        _log(f"{label}: {json.dumps(res['write'])}")
+    if args.write_only:
+        release_store(index)
+        return res
     res["dense"], reference = dense_quality(index, queries)
     _log(f"{label}: dense {json.dumps(res['dense'])}")
     if res["write"]["mode"] == "exact":  # the comparison store is not part of an exact-mode index
@@ -487,7 +549,7 @@ def bench_size(base: Any, embedder: Any, seed: list[SeedPassage], target: int, q
             res["server_error"] = repr(exc)[:300]
         finally:
             chroma.stop()
-    if not args.keep:
+    if not args.keep and args.root is None:
         shutil.rmtree(settings.data_dir, ignore_errors=True)
     return res
 
@@ -782,6 +844,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--keep", action="store_true", help="Keep the data dirs (under $TMPDIR)")
+    ap.add_argument("--root", type=Path, default=None,
+                    help="Data dirs here, kept; a size whose generation an earlier run wrote here is measured "
+                         "again without writing it")
+    ap.add_argument("--write-only", action="store_true",
+                    help="Only write the generations (with --root: measure them later, e.g. with other code)")
     ap.add_argument("--seed-cache", type=Path, default=None,
                     help="Reuse the embedded seed rows from this file (written on first use): skips the seed ingest")
     ap.add_argument("--json-out", type=Path, default=None, help="Write the results so far here after every size")
@@ -833,7 +900,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_threads(base)
     t_start = time.perf_counter()
     load_start = load_average()
-    root = Path(tempfile.mkdtemp(prefix="kiemnhiem-scale-"))
+    root = args.root.resolve() if args.root is not None else Path(tempfile.mkdtemp(prefix="kiemnhiem-scale-"))
+    root.mkdir(parents=True, exist_ok=True)
     knowledge = [p if p.is_absolute() else (Path.cwd() / p).resolve() for p in base.knowledge_paths]
     base = base.model_copy(update={"model_path": base.model_dir.resolve(), "chroma_url": None,
                                    "knowledge_paths": knowledge, "collection": "kiemnhiem"})
@@ -857,11 +925,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["sizes"].append(bench_size(base, embedder, seed, target, queries, questions, args, root, save))
             save()
     finally:
-        if not args.keep:
+        if not args.keep and args.root is None:
             shutil.rmtree(root, ignore_errors=True)
         else:
             _log(f"data kept in {root}")
     results["meta"] = run_meta(base, t_start, load_start, len(questions))
+    if args.write_only:
+        sys.stdout.write(json.dumps(results, ensure_ascii=False, default=str) + "\n")
+        return 0
     section = render(results, args)
     sys.stdout.write(json.dumps(results, ensure_ascii=False, default=str) + "\n")
     if publish(section, args.output, args.no_write):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.tools.bench_scale import NOISE, SeedPassage, replicas
+from assistant.tools.bench_scale import NOISE, SeedPassage, replica_keys, replicas
 
 
 def seed_passages(n: int = 5, sentences: int = 3) -> list[SeedPassage]:
@@ -42,3 +42,18 @@ def test_replicas_reach_the_size_with_new_ids_and_perturbed_vectors() -> None:
 def test_zero_means_the_seed_once() -> None:
     seed = seed_passages()
     assert [p.orig[0] for _, p in replicas(seed, 0)] == [p.orig[0] for p in seed]
+
+
+def test_replica_keys_are_the_passages_replicas_yields_in_snapshot_order() -> None:
+    """The vector store is opened before any row is written: its ids must be the ones the rows will carry,
+    sorted as a worker's snapshot sorts them (document, then ordinal)."""
+    seed = seed_passages()
+    for i, p in enumerate(seed):
+        p.orig[2]["ordinal"] = 4 - i
+    for target in (0, 100, 97):
+        out = list(replicas(seed, target))
+        keys, sentences = replica_keys(seed, target)
+        want = sorted(((str(p.orig[2]["doc_id"]), int(p.orig[2]["ordinal"]), str(p.orig[2]["passage_id"]))
+                       for _, p in out), key=lambda k: (k[0], k[1]))
+        assert keys == want
+        assert sentences == sum(len(p.sentences) for _, p in out)
