@@ -140,6 +140,15 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     Spans exclude surrounding whitespace, so ``text[s:e]`` is a verbatim, quotable sentence.
     Numbers such as ``1.017`` and list markers such as ``1.`` do not end a sentence.
     """
+    return list(_sentence_spans(text))
+
+
+_LIST_MARKER_RE = re.compile(r"\s*(\d+|[a-zđ])[.)]?\s*")
+
+
+@lru_cache(maxsize=1 << 13)
+def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """Cached: every answer splits the same top passages again (quotes, spans, screening)."""
     spans: list[tuple[int, int]] = []
     pos = 0
     for line in text.split("\n"):
@@ -150,7 +159,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         for m in _SENT_BOUNDARY_RE.finditer(line):
             candidate = line[start : m.start()]
             # "1." / "a)" list markers and very short heads are not sentences on their own
-            if re.fullmatch(r"\s*(\d+|[a-zđ])[.)]?\s*", candidate):
+            if _LIST_MARKER_RE.fullmatch(candidate):
                 continue
             pieces.append((start, m.start()))
             start = m.end()
@@ -162,15 +171,21 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
                 continue
             lead = len(seg) - len(seg.lstrip())
             spans.append((line_start + s + lead, line_start + s + lead + len(stripped)))
-    return spans
+    return tuple(spans)
 
 
 def sentences(text: str) -> list[str]:
     return [text[s:e] for s, e in split_sentences(text)]
 
 
+_WS_RE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=1 << 15)
 def collapse_ws(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    """Runs of whitespace to one space, ends stripped. Cached: matching reads the same passage and
+    question texts many times per answer."""
+    return _WS_RE.sub(" ", text).strip()
 
 
 # a number that counts people, households or money is not a year: "thôn dưới 2000 dân", "2025 cử tri"

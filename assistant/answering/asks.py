@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.answering.entities import BODIES, LEVELS, POSTS, PROVINCES
 from assistant.answering.messages import general_rule_note
@@ -124,8 +125,15 @@ def own_words(text: str) -> list[str]:
 
 
 def _contains(hay: str, needle: str) -> bool:
-    needle = collapse_ws(needle)
-    return bool(needle) and re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", collapse_ws(hay)) is not None
+    """``needle`` occurs in ``hay`` as whole words (whitespace runs compared as one space)."""
+    needle, hay = collapse_ws(needle), collapse_ws(hay)
+    # the substring test first: a question is checked against every province of the lexicon
+    return bool(needle) and needle in hay and _whole_words(needle).search(hay) is not None
+
+
+@lru_cache(maxsize=4096)
+def _whole_words(needle: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(needle)}(?!\w)")
 
 
 def clause_asks(clause: str) -> bool:

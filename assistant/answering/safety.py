@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from assistant.screening import planted_reason, skeleton
@@ -92,7 +93,13 @@ def unsafe_quote(sentence: str, source_urls: str | Iterable[str]) -> str:
 
     ``source_urls`` is the document's list, or ``Passage.source_urls`` (one URL per line).
     """
-    allowed = source_urls.split("\n") if isinstance(source_urls, str) else list(source_urls)
+    allowed = tuple(source_urls.split("\n") if isinstance(source_urls, str) else source_urls)
+    return _unsafe_quote(sentence, allowed)
+
+
+@lru_cache(maxsize=1 << 14)
+def _unsafe_quote(sentence: str, allowed: tuple[str, ...]) -> str:
+    """:func:`unsafe_quote` (cached: the same sentences of the top passages are screened for every answer)."""
     if is_instruction_sentence(sentence):
         return "an instruction planted in the source"
     foreign = foreign_urls(sentence, allowed)

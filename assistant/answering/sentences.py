@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.models import Passage
 from assistant.retrieval import ScoredPassage, SentenceHit
@@ -121,12 +122,20 @@ def extend_span(p: Passage, start: int, end: int) -> tuple[int, int] | None:
     A sentence ending in ":" takes the list items that follow it; one opening with an anaphor takes
     the sentence before it (and that one's antecedent, once).
     """
-    spans = [s for s in _spans(p) if not is_heading(p, s[0])]
+    return _extend_span(p.text, start, end)
+
+
+@lru_cache(maxsize=1 << 14)
+def _extend_span(passage_text: str, start: int, end: int) -> tuple[int, int] | None:
+    """:func:`extend_span` on the passage's text alone (cached: the same top passages come back answer after
+    answer)."""
+    heading = passage_text.find("\n") > 0  # is_heading: the first line of a passage that has more
+    spans = [s for s in split_sentences(passage_text) if not (heading and s[0] == 0)]
     idx = next((i for i, s in enumerate(spans) if s[0] <= start < s[1] or s == (start, end)), None)
     if idx is None:
         return start, end
     s0, s1 = start, end
-    text = p.text[start:end]
+    text = passage_text[start:end]
     f = fold(collapse_ws(LIST_ITEM_RE.sub("", text)))
     if _ANAPHOR_RE.match(f) or _CONNECTIVE_RE.match(f) or _ANAPHOR_INSIDE_RE.search(f):
         j, hops = idx, 0
@@ -136,13 +145,13 @@ def extend_span(p: Passage, start: int, end: int) -> tuple[int, int] | None:
             if j < 0 or hops > 2:
                 return None
             s0 = spans[j][0]
-            prev = fold(collapse_ws(LIST_ITEM_RE.sub("", p.text[spans[j][0] : spans[j][1]])))
+            prev = fold(collapse_ws(LIST_ITEM_RE.sub("", passage_text[spans[j][0] : spans[j][1]])))
             if not (_ANAPHOR_RE.match(prev) or _CONNECTIVE_RE.match(prev)):
                 break
     if text.rstrip().endswith(":"):
         j = idx + 1
         items = 0
-        while j < len(spans) and LIST_ITEM_RE.match(p.text[spans[j][0] : spans[j][1]]):
+        while j < len(spans) and LIST_ITEM_RE.match(passage_text[spans[j][0] : spans[j][1]]):
             s1 = spans[j][1]
             items += 1
             j += 1
