@@ -67,6 +67,12 @@ class Settings(BaseSettings):
                     "Measured (docs/benchmarks.md, Scale): at 100,000 an exact worker opened in 161 s at 1.2 GiB "
                     "resident and scanned slower than compact; at 10,000 both scans take under a millisecond")
 
+    query_cache: int = Field(
+        default=4096, ge=0,
+        description="Query vectors kept per worker (least recently used out first; 0 = off): a question asked "
+                    "again is not encoded again, ~1.5 kB each. The vector is the one the encoder gave, so "
+                    "answers do not change")
+
     # --- retrieval ---------------------------------------------------------------------------
     top_k: int = Field(default=5, ge=1, le=50, description="Passages returned to the answerer")
     candidates: int = Field(default=30, ge=5, le=500, description="Candidates per retriever before fusion")

@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
@@ -127,6 +128,10 @@ class Embedder:
         self._model: TorchEncoder | Any | None = None
         self._tokenizer: Tokenizer | None = None
         self._lock = threading.RLock()
+        # query vectors by the exact call (texts in order): a repeated question skips the forward pass and gets
+        # the very array the encoder gave it (read-only), so nothing downstream can differ
+        self._queries: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
+        self._queries_max = settings.query_cache
 
     # --- lazy loading ------------------------------------------------------------------------
     @property
@@ -289,8 +294,24 @@ class Embedder:
         return self._encode(texts, PASSAGE_PREFIX, progress)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, 384) float32, L2-normalised, ``"query: "`` prefix."""
-        return self._encode(texts, QUERY_PREFIX)
+        """(n, 384) float32, L2-normalised, ``"query: "`` prefix. Read-only: the array may be a cached one."""
+        if isinstance(texts, str):
+            raise TypeError("pass a list of strings, not a single string")
+        key = tuple(texts)
+        if self._queries_max:
+            with self._lock:
+                hit = self._queries.get(key)
+                if hit is not None:
+                    self._queries.move_to_end(key)
+                    return hit
+        vecs = self._encode(texts, QUERY_PREFIX)
+        if self._queries_max:
+            vecs.flags.writeable = False
+            with self._lock:
+                self._queries[key] = vecs
+                while len(self._queries) > self._queries_max:
+                    self._queries.popitem(last=False)
+        return vecs
 
     def token_count(self, text: str, *, is_query: bool = False) -> int:
         """Tokens the model would see, untruncated: prefix (``"passage: "`` by default) + text +

@@ -318,3 +318,28 @@ def test_chroma_embedding_function(embedder: Embedder, tmp_path: Path) -> None:
     col3 = ephemeral.get_or_create_collection("kiemnhiem-eph", embedding_function=ef)
     col3.add(ids=ids, documents=docs)
     assert col3.query(query_texts=[QUERIES[1]], n_results=1)["ids"][0][0] in ("p1", "p3")
+
+
+def test_a_repeated_query_is_not_encoded_again(settings: Settings, model_dir: Path) -> None:
+    """The query-vector cache returns the very vectors the encoder gave (read-only) for the same call, and
+    encodes a different call; ``query_cache=0`` encodes every time."""
+    on = Embedder(settings.model_copy(update={"query_cache": 2}), model_dir=model_dir)
+    calls: list[tuple[str, ...]] = []
+    real = on._encode
+
+    def counting(texts, prefix, progress=None):  # type: ignore[no-untyped-def]
+        calls.append(tuple(texts))
+        return real(texts, prefix, progress)
+
+    on._encode = counting  # type: ignore[method-assign]
+    first = on.embed_queries(["Ban bầu cử cấp xã có bao nhiêu thành viên?"])
+    again = on.embed_queries(["Ban bầu cử cấp xã có bao nhiêu thành viên?"])
+    assert again is first and not again.flags.writeable and len(calls) == 1
+    both = on.embed_queries(["ban bau cu cap xa", "ban bau cu cap xa"])
+    assert len(calls) == 2 and both.shape == (2, on.dim)
+    np.testing.assert_array_equal(first, real(["Ban bầu cử cấp xã có bao nhiêu thành viên?"], "query: "))
+    on.embed_queries(["một câu khác"])  # the cache holds 2 calls: the first one leaves
+    on.embed_queries(["Ban bầu cử cấp xã có bao nhiêu thành viên?"])
+    assert len(calls) == 4
+    off = Embedder(settings.model_copy(update={"query_cache": 0}), model_dir=model_dir)
+    assert off.embed_queries(["câu hỏi"]) is not off.embed_queries(["câu hỏi"])
