@@ -95,6 +95,8 @@ class QueryInfo:
     content: list[str]  # informative tokens in the view that will be matched
     vector: np.ndarray | None = None
     vector_folded: np.ndarray | None = None
+    # (snapshot, [(word, IDF)], their sum): filled by HybridSearcher.coverage, once per question
+    weights: tuple[Snapshot, list[tuple[str, float]], float] | None = field(default=None, repr=False, compare=False)
 
 
 def referenced_documents(question: str, documents: dict[str, dict[str, Any]]) -> set[str]:
@@ -359,18 +361,29 @@ class HybridSearcher:
 
     def coverage(self, snap: Snapshot, q: QueryInfo, passage: Passage, text: str | None = None) -> float:
         """IDF-weighted share of the question's informative words that occur in the text."""
-        words = q.content
-        if not words:
+        if not q.content:
             return 0.0
         body = text if text is not None else passage.text
         have = token_set(body, q.folded_input)
-        total = got = 0.0
-        for w in set(words):
-            weight = self.idf(snap, w, q.folded_input)
-            total += weight
+        weights, total = self._word_weights(snap, q)
+        got = 0.0
+        for w, weight in weights:  # summed in the order of the words' set, as the total is
             if w in have:
                 got += weight
         return got / total if total else 0.0
+
+    def _word_weights(self, snap: Snapshot, q: QueryInfo) -> tuple[list[tuple[str, float]], float]:
+        """The question's distinct informative words with their IDF, and their sum: the same for every
+        passage and sentence a question's rerank scores (~350 per question), so computed once per question."""
+        cached = q.weights
+        if cached is None or cached[0] is not snap:
+            weights = [(w, self.idf(snap, w, q.folded_input)) for w in set(q.content)]
+            total = 0.0
+            for _, weight in weights:
+                total += weight
+            cached = (snap, weights, total)
+            q.weights = cached
+        return cached[1], cached[2]
 
     def _rerank(self, snap: Snapshot, q: QueryInfo, pool: list[ScoredPassage], idx_of: dict[int, int],
                 focus: str | None) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from assistant.answering.domain_params import PARAMS
@@ -94,9 +95,15 @@ def phrase_support(query: str, hits: Sequence[ScoredPassage]) -> float | None:
         return None
     seen: set[tuple[str, str]] = set()
     for h in hits:
-        pt = tokenize_folded(h.passage.text)
-        seen.update(zip(pt, pt[1:], strict=False))
+        seen.update(_adjacent_pairs(h.passage.text))
     return sum(1 for p in pairs if p in seen) / len(pairs)
+
+
+@lru_cache(maxsize=1 << 12)
+def _adjacent_pairs(text: str) -> frozenset[tuple[str, str]]:
+    """Adjacent folded words of a passage (cached: the gate reads the same top passages for every question)."""
+    pt = tokenize_folded(text)
+    return frozenset(zip(pt, pt[1:], strict=False))
 
 
 def domain_features(query: str, hits: Sequence[ScoredPassage], top_k: int) -> DomainFeatures:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from assistant.answering.figures import NUMBER_RE, answers_amount, figure_units
 from assistant.answering.mentions import (
@@ -30,8 +31,10 @@ from assistant.retrieval import STOPWORDS_FOLDED
 from assistant.text import tokenize_folded
 
 
-def _informative(text: str) -> set[str]:
-    return {t for t in tokenize_folded(text) if t not in STOPWORDS_FOLDED and len(t) > 1}
+@lru_cache(maxsize=1 << 13)
+def _informative(text: str) -> frozenset[str]:
+    """Cached: an answer compares every pair of its candidate quotes, the same quotes answer after answer."""
+    return frozenset(t for t in tokenize_folded(text) if t not in STOPWORDS_FOLDED and len(t) > 1)
 
 
 def same_fact(a: str, b: str) -> bool:
