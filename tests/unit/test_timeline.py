@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from assistant.answering.answer import Answer, Citation
+from assistant.answering.candidates import candidates
 from assistant.answering.period import detect_period, period_years
 from assistant.answering.premises import year_gaps
 from assistant.answering.timeline import (
@@ -25,7 +26,7 @@ from assistant.answering.timeline import (
     which_date,
 )
 from assistant.answering.turn import build_turn
-from assistant.answering.validity import later_than, valid_on
+from assistant.answering.validity import issued_by_number, later_named, later_than, valid_on
 from assistant.models import Passage
 from assistant.retrieval import ScoredPassage, SentenceHit
 from assistant.text import split_sentences
@@ -284,3 +285,39 @@ def test_a_status_answer_quotes_the_expired_text_as_history() -> None:
     said = "Nghị định 92/2009/NĐ-CP đã hết hiệu lực từ 01/08/2023, đã được thay bằng Nghị định 33/2023/NĐ-CP. [1]"
     assert audit(said, [decree], *day) == []
     assert audit("Mức phụ cấp bằng 50%. [1]", [decree], *day) != []
+
+
+# ------------------------------------------------------------------------------- a sentence naming a later text
+
+
+@pytest.mark.parametrize(("sentence", "end", "named"), [
+    ("Mức 50% (Điều 20 Nghị định 33/2023/NĐ-CP, trước đó là Nghị định 92/2009 sửa bởi Nghị định 34/2019).",
+     D(2016, 5, 22), "33/2023"),
+    ("Mức 50% (Điều 20 Nghị định 33/2023/NĐ-CP).", D(2024, 1, 1), ""),
+    ("Theo Chỉ thị 45-CT/TW, bí thư đồng thời là chủ tịch Hội đồng nhân dân.", D(2021, 5, 23), "45-ct/tw"),
+    ("theo chi thi 45-ct/tw bi thu dong thoi la chu tich", D(2021, 5, 23), "45-ct/tw"),
+    ("Trước ngày 01/7/2025 (bản gốc năm 2015) còn có Ủy ban bầu cử ở huyện.", D(2021, 5, 23), ""),
+    ("Luật Bầu cử 85/2015/QH13 quy định Ban bầu cử.", D(2016, 5, 22), ""),
+])
+def test_a_sentence_that_names_a_later_text_is_found(sentence: str, end: date, named: str) -> None:
+    """Principle: for a past day, a sentence naming a text numbered in a later year, or an indexed text issued
+    later, tells what nobody knew then; a later *day* alone may be the end of the sentence's own period."""
+    numbers = issued_by_number({"ct45": {"number": "45-CT/TW", "issued": "2025-04-14"}})
+    assert later_named(sentence, end, numbers) == named
+
+
+@pytest.mark.parametrize("question", [
+    "Phụ cấp kiêm nhiệm của công chức xã là bao nhiêu?",
+    "Năm 2016 tôi là công chức tư pháp xã ở Quảng Ngãi, anh Bình chủ tịch giao tôi kiêm thêm văn phòng; "
+    "lúc đó phụ cấp kiêm nhiệm là bao nhiêu?",
+    "phu cap kiem nhiem cong chuc xa bao nhieu",
+])
+def test_an_answer_for_a_past_day_quotes_no_sentence_naming_a_later_text(question: str) -> None:
+    note = passage("tt78", "Mức phụ cấp kiêm nhiệm bằng 50% theo Điều 20 Nghị định 33/2023/NĐ-CP. "
+                   "Mức phụ cấp kiêm nhiệm bằng 50% mức lương bậc 1 cộng phụ cấp chức vụ.", issued="2005-08-10")
+    t = turn(question, D(2016, 5, 22))
+    texts = [note.text[c.start:c.end] for c in candidates(t, [hit(note)], {})]
+    assert texts and not any("33/2023" in x for x in texts), texts
+    if "2016" not in question:  # the year the question names wins over the chosen day
+        today = [note.text[c.start:c.end] for c in candidates(turn(question), [hit(note)], {})]
+        assert any("33/2023" in x for x in today), "for today the sentence is quotable"
