@@ -13,6 +13,7 @@ import pytest
 from assistant.answering.answer import Answer, Citation
 from assistant.answering.candidates import candidates
 from assistant.answering.period import detect_period, period_years
+from assistant.answering.planning import plan_answer
 from assistant.answering.premises import year_gaps
 from assistant.answering.timeline import (
     LATER_LABEL,
@@ -321,3 +322,32 @@ def test_an_answer_for_a_past_day_quotes_no_sentence_naming_a_later_text(questio
     if "2016" not in question:  # the year the question names wins over the chosen day
         today = [note.text[c.start:c.end] for c in candidates(turn(question), [hit(note)], {})]
         assert any("33/2023" in x for x in today), "for today the sentence is quotable"
+
+
+# ------------------------------------------------------------------ an expired text the question is about
+
+
+def _scored(p: Passage, score: float, sentence: float) -> ScoredPassage:
+    spans = split_sentences(p.text)[1:]
+    return ScoredPassage(p, score, sentences=[SentenceHit(a, b, sentence, sentence, 0.5) for a, b in spans])
+
+
+@pytest.mark.parametrize("question", [
+    "Chính phủ làm việc theo chế độ nào?",
+    "Tôi là chuyên viên văn phòng UBND tỉnh Gia Lai, anh Tâm trưởng phòng hỏi tôi: theo luật thì "
+    "Chính phủ làm việc theo chế độ tập thể hay thủ trưởng?",
+    "chinh phu lam viec theo che do nao",
+])
+def test_an_expired_text_answers_when_nothing_in_force_is_about_the_question(question: str) -> None:
+    """Principle: a rule that stopped applying is quoted (under its period's label) when nothing in force
+    answers; an in-force sentence far below it in score is about something else and does not answer."""
+    old = passage("luat-cp", "Chính phủ làm việc theo chế độ tập thể, quyết định theo đa số.", issued="2015-06-19",
+                  effective="2016-01-01", status="het-hieu-luc")
+    other = passage("kl137", "Chức năng, nhiệm vụ của cấp xã do Chính phủ quy định.", issued="2025-03-28")
+    t = turn(question)
+    cands = candidates(t, [_scored(old, 0.92, 0.95), _scored(other, 0.88, 0.45)], {})
+    lead = plan_answer(t, cands).lead
+    assert lead is not None and "chế độ tập thể" in lead.text and not lead.in_period
+    # an in-force sentence as relevant as the old one still wins: what applies today comes first
+    cands = candidates(t, [_scored(old, 0.92, 0.95), _scored(other, 0.9, 0.9)], {})
+    assert plan_answer(t, cands).lead.passage.doc_id == "kl137"
