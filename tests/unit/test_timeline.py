@@ -345,7 +345,7 @@ def test_an_expired_text_answers_when_nothing_in_force_is_about_the_question(que
                   effective="2016-01-01", status="het-hieu-luc")
     other = passage("kl137", "Chức năng, nhiệm vụ của cấp xã do Chính phủ quy định.", issued="2025-03-28")
     t = turn(question)
-    cands = candidates(t, [_scored(old, 0.92, 0.95), _scored(other, 0.88, 0.45)], {})
+    cands = candidates(t, [_scored(old, 0.92, 0.95), _scored(other, 0.88, 0.6)], {})
     lead = plan_answer(t, cands).lead
     assert lead is not None and "chế độ tập thể" in lead.text and not lead.in_period
     # an in-force sentence as relevant as the old one still wins: what applies today comes first
