@@ -351,3 +351,25 @@ def test_an_expired_text_answers_when_nothing_in_force_is_about_the_question(que
     # an in-force sentence as relevant as the old one still wins: what applies today comes first
     cands = candidates(t, [_scored(old, 0.92, 0.95), _scored(other, 0.9, 0.9)], {})
     assert plan_answer(t, cands).lead.passage.doc_id == "kl137"
+
+
+@pytest.mark.parametrize("question", [
+    "Ngày truyền thống của Mặt trận là ngày nào?",
+    "Tôi là cán bộ Mặt trận xã ở Sóc Trăng, năm 2024 anh Khánh hỏi tôi: ngày truyền thống của Mặt trận Tổ quốc "
+    "là ngày nào vậy?",
+    "ngay truyen thong cua mat tran la ngay nao",
+])
+def test_a_codified_article_s_provenance_line_is_never_quoted(question: str) -> None:
+    """Principle: Bộ pháp điển writes under every article where it comes from ("(Điều 11 Luật số 75/2015/QH13,
+    có hiệu lực …)") and which articles relate to it; that is the article's pedigree, not an answer. A line
+    saying the article was repealed or amended stays quotable: that is its status."""
+    p = passage("mttq", "(Điều 11 Luật số 75/2015/QH13, có hiệu lực thi hành kể từ ngày 01/01/2016)\n"
+                "Ngày 18 tháng 11 hằng năm là Ngày truyền thống của Mặt trận Tổ quốc Việt Nam.\n"
+                "(Điều này có nội dung liên quan đến Điều 35.4.LQ.1. Mặt trận Tổ quốc Việt Nam)\n"
+                "(Điều 12 Luật số 75/2015/QH13, có nội dung bị bãi bỏ bởi Điều 1 Luật số 83/2025/QH15)",
+                issued="2015-06-09")
+    texts = [p.text[c.start:c.end] for c in candidates(turn(question), [hit(p)], {})]
+    assert any("Ngày 18 tháng 11" in x for x in texts)
+    assert not any(x.startswith("(Điều 11") or x.startswith("(Điều này") for x in texts), texts
+    if "2024" not in question:  # for 2024, a line naming a 2025 law is not quotable at all
+        assert any("bãi bỏ" in x for x in texts)
