@@ -41,7 +41,7 @@ def ingest(
     later ingest or reindex keeps reading it; ``--replace`` indexes only PATH and says what it removes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from assistant.index import IndexStoreError, IngestError, KnowledgeIndex, progress_logger
+    from assistant.search.store import IndexStoreError, IngestError, KnowledgeIndex, progress_logger
     from assistant.storage import StorageFullError
 
     settings = load_settings()
@@ -113,8 +113,8 @@ def _remember_added(settings: Settings, paths: list[Path]) -> None:
 
 def _announce_removals(index: Any, paths: list[Path], settings: Settings) -> None:
     """Say which indexed documents ``--replace`` removes; forget the added folders it replaces."""
-    from assistant.documents import iter_documents
-    from assistant.index import IndexStoreError
+    from assistant.ingest.documents import iter_documents
+    from assistant.search.store import IndexStoreError
 
     try:
         indexed = set(index.snapshot().documents) if index.exists() else set()
@@ -133,8 +133,8 @@ def sources(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list")] = False,
 ) -> None:
     """Liệt kê tài liệu trong chỉ mục / List indexed documents."""
-    from assistant.index import IndexStoreError, KnowledgeIndex
     from assistant.models import STATUS_LABELS
+    from assistant.search.store import IndexStoreError, KnowledgeIndex
 
     settings = load_settings()
     try:
@@ -157,7 +157,7 @@ def sources(
 
 def _assistant(settings: Settings, as_json: bool = False) -> Assistant:
     from assistant.answering.chain import Assistant
-    from assistant.index import IndexStoreError
+    from assistant.search.store import IndexStoreError
 
     assistant = Assistant(settings)
     try:

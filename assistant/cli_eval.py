@@ -23,7 +23,7 @@ from assistant.evaluation.report import fmt as _f
 
 if TYPE_CHECKING:
     from assistant.config import Settings
-    from assistant.index import KnowledgeIndex
+    from assistant.search.store import KnowledgeIndex
 
 eval_app = typer.Typer(
     add_completion=False,
@@ -50,7 +50,7 @@ def gold(
     if ctx.invoked_subcommand is not None:
         return
     from assistant.evaluation import EvalSetError, load_questions, run_gold_eval
-    from assistant.index import IndexStoreError
+    from assistant.search.store import IndexStoreError
 
     if answerer not in (None, "extractive", "llm"):
         fail("--answerer phải là extractive hoặc llm / must be extractive or llm", 2)
@@ -139,7 +139,7 @@ def _print_splits(m: dict[str, Any]) -> None:
 
 def _open_index(settings: Settings, as_json: bool, no_ingest: bool) -> KnowledgeIndex:
     """The index of ``settings``, brought up to date with its knowledge folders unless told not to."""
-    from assistant.index import IndexStoreError, KnowledgeIndex
+    from assistant.search.store import IndexStoreError, KnowledgeIndex
 
     index = KnowledgeIndex(settings)
     try:
@@ -178,7 +178,7 @@ def _run_set(run: Callable[[], tuple[dict[str, Any], tuple[Path, Path] | None]],
     """Run one set's evaluation; library errors become CLI errors (2 for a bad set). With ``--json``
     print the metrics and return None, else return the report and its Markdown file."""
     from assistant.evaluation import EvalSetError
-    from assistant.index import IndexStoreError
+    from assistant.search.store import IndexStoreError
 
     try:
         report, files = run()
@@ -259,7 +259,7 @@ def alqac(
 ) -> None:
     """Benchmark truy hồi ALQAC 2023 (cấp điều luật) / ALQAC 2023 article-level retrieval benchmark."""
     from assistant.evaluation import AlqacError, evaluate_alqac
-    from assistant.index import IndexStoreError
+    from assistant.search.store import IndexStoreError
 
     for p in (laws, questions):
         if not p.is_file():

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
         description="Quotable-sentence vectors: separate = one forward pass per sentence; late = pooled from "
                     "the passage's own forward pass over the sentence's tokens (no extra encoder work)")
 
-    # --- dense search as the library grows (assistant/vector_store.py, docs/benchmarks.md) ------
+    # --- dense search as the library grows (assistant/search/vector_store.py, docs/benchmarks.md) ------
     dense_search: Literal["auto", "exact", "compact"] = Field(
         default="auto",
         description="auto = exact in-memory search below compact_from_vectors stored vectors, above it an int8 "

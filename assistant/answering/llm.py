@@ -22,7 +22,7 @@ from assistant.answering.messages import (
 from assistant.answering.turn import Turn
 from assistant.config import Settings
 from assistant.models import STATUS_LABELS
-from assistant.retrieval import ScoredPassage
+from assistant.search.retrieval import ScoredPassage
 
 if TYPE_CHECKING:  # imported when first used: the OpenAI client is slow to load and most runs never call it
     from langchain_openai import ChatOpenAI

@@ -40,7 +40,7 @@ def law_slug(law_id: str) -> str:
 
 
 def _structural_line_patterns() -> list[re.Pattern[str]]:
-    from assistant import chunking
+    from assistant.ingest import chunking
 
     return [chunking.ARTICLE_RE, chunking.CHAPTER_RE, chunking.MUC_RE, chunking.MD_SECTION_RE,
             chunking.MD_TITLE_RE, chunking._FENCE_RE]
@@ -217,8 +217,8 @@ def evaluate_alqac(settings: Settings, laws_path: Path | str, questions_path: Pa
                    *, limit: int | None = None, modes: Sequence[str] = MODES, collection: str = ALQAC_COLLECTION,
                    progress: Progress | None = None) -> AlqacResult:
     """Index the laws (incrementally) into their own collection and score every retrieval mode."""
-    from assistant.index import KnowledgeIndex
-    from assistant.retrieval import HybridSearcher
+    from assistant.search.retrieval import HybridSearcher
+    from assistant.search.store import KnowledgeIndex
 
     say = progress or (lambda _m: None)
     timings: dict[str, float] = {}

@@ -54,8 +54,8 @@ from assistant.models import MODES
 if TYPE_CHECKING:
     from assistant.answering.chain import AnswerResult, Assistant
     from assistant.config import Settings
-    from assistant.index import Snapshot
-    from assistant.retrieval import HybridSearcher
+    from assistant.search.retrieval import HybridSearcher
+    from assistant.search.store import Snapshot
 
 log = logging.getLogger(__name__)
 REPORT_VERSION = 1

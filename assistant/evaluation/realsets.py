@@ -164,8 +164,8 @@ def grounding_problems(questions: Iterable[GoldQuestion], texts: Mapping[str, st
 def document_texts(paths: Sequence[Path]) -> tuple[dict[str, str], dict[str, set[str]]]:
     """``({doc id: NFC text}, {doc id: section labels})`` for documents under ``paths``, chunked
     as the index chunks them (load errors raise: a set cannot be checked against a broken source)."""
-    from assistant.chunking import chunk_document
-    from assistant.documents import iter_documents
+    from assistant.ingest.chunking import chunk_document
+    from assistant.ingest.documents import iter_documents
 
     docs, errors = iter_documents(list(paths))
     if errors:
@@ -322,7 +322,7 @@ def run_user_law_eval(settings: Settings, path: Path | str, laws_dir: Path | str
     """Ingest each law the set names (from ``laws_dir``, read in place) beside ``knowledge/`` into
     a temporary data folder (or ``data_dir``), ask every question, and report per law."""
     from assistant.answering.chain import Assistant
-    from assistant.index import KnowledgeIndex
+    from assistant.search.store import KnowledgeIndex
 
     questions = load_user_law_questions(path)[: limit if limit is not None else None]
     laws = sorted({q.law for q in questions})

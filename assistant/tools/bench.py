@@ -131,8 +131,8 @@ def bench_corpus(base: Any, embedder: Any, label: str, *, paths: Sequence[Path] 
                  fold_vectors: bool | None = None, cold: bool = False, raw: bool = True) -> tuple[dict[str, Any], Any]:
     """A from-scratch ingest of one corpus into its own data dir, its raw-encode ceiling, and (``cold``)
     the fresh-process costs: a re-ingest with nothing changed, ``sources`` and one ``ask``."""
-    from assistant.index import KnowledgeIndex
-    from assistant.ingest_plan import passage_records
+    from assistant.ingest.plan import passage_records
+    from assistant.search.store import KnowledgeIndex
 
     settings = base.model_copy(update={"data_dir": base.data_dir / label})
     index = KnowledgeIndex(settings, embedder=embedder, fold_vectors=fold_vectors)
@@ -176,9 +176,9 @@ def estimate_corpus(embedder: Any, documents: Any, tokens_per_s: float | None, *
                     fold_vectors: bool = False) -> dict[str, Any]:
     """Vectors and tokens a from-scratch ingest of ``documents`` would embed (chunked with the real
     tokenizer, nothing encoded), and the embed time at the raw-encode rate measured in this run."""
-    from assistant.chunking import chunk_document
-    from assistant.index import MAX_TOKENS
-    from assistant.ingest_plan import Stored, plan
+    from assistant.ingest.chunking import chunk_document
+    from assistant.ingest.plan import Stored, plan
+    from assistant.search.store import MAX_TOKENS
 
     t0 = time.perf_counter()
     p = plan(list(documents), Stored(),
@@ -197,7 +197,7 @@ def estimate_corpus(embedder: Any, documents: Any, tokens_per_s: float | None, *
 
 def bench_ingest(settings: Any, args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     """Model load, then each corpus from scratch (knowledge/, + the official law, ALQAC when asked)."""
-    from assistant.embeddings import Embedder
+    from assistant.embed.embeddings import Embedder
 
     embedder = Embedder(settings)  # a fresh one: its load is measured here, not hidden in a cache
     t0 = time.perf_counter()
@@ -271,7 +271,7 @@ def bench_ablation(settings: Any, embedder: Any, questions: Path) -> dict[str, A
     """
     from assistant.answering.chain import Assistant
     from assistant.evaluation import run_gold_eval
-    from assistant.index import KnowledgeIndex
+    from assistant.search.store import KnowledgeIndex
 
     late = None
     out: dict[str, Any] = {}

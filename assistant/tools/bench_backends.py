@@ -87,7 +87,7 @@ def max_retrieval_drop(ref: dict[str, Any], other: dict[str, Any]) -> float:
 def bench_backend(base: Any, name: str, root: Path, args: argparse.Namespace,
                   texts: list[str] | None) -> tuple[dict[str, Any], Any]:
     """Everything measured for one backend; returns (results, the knowledge/ index)."""
-    from assistant.embeddings import Embedder
+    from assistant.embed.embeddings import Embedder
     from assistant.tools.bench import bench_corpus, raw_encode
 
     settings = backend_settings(base, name, root)
@@ -128,7 +128,7 @@ def bench_backend(base: Any, name: str, root: Path, args: argparse.Namespace,
 
 def sample_texts(settings: Any, n: int) -> list[str]:
     """Up to ``n`` passages and sentences of knowledge/, the same for every backend."""
-    from assistant.documents import iter_documents
+    from assistant.ingest.documents import iter_documents
 
     texts: list[str] = []
     for doc in iter_documents(list(settings.knowledge_paths))[0]:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant import bm25 as bm25_module
+from assistant.search import bm25 as bm25_module
 from assistant.text import nfc, tokenize, tokenize_folded
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,7 +62,7 @@ def segmented_tokenizers(variant: str) -> tuple[Callable[[str], list[str]], Call
 
 @contextlib.contextmanager
 def bm25_tokenizers(variant: str) -> Iterator[None]:
-    """Swap the tokenisers ``assistant.bm25`` indexes and scores with (nothing else changes)."""
+    """Swap the tokenisers ``assistant.search.bm25`` indexes and scores with (nothing else changes)."""
     acc, fol = segmented_tokenizers(variant)
     saved = {name: getattr(bm25_module, name) for name in ("tokenize", "tokenize_folded")}
     setattr(bm25_module, "tokenize", acc)  # noqa: B010 - a measurement swaps the module's tokenisers
@@ -101,8 +101,8 @@ def with_bm25(snap: Any, variant: str) -> Any:
 
 def gold(settings: Any, questions: Path, modes: Sequence[str]) -> dict[str, Any]:
     from assistant.evaluation import evaluate_modes, load_questions
-    from assistant.index import KnowledgeIndex
-    from assistant.retrieval import HybridSearcher
+    from assistant.search.retrieval import HybridSearcher
+    from assistant.search.store import KnowledgeIndex
 
     index = KnowledgeIndex(settings)
     base = index.snapshot(refresh=True)
@@ -122,8 +122,7 @@ def gold(settings: Any, questions: Path, modes: Sequence[str]) -> dict[str, Any]
 
 def alqac(settings: Any, alqac_dir: Path, limit: int | None) -> dict[str, Any]:
     """BM25 alone on the ALQAC laws (chunked like ``kiemnhiem eval alqac``), article level."""
-    from assistant.chunking import chunk_document
-    from assistant.embeddings import Embedder
+    from assistant.embed.embeddings import Embedder
     from assistant.evaluation import (
         alqac_rank_metrics,
         article_of,
@@ -131,8 +130,9 @@ def alqac(settings: Any, alqac_dir: Path, limit: int | None) -> dict[str, Any]:
         load_alqac_questions,
         parse_alqac_laws,
     )
-    from assistant.index import MAX_TOKENS, Snapshot
-    from assistant.retrieval import HybridSearcher
+    from assistant.ingest.chunking import chunk_document
+    from assistant.search.retrieval import HybridSearcher
+    from assistant.search.store import MAX_TOKENS, Snapshot
 
     laws = parse_alqac_laws(alqac_dir / "law.json")
     questions = load_alqac_questions(alqac_dir / "train.json")[:limit]

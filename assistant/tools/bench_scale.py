@@ -87,8 +87,8 @@ def alqac_sample(folder: Path, articles: int) -> list[Any]:
 
 def build_seed(base: Any, embedder: Any, root: Path, args: argparse.Namespace) -> tuple[list[SeedPassage], dict[str, Any]]:
     """Ingest the real corpus with the real model, then read its rows back grouped by passage."""
-    from assistant.documents import iter_documents
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.documents import iter_documents
+    from assistant.search.store import KnowledgeIndex
 
     paths = list(base.knowledge_paths)
     if args.official and args.official.exists():
@@ -164,7 +164,7 @@ def write_generation(index: Any, seed: list[SeedPassage], target: int, batch: in
     store when the size calls for it, then the pointer, as ``KnowledgeIndex.ingest`` leaves them."""
     from datetime import UTC as _UTC
 
-    from assistant.bm25 import BM25Index
+    from assistant.search.bm25 import BM25Index
 
     gen, name = 1, index._gen_name(1)
     model = index.embedder.model_id
@@ -226,7 +226,7 @@ def release_store(index: Any) -> None:
 PROBE = """
 import json, sys, time
 from assistant.config import Settings, configure_threads
-from assistant.index import KnowledgeIndex
+from assistant.search.store import KnowledgeIndex
 s = Settings()
 configure_threads(s)
 index = KnowledgeIndex(s)
@@ -269,7 +269,7 @@ def dense_quality(index: Any, queries: np.ndarray, k: int = 10) -> tuple[dict[st
 def compare_scans(store: Any, queries: np.ndarray, k: int = 10) -> tuple[dict[str, Any], list[set[str]]]:
     """Exact float32 (in memory) vs compact int8 + re-score over one store: p50 per query, recall@k and @30;
     and the exact top-``k`` passage ids per query."""
-    from assistant.vector_store import ExactDense
+    from assistant.search.vector_store import ExactDense
 
     exact = ExactDense(np.array(store.passage_vectors))
     compact = store.dense()
@@ -446,7 +446,7 @@ def bench_size(base: Any, embedder: Any, seed: list[SeedPassage], target: int, q
                save: Any = None) -> dict[str, Any]:
     """Every measure of one size; ``save(partial)`` after each phase, so a long size is never lost whole."""
 
-    from assistant.index import KnowledgeIndex
+    from assistant.search.store import KnowledgeIndex
 
     label = f"v{target}" if target else "today"
     settings = base.model_copy(update={"data_dir": root / label, "chroma_url": None})
@@ -496,7 +496,7 @@ STORE_PROBE = """
 import json, sys, time
 import numpy as np
 from pathlib import Path
-from assistant.vector_store import open_store
+from assistant.search.vector_store import open_store
 args = json.loads(sys.argv[1])
 t0 = time.perf_counter()
 store = open_store(Path(args["dir"]), 1, args["model"])
@@ -522,7 +522,7 @@ def bench_vectors(seed: list[SeedPassage], target: int, queries: np.ndarray, roo
                   dim: int) -> dict[str, Any]:
     """The dense part alone at a size too large to write through Chroma here: the vector store written
     straight from the replicated seed, then opened and searched by a fresh process (as a worker would)."""
-    from assistant.vector_store import StoreWriter, open_store, store_bytes
+    from assistant.search.vector_store import StoreWriter, open_store, store_bytes
 
     directory = root / f"vectors-{target}" / "g0001"
     ids: list[str] = []
@@ -827,7 +827,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         publish(section, args.output, args.no_write)
         return 0
     from assistant.config import Settings, configure_threads
-    from assistant.embeddings import Embedder
+    from assistant.embed.embeddings import Embedder
 
     base = Settings()
     configure_threads(base)

@@ -28,12 +28,11 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from assistant.bm25 import BM25Index
-from assistant.chunking import chunk_document
 from assistant.config import Settings
-from assistant.documents import LoadError, iter_documents, screen_document
 from assistant.errors import KiemnhiemError
-from assistant.ingest_plan import (
+from assistant.ingest.chunking import chunk_document
+from assistant.ingest.documents import LoadError, iter_documents, screen_document
+from assistant.ingest.plan import (
     IngestPlan,
     Stored,
     chunker_signature,
@@ -44,8 +43,8 @@ from assistant.ingest_plan import (
     text_hash,
 )
 from assistant.models import Document, Passage
-from assistant.storage import MIN_FREE_BYTES, check_room, disk_full_error, is_disk_full, tree_bytes
-from assistant.vector_store import (
+from assistant.search.bm25 import BM25Index
+from assistant.search.vector_store import (
     DenseIndex,
     ExactDense,
     StoredVectors,
@@ -53,6 +52,7 @@ from assistant.vector_store import (
     choose_mode,
     open_store,
 )
+from assistant.storage import MIN_FREE_BYTES, check_room, disk_full_error, is_disk_full, tree_bytes
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +268,7 @@ class KnowledgeIndex:
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            from assistant.embeddings import get_embedder
+            from assistant.embed.embeddings import get_embedder
 
             self._embedder = get_embedder(self.settings)
         return self._embedder

