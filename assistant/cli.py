@@ -41,7 +41,8 @@ def ingest(
     later ingest or reindex keeps reading it; ``--replace`` indexes only PATH and says what it removes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from assistant.search.store import IndexStoreError, IngestError, KnowledgeIndex, progress_logger
+    from assistant.ingest.pipeline import IngestError, KnowledgeIndex, progress_logger
+    from assistant.search.store import IndexStoreError
     from assistant.storage import StorageFullError
 
     settings = load_settings()
@@ -133,8 +134,9 @@ def sources(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list")] = False,
 ) -> None:
     """Liệt kê tài liệu trong chỉ mục / List indexed documents."""
+    from assistant.ingest.pipeline import KnowledgeIndex
     from assistant.models import STATUS_LABELS
-    from assistant.search.store import IndexStoreError, KnowledgeIndex
+    from assistant.search.store import IndexStoreError
 
     settings = load_settings()
     try:

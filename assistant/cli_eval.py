@@ -23,7 +23,7 @@ from assistant.evaluation.report import fmt as _f
 
 if TYPE_CHECKING:
     from assistant.config import Settings
-    from assistant.search.store import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
 eval_app = typer.Typer(
     add_completion=False,
@@ -139,7 +139,8 @@ def _print_splits(m: dict[str, Any]) -> None:
 
 def _open_index(settings: Settings, as_json: bool, no_ingest: bool) -> KnowledgeIndex:
     """The index of ``settings``, brought up to date with its knowledge folders unless told not to."""
-    from assistant.search.store import IndexStoreError, KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
+    from assistant.search.store import IndexStoreError
 
     index = KnowledgeIndex(settings)
     try:

@@ -60,7 +60,7 @@ def model_dir() -> Path:
 @pytest.fixture(scope="session")
 def kb_settings(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Settings:
     """Settings of a session-wide index built from knowledge/ (read-only for tests)."""
-    from assistant.search.store import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     settings = make_settings(tmp_path_factory.mktemp("kb-data"), model_dir)
     configure_threads(settings)

@@ -208,8 +208,8 @@ def knowledge_copy(dest: Path, edit: bool = False) -> Path:
 
 def assert_consistent(settings: Settings) -> dict[str, Any]:
     """Pointer, Chroma's active generation and the BM25 index describe the same passages."""
+    from assistant.ingest.pipeline import KnowledgeIndex
     from assistant.search.bm25 import BM25Index
-    from assistant.search.store import KnowledgeIndex
 
     idx = KnowledgeIndex(settings)
     pointer = idx._pointer()

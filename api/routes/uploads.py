@@ -34,7 +34,7 @@ from assistant.ingest.documents import (
     screen_document,
     slugify,
 )
-from assistant.search.store import IngestBusyError, KnowledgeIndex
+from assistant.ingest.pipeline import IngestBusyError, KnowledgeIndex
 from assistant.storage import disk_full_error, is_disk_full
 
 router = APIRouter(prefix="/admin/uploads", tags=["admin"])

@@ -217,8 +217,8 @@ def evaluate_alqac(settings: Settings, laws_path: Path | str, questions_path: Pa
                    *, limit: int | None = None, modes: Sequence[str] = MODES, collection: str = ALQAC_COLLECTION,
                    progress: Progress | None = None) -> AlqacResult:
     """Index the laws (incrementally) into their own collection and score every retrieval mode."""
+    from assistant.ingest.pipeline import KnowledgeIndex
     from assistant.search.retrieval import HybridSearcher
-    from assistant.search.store import KnowledgeIndex
 
     say = progress or (lambda _m: None)
     timings: dict[str, float] = {}

@@ -322,7 +322,7 @@ def run_user_law_eval(settings: Settings, path: Path | str, laws_dir: Path | str
     """Ingest each law the set names (from ``laws_dir``, read in place) beside ``knowledge/`` into
     a temporary data folder (or ``data_dir``), ask every question, and report per law."""
     from assistant.answering.chain import Assistant
-    from assistant.search.store import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     questions = load_user_law_questions(path)[: limit if limit is not None else None]
     laws = sorted({q.law for q in questions})

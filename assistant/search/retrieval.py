@@ -25,7 +25,7 @@ from pydantic import ConfigDict
 from assistant.config import Settings
 from assistant.lexicon import LEXICON
 from assistant.models import MODES, Passage
-from assistant.search.store import KnowledgeIndex, Snapshot
+from assistant.search.store import IndexStore, Snapshot
 from assistant.search.vector_store import top_indices
 from assistant.text import (
     DiacriticRestorer,
@@ -151,7 +151,7 @@ def restore_folded_runs(text: str, restorer: DiacriticRestorer, min_words: int =
 class HybridSearcher:
     """Stateless over a snapshot: safe to share between threads of one worker."""
 
-    def __init__(self, index: KnowledgeIndex, settings: Settings) -> None:
+    def __init__(self, index: IndexStore, settings: Settings) -> None:
         self.index = index
         self.settings = settings
         self._restorer: tuple[int, DiacriticRestorer] | None = None

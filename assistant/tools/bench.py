@@ -131,8 +131,8 @@ def bench_corpus(base: Any, embedder: Any, label: str, *, paths: Sequence[Path] 
                  fold_vectors: bool | None = None, cold: bool = False, raw: bool = True) -> tuple[dict[str, Any], Any]:
     """A from-scratch ingest of one corpus into its own data dir, its raw-encode ceiling, and (``cold``)
     the fresh-process costs: a re-ingest with nothing changed, ``sources`` and one ``ask``."""
+    from assistant.ingest.pipeline import KnowledgeIndex
     from assistant.ingest.plan import passage_records
-    from assistant.search.store import KnowledgeIndex
 
     settings = base.model_copy(update={"data_dir": base.data_dir / label})
     index = KnowledgeIndex(settings, embedder=embedder, fold_vectors=fold_vectors)
@@ -177,8 +177,8 @@ def estimate_corpus(embedder: Any, documents: Any, tokens_per_s: float | None, *
     """Vectors and tokens a from-scratch ingest of ``documents`` would embed (chunked with the real
     tokenizer, nothing encoded), and the embed time at the raw-encode rate measured in this run."""
     from assistant.ingest.chunking import chunk_document
+    from assistant.ingest.pipeline import MAX_TOKENS
     from assistant.ingest.plan import Stored, plan
-    from assistant.search.store import MAX_TOKENS
 
     t0 = time.perf_counter()
     p = plan(list(documents), Stored(),
@@ -271,7 +271,7 @@ def bench_ablation(settings: Any, embedder: Any, questions: Path) -> dict[str, A
     """
     from assistant.answering.chain import Assistant
     from assistant.evaluation import run_gold_eval
-    from assistant.search.store import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     late = None
     out: dict[str, Any] = {}

@@ -101,8 +101,8 @@ def with_bm25(snap: Any, variant: str) -> Any:
 
 def gold(settings: Any, questions: Path, modes: Sequence[str]) -> dict[str, Any]:
     from assistant.evaluation import evaluate_modes, load_questions
+    from assistant.ingest.pipeline import KnowledgeIndex
     from assistant.search.retrieval import HybridSearcher
-    from assistant.search.store import KnowledgeIndex
 
     index = KnowledgeIndex(settings)
     base = index.snapshot(refresh=True)
@@ -131,8 +131,9 @@ def alqac(settings: Any, alqac_dir: Path, limit: int | None) -> dict[str, Any]:
         parse_alqac_laws,
     )
     from assistant.ingest.chunking import chunk_document
+    from assistant.ingest.pipeline import MAX_TOKENS
     from assistant.search.retrieval import HybridSearcher
-    from assistant.search.store import MAX_TOKENS, Snapshot
+    from assistant.search.store import Snapshot
 
     laws = parse_alqac_laws(alqac_dir / "law.json")
     questions = load_alqac_questions(alqac_dir / "train.json")[:limit]

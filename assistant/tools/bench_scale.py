@@ -88,7 +88,7 @@ def alqac_sample(folder: Path, articles: int) -> list[Any]:
 def build_seed(base: Any, embedder: Any, root: Path, args: argparse.Namespace) -> tuple[list[SeedPassage], dict[str, Any]]:
     """Ingest the real corpus with the real model, then read its rows back grouped by passage."""
     from assistant.ingest.documents import iter_documents
-    from assistant.search.store import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     paths = list(base.knowledge_paths)
     if args.official and args.official.exists():
@@ -226,7 +226,7 @@ def release_store(index: Any) -> None:
 PROBE = """
 import json, sys, time
 from assistant.config import Settings, configure_threads
-from assistant.search.store import KnowledgeIndex
+from assistant.ingest.pipeline import KnowledgeIndex
 s = Settings()
 configure_threads(s)
 index = KnowledgeIndex(s)
@@ -446,7 +446,7 @@ def bench_size(base: Any, embedder: Any, seed: list[SeedPassage], target: int, q
                save: Any = None) -> dict[str, Any]:
     """Every measure of one size; ``save(partial)`` after each phase, so a long size is never lost whole."""
 
-    from assistant.search.store import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     label = f"v{target}" if target else "today"
     settings = base.model_copy(update={"data_dir": root / label, "chroma_url": None})

@@ -150,7 +150,7 @@ class HealthWatch:
 
 def test_n16_disk_full_then_freed_reindex_is_bounded_and_health_answers(
         tmp_path: Path, model_dir: Path, small_disk: Path) -> None:
-    from assistant.search.store import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     kb = tmp_path / "kb"
     kb.mkdir()
@@ -224,7 +224,7 @@ def upload_app(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Any
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from assistant.search.store import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     root = tmp_path_factory.mktemp("uploads")
     kb = root / "kb"

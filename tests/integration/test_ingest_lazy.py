@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 import assistant.embed.embeddings as embeddings_mod
-import assistant.search.store as index_mod
+import assistant.ingest.pipeline as index_mod
 from assistant.config import Settings
 from assistant.embed.embeddings import Embedder
 from assistant.ingest.documents import iter_documents
+from assistant.ingest.pipeline import IngestError, KnowledgeIndex
 from assistant.models import Document
-from assistant.search.store import IngestError, KnowledgeIndex
 from tests.support import KNOWLEDGE, clone_index, make_settings
 
 

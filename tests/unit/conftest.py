@@ -42,7 +42,7 @@ def fake_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def fake_index(fake_settings: Settings, fake_embedder: FakeEmbedder):  # noqa: ANN201
     """A session-wide index of knowledge/ embedded by the fake (read-only for tests)."""
-    from assistant.search.store import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     index = KnowledgeIndex(fake_settings, embedder=fake_embedder)
     report = index.ingest([KNOWLEDGE])

@@ -11,7 +11,8 @@ from assistant.errors import KiemnhiemError
 from assistant.evaluation import EvalSetError, fmt, load_questions
 from assistant.feedback import FeedbackError
 from assistant.ingest.documents import LoadError, load_document
-from assistant.search.store import IngestError, ModelMismatchError, StoreUnavailableError
+from assistant.ingest.pipeline import IngestError
+from assistant.search.store import ModelMismatchError, StoreUnavailableError
 
 
 def test_load_error_keeps_both_messages_and_the_place(tmp_path: Path) -> None:

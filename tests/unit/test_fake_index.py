@@ -53,7 +53,7 @@ def test_rrf_sums_reciprocal_ranks_over_every_list(fake_index: Any, fake_setting
 def test_folded_passage_copies_when_switched_on(tmp_path: Path) -> None:
     """``folded_vectors=True`` stores a folded copy per passage and fuses its own dense list with weight 1;
     switching it on for an existing index embeds only the copies, switching it off embeds nothing."""
-    from assistant.search.store import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -113,7 +113,7 @@ def _two_notes(tmp_path: Path) -> tuple[Path, FakeEmbedder, Settings]:
 
 
 def test_reingest_embeds_only_what_changed(tmp_path: Path) -> None:
-    from assistant.search.store import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     notes, emb, settings = _two_notes(tmp_path)
     first = KnowledgeIndex(settings, embedder=emb).ingest([notes])
@@ -129,7 +129,8 @@ def test_reingest_embeds_only_what_changed(tmp_path: Path) -> None:
 
 
 def test_an_index_from_another_model_is_refused(fake_index: Any, fake_settings: Settings) -> None:
-    from assistant.search.store import KnowledgeIndex, ModelMismatchError
+    from assistant.ingest.pipeline import KnowledgeIndex
+    from assistant.search.store import ModelMismatchError
 
     other = FakeEmbedder()
     other.model_id = "another-embedding-model@v0"
@@ -140,7 +141,7 @@ def test_an_index_from_another_model_is_refused(fake_index: Any, fake_settings: 
 def test_a_reingest_with_nothing_changed_does_not_open_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The last ingest's state (documents' hashes, settings, model, generation) answers a no-op re-ingest
     without Chroma; any change, a lost state file or a failed ingest takes the full path."""
-    from assistant.search.store import IngestError, KnowledgeIndex
+    from assistant.ingest.pipeline import IngestError, KnowledgeIndex
 
     notes, emb, settings = _two_notes(tmp_path)
     first = KnowledgeIndex(settings, embedder=emb).ingest([notes])
@@ -177,7 +178,7 @@ def test_a_reingest_with_nothing_changed_does_not_open_the_store(tmp_path: Path,
 def test_the_no_op_state_is_keyed_by_the_model_manifest(tmp_path: Path) -> None:
     """Another model (another manifest) means another key: its index never passes for ours."""
     from assistant.ingest.documents import iter_documents
-    from assistant.search.store import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     notes, emb, settings = _two_notes(tmp_path)
     model = tmp_path / "model"

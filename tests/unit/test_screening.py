@@ -115,7 +115,7 @@ def test_screened_sentences_are_no_support() -> None:
 # ------------------------------------------------------------------------------------------ extractive + ingest
 @pytest.fixture(scope="module")
 def planted_ingest(tmp_path_factory: pytest.TempPathFactory, fake_embedder: Any) -> Any:
-    from assistant.search.store import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     root = tmp_path_factory.mktemp("planted")
     kb = planted_kb(root)

@@ -155,7 +155,7 @@ def test_store_round_trip_sorts_sentences_and_memory_maps(tmp_path: Path) -> Non
 
 @pytest.fixture(scope="module")
 def compact_index(tmp_path_factory: pytest.TempPathFactory, fake_embedder: FakeEmbedder) -> Any:
-    from assistant.search.store import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     data = tmp_path_factory.mktemp("compact-kb")
     settings = make_settings(data, data / "no-model", compact_from_vectors=100)  # auto, and past the size
