@@ -64,7 +64,7 @@ class LLMAnswerer:
     @property
     def llm(self) -> ChatOpenAI:
         if self._llm is None:
-            from langchain_openai import ChatOpenAI
+            from langchain_openai import ChatOpenAI  # noqa: PLC0415 - the OpenAI client costs ~5 s to import; only the llm answerer needs it
 
             if not self.settings.llm_url:
                 raise RuntimeError("KIEMNHIEM_LLM_URL is not set")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from assistant.errors import KiemnhiemError
 from assistant.ingest.chunking import chunk_document
@@ -142,8 +143,6 @@ class KnowledgeIndex(IndexStore):
                documents: Iterable[Document] | None = None,
                _fail_after_batches: int | None = None) -> IngestReport:
         """Bring the index in line with ``paths`` (or given documents); see the module docstring."""
-        from filelock import FileLock, Timeout
-
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.settings.lock_path))
         try:

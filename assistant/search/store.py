@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -23,8 +24,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
+from filelock import FileLock
 
 from assistant.config import Settings
+from assistant.embed.embeddings import get_embedder
 from assistant.errors import KiemnhiemError
 from assistant.models import Passage
 from assistant.search.bm25 import BM25Index
@@ -109,8 +112,8 @@ class Snapshot:
 
 def make_client(settings: Settings) -> Any:
     """Embedded ``PersistentClient`` by default, ``HttpClient`` when a server URL is configured."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+    import chromadb  # noqa: PLC0415 - chromadb costs ~1 s to import; only opening the store needs it
+    from chromadb.config import Settings as ChromaSettings  # noqa: PLC0415 - chromadb costs ~1 s to import; only opening the store needs it
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_url:
@@ -162,8 +165,6 @@ class IndexStore:
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            from assistant.embed.embeddings import get_embedder
-
             self._embedder = get_embedder(self.settings)
         return self._embedder
 
@@ -383,8 +384,6 @@ class IndexStore:
         Written by the ingest before it flips the pointer, so workers normally only open it; a worker that
         finds none (another host ingested, or the folder was lost) writes it, one process at a time.
         """
-        from filelock import FileLock
-
         directory = self.vectors_path(gen)
         store = open_store(directory, gen, model)
         if store is not None and store.ids == ids:
@@ -476,8 +475,6 @@ class IndexStore:
     def _remove_orphan_segment_dirs(self) -> None:
         """Embedded Chroma keeps the folder of a deleted collection's vector segment: remove folders that no
         segment in ``chroma.sqlite3`` refers to any more (we hold the ingest lock, so none is being made)."""
-        import sqlite3
-
         db = self.settings.chroma_dir / "chroma.sqlite3"
         try:
             with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5.0) as conn:
