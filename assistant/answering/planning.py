@@ -26,7 +26,7 @@ from assistant.answering.sentences import LIST_ITEM_RE, Candidate
 from assistant.answering.turn import Turn
 from assistant.answering.validity import passage_period
 from assistant.answering.weights import WEIGHTS, Weights
-from assistant.retrieval import STOPWORDS_FOLDED
+from assistant.search.retrieval import STOPWORDS_FOLDED
 from assistant.text import tokenize_folded
 
 

@@ -29,7 +29,7 @@ from assistant.answering.timeline import (
 from assistant.answering.turn import build_turn
 from assistant.answering.validity import issued_by_number, later_named, later_than, valid_on
 from assistant.models import Passage
-from assistant.retrieval import ScoredPassage, SentenceHit
+from assistant.search.retrieval import ScoredPassage, SentenceHit
 from assistant.text import split_sentences
 
 TODAY = date(2026, 11, 30)
