@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+from starlette.concurrency import run_in_threadpool
+
 from api.errors import APIError
 from assistant.config import Settings
 
@@ -68,8 +70,6 @@ class LLMGate:
 
 async def run_answer(state: Any, answerer: str, fn: Callable[..., T], *args: Any) -> T:
     """Run a blocking answer in the threadpool, through the LLM gate when the LLM writes it."""
-    from starlette.concurrency import run_in_threadpool
-
     if answerer != "llm":
         return await run_in_threadpool(fn, *args)
     async with state.llm_gate.slot():

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import AdminDep, AssistantDep, SettingsDep, audit_admin
 from api.errors import APIError
-from assistant.index import IngestBusyError
+from assistant.ingest.pipeline import IngestBusyError
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

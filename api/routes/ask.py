@@ -18,7 +18,7 @@ from api.schemas import AskRequest, AskResponse
 from assistant.answering.answer import answer_pieces
 from assistant.answering.chain import AnswerResult, Assistant
 from assistant.config import Settings
-from assistant.index import StoreUnavailableError
+from assistant.search.store import StoreUnavailableError
 
 router = APIRouter(tags=["ask"])
 

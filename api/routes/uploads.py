@@ -25,7 +25,7 @@ from api.deps import AdminDep, AssistantDep, SettingsDep, audit_admin
 from api.errors import APIError
 from api.routes.sources import DOC_ID
 from assistant.config import Settings
-from assistant.documents import (
+from assistant.ingest.documents import (
     MAX_ID_CHARS,
     SUPPORTED_SUFFIXES,
     DocumentTooLargeError,
@@ -34,7 +34,7 @@ from assistant.documents import (
     screen_document,
     slugify,
 )
-from assistant.index import IngestBusyError, KnowledgeIndex
+from assistant.ingest.pipeline import IngestBusyError, KnowledgeIndex
 from assistant.storage import disk_full_error, is_disk_full
 
 router = APIRouter(prefix="/admin/uploads", tags=["admin"])

@@ -24,6 +24,7 @@ import argparse
 import gc
 import json
 import os
+import pickle
 import platform
 import shutil
 import subprocess
@@ -33,12 +34,21 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from datetime import UTC as _UTC
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 
+from assistant.config import Settings, configure_threads
+from assistant.embed.embeddings import Embedder
+from assistant.evaluation import parse_alqac_laws
 from assistant.evaluation.metrics import percentile
+from assistant.ingest.documents import iter_documents
+from assistant.ingest.pipeline import KnowledgeIndex
+from assistant.search.bm25 import BM25Index
+from assistant.search.vector_store import ExactDense, StoreWriter, open_store, store_bytes
 from assistant.tools.bench import cpu_model, dir_size, git_commit, load_average, publish
 from assistant.tools.loadtest import generate, gold_requests
 from assistant.tools.serverproc import ServeProcess, descendants, free_port, serve_env, stop_process
@@ -72,8 +82,6 @@ class SeedPassage:
 
 def alqac_sample(folder: Path, articles: int) -> list[Any]:
     """The smallest ALQAC laws up to about ``articles`` articles (a sample that embeds in under a minute)."""
-    from assistant.evaluation import parse_alqac_laws
-
     docs = sorted(parse_alqac_laws(folder / "law.json").documents, key=lambda d: len(d.text))
     out, total = [], 0
     for d in docs:
@@ -87,9 +95,6 @@ def alqac_sample(folder: Path, articles: int) -> list[Any]:
 
 def build_seed(base: Any, embedder: Any, root: Path, args: argparse.Namespace) -> tuple[list[SeedPassage], dict[str, Any]]:
     """Ingest the real corpus with the real model, then read its rows back grouped by passage."""
-    from assistant.documents import iter_documents
-    from assistant.index import KnowledgeIndex
-
     paths = list(base.knowledge_paths)
     if args.official and args.official.exists():
         paths.append(args.official)
@@ -159,19 +164,21 @@ def _perturbed(row: tuple[str, str, dict[str, Any], np.ndarray], r: int, rng: np
 # --------------------------------------------------------------------------------------------------
 
 
-def write_generation(index: Any, seed: list[SeedPassage], target: int, batch: int = 5000) -> dict[str, Any]:
+def write_generation(index: Any, seed: list[SeedPassage], target: int, batch: int = 5000,
+                     sentences_in_chroma: bool = True) -> dict[str, Any]:
     """A complete generation of ``target`` vectors in the index's store: Chroma rows, BM25, the vector
     store when the size calls for it, then the pointer, as ``KnowledgeIndex.ingest`` leaves them.
 
     Every row goes to Chroma exactly as an ingest writes it (same collection configuration, documents and
     metadata). The vector store is fed from the same rows as they are written, where an ingest reads them
     back from Chroma: :class:`StoreWriter` sorts the rows, so the files are the same, without reading 1M rows
-    back (a paged ``get`` whose offset grows with every page)."""
-    from datetime import UTC as _UTC
+    back (a paged ``get`` whose offset grows with every page).
 
-    from assistant.bm25 import BM25Index
-    from assistant.vector_store import StoreWriter
-
+    ``sentences_in_chroma=False`` (compact sizes only) sends the sentence rows to the vector store alone: a
+    compact worker opens the passage rows from Chroma and every vector from the store, never a sentence
+    row of Chroma, so what ``/ask`` runs is unchanged; Chroma then holds the passage rows only (its size
+    on disk and its write time are the passages' share). Chroma's write rate falls as the collection grows
+    (measured 290 → 170 rows/s over the first 300,000 rows at load 5-7), so 1M rows would take hours here."""
     gen, name = 1, index._gen_name(1)
     model = index.embedder.model_id
     col = index.client.get_or_create_collection(name, configuration={"hnsw": {"space": "cosine"}},
@@ -190,6 +197,20 @@ def write_generation(index: Any, seed: list[SeedPassage], target: int, batch: in
     vectors = 0
     spent = {"chroma": 0.0, "store": 0.0}
     t0 = time.perf_counter()
+    direct: list[tuple[str, str, dict[str, Any], np.ndarray]] | None = (
+        [] if writer is not None and not sentences_in_chroma else None)
+
+    def to_store(rows: list[tuple[str, str, dict[str, Any], np.ndarray]]) -> None:
+        assert writer is not None
+        t = time.perf_counter()
+        orig = [b for b in rows if b[2].get("variant") == "orig"]
+        sent = [b for b in rows if b[2].get("variant") == "sent"]
+        if orig:
+            writer.add_passages([str(b[2]["passage_id"]) for b in orig], np.stack([b[3] for b in orig]))
+        if sent:
+            writer.add_sentences([str(b[2]["passage_id"]) for b in sent],
+                                 [(int(b[2]["start"]), int(b[2]["end"])) for b in sent], np.stack([b[3] for b in sent]))
+        spent["store"] += time.perf_counter() - t
 
     def flush() -> None:
         if not buf:
@@ -199,24 +220,20 @@ def write_generation(index: Any, seed: list[SeedPassage], target: int, batch: in
                 embeddings=np.stack([b[3] for b in buf]))
         spent["chroma"] += time.perf_counter() - t
         if writer is not None:
-            t = time.perf_counter()
-            orig = [b for b in buf if b[2].get("variant") == "orig"]
-            sent = [b for b in buf if b[2].get("variant") == "sent"]
-            if orig:
-                writer.add_passages([str(b[2]["passage_id"]) for b in orig], np.stack([b[3] for b in orig]))
-            if sent:
-                writer.add_sentences([str(b[2]["passage_id"]) for b in sent],
-                                     [(int(b[2]["start"]), int(b[2]["end"])) for b in sent],
-                                     np.stack([b[3] for b in sent]))
-            spent["store"] += time.perf_counter() - t
+            to_store(buf)
         buf.clear()
 
     try:
         for _r, p in replicas(seed, target):
-            for row in (p.orig, *p.sentences):
+            for row in (p.orig, *p.sentences) if direct is None else (p.orig,):
                 buf.append(row)
                 if len(buf) >= limit:
                     flush()
+            if direct is not None and p.sentences:
+                direct.extend(p.sentences)
+                if len(direct) >= limit:
+                    to_store(direct)
+                    direct.clear()
             meta = p.orig[2]
             passages.append((str(meta["doc_id"]), int(meta.get("ordinal", 0)), str(meta["passage_id"]), p.orig[1]))
             documents.add(str(meta["doc_id"]))
@@ -225,6 +242,8 @@ def write_generation(index: Any, seed: list[SeedPassage], target: int, batch: in
                 _log(f"  {vectors:,} vectors written ({time.perf_counter() - t0:.0f} s: Chroma "
                      f"{spent['chroma']:.0f} s, vector store {spent['store']:.0f} s)")
         flush()
+        if direct:
+            to_store(direct)
         release_store(index)  # Chroma's in-memory HNSW of the writes is not needed for what follows
         t2 = time.perf_counter()
         if writer is not None:
@@ -242,7 +261,8 @@ def write_generation(index: Any, seed: list[SeedPassage], target: int, batch: in
                         "passages": len(passages), "vectors": vectors,
                         "updated_at": datetime.now(_UTC).isoformat(timespec="seconds")})
     return {"vectors": vectors, "passages": len(passages), "documents": len(documents), "mode": mode,
-            "chroma_s": spent["chroma"], "bm25_s": bm25_s, "store_s": spent["store"], "batch": limit}
+            "chroma_s": spent["chroma"], "bm25_s": bm25_s, "store_s": spent["store"], "batch": limit,
+            "chroma_rows": vectors if direct is None else len(passages)}
 
 
 def replica_keys(seed: list[SeedPassage], target: int) -> tuple[list[tuple[str, int, str]], int]:
@@ -267,7 +287,7 @@ def replica_keys(seed: list[SeedPassage], target: int) -> tuple[list[tuple[str, 
 
 def release_store(index: Any) -> None:
     """Close this process's embedded Chroma clients (and the memory they hold)."""
-    import chromadb
+    import chromadb  # noqa: PLC0415 - chromadb costs ~1 s to import; only releasing an open store needs it
 
     index._client = None
     chromadb.api.client.SharedSystemClient.clear_system_cache()
@@ -277,7 +297,7 @@ def release_store(index: Any) -> None:
 PROBE = """
 import json, sys, time
 from assistant.config import Settings, configure_threads
-from assistant.index import KnowledgeIndex
+from assistant.ingest.pipeline import KnowledgeIndex
 s = Settings()
 configure_threads(s)
 index = KnowledgeIndex(s)
@@ -320,8 +340,6 @@ def dense_quality(index: Any, queries: np.ndarray, k: int = 10) -> tuple[dict[st
 def compare_scans(store: Any, queries: np.ndarray, k: int = 10) -> tuple[dict[str, Any], list[set[str]]]:
     """Exact float32 (in memory) vs compact int8 + re-score over one store: p50 per query, recall@k and @30;
     and the exact top-``k`` passage ids per query."""
-    from assistant.vector_store import ExactDense
-
     exact = ExactDense(np.array(store.passage_vectors))
     compact = store.dense()
     out: dict[str, Any] = {}
@@ -448,8 +466,6 @@ def serve_phase(settings: Any, questions: list[dict[str, Any]], args: argparse.N
 
 
 def _get_json(url: str) -> dict[str, Any] | None:
-    import httpx
-
     try:
         return dict(httpx.get(url, timeout=30).json())
     except Exception:  # noqa: BLE001 - a measurement, not a check
@@ -468,8 +484,6 @@ class ChromaServer:
                                       str(self.port)], stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait(self, timeout: float = 600) -> ChromaServer:
-        import httpx
-
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
             if self.proc.poll() is not None:
@@ -497,8 +511,6 @@ def bench_size(base: Any, embedder: Any, seed: list[SeedPassage], target: int, q
                save: Any = None) -> dict[str, Any]:
     """Every measure of one size; ``save(partial)`` after each phase, so a long size is never lost whole."""
 
-    from assistant.index import KnowledgeIndex
-
     label = f"v{target}" if target else "today"
     settings = base.model_copy(update={"data_dir": root / label, "chroma_url": None})
     index = KnowledgeIndex(settings, embedder=embedder)
@@ -509,7 +521,8 @@ def bench_size(base: Any, embedder: Any, seed: list[SeedPassage], target: int, q
         res["write"] = json.loads(written.read_text("utf-8"))
         _log(f"{label}: reusing the generation written {res['write'].get('written_at', '')}")
     else:
-        res["write"] = write_generation(index, seed, target)
+        res["write"] = write_generation(index, seed, target, sentences_in_chroma=not (
+            args.passages_only_from and target >= args.passages_only_from))
         res["write"]["written_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         res["write"]["load"] = load_average()
         written.write_text(json.dumps(res["write"]), "utf-8")
@@ -558,7 +571,7 @@ STORE_PROBE = """
 import json, sys, time
 import numpy as np
 from pathlib import Path
-from assistant.vector_store import open_store
+from assistant.search.vector_store import open_store
 args = json.loads(sys.argv[1])
 t0 = time.perf_counter()
 store = open_store(Path(args["dir"]), 1, args["model"])
@@ -584,8 +597,6 @@ def bench_vectors(seed: list[SeedPassage], target: int, queries: np.ndarray, roo
                   dim: int) -> dict[str, Any]:
     """The dense part alone at a size too large to write through Chroma here: the vector store written
     straight from the replicated seed, then opened and searched by a fresh process (as a worker would)."""
-    from assistant.vector_store import StoreWriter, open_store, store_bytes
-
     directory = root / f"vectors-{target}" / "g0001"
     ids: list[str] = []
     vectors, r = 0, 0
@@ -847,6 +858,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--root", type=Path, default=None,
                     help="Data dirs here, kept; a size whose generation an earlier run wrote here is measured "
                          "again without writing it")
+    ap.add_argument("--passages-only-from", type=int, default=0,
+                    help="From this size, Chroma gets the passage rows only and the sentence rows go to the vector "
+                         "store alone (what a compact worker reads; 0 = never)")
     ap.add_argument("--write-only", action="store_true",
                     help="Only write the generations (with --root: measure them later, e.g. with other code)")
     ap.add_argument("--seed-cache", type=Path, default=None,
@@ -871,8 +885,6 @@ def run_meta(base: Any, t_start: float, load_start: str, queries: int) -> dict[s
 
 def load_or_build_seed(base: Any, embedder: Any, root: Path,
                        args: argparse.Namespace) -> tuple[list[SeedPassage], dict[str, Any]]:
-    import pickle
-
     cache = args.seed_cache
     if cache is not None and cache.exists():
         with cache.open("rb") as fh:
@@ -893,8 +905,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         section = render(saved, args)
         publish(section, args.output, args.no_write)
         return 0
-    from assistant.config import Settings, configure_threads
-    from assistant.embeddings import Embedder
 
     base = Settings()
     configure_threads(base)

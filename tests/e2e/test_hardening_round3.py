@@ -150,7 +150,7 @@ class HealthWatch:
 
 def test_n16_disk_full_then_freed_reindex_is_bounded_and_health_answers(
         tmp_path: Path, model_dir: Path, small_disk: Path) -> None:
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     kb = tmp_path / "kb"
     kb.mkdir()
@@ -224,7 +224,7 @@ def upload_app(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Any
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     root = tmp_path_factory.mktemp("uploads")
     kb = root / "kb"
@@ -239,7 +239,7 @@ NOTE = "# Ghi chú thử\n\nBí thư chi bộ kiêm trưởng thôn được hư
 
 
 def test_n8_long_upload_names_give_a_document_that_opens_and_deletes(upload_app: Any) -> None:
-    from assistant.documents import MAX_ID_CHARS
+    from assistant.ingest.documents import MAX_ID_CHARS
 
     client, _ = upload_app
     for length in (140, 300):
