@@ -132,11 +132,16 @@ def is_provenance(text: str) -> bool:
 
 def is_heading(p: Passage, start: int) -> bool:
     """The passage's heading line, or a provenance line (:func:`is_provenance`): neither is quoted."""
-    nl = p.text.find("\n")
+    return heading_at(p.text, start)
+
+
+def heading_at(text: str, start: int) -> bool:
+    """:func:`is_heading` on a passage's text."""
+    nl = text.find("\n")
     if start == 0 and nl > 0:
         return True
-    end = p.text.find("\n", start)
-    return is_provenance(p.text[start:end if end >= 0 else len(p.text)])
+    end = text.find("\n", start)
+    return is_provenance(text[start:end if end >= 0 else len(text)])
 
 
 def extend_span(p: Passage, start: int, end: int) -> tuple[int, int] | None:
@@ -152,8 +157,7 @@ def extend_span(p: Passage, start: int, end: int) -> tuple[int, int] | None:
 def _extend_span(passage_text: str, start: int, end: int) -> tuple[int, int] | None:
     """:func:`extend_span` on the passage's text alone (cached: the same top passages come back answer after
     answer)."""
-    heading = passage_text.find("\n") > 0  # is_heading: the first line of a passage that has more
-    spans = [s for s in split_sentences(passage_text) if not (heading and s[0] == 0)]
+    spans = [s for s in split_sentences(passage_text) if not heading_at(passage_text, s[0])]
     idx = next((i for i, s in enumerate(spans) if s[0] <= start < s[1] or s == (start, end)), None)
     if idx is None:
         return start, end
