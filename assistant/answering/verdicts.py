@@ -12,7 +12,13 @@ from collections.abc import Sequence
 
 from assistant.answering.dates import dates_in
 from assistant.answering.intent import STILL_THERE_RE
-from assistant.answering.mentions import LEVEL_EXPLICIT, canon_posts, nearest_level, posts_named
+from assistant.answering.mentions import (
+    LEVEL_EXPLICIT,
+    canon_posts,
+    nearest_level,
+    other_posts_only,
+    posts_named,
+)
 from assistant.answering.sentences import Candidate, display
 from assistant.answering.turn import Turn
 from assistant.lexicon import LEXICON
@@ -70,7 +76,7 @@ def verdict_word(turn: Turn, quote: str, any_level: bool = False) -> str | None:
             subject = f[max(0, m.start() - 30): m.start()]
             if any(t in subject and t not in turn.folded for t in _VERDICT_SUBJECTS):
                 continue  # "người ứng cử không được …" is about candidates, not about the members asked
-            if _other_posts_only(turn.folded, f[: m.start()]):
+            if other_posts_only(turn.folded, f[: m.start()]):
                 continue  # the posts the verdict is said of are not the asked ones
             if patterns is _GONE_PATTERNS and any(d > turn.asked_date for d in dates_in(f)):
                 return "Còn."  # "thôi hoạt động kể từ 01/7/2025": on 01/06/2024 it was still there
@@ -99,16 +105,6 @@ def _other_holder(question: str, quote: str) -> bool:
     generic = LEXICON.generic_posts("holders")
     return bool(asked and said and asked != said and asked not in generic and said not in generic
                 and not said.startswith(asked) and not asked.startswith(said))
-
-
-def _other_posts_only(question: str, quote: str) -> bool:
-    """The words before a verdict name posts and none of them is one the question names: the verdict is
-    said of someone else (a rule for người hoạt động không chuyên trách does not answer a công chức's
-    question)."""
-    asked = {p for _, _, p in posts_named(question)}
-    said = {p for _, _, p in posts_named(quote)}
-    return bool(asked and said) and not any(a == s or a.startswith(s) or s.startswith(a) or a in s or s in a
-                                            for a in asked for s in said)
 
 
 # what a yes/no question can be about besides the post itself: a verdict must speak of the same thing
