@@ -51,6 +51,7 @@ from assistant.answering.timeline import (
 from assistant.answering.trace import Filters, Trace
 from assistant.answering.turn import Turn, build_turn
 from assistant.answering.validity import later_than
+from assistant.answering.validity_lines import validity_line
 from assistant.config import Settings
 from assistant.contract import AskResponse
 from assistant.ingest.pipeline import KnowledgeIndex
@@ -211,6 +212,8 @@ class Assistant:
         if verdict is not None and not verdict.in_domain:
             return replace(trace, decision="out-of-domain", suggestions=tuple(verdict.suggestions))
         if not self.answerable(hits, STEERED_MARGIN if turn.steered else 0.0, trace.query):
+            if turn.intent == "validity" and validity_line(turn, hits, self.index.snapshot().documents):
+                return trace  # a named document's status is read from its metadata, not from passage scores
             return replace(trace, decision="below-threshold")
         return trace
 
