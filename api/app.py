@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "Authorization", "X-Admin-Key"])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes,
-                       admin_key=settings.admin_key)
+                       admin_key=settings.admin_key, body_timeout=settings.body_timeout)
     app.add_middleware(RequestGuardMiddleware, allowed_hosts=settings.allowed_hosts,
                        max_header_count=settings.max_header_count)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: even a 413 or a 500 carries the headers

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     max_header_count: int = Field(default=100, ge=8, description="Request headers; beyond it 431")
     header_timeout: float = Field(default=10.0, gt=0,
                                   description="Seconds a connection may take to send a complete request head")
+    body_timeout: float = Field(default=60.0, gt=0,
+                                description="Seconds a client may take to send a whole request body, from the end of "
+                                            "its request head; beyond it 408 body_timeout and the connection is closed")
     allowed_hosts: list[str] = Field(default=["*"], description="Accepted Host headers (`*.example.vn` works); "
                                      "other hosts get 400 invalid_host")
     feedback_max_answer_chars: int = Field(default=8000, ge=1, description="Longest answer text stored as feedback")
