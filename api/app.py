@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.shares = ShareStore(settings.shares_db, settings.data_dir / "share.key",
                                   ttl_days=settings.share_ttl_days, max_count=settings.share_max_count)
     app.state.share_limiter = RateLimiter(settings.share_per_minute)
-    app.state.llm_gate = LLMGate(settings.llm_max_concurrent, settings.llm_max_queue)
+    app.state.llm_gate = LLMGate(settings.llm_max_concurrent, settings.llm_max_queue,
+                                 settings.llm_max_per_client)
     install_error_handlers(app)
     for router in (ask.router, sources.router, health.router, feedback.router, openai_compat.router, admin.router,
                    uploads.router, share.router, web.router):

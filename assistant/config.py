@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     llm_max_concurrent: int = Field(default=4, ge=1, le=256, description="LLM answers running at once per worker")
     llm_max_queue: int = Field(default=8, ge=0, le=10000,
                                description="LLM answers waiting for a slot per worker; beyond it 503 llm_busy")
+    llm_max_per_client: int = Field(
+        default=2, ge=1, le=10000,
+        description="LLM answers one client address may have running or waiting per worker; beyond it 429 "
+                    "llm_client_busy. Behind a reverse proxy every client has the proxy's address: raise it there")
 
     # --- API ---------------------------------------------------------------------------------
     admin_key: str | None = Field(default=None, description="Enables admin endpoints when set")

@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -187,3 +188,62 @@ def test_n3_a_trickled_body_is_cut_off_with_408(srv: Server) -> None:
     # a body sent at once is not affected, and the server still answers
     r = httpx.post(srv.url + "/ask", json={"question": QUESTION}, timeout=60)
     assert r.status_code == 200 and not r.json()["refused"], r.text[:300]
+
+
+# ------------------------------------------------------------------------------------------ N12
+def client(address: str, timeout: float) -> httpx.Client:
+    """An HTTP client from its own loopback address: the server sees two different clients."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=timeout)
+
+
+def ask_llm(url: str, address: str, timeout: float, path: str = "/ask", stream: bool = False) -> httpx.Response | str:
+    """One LLM answer asked from ``address``; "abandoned" when the client gave up first (and hung up)."""
+    body: dict[str, Any] = {"question": QUESTION, "answerer": "llm"}
+    if path == "/v1/chat/completions":
+        body = {"model": "kiemnhiem", "messages": [{"role": "user", "content": QUESTION}], "stream": stream}
+    try:
+        with client(address, timeout) as http:
+            if stream:
+                with http.stream("POST", url + path, json=body) as r:
+                    r.read()
+                    return r
+            return http.post(url + path, json=body)
+    except httpx.TimeoutException:
+        return "abandoned"
+
+
+def wait_for(predicate: Any, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return bool(predicate())
+
+
+def test_n12_abandoned_llm_answers_free_their_slots_and_the_upstream_call(srv: Server, llm: HoldingLLM) -> None:
+    url = srv.url
+    with ThreadPoolExecutor(8) as pool:
+        # one client fills its share of the model with requests it then abandons (its clients time out)
+        llm.hold, llm.dropped = 2, 0
+        held = [pool.submit(ask_llm, url, "127.0.0.1", 8.0, "/ask"),
+                pool.submit(ask_llm, url, "127.0.0.1", 8.0, "/ask/stream", True)]
+        assert wait_for(lambda: llm.held_now == 2, 30), "the two answers did not reach the model"
+        # ... its third at the same time is refused at once: one client cannot take every slot
+        r = ask_llm(url, "127.0.0.1", 10.0)
+        assert not isinstance(r, str) and r.status_code == 429, r if isinstance(r, str) else r.text[:300]
+        err = r.json()["error"]
+        assert err["code"] == "llm_client_busy" and err["message"].strip() and r.headers.get("retry-after"), err
+        assert [f.result() for f in held] == ["abandoned", "abandoned"]
+        # the server hangs up on the model for both abandoned answers: their slots and the model are free again
+        assert wait_for(lambda: llm.dropped == 2, 10), f"upstream calls still running ({llm.dropped} of 2 cancelled)"
+        # another client, and then the same one, get answers from the model at once
+        for address in ("127.0.0.2", "127.0.0.1"):
+            for path in ("/ask", "/v1/chat/completions"):
+                r = ask_llm(url, address, 20.0, path)
+                assert not isinstance(r, str) and r.status_code == 200, (address, path, r)
+        # the OpenAI-compatible stream: abandoned while the model holds it, cancelled upstream too
+        llm.hold, llm.dropped = 1, 0
+        gone = pool.submit(ask_llm, url, "127.0.0.1", 3.0, "/v1/chat/completions", True)
+        assert gone.result() == "abandoned"
+        assert wait_for(lambda: llm.dropped == 1, 10), "the abandoned chat completion still holds the model"
