@@ -23,7 +23,7 @@ from assistant.answering.sentences import (
     list_items,
 )
 from assistant.answering.turn import Turn
-from assistant.answering.validity import valid_on
+from assistant.answering.validity import issued_by_number, later_named, valid_on
 from assistant.answering.weights import WEIGHTS, Weights
 from assistant.retrieval import QUESTION_SECTION, ScoredPassage
 from assistant.text import collapse_ws, fold
@@ -45,6 +45,10 @@ def candidates(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Map
         # (and a term named by its election) is judged on election day: the 2021 bodies were formed
         # under the 2015 law, whatever changed before the term ended
         period = (getattr(turn.period, "start", None), getattr(turn.period, "end", None))
+    # an answer for a past span quotes no sentence that names what came after it (validity.later_named)
+    last = turn.window[1]
+    past = last if last is not None and last < turn.today else None
+    numbers = issued_by_number(docs) if past is not None else {}
     out: list[Candidate] = []
     seen: set[tuple[str, int, int]] = set()
     for rank, h in enumerate(hits[:max_hits]):
@@ -60,6 +64,8 @@ def candidates(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Map
             span = extend_span(h.passage, s.start, s.end)
             if span is None or unsafe_quote(h.passage.text[span[0] : span[1]], h.passage.source_urls):
                 continue  # a planted instruction or a foreign link is never quoted, nor the span around it
+            if past is not None and later_named(h.passage.text[span[0] : span[1]], past, numbers):
+                continue
             key = (h.passage.id, *span)
             if key in seen:
                 continue

@@ -45,7 +45,7 @@ _AMOUNT_RE = re.compile(
 )  # "phụ cấp kiêm nhiệm tính thế nào?" asks for the rate
 
 # "tối đa" folds to "tôi đã" ("toi da"): only with a figure word after it does it ask for an amount
-_WHEN_RE = re.compile(
+WHEN_RE = re.compile(
     r"\b(khi nao|ngay nao|nam nao|bao gio|thoi han|bao lau|luc nao|thoi diem nao|thang nao|han chot|"
     r"cham nhat (la )?(bao|khi|ngay|may)|ket thuc nhiem vu)\b"
 )
@@ -59,7 +59,7 @@ _LIST_RE = re.compile(r"\b(gom (nhung )?(gi|ai|nhung)|la gi|nhung (chuc danh|ai|
                       r"cac (chuc danh|mo hinh|truong hop) nao|nhung mo hinh)\b")
 
 _INTENT_RULES = (("change", _CHANGE_RE), ("validity", _VALIDITY_RE), ("source", _SOURCE_RE), ("authority", _AUTHORITY_RE),
-                 ("amount", _AMOUNT_RE), ("when", _WHEN_RE), ("yesno", _YESNO_RE), ("list", _LIST_RE))
+                 ("amount", _AMOUNT_RE), ("when", WHEN_RE), ("yesno", _YESNO_RE), ("list", _LIST_RE))
 
 STILL_THERE_RE = re.compile(r"\b(con khong|con nua khong|con khong nhi)\b")  # "… (có) còn không?"
 

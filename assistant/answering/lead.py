@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.answering.figures import answers_amount_text, asks_rate
+from assistant.answering.intent import WHEN_RE
 from assistant.answering.mentions import mentions_level
 from assistant.answering.turn import Turn
 from assistant.text import collapse_ws, fold
@@ -57,6 +58,25 @@ def first_line(text: str) -> str:
     """The answer's first line without its markers."""
     line = next((ln for ln in text.replace("\r", "").split("\n") if ln.strip()), "")
     return _MARKERS_RE.sub("", line).strip()
+
+
+_NOT_EVENT = {"duoc", "da", "se", "co", "tu", "vao", "la", "thi", "bat", "dau", "chinh", "thuc", "cua", "the", "do",
+              "dien", "xay", "ra"}  # "diễn ra", "xảy ra" say only that it happened: the thing is before them
+
+
+def when_event(folded_question: str) -> tuple[str, ...]:
+    """The words naming what a "when" question asks the date of: the two content words just before "khi
+    nào / năm nào / …" ("ban hành năm nào" -> ban, hanh), else, when the question opens with it, its last
+    two ("Từ ngày nào cấp huyện kết thúc hoạt động?" -> hoat, dong). A date said of something else (a
+    2025 merger, for a resolution's issue year) does not answer it."""
+    m = WHEN_RE.search(folded_question)
+    if m is None:
+        return ()
+    before = [w for w in re.findall(r"[a-z0-9đ]+", folded_question[: m.start()]) if w not in _NOT_EVENT]
+    if len(before) >= 2 and not re.search(r"[,.;:]\s*$", folded_question[: m.start()].rstrip()):
+        return tuple(before[-2:])
+    after = [w for w in re.findall(r"[a-z0-9đ]+", folded_question[m.end():]) if w not in _NOT_EVENT]
+    return tuple(after[-2:])
 
 
 def _body(line: str) -> tuple[str, str]:
@@ -108,7 +128,9 @@ def lead_kind(turn: Turn, text: str, refused: bool, lines_rates: Sequence[str] |
             return GROUPS
         return ANSWER
     if intent == "when":
-        return ANSWER if _DATE_RE.search(f) else CONTEXT
+        event = when_event(turn.folded)
+        said = not event or any(re.search(rf"\b{re.escape(w)}\b", f) for w in event)
+        return ANSWER if _DATE_RE.search(f) and said else CONTEXT
     if intent == "source":
         return ANSWER if _PROVISION_RE.search(f) else CONTEXT
     if intent == "validity":

@@ -171,8 +171,11 @@ _RE_ELECTION = re.compile(r"\b(?:cuoc[ \t]+|ky[ \t]+|dot[ \t]+)?bau[ \t]+cu(?:[ 
 
 _RE_YEAR = re.compile(rf"(?:\b(?P<rel>{_BEFORE}|{_AFTER}|den|toi)[ \t]+)?\b(?P<nam>nam[ \t]+)?(?P<y>(?:19|20)\d{{2}})\b")
 
+# a year right after a document's name is part of the name ("Luật Mặt trận Tổ quốc 2015", "QĐ 208 năm 2019"):
+# up to six words of the name, none of them a word that ends a name and starts the ask ("thì", "có", …)
+_NAME_WORD = r"(?!(?:thi|la|co|duoc|khong|va|ma|nhung|nen|vi|khi|neu|tu|den|sau|truoc|cua|cho|ve)\b)[\w./-]+"
 _RE_DOC_YEAR = re.compile(
-    rf"(?:\b{_DOC_WORDS}(?:[ \t]+[\w./-]+){{0,3}}|\b(?:quy[ \t]+dinh|van[ \t]+ban)[ \t]+(?:so[ \t]+)?\S*\d\S*"
+    rf"(?:\b(?:{_DOC_WORDS}|qd|nd|tt|nq|kl|ct)(?:[ \t]+{_NAME_WORD}){{0,6}}|\b(?:quy[ \t]+dinh|van[ \t]+ban)[ \t]+(?:so[ \t]+)?\S*\d\S*"
     r"|\bsua[ \t]+doi)[ \t]+(?:ban[ \t]+hanh[ \t]+)?(?:(?:ngay|nam)[ \t]+)?$"
 )
 

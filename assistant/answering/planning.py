@@ -72,7 +72,10 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
     if not usable:
         return Plan(None, [])
     valid = [c for c in usable if c.in_period]
-    pool = valid if valid and valid[0].score >= usable[0].score - 0.25 else usable
+    # "nothing in force answers" is a matter of score: an in-force span far below the best one is about
+    # something else, and the older rule the question is about answers, under its period's label
+    w = weights or WEIGHTS
+    pool = valid if valid and valid[0].score >= usable[0].score - w.in_force_margin else usable
     pool = [c for c in pool if not c.unverified] or pool
     best = max(usable, key=lambda c: c.score)
     inner = [c for c in usable if c.passage.id == best.passage.id and best.start <= c.start and c.end <= best.end

@@ -105,8 +105,11 @@ def features(c: Candidate, turn: Turn) -> dict[str, float]:
                 out["level_other"] = len(others)  # a figure for another level, or a total across levels
             if here and any(says_gone(f, lv) for lv in asked):
                 out["level_gone"] = 1  # the asked level no longer has it: that is the answer, not an old figure
-    if turn.asked_date >= turn.as_of and re.search(r"\b(tung quy dinh|truoc day|truoc do da)\b", f):
-        out["past_statement"] = 1  # "used to provide": a statement about the past, not today's rule
+    if re.search(r"\b(tung quy dinh|truoc day|truoc do da|truoc (?:quy dinh|nghi dinh|luat|thong tu|chi thi|"
+                 r"ket luan|nghi quyet|van ban) nay)\b", f):
+        # "used to provide", "before this decision": what held before the text, not its rule; a reader
+        # asking about any day the text speaks for wants the rule
+        out["past_statement"] = 1
     if "bo sung" in f and "bo sung" not in turn.folded:
         out["by_election"] = 1  # by-elections are a special case the question did not ask about
     if ents.bodies:

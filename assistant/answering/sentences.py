@@ -110,9 +110,32 @@ def _spans(p: Passage) -> list[tuple[int, int]]:
     return split_sentences(p.text)
 
 
+# "(Điều 40 Luật số 75/2015/QH13, có hiệu lực thi hành kể từ ngày 01/01/2016)": a codified text's note of
+# where an article comes from, not what it says
+# and "(Điều này có nội dung liên quan đến Điều 35.8.LQ.21. …)": a pointer to related articles
+_PROVENANCE_RE = re.compile(r"^\((?:(?:dieu|khoan|diem|muc|chuong)\s+\d+[^()]*?\d+/(?:19|20)\d\d/[^()]*"
+                            r"|dieu nay co noi dung lien quan den\b.*)\)[.;]?$")
+# … unless it says the article changed: "có nội dung bị bãi bỏ bởi Điều 1 Luật số 83/2025/QH15 …" is the status
+_CHANGED_RE = re.compile(r"\b(bai bo|sua doi|bo sung|het hieu luc|thay the|dinh chi)\b")
+
+
+def is_provenance(text: str) -> bool:
+    """A line that only says which article of which text a codified article comes from, or which articles
+    relate to it (Bộ pháp điển writes them under every article). It is the passage's pedigree, not an answer:
+    quoting it tells a reader nothing asked, and the article's own words (its "hiệu lực" clause included) say
+    the same where it matters. A line saying the article was amended or repealed is kept: that is its status."""
+    folded = fold(collapse_ws(text)).strip()
+    return _PROVENANCE_RE.match(folded) is not None and (folded.startswith("(dieu nay")
+                                                         or _CHANGED_RE.search(folded) is None)
+
+
 def is_heading(p: Passage, start: int) -> bool:
+    """The passage's heading line, or a provenance line (:func:`is_provenance`): neither is quoted."""
     nl = p.text.find("\n")
-    return start == 0 and nl > 0
+    if start == 0 and nl > 0:
+        return True
+    end = p.text.find("\n", start)
+    return is_provenance(p.text[start:end if end >= 0 else len(p.text)])
 
 
 def extend_span(p: Passage, start: int, end: int) -> tuple[int, int] | None:

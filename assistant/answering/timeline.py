@@ -43,6 +43,7 @@ from assistant.answering.turn import Turn
 from assistant.answering.validity import (
     RULE_KINDS,
     issued_on,
+    later_named,
     later_than,
     latest_named_day,
     passage_period,
@@ -152,7 +153,10 @@ def _replacement(turn: Turn, ans: Answer, later: Sequence[ScoredPassage], docs: 
     _, until = passage_period(p, docs.get(p.doc_id))
     if until is None or until < end or until >= turn.today:
         return None
-    after = [h for h in later if (passage_period(h.passage, _doc(docs, h))[0] or date.min) > until]
+    # the replacing rule is the one that applies the day after the quoted one ended, not any later one
+    nxt = until + timedelta(days=1)
+    after = [h for h in later if (passage_period(h.passage, _doc(docs, h))[0] or date.min) > until
+             and valid_on(h.passage, nxt, _doc(docs, h))]
     lead = _later_lead(turn, after, docs)
     if lead is None:
         return None
@@ -296,7 +300,8 @@ def audit(text: str, citations: Sequence[Mapping[str, Any]], start: date | None,
 
     Works on the answer's JSON alone (its text and ``citations[]`` with ``issued``, ``valid_from``,
     ``valid_to``, ``status``), so evals and tests can check any answer. No citation's document may
-    have been issued after ``end``; every citation must pass the one predicate
+    have been issued after ``end``, nor (for a past span) may its quote name a text or a day that came
+    after it (:func:`assistant.answering.validity.later_named`); every citation must pass the one predicate
     (:func:`assistant.answering.validity.valid_on`) except in lines labelled with an earlier period ("Thời kỳ
     trước (…)", "Trước đó (…)") and in an answer whose first line states that a text "đã hết hiệu
     lực", where a text that had stopped applying is quoted as history; and at most one line may name
@@ -318,8 +323,11 @@ def audit(text: str, citations: Sequence[Mapping[str, Any]], start: date | None,
         issued = issued_on(p)
         name = f"[{n}] {c.get('label', '')}"
         reported = latest_named_day(str(c.get("quote", ""))) if issued is None else None
+        named_later = later_named(str(c.get("quote", "")), end) if end is not None and end < date.today() else ""
         if issued is not None and end is not None and issued > end:
             problems.append(f"{name}: issued {issued.isoformat()}, after {end.isoformat()}")
+        elif named_later:
+            problems.append(f"{name}: its quote names «{named_later}», after {end}")
         elif reported is not None and end is not None and reported > end:
             problems.append(f"{name}: undated, quotes {reported.isoformat()}, after {end.isoformat()}")
         elif status_of_past or (where and all(_EARLIER_OPENING.match(ln) for ln in where)):

@@ -49,6 +49,45 @@ def latest_named_day(text: str) -> date | None:
     return max(days) if days else None
 
 
+# a document number that carries its year: "33/2023/NĐ-CP", "34/2019", "85/2015/QH13"
+_NUMBER_YEAR_RE = re.compile(r"(?<![\d/])\d{1,4}/((?:19|20)\d\d)(?![\d])")
+# any document number, folded: "45-ct/tw", "33/2023/nd-cp", "137-kl/tw"
+_NUMBER_RE = re.compile(r"(?<![\w/])\d{1,4}(?:[-/][a-z0-9đ]+)+")
+
+
+def later_named(text: str, end: date | None, issued_by_number: Mapping[str, date] | None = None) -> str:
+    """The text a sentence names that did not exist yet on ``end``: a document numbered in a later year
+    ("Nghị định 33/2023/NĐ-CP" for 2016) or an indexed document issued after ``end``
+    (``issued_by_number``: folded number → issue day, e.g. "45-ct/tw"). ``""`` when none.
+
+    Why a sentence, not only its passage: a note valid in 2016 may add, in one sentence, what a later
+    text changed; quoted for 2016 that sentence tells the reader something nobody could have known then.
+    A later day alone does not count: "trước ngày 01/7/2025" names the end of the sentence's own period.
+    """
+    if end is None:
+        return ""
+    for m in _NUMBER_YEAR_RE.finditer(text):
+        if int(m.group(1)) > end.year:
+            return m.group(0)
+    if issued_by_number:
+        for m in _NUMBER_RE.finditer(text.casefold()):
+            issued = issued_by_number.get(m.group(0))
+            if issued is not None and issued > end:
+                return m.group(0)
+    return ""
+
+
+def issued_by_number(docs: Mapping[str, Mapping[str, Any]]) -> dict[str, date]:
+    """Folded document number → issue day, for the documents in the index that state both."""
+    out: dict[str, date] = {}
+    for d in docs.values():
+        number = str(d.get("number", "") or "").strip().casefold()
+        day = parse_date(str(d.get("issued", "") or ""))
+        if number and day is not None:
+            out[number] = day
+    return out
+
+
 def exists_from(p: Any, doc: Mapping[str, Any] | None = None) -> date | None:
     """The first day the passage's text existed: its document's issue day; for a note that gives none
     (a summary, a press report), the latest day its own text names, since a text cannot report a day

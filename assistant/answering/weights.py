@@ -7,13 +7,14 @@ writer can be given other :class:`Weights` (the fit does) without touching modul
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import yaml
 
-_SCALARS = ("retrieval", "other_period", "clause", "via_question", "entity_heading")
+_SCALARS = ("retrieval", "other_period", "in_force_margin", "clause", "via_question", "entity_heading")
 
 
 class WeightsError(ValueError):
@@ -24,6 +25,7 @@ class WeightsError(ValueError):
 class Weights:
     retrieval: float
     other_period: float
+    in_force_margin: float
     clause: float
     via_question: float
     entity_heading: float
@@ -33,8 +35,7 @@ class Weights:
         unknown = set(changes) - set(self.features)
         if unknown:
             raise KeyError(f"unknown features {sorted(unknown)}")
-        return Weights(self.retrieval, self.other_period, self.clause, self.via_question, self.entity_heading,
-                       {**self.features, **changes})
+        return dataclasses.replace(self, features={**self.features, **changes})
 
     def to_yaml_data(self) -> dict[str, Any]:
         return {**{k: getattr(self, k) for k in _SCALARS}, "features": dict(self.features)}
@@ -50,10 +51,7 @@ def parse(data: Any) -> Weights:
     bad = [k for k, v in feats.items() if not isinstance(k, str) or not isinstance(v, int | float)]
     if bad:
         raise WeightsError(f"weights.yaml: features {bad} must map names to numbers")
-    return Weights(retrieval=float(data["retrieval"]), other_period=float(data["other_period"]),
-                   clause=float(data["clause"]), via_question=float(data["via_question"]),
-                   entity_heading=float(data["entity_heading"]),
-                   features={str(k): float(v) for k, v in feats.items()})
+    return Weights(**{k: float(data[k]) for k in _SCALARS}, features={str(k): float(v) for k, v in feats.items()})
 
 
 def load() -> Weights:

@@ -84,3 +84,22 @@ def test_refusals_and_small_talk_have_no_lead() -> None:
     assert lead_kind(turn, "Xin lỗi, các nguồn hiện có không trả lời được câu hỏi này.", True) == NONE
     assert lead_kind(turn, "", False) == NONE
     assert first_line("\nHiện hành: 9 đến 15 thành viên. [1][2]\nDòng sau [3]") == "Hiện hành: 9 đến 15 thành viên."
+
+
+ISSUED = [
+    "Nghị quyết 02-NQ/TU của Tỉnh ủy Bến Tre ban hành năm nào?",
+    "Tôi là cán bộ xã ở Vĩnh Long, năm 2025 anh Tư nhắc tới nghị quyết cũ về kiêm nhiệm; nghị quyết đó "
+    "của Tỉnh ủy được ban hành năm nào?",
+    "nghi quyet 02 cua tinh uy ben tre ban hanh nam nao",
+]
+
+
+@pytest.mark.parametrize("question", ISSUED)
+def test_a_date_said_of_something_else_does_not_answer_when(question: str) -> None:
+    """Principle: a "when" answer states the asked event with its date; a date of another event (a 2025
+    merger, for the year a resolution was issued) is a related line, not the answer."""
+    t = build_turn(question)
+    merger = "Theo chủ trương sắp xếp năm 2025, Bến Tre được hợp nhất với Vĩnh Long (Znews, 5/2025). [1]"
+    issued = "Nghị quyết 02-NQ/TU được Tỉnh ủy Bến Tre ban hành năm 2016. [1]"
+    assert lead_kind(t, merger, False) == CONTEXT
+    assert lead_kind(t, issued, False) == ANSWER

@@ -63,6 +63,9 @@ NEWS_2016 = passage("", "2025-06-30", "2016", effective="", kind="hoi-dap")
         ("Tháng 5/2021 Tổ bầu cử có bao nhiêu người?", D(2021, 5, 1), D(2021, 5, 31), "tháng 5/2021", ()),
         ("trước tháng 8/2023 phụ cấp thế nào", None, D(2023, 7, 31), "trước tháng 8/2023", ()),
         ("Năm 2020 phụ cấp kiêm nhiệm công chức xã bao nhiêu?", D(2020, 1, 1), D(2020, 12, 31), "năm 2020", ()),
+        # a document's name ends where the ask starts: the year after "thì" is the time asked
+        ("Theo nghị định thì năm 2022 trưởng thôn có được kiêm bí thư chi bộ không?", D(2022, 1, 1),
+         D(2022, 12, 31), "năm 2022", ()),
         ("Trước năm 2019 thì sao?", None, D(2018, 12, 31), "trước năm 2019", ()),
         ("Trước cải cách 2025 bí thư huyện ủy có kiêm chủ tịch không?", None, D(2025, 6, 30),
          "trước ngày 01/7/2025", ()),
@@ -92,6 +95,11 @@ def test_detect_period(question, start, end, label, elections):
         "Nghị định 92/2009/NĐ-CP còn hiệu lực không?",
         "Thông tư 78/2005/TT-BNV hướng dẫn gì?",
         "Quy định 208 năm 2019 còn áp dụng không?",
+        # a year that ends a document's name is the name, not the time asked
+        "luat mat tran to quoc 2015 co hieu luc tu ngay nao, thay cho luat nao",
+        "Tôi là chủ tịch Ủy ban Mặt trận xã ở Cà Mau, anh Hùng bảo Luật Tổ chức chính quyền địa phương 2019 "
+        "đã bị thay, vậy luật đó có hiệu lực từ khi nào?",
+        "QĐ 208 năm 2019 thay thế quyết định nào?",
         "Theo Kết luận 137-KL/TW ngày 28/3/2025 cấp huyện thế nào?",
         "Phụ cấp bằng 50% mức lương bậc 1",
         "Bến Tre có 1.017 trường hợp kiêm nhiệm",

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from assistant.answering.answer import Answer, Citation
+from assistant.answering.candidates import candidates
 from assistant.answering.period import detect_period, period_years
+from assistant.answering.planning import plan_answer
 from assistant.answering.premises import year_gaps
 from assistant.answering.timeline import (
     LATER_LABEL,
@@ -25,7 +27,7 @@ from assistant.answering.timeline import (
     which_date,
 )
 from assistant.answering.turn import build_turn
-from assistant.answering.validity import later_than, valid_on
+from assistant.answering.validity import issued_by_number, later_named, later_than, valid_on
 from assistant.models import Passage
 from assistant.retrieval import ScoredPassage, SentenceHit
 from assistant.text import split_sentences
@@ -284,3 +286,90 @@ def test_a_status_answer_quotes_the_expired_text_as_history() -> None:
     said = "Nghị định 92/2009/NĐ-CP đã hết hiệu lực từ 01/08/2023, đã được thay bằng Nghị định 33/2023/NĐ-CP. [1]"
     assert audit(said, [decree], *day) == []
     assert audit("Mức phụ cấp bằng 50%. [1]", [decree], *day) != []
+
+
+# ------------------------------------------------------------------------------- a sentence naming a later text
+
+
+@pytest.mark.parametrize(("sentence", "end", "named"), [
+    ("Mức 50% (Điều 20 Nghị định 33/2023/NĐ-CP, trước đó là Nghị định 92/2009 sửa bởi Nghị định 34/2019).",
+     D(2016, 5, 22), "33/2023"),
+    ("Mức 50% (Điều 20 Nghị định 33/2023/NĐ-CP).", D(2024, 1, 1), ""),
+    ("Theo Chỉ thị 45-CT/TW, bí thư đồng thời là chủ tịch Hội đồng nhân dân.", D(2021, 5, 23), "45-ct/tw"),
+    ("theo chi thi 45-ct/tw bi thu dong thoi la chu tich", D(2021, 5, 23), "45-ct/tw"),
+    ("Trước ngày 01/7/2025 (bản gốc năm 2015) còn có Ủy ban bầu cử ở huyện.", D(2021, 5, 23), ""),
+    ("Luật Bầu cử 85/2015/QH13 quy định Ban bầu cử.", D(2016, 5, 22), ""),
+])
+def test_a_sentence_that_names_a_later_text_is_found(sentence: str, end: date, named: str) -> None:
+    """Principle: for a past day, a sentence naming a text numbered in a later year, or an indexed text issued
+    later, tells what nobody knew then; a later *day* alone may be the end of the sentence's own period."""
+    numbers = issued_by_number({"ct45": {"number": "45-CT/TW", "issued": "2025-04-14"}})
+    assert later_named(sentence, end, numbers) == named
+
+
+@pytest.mark.parametrize("question", [
+    "Phụ cấp kiêm nhiệm của công chức xã là bao nhiêu?",
+    "Năm 2016 tôi là công chức tư pháp xã ở Quảng Ngãi, anh Bình chủ tịch giao tôi kiêm thêm văn phòng; "
+    "lúc đó phụ cấp kiêm nhiệm là bao nhiêu?",
+    "phu cap kiem nhiem cong chuc xa bao nhieu",
+])
+def test_an_answer_for_a_past_day_quotes_no_sentence_naming_a_later_text(question: str) -> None:
+    note = passage("tt78", "Mức phụ cấp kiêm nhiệm bằng 50% theo Điều 20 Nghị định 33/2023/NĐ-CP. "
+                   "Mức phụ cấp kiêm nhiệm bằng 50% mức lương bậc 1 cộng phụ cấp chức vụ.", issued="2005-08-10")
+    t = turn(question, D(2016, 5, 22))
+    texts = [note.text[c.start:c.end] for c in candidates(t, [hit(note)], {})]
+    assert texts and not any("33/2023" in x for x in texts), texts
+    if "2016" not in question:  # the year the question names wins over the chosen day
+        today = [note.text[c.start:c.end] for c in candidates(turn(question), [hit(note)], {})]
+        assert any("33/2023" in x for x in today), "for today the sentence is quotable"
+
+
+# ------------------------------------------------------------------ an expired text the question is about
+
+
+def _scored(p: Passage, score: float, sentence: float) -> ScoredPassage:
+    spans = split_sentences(p.text)[1:]
+    return ScoredPassage(p, score, sentences=[SentenceHit(a, b, sentence, sentence, 0.5) for a, b in spans])
+
+
+@pytest.mark.parametrize("question", [
+    "Chính phủ làm việc theo chế độ nào?",
+    "Tôi là chuyên viên văn phòng UBND tỉnh Gia Lai, anh Tâm trưởng phòng hỏi tôi: theo luật thì "
+    "Chính phủ làm việc theo chế độ tập thể hay thủ trưởng?",
+    "chinh phu lam viec theo che do nao",
+])
+def test_an_expired_text_answers_when_nothing_in_force_is_about_the_question(question: str) -> None:
+    """Principle: a rule that stopped applying is quoted (under its period's label) when nothing in force
+    answers; an in-force sentence far below it in score is about something else and does not answer."""
+    old = passage("luat-cp", "Chính phủ làm việc theo chế độ tập thể, quyết định theo đa số.", issued="2015-06-19",
+                  effective="2016-01-01", status="het-hieu-luc")
+    other = passage("kl137", "Chức năng, nhiệm vụ của cấp xã do Chính phủ quy định.", issued="2025-03-28")
+    t = turn(question)
+    cands = candidates(t, [_scored(old, 0.92, 0.95), _scored(other, 0.88, 0.6)], {})
+    lead = plan_answer(t, cands).lead
+    assert lead is not None and "chế độ tập thể" in lead.text and not lead.in_period
+    # an in-force sentence as relevant as the old one still wins: what applies today comes first
+    cands = candidates(t, [_scored(old, 0.92, 0.95), _scored(other, 0.9, 0.9)], {})
+    assert plan_answer(t, cands).lead.passage.doc_id == "kl137"
+
+
+@pytest.mark.parametrize("question", [
+    "Ngày truyền thống của Mặt trận là ngày nào?",
+    "Tôi là cán bộ Mặt trận xã ở Sóc Trăng, năm 2024 anh Khánh hỏi tôi: ngày truyền thống của Mặt trận Tổ quốc "
+    "là ngày nào vậy?",
+    "ngay truyen thong cua mat tran la ngay nao",
+])
+def test_a_codified_article_s_provenance_line_is_never_quoted(question: str) -> None:
+    """Principle: Bộ pháp điển writes under every article where it comes from ("(Điều 11 Luật số 75/2015/QH13,
+    có hiệu lực …)") and which articles relate to it; that is the article's pedigree, not an answer. A line
+    saying the article was repealed or amended stays quotable: that is its status."""
+    p = passage("mttq", "(Điều 11 Luật số 75/2015/QH13, có hiệu lực thi hành kể từ ngày 01/01/2016)\n"
+                "Ngày 18 tháng 11 hằng năm là Ngày truyền thống của Mặt trận Tổ quốc Việt Nam.\n"
+                "(Điều này có nội dung liên quan đến Điều 35.4.LQ.1. Mặt trận Tổ quốc Việt Nam)\n"
+                "(Điều 12 Luật số 75/2015/QH13, có nội dung bị bãi bỏ bởi Điều 1 Luật số 83/2025/QH15)",
+                issued="2015-06-09")
+    texts = [p.text[c.start:c.end] for c in candidates(turn(question), [hit(p)], {})]
+    assert any("Ngày 18 tháng 11" in x for x in texts)
+    assert not any(x.startswith("(Điều 11") or x.startswith("(Điều này") for x in texts), texts
+    if "2024" not in question:  # for 2024, a line naming a 2025 law is not quotable at all
+        assert any("bãi bỏ" in x for x in texts)
