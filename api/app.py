@@ -19,10 +19,12 @@ from api.errors import install_error_handlers
 from api.limits import LLMGate
 from api.middleware import BodyLimitMiddleware, RequestGuardMiddleware, SecurityHeadersMiddleware
 from api.routes import admin, ask, feedback, health, openai_compat, share, sources, uploads, web
+from api.writer import in_child, reindex
 from assistant.answering.chain import Assistant
 from assistant.config import Settings, configure_threads, data_dir_problem
 from assistant.feedback import FeedbackStore, RateLimiter
 from assistant.shares import ShareStore
+from assistant.uploads import pending
 
 log = logging.getLogger("kiemnhiem.api")
 
@@ -42,6 +44,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         def warm() -> None:
+            if pending(settings.uploads_path):  # an upload change was interrupted (kill -9): folders and index agree
+                log.warning("interrupted upload changes %s: putting their folders back and reindexing",
+                            pending(settings.uploads_path))
+                try:
+                    in_child(reindex, settings, 300.0, timeout=settings.reindex_timeout)
+                except Exception as exc:  # noqa: BLE001 - serve what is indexed; the next writer recovers
+                    log.error("recovering interrupted uploads failed: %s", exc)
             _ = assistant.index.embedder  # load the model now, not on the first question
             try:
                 assistant.index.snapshot()

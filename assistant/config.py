@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     share_per_minute: int = Field(default=20, ge=1, description="Shares per client address per minute")
 
     # --- ingestion limits --------------------------------------------------------------------
+    reindex_timeout: float = Field(
+        default=1800.0, gt=0,
+        description="Seconds an index write from the API (/admin/reindex, an upload, a delete) may take in its child "
+                    "process before it is killed and answered 504 index_write_timeout (the index stays as it was)")
     max_source_bytes: int = Field(default=5_000_000, ge=1, description="Largest source text (bytes of UTF-8) "
                                   "ingested; a bigger file is refused with an error naming it")
     follow_symlinks: bool = Field(default=False, description="Follow symbolic links inside knowledge folders")

@@ -19,7 +19,8 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +46,7 @@ from assistant.ingest_plan import (
 )
 from assistant.models import Document, Passage
 from assistant.storage import MIN_FREE_BYTES, check_room, disk_full_error, is_disk_full, tree_bytes
+from assistant.uploads import recover as recover_uploads
 from assistant.vector_store import (
     DenseIndex,
     ExactDense,
@@ -261,6 +263,7 @@ class KnowledgeIndex:
         self._client: Any | None = None
         self._snapshot: Snapshot | None = None
         self._lock = threading.RLock()
+        self._write_lock: Any | None = None  # the ingest FileLock (per thread, re-entrant): ``writing``
         self._checked_at = 0.0
         self.pointer_ttl = 1.0  # seconds a reader trusts its snapshot before re-reading the pointer
 
@@ -279,6 +282,8 @@ class KnowledgeIndex:
             try:
                 self._client = make_client(self.settings)
             except Exception as exc:  # chromadb raises plain ValueError/ConnectionError here
+                if is_disk_full(exc):  # opening the embedded store writes to it: a full disk is storage_full
+                    raise disk_full_error(self.settings.data_dir, exc) from exc
                 raise StoreUnavailableError(f"Kho dữ liệu Chroma không truy cập được: {exc}",
                                             f"Chroma store unavailable: {exc}") from exc
         return self._client
@@ -557,15 +562,19 @@ class KnowledgeIndex:
         return out
 
     # --- writing ----------------------------------------------------------------------------
-    def ingest(self, paths: Sequence[Path], *, rebuild: bool = False, strict: bool = False,
-               progress: ProgressFn | None = None, lock_timeout: float = 300.0,
-               documents: Iterable[Document] | None = None,
-               _fail_after_batches: int | None = None) -> IngestReport:
-        """Bring the index in line with ``paths`` (or given documents); see the module docstring."""
+    @contextmanager
+    def writing(self, lock_timeout: float = 300.0) -> Iterator[None]:
+        """Hold the ingest lock (one writer per data dir, across processes); re-entrant in the same thread, so
+        a change to the sources and the ingest that follows it happen under one lock. Whoever takes it first
+        puts back the upload folders of a change that was interrupted (``assistant.uploads.recover``)."""
         from filelock import FileLock, Timeout
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.settings.lock_path))
+        with self._lock:
+            if self._write_lock is None:
+                self._write_lock = FileLock(str(self.settings.lock_path))
+        lock = self._write_lock
+        first = not lock.is_locked
         try:
             lock.acquire(timeout=lock_timeout)
         except Timeout as exc:
@@ -574,14 +583,26 @@ class KnowledgeIndex:
                 f"Another ingest is running (lock {self.settings.lock_path}); try again when it finishes."
             ) from exc
         try:
-            return self._ingest_locked(paths, rebuild=rebuild, strict=strict, progress=progress or progress_logger(),
-                                       documents=documents, fail_after=_fail_after_batches)
-        except Exception as exc:
-            if is_disk_full(exc) and not isinstance(exc, KiemnhiemError):
-                raise disk_full_error(self.settings.data_dir, exc) from exc  # storage_full, not a traceback
-            raise
+            if first:
+                recover_uploads(self.settings.uploads_path)
+            yield
         finally:
             lock.release()
+
+    def ingest(self, paths: Sequence[Path], *, rebuild: bool = False, strict: bool = False,
+               progress: ProgressFn | None = None, lock_timeout: float = 300.0,
+               documents: Iterable[Document] | None = None,
+               _fail_after_batches: int | None = None) -> IngestReport:
+        """Bring the index in line with ``paths`` (or given documents); see the module docstring."""
+        with self.writing(lock_timeout):
+            try:
+                return self._ingest_locked(paths, rebuild=rebuild, strict=strict,
+                                           progress=progress or progress_logger(), documents=documents,
+                                           fail_after=_fail_after_batches)
+            except Exception as exc:
+                if is_disk_full(exc) and not isinstance(exc, KiemnhiemError):
+                    raise disk_full_error(self.settings.data_dir, exc) from exc  # storage_full, not a traceback
+                raise
 
     def _ingest_locked(self, paths: Sequence[Path], *, rebuild: bool, strict: bool,
                        progress: ProgressFn | None, documents: Iterable[Document] | None,
