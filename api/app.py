@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
@@ -23,8 +24,8 @@ from api.writer import in_child, reindex
 from assistant.answering.chain import Assistant
 from assistant.config import Settings, configure_threads, data_dir_problem
 from assistant.feedback import FeedbackStore, RateLimiter
+from assistant.ingest.uploads import pending
 from assistant.shares import ShareStore
-from assistant.uploads import pending
 
 log = logging.getLogger("kiemnhiem.api")
 
@@ -85,8 +86,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=web.WEB_DIR), name="static")
     try:
-        import swagger_ui_bundle
-
         app.mount("/docs-static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
     except ImportError:  # pragma: no cover - a declared dependency
         pass

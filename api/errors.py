@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.writer import WriterDiedError, WriteTimeoutError
 from assistant.answering.dates import AS_OF_ERROR
 from assistant.errors import KiemnhiemError
-from assistant.index import IndexStoreError, ModelMismatchError, StoreUnavailableError
+from assistant.search.store import IndexStoreError, ModelMismatchError, StoreUnavailableError
 from assistant.storage import StorageFullError
 
 log = logging.getLogger("kiemnhiem.api")

@@ -3,7 +3,7 @@
 A write that goes wrong inside Chroma (after a full disk the red team saw a reindex hang holding the GIL:
 ``/health`` stopped answering, SIGTERM was ignored) must not take the server with it. So the API process never
 writes the store itself: each write runs in a fresh child process (``spawn``) that takes the ingest lock,
-changes the sources and ingests (``assistant.uploads``), while the server keeps answering from its snapshot.
+changes the sources and ingests (``assistant.ingest.uploads``), while the server keeps answering from its snapshot.
 A child still running after ``KIEMNHIEM_REINDEX_TIMEOUT`` seconds is killed (a killed ingest leaves the
 previous index whole, and the next writer puts back interrupted upload folders) and the request gets
 ``504 index_write_timeout``. The child dies with the server (``PR_SET_PDEATHSIG``), so a ``kill -9`` of the
@@ -23,10 +23,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TypeVar
 
-from assistant import uploads
 from assistant.config import Settings, configure_threads
 from assistant.errors import KiemnhiemError
-from assistant.index import KnowledgeIndex
+from assistant.ingest import uploads
+from assistant.ingest.pipeline import KnowledgeIndex
 
 T = TypeVar("T")
 log = logging.getLogger("kiemnhiem.api")

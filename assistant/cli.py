@@ -1,21 +1,37 @@
 """``kiemnhiem`` command line: a thin layer over the library (ingest, sources, ask, chat, serve, eval) and the
-developer tools (``dev bench|load|serve-test``, imported only when one of them runs)."""
+developer tools (``dev bench|load|serve-test``)."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import sys
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
+import uvicorn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from api.protocol import GuardedH11Protocol
+from assistant.answering.chain import AnswerResult, Assistant
+from assistant.answering.dates import parse_as_of
 from assistant.cli_common import console, fail, fail_error, load_settings, out, print_json
+from assistant.cli_eval import eval_app
 from assistant.config import Settings, data_dir_problem
-
-if TYPE_CHECKING:
-    from assistant.answering.chain import AnswerResult, Assistant
+from assistant.ingest.documents import iter_documents
+from assistant.ingest.pipeline import IngestError, KnowledgeIndex, progress_logger
+from assistant.models import STATUS_LABELS
+from assistant.search.store import IndexStoreError
+from assistant.storage import StorageFullError
+from assistant.text import clean_input, has_lone_surrogate
+from assistant.tools.bench import main as bench_main
+from assistant.tools.bench_scale import main as scale_main
+from assistant.tools.loadtest import main as load_main
+from assistant.tools.serverproc import ServeProcess, serve_env
 
 app = typer.Typer(
     add_completion=False,
@@ -39,11 +55,6 @@ def ingest(
 
     ``ingest PATH`` adds PATH to what is indexed (knowledge/, uploads and folders added before), and every
     later ingest or reindex keeps reading it; ``--replace`` indexes only PATH and says what it removes."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from assistant.index import IndexStoreError, IngestError, KnowledgeIndex, progress_logger
-    from assistant.storage import StorageFullError
-
     settings = load_settings()
     targets = list(paths) if paths else settings.ingest_paths()  # knowledge/ + documents uploaded in the browser
     for t in targets:
@@ -113,9 +124,6 @@ def _remember_added(settings: Settings, paths: list[Path]) -> None:
 
 def _announce_removals(index: Any, paths: list[Path], settings: Settings) -> None:
     """Say which indexed documents ``--replace`` removes; forget the added folders it replaces."""
-    from assistant.documents import iter_documents
-    from assistant.index import IndexStoreError
-
     try:
         indexed = set(index.snapshot().documents) if index.exists() else set()
     except IndexStoreError:
@@ -133,9 +141,6 @@ def sources(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list")] = False,
 ) -> None:
     """Liệt kê tài liệu trong chỉ mục / List indexed documents."""
-    from assistant.index import IndexStoreError, KnowledgeIndex
-    from assistant.models import STATUS_LABELS
-
     settings = load_settings()
     try:
         snap = KnowledgeIndex(settings).snapshot()
@@ -156,9 +161,6 @@ def sources(
 
 
 def _assistant(settings: Settings, as_json: bool = False) -> Assistant:
-    from assistant.answering.chain import Assistant
-    from assistant.index import IndexStoreError
-
     assistant = Assistant(settings)
     try:
         assistant.index.snapshot()
@@ -168,8 +170,6 @@ def _assistant(settings: Settings, as_json: bool = False) -> Assistant:
 
 
 def _validate_question(question: str, settings: Settings, where: str = "") -> str:
-    from assistant.text import clean_input, has_lone_surrogate
-
     if has_lone_surrogate(question):
         fail(f"{where}câu hỏi không phải văn bản Unicode hợp lệ / question is not valid Unicode text", 2)
     q = clean_input(question).strip()
@@ -210,8 +210,6 @@ def ask(
                                               "the date the answer speaks for (default today)")] = None,
 ) -> None:
     """Hỏi một câu / Ask one question (or many with --jsonl, model loaded once; a line's as_of wins)."""
-    from assistant.answering.dates import parse_as_of
-
     settings = load_settings()
     if answerer not in (None, "extractive", "llm"):
         fail("--answerer phải là extractive hoặc llm / must be extractive or llm", 2)
@@ -230,7 +228,6 @@ def ask(
         else:
             _print_answer(result)
         return
-    from assistant.text import clean_input, has_lone_surrogate
 
     _tolerant_stdin()
     failures = 0
@@ -274,7 +271,6 @@ def chat(
     """Trò chuyện trong terminal, có hỏi tiếp / Terminal conversation with follow-ups."""
     settings = load_settings()
     assistant = _assistant(settings)
-    from assistant.text import clean_input, has_lone_surrogate
 
     _tolerant_stdin()
     history: list[dict[str, str]] = []
@@ -313,14 +309,6 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
 ) -> None:
     """Chạy API và giao diện web / Serve the HTTP API and the web chat (uvicorn)."""
-    import copy
-    import functools
-
-    import uvicorn
-
-    from api.protocol import GuardedH11Protocol
-    from assistant.config import data_dir_problem
-
     settings = load_settings()
     problem = data_dir_problem(settings)
     if problem and settings.chroma_mode == "embedded":
@@ -344,8 +332,6 @@ def serve(
 
 
 def _register_eval() -> None:
-    from assistant.cli_eval import eval_app
-
     app.add_typer(eval_app, name="eval", help="Đánh giá chất lượng trả lời / answer-quality evaluation")
 
 
@@ -365,10 +351,7 @@ def dev_bench(ctx: typer.Context) -> None:
     ``--only scale`` is the scaling benchmark (assistant/tools/bench_scale.py), with its own options."""
     args = list(ctx.args)
     if args[:2] == ["--only", "scale"] or args[:1] == ["--only=scale"]:
-        from assistant.tools.bench_scale import main as scale_main
-
         raise typer.Exit(scale_main(args[1 if args[0] == "--only=scale" else 2:]))
-    from assistant.tools.bench import main as bench_main
 
     raise typer.Exit(bench_main(args))
 
@@ -376,8 +359,6 @@ def dev_bench(ctx: typer.Context) -> None:
 @dev_app.command("load", context_settings=_PASSTHROUGH, add_help_option=False)
 def dev_load(ctx: typer.Context) -> None:
     """Tạo tải lên máy chủ cục bộ / Bounded load on a loopback server; options: --help."""
-    from assistant.tools.loadtest import main as load_main
-
     raise typer.Exit(load_main(ctx.args))
 
 
@@ -392,10 +373,6 @@ def dev_serve_test(
     Prints one JSON line ``{url, pid, startup_s}`` once ``/health`` answers, then keeps the server
     up until Ctrl-C (or ``--seconds``) and stops it cleanly.
     """
-    import time
-
-    from assistant.tools.serverproc import ServeProcess, serve_env
-
     settings = load_settings()
     srv = ServeProcess(serve_env(settings), workers)
     try:

@@ -13,17 +13,28 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from assistant.answering.chain import Assistant
 from assistant.cli_common import console, fail, fail_error, load_settings, out, print_json
+from assistant.config import Settings
+from assistant.evaluation import (
+    AlqacError,
+    EvalSetError,
+    evaluate_alqac,
+    load_questions,
+    load_real_questions,
+    load_user_law_questions,
+    run_gold_eval,
+    run_real_eval,
+    run_user_law_eval,
+)
 from assistant.evaluation.report import fmt as _f
-
-if TYPE_CHECKING:
-    from assistant.config import Settings
-    from assistant.index import KnowledgeIndex
+from assistant.ingest.pipeline import KnowledgeIndex
+from assistant.search.store import IndexStoreError
 
 eval_app = typer.Typer(
     add_completion=False,
@@ -49,8 +60,6 @@ def gold(
     """Chạy bộ câu hỏi chuẩn, ghi báo cáo / Run the gold set and write eval/reports/<UTC time>.{json,md,png}."""
     if ctx.invoked_subcommand is not None:
         return
-    from assistant.evaluation import EvalSetError, load_questions, run_gold_eval
-    from assistant.index import IndexStoreError
 
     if answerer not in (None, "extractive", "llm"):
         fail("--answerer phải là extractive hoặc llm / must be extractive or llm", 2)
@@ -62,7 +71,6 @@ def gold(
     if (answerer or settings.answerer) == "llm" and not settings.llm_url:
         fail("--answerer llm cần KIEMNHIEM_LLM_URL / needs KIEMNHIEM_LLM_URL", 2)
     index = _open_index(settings, as_json, no_ingest)
-    from assistant.answering.chain import Assistant
 
     assistant = Assistant(settings, index=index)
     try:
@@ -139,8 +147,6 @@ def _print_splits(m: dict[str, Any]) -> None:
 
 def _open_index(settings: Settings, as_json: bool, no_ingest: bool) -> KnowledgeIndex:
     """The index of ``settings``, brought up to date with its knowledge folders unless told not to."""
-    from assistant.index import IndexStoreError, KnowledgeIndex
-
     index = KnowledgeIndex(settings)
     try:
         if not no_ingest:
@@ -177,9 +183,6 @@ def _run_set(run: Callable[[], tuple[dict[str, Any], tuple[Path, Path] | None]],
              as_json: bool) -> tuple[dict[str, Any], Path] | None:
     """Run one set's evaluation; library errors become CLI errors (2 for a bad set). With ``--json``
     print the metrics and return None, else return the report and its Markdown file."""
-    from assistant.evaluation import EvalSetError
-    from assistant.index import IndexStoreError
-
     try:
         report, files = run()
     except (EvalSetError, IndexStoreError) as exc:
@@ -201,15 +204,12 @@ def real(
     no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Do not bring the index up to date first")] = False,
 ) -> None:
     """Câu hỏi thật của người dân / Real citizens' questions: answered, key facts, refusals, citations."""
-    from assistant.evaluation import EvalSetError, load_real_questions, run_real_eval
-
     try:
         load_real_questions(set_path)  # fail fast, before loading the model
     except EvalSetError as exc:
         fail_error(exc, 2, as_json)
     settings = load_settings()
     index = _open_index(settings, as_json, no_ingest)
-    from assistant.answering.chain import Assistant
 
     done = _run_set(lambda: run_real_eval(Assistant(settings, index=index), set_path, out_dir=out_dir, limit=limit,
                                           progress=_log), as_json)
@@ -232,8 +232,6 @@ def user_law(
                                                   "temporary folder")] = None,
 ) -> None:
     """Luật người dùng thêm / A user's own law: ingested beside knowledge/ into a temporary index, then asked."""
-    from assistant.evaluation import EvalSetError, load_user_law_questions, run_user_law_eval
-
     if not laws.is_dir():
         fail(f"không tìm thấy thư mục luật / laws folder not found: {laws}", 2)
     try:
@@ -258,9 +256,6 @@ def alqac(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N questions")] = None,
 ) -> None:
     """Benchmark truy hồi ALQAC 2023 (cấp điều luật) / ALQAC 2023 article-level retrieval benchmark."""
-    from assistant.evaluation import AlqacError, evaluate_alqac
-    from assistant.index import IndexStoreError
-
     for p in (laws, questions):
         if not p.is_file():
             fail(f"không tìm thấy / not found: {p}", 2)

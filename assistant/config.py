@@ -7,6 +7,10 @@ side by side in one process.
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -55,7 +59,7 @@ class Settings(BaseSettings):
         description="Quotable-sentence vectors: separate = one forward pass per sentence; late = pooled from "
                     "the passage's own forward pass over the sentence's tokens (no extra encoder work)")
 
-    # --- dense search as the library grows (assistant/vector_store.py, docs/benchmarks.md) ------
+    # --- dense search as the library grows (assistant/search/vector_store.py, docs/benchmarks.md) ------
     dense_search: Literal["auto", "exact", "compact"] = Field(
         default="auto",
         description="auto = exact in-memory search below compact_from_vectors stored vectors, above it an int8 "
@@ -167,8 +171,6 @@ class Settings(BaseSettings):
 
     def added_paths(self) -> list[Path]:
         """Folders and files added with ``kiemnhiem ingest PATH``: every later ingest and reindex reads them."""
-        import json
-
         try:
             return [Path(p) for p in json.loads(self.added_paths_file.read_text("utf-8"))]
         except (OSError, ValueError, TypeError):
@@ -200,9 +202,6 @@ def data_dir_problem(settings: Settings) -> str | None:
 
     Probed by creating a file, because permission bits do not tell (root, read-only file systems).
     """
-    import os
-    import tempfile
-
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=settings.data_dir)
@@ -215,8 +214,6 @@ def data_dir_problem(settings: Settings) -> str | None:
 
 def configure_threads(settings: Settings) -> None:
     """Pin thread pools before heavy libraries spin them up: oversubscription costs 50x here."""
-    import os
-
     n = str(settings.threads)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TOKENIZERS_PARALLELISM"):
         if var == "TOKENIZERS_PARALLELISM":
@@ -226,12 +223,11 @@ def configure_threads(settings: Settings) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    import sys
 
     if "torch" not in sys.modules:
         return  # importing torch costs seconds: the embedder pins its threads when it loads the model
     try:
-        import torch
+        import torch  # noqa: PLC0415 - torch costs seconds to import; its threads are set only once something loaded it
 
         torch.set_num_threads(settings.threads)
         if torch.get_num_interop_threads() != 1:

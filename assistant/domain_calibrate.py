@@ -21,13 +21,15 @@ import pprint
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from assistant.answering.chain import Assistant
 from assistant.answering.domain import FEATURES, DomainFeatures, DomainModel, domain_features
 from assistant.answering.followup import condense
 from assistant.answering.safety import strip_override
+from assistant.config import Settings, configure_threads
 from assistant.evaluation import load_questions
 from assistant.evaluation.out_of_domain import (
     ALQAC_QUESTIONS,
@@ -36,9 +38,6 @@ from assistant.evaluation.out_of_domain import (
     in_form,
 )
 from assistant.text import nfc
-
-if TYPE_CHECKING:
-    from assistant.answering.chain import Assistant
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD = REPO / "eval" / "questions.jsonl"
@@ -145,8 +144,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.alqac.is_file():
         print(f"không tìm thấy / not found: {args.alqac}", file=sys.stderr)
         return 2
-    from assistant.answering.chain import Assistant
-    from assistant.config import Settings, configure_threads
 
     settings = Settings()
     configure_threads(settings)

@@ -20,7 +20,7 @@ KINDS = LEXICON.kind_ids
 STATUSES = tuple(LEXICON.status_labels)
 STATUS_LABELS = LEXICON.status_labels
 KIND_LABELS = LEXICON.kind_labels
-# how a document's text relates to the official one (``text_form``; assistant/documents.py validates it)
+# how a document's text relates to the official one (``text_form``; assistant/ingest/documents.py validates it)
 TEXT_FORM_LABELS = {
     "nguyen-van": "Nguyên văn",
     "tom-luoc": "Tóm lược",

@@ -1,6 +1,6 @@
 """The disk under the data dir: is there room for a new index generation, and was a failure a full disk?
 
-A generation is a complete copy of the store (see ``assistant/index.py``), so an ingest that starts on a
+A generation is a complete copy of the store (see ``assistant/search/store.py``), so an ingest that starts on a
 nearly full disk fails half-way inside Chroma — and on the embedded store a write that hit ENOSPC leaves
 its SQLite/segment files in a state the next write, once space is back, can stall on. Checking the free
 space *before* anything is written keeps the store untouched, and a failure that still comes from a full

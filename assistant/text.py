@@ -7,6 +7,7 @@ these functions so that indexing and querying agree.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from functools import lru_cache
@@ -231,7 +232,6 @@ class DiacriticRestorer:
         matches = list(_TOKEN_RE.finditer(text.lower()))
         if not matches:
             return text
-        import math
 
         cands = [list(self.unigrams.get(m.group(0), {m.group(0): 0}).items()) for m in matches]
         # Viterbi: best[i][form] = (score, back-pointer)

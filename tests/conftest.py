@@ -51,7 +51,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 @pytest.fixture(scope="session")
 def model_dir() -> Path:
-    from assistant.embeddings import materialize_model
+    from assistant.embed.embeddings import materialize_model
 
     target = Path(os.environ.get("KIEMNHIEM_TEST_MODEL_DIR", REPO / ".kiemnhiem" / "model"))
     return materialize_model(target)
@@ -60,7 +60,7 @@ def model_dir() -> Path:
 @pytest.fixture(scope="session")
 def kb_settings(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Settings:
     """Settings of a session-wide index built from knowledge/ (read-only for tests)."""
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     settings = make_settings(tmp_path_factory.mktemp("kb-data"), model_dir)
     configure_threads(settings)

@@ -95,7 +95,7 @@ def _word_vector(word: str, dim: int) -> np.ndarray:
 
 
 class FakeEmbedder:
-    """Drop-in for :class:`assistant.embeddings.Embedder` that never loads a model.
+    """Drop-in for :class:`assistant.embed.embeddings.Embedder` that never loads a model.
 
     A text's vector is the normalised sum of fixed per-word directions (feature hashing of its
     lower-cased words), so it is deterministic, unit length and of the model's dimension, and texts
@@ -171,7 +171,7 @@ class FakeEmbedder:
 
     def as_chroma(self) -> Any:
         """The same registered Chroma adapter the real embedder uses, wrapping this object."""
-        from assistant.embeddings import _chroma_ef_class
+        from assistant.embed.embeddings import _chroma_ef_class
 
         return _chroma_ef_class()(embedder=self)  # type: ignore[arg-type]
 
@@ -208,8 +208,8 @@ def knowledge_copy(dest: Path, edit: bool = False) -> Path:
 
 def assert_consistent(settings: Settings) -> dict[str, Any]:
     """Pointer, Chroma's active generation and the BM25 index describe the same passages."""
-    from assistant.bm25 import BM25Index
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
+    from assistant.search.bm25 import BM25Index
 
     idx = KnowledgeIndex(settings)
     pointer = idx._pointer()

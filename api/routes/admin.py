@@ -12,7 +12,7 @@ from api.deps import AdminDep, AssistantDep, SettingsDep, audit_admin
 from api.errors import APIError
 from api.writer import in_child
 from api.writer import reindex as reindex_in_child
-from assistant.index import IngestBusyError
+from assistant.ingest.pipeline import IngestBusyError
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

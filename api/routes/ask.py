@@ -19,7 +19,7 @@ from assistant.answering.answer import answer_pieces
 from assistant.answering.chain import AnswerResult, Assistant
 from assistant.answering.llm import Abort
 from assistant.config import Settings
-from assistant.index import StoreUnavailableError
+from assistant.search.store import StoreUnavailableError
 
 router = APIRouter(tags=["ask"])
 

@@ -12,13 +12,13 @@ from api.deps import AssistantDep, SettingsDep
 from api.errors import APIError
 from api.schemas import SourceDetail, SourceSummary
 from assistant.answering.answer import status_label
-from assistant.documents import MAX_ID_CHARS
+from assistant.ingest.documents import MAX_ID_CHARS
 from assistant.models import KIND_LABELS, KINDS, STATUSES, TEXT_FORM_LABELS
 from assistant.text import fold
 
 router = APIRouter(tags=["sources"])
 
-DOC_ID = rf"^[a-z0-9][a-z0-9-]{{0,{MAX_ID_CHARS - 1}}}$"  # the one id cap (assistant/documents.py)
+DOC_ID = rf"^[a-z0-9][a-z0-9-]{{0,{MAX_ID_CHARS - 1}}}$"  # the one id cap (assistant/ingest/documents.py)
 # a source list may hold plain citations ("TTXVN: …") and URLs; never hand a script URL to a browser
 _UNSAFE_URL = re.compile(r"^\s*(javascript|data|vbscript|file)\s*:", re.IGNORECASE)
 

@@ -4,7 +4,7 @@ Each upload lives in its own folder ``<uploads>/<doc id>/`` (the file plus a ``.
 form's metadata), which ``kiemnhiem ingest`` and ``/admin/reindex`` read next to ``knowledge/``. A file is
 validated with the same loaders (and ``file:line`` errors) as ingest in a hidden staging folder before
 anything is stored; the folder and the index then change together, under the ingest lock, crash-safe and
-in a child process with a deadline (``assistant.uploads``, ``api.writer``).
+in a child process with a deadline (``assistant.ingest.uploads``, ``api.writer``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from api.errors import APIError
 from api.routes.sources import DOC_ID
 from api.writer import in_child, put_upload, remove_upload
 from assistant.config import Settings
-from assistant.documents import (
+from assistant.ingest.documents import (
     MAX_ID_CHARS,
     SUPPORTED_SUFFIXES,
     DocumentTooLargeError,
@@ -35,9 +35,10 @@ from assistant.documents import (
     screen_document,
     slugify,
 )
-from assistant.index import IndexStoreError, IngestBusyError
+from assistant.ingest.pipeline import IngestBusyError
+from assistant.ingest.uploads import NoPassagesError, UploadNotFoundError, staging_dir
+from assistant.search.store import IndexStoreError
 from assistant.storage import disk_full_error, is_disk_full
-from assistant.uploads import NoPassagesError, UploadNotFoundError, staging_dir
 
 router = APIRouter(prefix="/admin/uploads", tags=["admin"])
 

@@ -17,7 +17,7 @@ from assistant.answering.messages import STATUS_NOTES, status_note
 from assistant.answering.provisions import document_label
 from assistant.answering.validity import period_fields
 from assistant.models import KIND_LABELS, STATUS_LABELS, Passage
-from assistant.retrieval import ScoredPassage
+from assistant.search.retrieval import ScoredPassage
 
 
 @dataclass

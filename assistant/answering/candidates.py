@@ -25,7 +25,7 @@ from assistant.answering.sentences import (
 from assistant.answering.turn import Turn
 from assistant.answering.validity import issued_by_number, later_named, valid_on
 from assistant.answering.weights import WEIGHTS, Weights
-from assistant.retrieval import QUESTION_SECTION, ScoredPassage
+from assistant.search.retrieval import QUESTION_SECTION, ScoredPassage
 from assistant.text import collapse_ws, fold
 
 

@@ -53,8 +53,8 @@ from assistant.answering.turn import Turn, build_turn
 from assistant.answering.validity import later_than
 from assistant.config import Settings
 from assistant.contract import AskResponse
-from assistant.index import KnowledgeIndex
-from assistant.retrieval import HybridSearcher, KiemNhiemRetriever, ScoredPassage, passages_payload
+from assistant.ingest.pipeline import KnowledgeIndex
+from assistant.search.retrieval import HybridSearcher, KiemNhiemRetriever, ScoredPassage, passages_payload
 from assistant.text import fold
 
 STEERED_MARGIN = 0.05

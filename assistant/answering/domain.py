@@ -27,7 +27,7 @@ from typing import Any
 from assistant.answering.domain_params import PARAMS
 from assistant.answering.messages import EXAMPLE_QUESTIONS
 from assistant.config import Settings
-from assistant.retrieval import STOPWORDS_FOLDED, ScoredPassage
+from assistant.search.retrieval import STOPWORDS_FOLDED, ScoredPassage
 from assistant.text import tokenize_folded
 
 FEATURES = ("top_score", "phrase", "dense_max")

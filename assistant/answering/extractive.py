@@ -26,7 +26,7 @@ from assistant.answering.validity_lines import period_prefix, validity_caveat, v
 from assistant.answering.verdicts import unanswered_pair, verdict_word
 from assistant.answering.weights import WEIGHTS, Weights
 from assistant.config import Settings
-from assistant.retrieval import STOPWORDS_FOLDED, ScoredPassage
+from assistant.search.retrieval import STOPWORDS_FOLDED, ScoredPassage
 from assistant.text import tokenize_folded
 
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from assistant.answering.answer import Answer, Citation
 from assistant.answering.figures import NUMBER_RE
 from assistant.answering.safety import unsafe_generated
-from assistant.retrieval import STOPWORDS_FOLDED, ScoredPassage
 from assistant.screening import clean_text, is_planted
+from assistant.search.retrieval import STOPWORDS_FOLDED, ScoredPassage
 from assistant.text import collapse_ws, sentences, tokenize_folded
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from assistant.answering.messages import (
 from assistant.answering.turn import Turn
 from assistant.config import Settings
 from assistant.models import STATUS_LABELS
-from assistant.retrieval import ScoredPassage
+from assistant.search.retrieval import ScoredPassage
 
 if TYPE_CHECKING:  # imported when first used: the OpenAI client is slow to load and most runs never call it
     from langchain_openai import ChatOpenAI
@@ -170,7 +170,7 @@ class LLMAnswerer:
     @property
     def llm(self) -> ChatOpenAI:
         if self._llm is None:
-            from langchain_openai import ChatOpenAI
+            from langchain_openai import ChatOpenAI  # noqa: PLC0415 - the OpenAI client costs ~5 s to import; only the llm answerer needs it
 
             if not self.settings.llm_url:
                 raise RuntimeError("KIEMNHIEM_LLM_URL is not set")

@@ -139,3 +139,13 @@ def post_rules(posts: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
 def posts_named(text: str) -> list[tuple[int, int, str]]:
     """Each post ``text`` names, as (start of its last mention, length, post)."""
     return [(text.rfind(p), len(p), p) for p in POSTS if re.search(rf"\b{p}\b", text)]
+
+
+def other_posts_only(question: str, quote: str) -> bool:
+    """``quote`` (folded) names posts and none of them is one the folded ``question`` names: what it says is
+    said of someone else (a rule for người hoạt động không chuyên trách does not answer a công chức's
+    question, neither as a verdict nor as "that post is gone")."""
+    asked = {p for _, _, p in posts_named(question)}
+    said = {p for _, _, p in posts_named(quote)}
+    return bool(asked and said) and not any(a == s or a.startswith(s) or s.startswith(a) or a in s or s in a
+                                            for a in asked for s in said)

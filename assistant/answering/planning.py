@@ -18,6 +18,7 @@ from assistant.answering.mentions import (
     mentions_level,
     other_body_only,
     other_level_only,
+    other_posts_only,
     says_gone,
 )
 from assistant.answering.references import primary_backing
@@ -26,7 +27,7 @@ from assistant.answering.sentences import LIST_ITEM_RE, Candidate
 from assistant.answering.turn import Turn
 from assistant.answering.validity import passage_period
 from assistant.answering.weights import WEIGHTS, Weights
-from assistant.retrieval import STOPWORDS_FOLDED
+from assistant.search.retrieval import STOPWORDS_FOLDED
 from assistant.text import tokenize_folded
 
 
@@ -208,7 +209,9 @@ def gone_level(turn: Turn, pool: Sequence[Candidate]) -> Candidate | None:
     if len(asked) != 1 or turn.intent not in ("amount", "when", "authority", "yesno"):
         return None
     now = [c for c in pool if c.in_period and mentions_level(c.folded, asked[0], explicit=True)]
-    gone = [c for c in now if says_gone(c.folded, asked[0]) and not c.unverified]
+    # what is gone for another post (người hoạt động không chuyên trách) is not gone for the asked one
+    gone = [c for c in now if says_gone(c.folded, asked[0]) and not c.unverified
+            and not other_posts_only(turn.folded, c.folded)]
     if not gone:
         return None
     def since(c: Candidate) -> date:

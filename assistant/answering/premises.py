@@ -28,7 +28,7 @@ from assistant.answering.period import period_years
 from assistant.answering.turn import Turn
 from assistant.answering.validity import RULE_KINDS, passage_period
 from assistant.models import Passage
-from assistant.retrieval import ScoredPassage
+from assistant.search.retrieval import ScoredPassage
 from assistant.text import collapse_ws, fold
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from assistant.answering.scoring import primacy
 from assistant.answering.sentences import Candidate
 from assistant.models import Passage
-from assistant.retrieval import STOPWORDS_FOLDED, ScoredPassage
+from assistant.search.retrieval import STOPWORDS_FOLDED, ScoredPassage
 from assistant.text import fold, tokenize_folded
 
 # "Điều 27", "khoản 1, 2 Điều 24", "Điều 21 đến Điều 28": each article number named

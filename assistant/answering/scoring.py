@@ -27,7 +27,7 @@ from assistant.answering.verdicts import VERDICT_RE, verdict_word
 from assistant.answering.weights import WEIGHTS, Weights
 from assistant.lexicon import LEXICON
 from assistant.models import Passage
-from assistant.retrieval import ScoredPassage
+from assistant.search.retrieval import ScoredPassage
 from assistant.text import fold
 
 _MUST_DO_Q = re.compile(r"\b(phai|can) lam (gi|sao|the nao|nhu the nao)\b")

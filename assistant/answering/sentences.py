@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.models import Passage
-from assistant.retrieval import ScoredPassage, SentenceHit
+from assistant.search.retrieval import ScoredPassage, SentenceHit
 from assistant.text import collapse_ws, fold, split_sentences
 
 # opens by pointing back at something said before: cannot stand alone

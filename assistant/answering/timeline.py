@@ -49,7 +49,7 @@ from assistant.answering.validity import (
     passage_period,
     valid_on,
 )
-from assistant.retrieval import ScoredPassage
+from assistant.search.retrieval import ScoredPassage
 from assistant.text import fold
 
 Docs = Mapping[str, Mapping[str, Any]]

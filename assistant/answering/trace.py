@@ -12,7 +12,7 @@ from typing import Literal
 
 from assistant.answering.answer import Answer
 from assistant.answering.turn import Turn
-from assistant.retrieval import ScoredPassage
+from assistant.search.retrieval import ScoredPassage
 
 # "" = answer; else why not (each has its own fixed reply in :mod:`assistant.answering.messages`)
 Decision = Literal["", "small-talk", "injection", "out-of-domain", "below-threshold", "missing"]

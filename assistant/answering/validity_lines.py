@@ -17,7 +17,7 @@ from assistant.answering.provisions import doc_numbers, document_label, kind_nam
 from assistant.answering.sentences import Candidate
 from assistant.answering.turn import Turn
 from assistant.answering.validity import passage_period, period_phrase
-from assistant.retrieval import ScoredPassage
+from assistant.search.retrieval import ScoredPassage
 from assistant.text import fold
 
 

@@ -12,7 +12,13 @@ from collections.abc import Sequence
 
 from assistant.answering.dates import dates_in
 from assistant.answering.intent import STILL_THERE_RE
-from assistant.answering.mentions import LEVEL_EXPLICIT, canon_posts, nearest_level, posts_named
+from assistant.answering.mentions import (
+    LEVEL_EXPLICIT,
+    canon_posts,
+    nearest_level,
+    other_posts_only,
+    posts_named,
+)
 from assistant.answering.sentences import Candidate, display
 from assistant.answering.turn import Turn
 from assistant.lexicon import LEXICON
@@ -70,6 +76,8 @@ def verdict_word(turn: Turn, quote: str, any_level: bool = False) -> str | None:
             subject = f[max(0, m.start() - 30): m.start()]
             if any(t in subject and t not in turn.folded for t in _VERDICT_SUBJECTS):
                 continue  # "người ứng cử không được …" is about candidates, not about the members asked
+            if other_posts_only(turn.folded, f[: m.start()]):
+                continue  # the posts the verdict is said of are not the asked ones
             if patterns is _GONE_PATTERNS and any(d > turn.asked_date for d in dates_in(f)):
                 return "Còn."  # "thôi hoạt động kể từ 01/7/2025": on 01/06/2024 it was still there
             return word

@@ -12,16 +12,17 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from assistant.config import Settings
 from assistant.errors import KiemnhiemError
 from assistant.evaluation.metrics import Progress, mean, reciprocal_rank
 from assistant.evaluation.split import partition
+from assistant.ingest import chunking
+from assistant.ingest.pipeline import KnowledgeIndex
 from assistant.models import MODES, Document
+from assistant.search.retrieval import HybridSearcher
 from assistant.text import collapse_ws, fold
-
-if TYPE_CHECKING:
-    from assistant.config import Settings
 
 ALQAC_COLLECTION = "alqac"
 ALQAC_PREFIX = "alqac-"
@@ -40,8 +41,6 @@ def law_slug(law_id: str) -> str:
 
 
 def _structural_line_patterns() -> list[re.Pattern[str]]:
-    from assistant import chunking
-
     return [chunking.ARTICLE_RE, chunking.CHAPTER_RE, chunking.MUC_RE, chunking.MD_SECTION_RE,
             chunking.MD_TITLE_RE, chunking._FENCE_RE]
 
@@ -217,9 +216,6 @@ def evaluate_alqac(settings: Settings, laws_path: Path | str, questions_path: Pa
                    *, limit: int | None = None, modes: Sequence[str] = MODES, collection: str = ALQAC_COLLECTION,
                    progress: Progress | None = None) -> AlqacResult:
     """Index the laws (incrementally) into their own collection and score every retrieval mode."""
-    from assistant.index import KnowledgeIndex
-    from assistant.retrieval import HybridSearcher
-
     say = progress or (lambda _m: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()

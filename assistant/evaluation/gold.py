@@ -16,9 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from assistant.answering.chain import AnswerResult, Assistant
 from assistant.answering.followup import condense
+from assistant.config import Settings
 from assistant.errors import KiemnhiemError
 from assistant.evaluation.metrics import (
     MARKER_RE,
@@ -50,12 +52,8 @@ from assistant.evaluation.report import (
 )
 from assistant.evaluation.split import SPLITS, split_gap, split_of
 from assistant.models import MODES
-
-if TYPE_CHECKING:
-    from assistant.answering.chain import AnswerResult, Assistant
-    from assistant.config import Settings
-    from assistant.index import Snapshot
-    from assistant.retrieval import HybridSearcher
+from assistant.search.retrieval import HybridSearcher
+from assistant.search.store import Snapshot
 
 log = logging.getLogger(__name__)
 REPORT_VERSION = 1
@@ -362,8 +360,6 @@ def evaluate_gold(assistant: Assistant, questions: Sequence[GoldQuestion], *, an
             when = date.fromisoformat(q.as_of) if q.as_of else None
             result = assistant.ask(q.question, history=q.history, answerer=answerer, as_of=when)
         except Exception as exc:  # noqa: BLE001 - one broken question must not hide the others
-            from assistant.answering.chain import AnswerResult
-
             result = AnswerResult(answer="", refused=True, passages=[], citations=[], timings_ms={"total": 0.0})
             row = evaluate_question(q, result, passage_text, 1)
             row["error"] = f"{type(exc).__name__}: {exc}"
@@ -425,8 +421,6 @@ def run_gold_eval(settings: Settings, questions_path: Path, *, answerer: str | N
                   progress: Progress | None = None, out_of_domain: Path | None = None
                   ) -> tuple[dict[str, Any], ReportFiles | None]:
     """Load the set, run :func:`evaluate_gold`, attach run metadata and (with ``out_dir``) write the report."""
-    from assistant.answering.chain import Assistant
-
     questions = load_questions(questions_path)
     if limit is not None:
         questions = questions[: max(limit, 0)]

@@ -22,15 +22,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from assistant.answering.chain import Assistant
+from assistant.config import Settings
 from assistant.evaluation.gold import EvalSetError, GoldQuestion, evaluate_gold, load_questions, summarize
 from assistant.evaluation.metrics import Progress, first_sentence, mean, percentile
 from assistant.evaluation.report import fmt, git_commit, utc_stamp
-
-if TYPE_CHECKING:
-    from assistant.answering.chain import Assistant
-    from assistant.config import Settings
+from assistant.ingest.chunking import chunk_document
+from assistant.ingest.documents import iter_documents
+from assistant.ingest.pipeline import KnowledgeIndex
 
 REAL_MIN_QUESTIONS = 60
 USER_LAW_MIN_PER_LAW = 15
@@ -164,9 +165,6 @@ def grounding_problems(questions: Iterable[GoldQuestion], texts: Mapping[str, st
 def document_texts(paths: Sequence[Path]) -> tuple[dict[str, str], dict[str, set[str]]]:
     """``({doc id: NFC text}, {doc id: section labels})`` for documents under ``paths``, chunked
     as the index chunks them (load errors raise: a set cannot be checked against a broken source)."""
-    from assistant.chunking import chunk_document
-    from assistant.documents import iter_documents
-
     docs, errors = iter_documents(list(paths))
     if errors:
         raise EvalSetError("; ".join(str(e) for e in errors))
@@ -321,9 +319,6 @@ def run_user_law_eval(settings: Settings, path: Path | str, laws_dir: Path | str
                       ) -> tuple[dict[str, Any], tuple[Path, Path] | None]:
     """Ingest each law the set names (from ``laws_dir``, read in place) beside ``knowledge/`` into
     a temporary data folder (or ``data_dir``), ask every question, and report per law."""
-    from assistant.answering.chain import Assistant
-    from assistant.index import KnowledgeIndex
-
     questions = load_user_law_questions(path)[: limit if limit is not None else None]
     laws = sorted({q.law for q in questions})
     files = [law_file(Path(laws_dir), law) for law in laws]

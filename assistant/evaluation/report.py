@@ -417,10 +417,10 @@ def _definitions_md() -> list[str]:
 
 def plot_modes(modes: Mapping[str, Any], path: Path, title: str = "") -> Path:
     """Grouped bars (hit@1, hit@5, MRR, nDCG@5) of each retrieval mode, document and section level."""
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 - matplotlib (~1 s) only for the eval report's plot
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - matplotlib (~1 s) only for the eval report's plot
 
     metrics = [("hit@1", "hit@1"), ("hit@5", "hit@5"), ("mrr", "MRR"), ("ndcg@5", "nDCG@5")]
     names = list(modes)

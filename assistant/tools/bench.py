@@ -23,7 +23,9 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,8 +34,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from assistant.answering.chain import Assistant
+from assistant.config import Settings, configure_threads
+from assistant.embed.embeddings import Embedder
+from assistant.evaluation import evaluate_alqac, parse_alqac_laws, run_gold_eval
+from assistant.evaluation import git_commit as gc
 from assistant.evaluation.metrics import percentile
 from assistant.evaluation.report import fmt
+from assistant.ingest.chunking import chunk_document
+from assistant.ingest.pipeline import MAX_TOKENS, KnowledgeIndex
+from assistant.ingest.plan import Stored, passage_records, plan
 from assistant.tools.loadtest import LoadResult, generate, gold_requests
 from assistant.tools.serverproc import ServeProcess, peak_rss_mb, proc_status_kib, serve_env
 
@@ -100,9 +112,6 @@ def dir_size(path: Path, exclude: Path | None = None) -> int:
 def _kn(settings: Any, *args: str, timeout: float = 900) -> tuple[float, Any]:
     """Run ``kiemnhiem ARGS`` in a fresh process configured like ``settings``: (wall seconds, result);
     ``result.cpu_s`` is the child's CPU time (user + system), the number that a busy machine does not inflate."""
-    import resource
-    import subprocess
-
     env = serve_env(settings)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -131,9 +140,6 @@ def bench_corpus(base: Any, embedder: Any, label: str, *, paths: Sequence[Path] 
                  fold_vectors: bool | None = None, cold: bool = False, raw: bool = True) -> tuple[dict[str, Any], Any]:
     """A from-scratch ingest of one corpus into its own data dir, its raw-encode ceiling, and (``cold``)
     the fresh-process costs: a re-ingest with nothing changed, ``sources`` and one ``ask``."""
-    from assistant.index import KnowledgeIndex
-    from assistant.ingest_plan import passage_records
-
     settings = base.model_copy(update={"data_dir": base.data_dir / label})
     index = KnowledgeIndex(settings, embedder=embedder, fold_vectors=fold_vectors)
     _log(f"{label}: ingest from scratch …")
@@ -176,10 +182,6 @@ def estimate_corpus(embedder: Any, documents: Any, tokens_per_s: float | None, *
                     fold_vectors: bool = False) -> dict[str, Any]:
     """Vectors and tokens a from-scratch ingest of ``documents`` would embed (chunked with the real
     tokenizer, nothing encoded), and the embed time at the raw-encode rate measured in this run."""
-    from assistant.chunking import chunk_document
-    from assistant.index import MAX_TOKENS
-    from assistant.ingest_plan import Stored, plan
-
     t0 = time.perf_counter()
     p = plan(list(documents), Stored(),
              lambda d: chunk_document(d, max_tokens=MAX_TOKENS, count_tokens=embedder.token_count),
@@ -197,8 +199,6 @@ def estimate_corpus(embedder: Any, documents: Any, tokens_per_s: float | None, *
 
 def bench_ingest(settings: Any, args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     """Model load, then each corpus from scratch (knowledge/, + the official law, ALQAC when asked)."""
-    from assistant.embeddings import Embedder
-
     embedder = Embedder(settings)  # a fresh one: its load is measured here, not hidden in a cache
     t0 = time.perf_counter()
     _ = embedder.model
@@ -214,8 +214,6 @@ def bench_ingest(settings: Any, args: argparse.Namespace) -> tuple[dict[str, Any
         out["corpora"].append(res2)
     alqac = args.alqac or REPO.parent / "shared" / "datasets" / "alqac2023"
     if full and (alqac / "law.json").exists():
-        from assistant.evaluation import parse_alqac_laws
-
         laws = parse_alqac_laws(alqac / "law.json")
         if args.alqac:
             out["alqac"] = bench_alqac(settings, alqac)
@@ -228,8 +226,6 @@ def bench_ingest(settings: Any, args: argparse.Namespace) -> tuple[dict[str, Any
 def bench_alqac(settings: Any, folder: Path) -> dict[str, Any]:
     """ALQAC 2023 the way ``kiemnhiem eval alqac`` runs it: a from-scratch ingest into its own data dir
     (the issue's "≤ 5 min" figure) and the article-level retrieval scores of every mode."""
-    from assistant.evaluation import evaluate_alqac
-
     s = settings.model_copy(update={"data_dir": settings.data_dir / "alqac"})
     c0 = time.process_time()
     res = evaluate_alqac(s, folder / "law.json", folder / "train.json", progress=_log)
@@ -245,8 +241,6 @@ ABLATION_VARIANTS = ("all vectors", "no folded passages", "late sentences", "lat
 
 def late_sentence_vectors(embedder: Any, snap: Any) -> Any:
     """The snapshot's sentence vectors recomputed by late chunking (one forward pass per passage)."""
-    import numpy as np
-
     spans: list[list[tuple[int, int]]] = [[] for _ in snap.passages]
     for r, pi in enumerate(snap.sentence_passage):
         spans[int(pi)].append((int(snap.sentence_spans[r][0]), int(snap.sentence_spans[r][1])))
@@ -269,10 +263,6 @@ def bench_ablation(settings: Any, embedder: Any, questions: Path) -> dict[str, A
     ``fold_vectors=False``; sentence vectors are replaced by late-chunked ones), so every variant
     sees the same passages and only the vectors differ.
     """
-    from assistant.answering.chain import Assistant
-    from assistant.evaluation import run_gold_eval
-    from assistant.index import KnowledgeIndex
-
     late = None
     out: dict[str, Any] = {}
     for name in ABLATION_VARIANTS:
@@ -363,8 +353,6 @@ def bench_serve(settings: Any, questions: list[dict[str, Any]], args: argparse.N
 
 def bench_embedded(settings: Any, index: Any, questions: list[dict[str, Any]], n: int,
                    max_s: float) -> dict[str, Any]:
-    from assistant.answering.chain import Assistant
-
     assistant = Assistant(settings, index=index)
     for q in questions[:3]:
         assistant.ask(q["question"], history=q["history"])
@@ -392,8 +380,6 @@ def bench_embedded(settings: Any, index: Any, questions: list[dict[str, Any]], n
 
 
 def git_commit() -> str:
-    from assistant.evaluation import git_commit as gc
-
     return gc(REPO)
 
 
@@ -613,7 +599,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    from assistant.config import Settings, configure_threads
 
     base = Settings()
     configure_threads(base)

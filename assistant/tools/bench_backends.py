@@ -23,7 +23,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.tools.bench import load_average
+from assistant.answering.chain import Assistant
+from assistant.config import Settings, configure_threads
+from assistant.embed.embeddings import Embedder
+from assistant.evaluation import run_gold_eval
+from assistant.ingest.documents import iter_documents
+from assistant.tools.bench import (
+    _f,
+    append_markdown,
+    bench_corpus,
+    bench_embedded,
+    git_commit,
+    load_average,
+    raw_encode,
+    table_cells,
+)
+from assistant.tools.loadtest import gold_requests
 
 REPO = Path(__file__).resolve().parents[2]
 BACKENDS: dict[str, dict[str, Any]] = {
@@ -56,9 +71,6 @@ def vector_agreement(reference: Any, other: Any) -> dict[str, float]:
 
 def gold_metrics(settings: Any, index: Any, questions: Path) -> dict[str, Any]:
     """The gold set's retrieval (per mode), citation, key-fact and refusal figures on ``index``."""
-    from assistant.answering.chain import Assistant
-    from assistant.evaluation import run_gold_eval
-
     report, _ = run_gold_eval(settings, questions, assistant=Assistant(settings, index=index))
     m = report["metrics"]
     out: dict[str, Any] = {"retrieval": {"final": m["retrieval"]}, "seconds": report["seconds"]}
@@ -87,9 +99,6 @@ def max_retrieval_drop(ref: dict[str, Any], other: dict[str, Any]) -> float:
 def bench_backend(base: Any, name: str, root: Path, args: argparse.Namespace,
                   texts: list[str] | None) -> tuple[dict[str, Any], Any]:
     """Everything measured for one backend; returns (results, the knowledge/ index)."""
-    from assistant.embeddings import Embedder
-    from assistant.tools.bench import bench_corpus, raw_encode
-
     settings = backend_settings(base, name, root)
     res: dict[str, Any] = {"backend": name, "load_before": load_average()}
     embedder = Embedder(settings)
@@ -109,9 +118,6 @@ def bench_backend(base: Any, name: str, root: Path, args: argparse.Namespace,
         res["corpora"].append(r)
         index = index or idx
     if args.requests:
-        from assistant.tools.bench import bench_embedded
-        from assistant.tools.loadtest import gold_requests
-
         kn = res["corpora"][0]
         assert index is not None
         qs = gold_requests(args.questions)
@@ -128,8 +134,6 @@ def bench_backend(base: Any, name: str, root: Path, args: argparse.Namespace,
 
 def sample_texts(settings: Any, n: int) -> list[str]:
     """Up to ``n`` passages and sentences of knowledge/, the same for every backend."""
-    from assistant.documents import iter_documents
-
     texts: list[str] = []
     for doc in iter_documents(list(settings.knowledge_paths))[0]:
         for para in doc.text.split("\n\n"):
@@ -152,8 +156,6 @@ TARGETS: tuple[tuple[str, Callable[[dict[str, Any]], float | None], float, bool]
 
 def render_targets(results: list[dict[str, Any]]) -> list[str]:
     """Each #12 target per backend: measured value, met or not (wall time: a loaded machine misses them)."""
-    from assistant.tools.bench import _f
-
     out = ["| target (issue #12) | " + " | ".join(r["backend"] for r in results) + " |",
            "|---|" + "---:|" * len(results)]
     for label, get, bound, higher in TARGETS:
@@ -171,8 +173,6 @@ def render_targets(results: list[dict[str, Any]]) -> list[str]:
 
 def render(results: list[dict[str, Any]], agreement: dict[str, Any], meta: dict[str, Any]) -> str:
     """A Markdown section: one column per backend, ratios to torch where they matter."""
-    from assistant.tools.bench import _f, table_cells
-
     names = [r["backend"] for r in results]
     ref = results[0]
     rows: list[tuple[str, list[str]]] = []
@@ -243,9 +243,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from assistant.config import Settings, configure_threads
-    from assistant.tools.bench import append_markdown, git_commit
-
     args = parse_args(argv)
     names = [n.strip() for n in args.backends.split(",") if n.strip()]
     base = Settings()

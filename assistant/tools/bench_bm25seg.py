@@ -25,7 +25,22 @@ from typing import Any
 
 import numpy as np
 
-from assistant import bm25 as bm25_module
+from assistant.config import Settings, configure_threads
+from assistant.embed.embeddings import Embedder
+from assistant.evaluation import (
+    alqac_rank_metrics,
+    article_of,
+    dedupe_articles,
+    evaluate_modes,
+    load_alqac_questions,
+    load_questions,
+    parse_alqac_laws,
+)
+from assistant.ingest.chunking import chunk_document
+from assistant.ingest.pipeline import MAX_TOKENS, KnowledgeIndex
+from assistant.search import bm25 as bm25_module
+from assistant.search.retrieval import HybridSearcher
+from assistant.search.store import Snapshot
 from assistant.text import nfc, tokenize, tokenize_folded
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +49,7 @@ VARIANTS = ("syllables", "syllables+words", "words")
 
 @lru_cache(maxsize=200_000)
 def _segment(text: str) -> str:
-    from pyvi import ViTokenizer
+    from pyvi import ViTokenizer  # noqa: PLC0415 - pyvi is optional, not a dependency (the segmenter measured and dropped)
 
     return str(ViTokenizer.tokenize(nfc(text)))
 
@@ -62,7 +77,7 @@ def segmented_tokenizers(variant: str) -> tuple[Callable[[str], list[str]], Call
 
 @contextlib.contextmanager
 def bm25_tokenizers(variant: str) -> Iterator[None]:
-    """Swap the tokenisers ``assistant.bm25`` indexes and scores with (nothing else changes)."""
+    """Swap the tokenisers ``assistant.search.bm25`` indexes and scores with (nothing else changes)."""
     acc, fol = segmented_tokenizers(variant)
     saved = {name: getattr(bm25_module, name) for name in ("tokenize", "tokenize_folded")}
     setattr(bm25_module, "tokenize", acc)  # noqa: B010 - a measurement swaps the module's tokenisers
@@ -100,10 +115,6 @@ def with_bm25(snap: Any, variant: str) -> Any:
 
 
 def gold(settings: Any, questions: Path, modes: Sequence[str]) -> dict[str, Any]:
-    from assistant.evaluation import evaluate_modes, load_questions
-    from assistant.index import KnowledgeIndex
-    from assistant.retrieval import HybridSearcher
-
     index = KnowledgeIndex(settings)
     base = index.snapshot(refresh=True)
     qs = load_questions(questions)
@@ -122,18 +133,6 @@ def gold(settings: Any, questions: Path, modes: Sequence[str]) -> dict[str, Any]
 
 def alqac(settings: Any, alqac_dir: Path, limit: int | None) -> dict[str, Any]:
     """BM25 alone on the ALQAC laws (chunked like ``kiemnhiem eval alqac``), article level."""
-    from assistant.chunking import chunk_document
-    from assistant.embeddings import Embedder
-    from assistant.evaluation import (
-        alqac_rank_metrics,
-        article_of,
-        dedupe_articles,
-        load_alqac_questions,
-        parse_alqac_laws,
-    )
-    from assistant.index import MAX_TOKENS, Snapshot
-    from assistant.retrieval import HybridSearcher
-
     laws = parse_alqac_laws(alqac_dir / "law.json")
     questions = load_alqac_questions(alqac_dir / "train.json")[:limit]
     emb = Embedder(settings)  # tokenizer only: nothing is encoded
@@ -165,8 +164,6 @@ def alqac(settings: Any, alqac_dir: Path, limit: int | None) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from assistant.config import Settings, configure_threads
-
     ap = argparse.ArgumentParser(prog="python -m assistant.tools.bench_bm25seg", description=__doc__.split("\n\n")[0])
     ap.add_argument("--index", type=Path, help="Data dir of an existing knowledge/ index (gold set)")
     ap.add_argument("--alqac", type=Path, default=None, help="ALQAC 2023 folder (law.json, train.json)")

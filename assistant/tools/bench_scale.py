@@ -24,6 +24,7 @@ import argparse
 import gc
 import json
 import os
+import pickle
 import platform
 import shutil
 import subprocess
@@ -33,12 +34,21 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from datetime import UTC as _UTC
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 
+from assistant.config import Settings, configure_threads
+from assistant.embed.embeddings import Embedder
+from assistant.evaluation import parse_alqac_laws
 from assistant.evaluation.metrics import percentile
+from assistant.ingest.documents import iter_documents
+from assistant.ingest.pipeline import KnowledgeIndex
+from assistant.search.bm25 import BM25Index
+from assistant.search.vector_store import ExactDense, StoreWriter, open_store, store_bytes
 from assistant.tools.bench import cpu_model, dir_size, git_commit, load_average, publish
 from assistant.tools.loadtest import generate, gold_requests
 from assistant.tools.serverproc import ServeProcess, descendants, free_port, serve_env, stop_process
@@ -72,8 +82,6 @@ class SeedPassage:
 
 def alqac_sample(folder: Path, articles: int) -> list[Any]:
     """The smallest ALQAC laws up to about ``articles`` articles (a sample that embeds in under a minute)."""
-    from assistant.evaluation import parse_alqac_laws
-
     docs = sorted(parse_alqac_laws(folder / "law.json").documents, key=lambda d: len(d.text))
     out, total = [], 0
     for d in docs:
@@ -87,9 +95,6 @@ def alqac_sample(folder: Path, articles: int) -> list[Any]:
 
 def build_seed(base: Any, embedder: Any, root: Path, args: argparse.Namespace) -> tuple[list[SeedPassage], dict[str, Any]]:
     """Ingest the real corpus with the real model, then read its rows back grouped by passage."""
-    from assistant.documents import iter_documents
-    from assistant.index import KnowledgeIndex
-
     paths = list(base.knowledge_paths)
     if args.official and args.official.exists():
         paths.append(args.official)
@@ -162,10 +167,6 @@ def _perturbed(row: tuple[str, str, dict[str, Any], np.ndarray], r: int, rng: np
 def write_generation(index: Any, seed: list[SeedPassage], target: int, batch: int = 4000) -> dict[str, Any]:
     """A complete generation of ``target`` vectors in the index's store: Chroma rows, BM25, the vector
     store when the size calls for it, then the pointer, as ``KnowledgeIndex.ingest`` leaves them."""
-    from datetime import UTC as _UTC
-
-    from assistant.bm25 import BM25Index
-
     gen, name = 1, index._gen_name(1)
     model = index.embedder.model_id
     col = index.client.get_or_create_collection(name, configuration={"hnsw": {"space": "cosine"}},
@@ -216,7 +217,7 @@ def write_generation(index: Any, seed: list[SeedPassage], target: int, batch: in
 
 def release_store(index: Any) -> None:
     """Close this process's embedded Chroma clients (and the memory they hold)."""
-    import chromadb
+    import chromadb  # noqa: PLC0415 - chromadb costs ~1 s to import; only releasing an open store needs it
 
     index._client = None
     chromadb.api.client.SharedSystemClient.clear_system_cache()
@@ -226,7 +227,7 @@ def release_store(index: Any) -> None:
 PROBE = """
 import json, sys, time
 from assistant.config import Settings, configure_threads
-from assistant.index import KnowledgeIndex
+from assistant.ingest.pipeline import KnowledgeIndex
 s = Settings()
 configure_threads(s)
 index = KnowledgeIndex(s)
@@ -269,8 +270,6 @@ def dense_quality(index: Any, queries: np.ndarray, k: int = 10) -> tuple[dict[st
 def compare_scans(store: Any, queries: np.ndarray, k: int = 10) -> tuple[dict[str, Any], list[set[str]]]:
     """Exact float32 (in memory) vs compact int8 + re-score over one store: p50 per query, recall@k and @30;
     and the exact top-``k`` passage ids per query."""
-    from assistant.vector_store import ExactDense
-
     exact = ExactDense(np.array(store.passage_vectors))
     compact = store.dense()
     out: dict[str, Any] = {}
@@ -397,8 +396,6 @@ def serve_phase(settings: Any, questions: list[dict[str, Any]], args: argparse.N
 
 
 def _get_json(url: str) -> dict[str, Any] | None:
-    import httpx
-
     try:
         return dict(httpx.get(url, timeout=30).json())
     except Exception:  # noqa: BLE001 - a measurement, not a check
@@ -417,8 +414,6 @@ class ChromaServer:
                                       str(self.port)], stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait(self, timeout: float = 600) -> ChromaServer:
-        import httpx
-
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
             if self.proc.poll() is not None:
@@ -445,8 +440,6 @@ def bench_size(base: Any, embedder: Any, seed: list[SeedPassage], target: int, q
                questions: list[dict[str, Any]], args: argparse.Namespace, root: Path,
                save: Any = None) -> dict[str, Any]:
     """Every measure of one size; ``save(partial)`` after each phase, so a long size is never lost whole."""
-
-    from assistant.index import KnowledgeIndex
 
     label = f"v{target}" if target else "today"
     settings = base.model_copy(update={"data_dir": root / label, "chroma_url": None})
@@ -496,7 +489,7 @@ STORE_PROBE = """
 import json, sys, time
 import numpy as np
 from pathlib import Path
-from assistant.vector_store import open_store
+from assistant.search.vector_store import open_store
 args = json.loads(sys.argv[1])
 t0 = time.perf_counter()
 store = open_store(Path(args["dir"]), 1, args["model"])
@@ -522,8 +515,6 @@ def bench_vectors(seed: list[SeedPassage], target: int, queries: np.ndarray, roo
                   dim: int) -> dict[str, Any]:
     """The dense part alone at a size too large to write through Chroma here: the vector store written
     straight from the replicated seed, then opened and searched by a fresh process (as a worker would)."""
-    from assistant.vector_store import StoreWriter, open_store, store_bytes
-
     directory = root / f"vectors-{target}" / "g0001"
     ids: list[str] = []
     vectors, r = 0, 0
@@ -804,8 +795,6 @@ def run_meta(base: Any, t_start: float, load_start: str, queries: int) -> dict[s
 
 def load_or_build_seed(base: Any, embedder: Any, root: Path,
                        args: argparse.Namespace) -> tuple[list[SeedPassage], dict[str, Any]]:
-    import pickle
-
     cache = args.seed_cache
     if cache is not None and cache.exists():
         with cache.open("rb") as fh:
@@ -826,8 +815,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         section = render(saved, args)
         publish(section, args.output, args.no_write)
         return 0
-    from assistant.config import Settings, configure_threads
-    from assistant.embeddings import Embedder
 
     base = Settings()
     configure_threads(base)

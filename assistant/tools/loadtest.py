@@ -32,6 +32,7 @@ from urllib.parse import urlparse
 import httpx
 
 from assistant.errors import KiemnhiemError
+from assistant.evaluation.gold import load_questions
 from assistant.evaluation.metrics import mean, percentile
 from assistant.tools.serverproc import rss_kib
 
@@ -69,8 +70,6 @@ def check_loopback(url: str) -> str:
 
 def gold_requests(path: Path = GOLD) -> list[dict[str, Any]]:
     """The gold-set questions as ``/ask`` bodies (question + follow-up history), in file order."""
-    from assistant.evaluation.gold import load_questions
-
     return [{"question": q.question, "history": q.history} for q in load_questions(path)]
 
 

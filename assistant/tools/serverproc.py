@@ -14,10 +14,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-if TYPE_CHECKING:
-    from assistant.config import Settings
+import httpx
+
+from assistant.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,8 +78,6 @@ class ServeProcess:
 
     def wait(self, timeout: float = 180.0, healthy: bool = True) -> ServeProcess:
         """Block until ``/health`` answers 200 (or 503 with ``healthy=False``); ``startup_s`` records how long."""
-        import httpx
-
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
             if self.proc.poll() is not None:

@@ -225,7 +225,7 @@ class Spares:
         return srv.wait(timeout=240)
 
     def _start_xss(self, model_dir: Path) -> Server:
-        from assistant.index import KnowledgeIndex
+        from assistant.ingest.pipeline import KnowledgeIndex
 
         notes = self.root / "notes"
         notes.mkdir()

@@ -108,7 +108,7 @@ def stub_llm() -> Iterator[StubLLM]:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory, model_dir: Path, stub_llm: StubLLM) -> dict[str, Any]:
     """One small real index (two notes) and one real server over it, with tight limits to test against."""
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     root = tmp_path_factory.mktemp("harden")
     kb = root / "kb"

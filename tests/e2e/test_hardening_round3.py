@@ -151,7 +151,7 @@ class HealthWatch:
 
 def test_n16_disk_full_then_freed_reindex_is_bounded_and_health_answers(
         tmp_path: Path, model_dir: Path, small_disk: Path) -> None:
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     kb = tmp_path / "kb"
     kb.mkdir()
@@ -207,10 +207,7 @@ HANG = """
 import os
 if os.environ.get("KIEMNHIEM_TEST_HANG_MARKER"):
     import re
-    try:
-        import assistant.ingest.pipeline as where
-    except ImportError:
-        import assistant.index as where
+    import assistant.ingest.pipeline as where
     _write = where.KnowledgeIndex._write_generation
 
     def _hanging(self, *args, **kwargs):
@@ -228,7 +225,7 @@ def test_n16_a_reindex_that_hangs_holding_the_gil_is_stopped_and_health_answers(
     ``sitecustomize`` in the server's environment patches the write; no test hook in the product). The server
     answers /health and questions throughout, the reindex is stopped after KIEMNHIEM_REINDEX_TIMEOUT with 504,
     the index is unchanged, and the next reindex, with the fault gone, succeeds."""
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     kb = tmp_path / "kb"
     kb.mkdir()
@@ -294,7 +291,7 @@ def upload_app(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Any
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     root = tmp_path_factory.mktemp("uploads")
     kb = root / "kb"
@@ -309,7 +306,7 @@ NOTE = "# Ghi chú thử\n\nBí thư chi bộ kiêm trưởng thôn được hư
 
 
 def test_n8_long_upload_names_give_a_document_that_opens_and_deletes(upload_app: Any) -> None:
-    from assistant.documents import MAX_ID_CHARS
+    from assistant.ingest.documents import MAX_ID_CHARS
 
     client, _ = upload_app
     for length in (140, 300):
@@ -430,8 +427,8 @@ def test_n11_an_upload_refused_as_busy_leaves_nothing_and_an_indexed_upload_dele
     the folders meanwhile (the queued CLI ingest) find it. An upload indexed whose folder is gone still deletes."""
     from filelock import FileLock
 
-    from assistant.documents import iter_documents
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.documents import iter_documents
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     client, settings = upload_app
     seen: set[str] = set()
@@ -470,7 +467,7 @@ def version(n: str, paragraphs: int = 1) -> bytes:
 def test_n14_kill_9_during_a_replacing_upload_leaves_folder_and_index_agreeing(tmp_path: Path, model_dir: Path) -> None:
     import signal
 
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     kb = tmp_path / "kb"
     kb.mkdir()

@@ -119,7 +119,7 @@ def llm() -> Iterator[HoldingLLM]:
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory, model_dir: Path, llm: HoldingLLM) -> Iterator[Server]:
     """A real server over a one-note index, LLM answers allowed, short body timeout, two LLM slots per client."""
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     root = tmp_path_factory.mktemp("clients")
     kb = root / "kb"

@@ -138,7 +138,7 @@ def test_ingest_path_adds_and_replace_is_explicit(tmp_path: Path, model_dir: Pat
 
 @pytest.fixture(scope="module")
 def tiny_index(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Settings:
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
     from tests.support import make_settings
 
     root = tmp_path_factory.mktemp("tiny")

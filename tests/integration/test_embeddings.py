@@ -1,4 +1,4 @@
-"""Real-model tests for ``assistant.embeddings``: no mocks, no network.
+"""Real-model tests for ``assistant.embed.embeddings``: no mocks, no network.
 
 The model folder comes from the shared ``model_dir`` fixture (tests/conftest.py: materialised once
 into ``.kiemnhiem/model`` or ``KIEMNHIEM_TEST_MODEL_DIR``); the repair test rebuilds a copy in a
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings
-from assistant.embeddings import (
+from assistant.embed.embeddings import (
     MODEL_ID,
     Embedder,
     get_embedder,

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import onnx_encoder
 from assistant.config import Settings
-from assistant.embeddings import Embedder, get_embedder
+from assistant.embed import onnx_encoder
+from assistant.embed.embeddings import Embedder, get_embedder
 
 TEXTS = [
     "Thành viên Ban bầu cử có được kiêm nhiệm không?",
@@ -164,7 +164,7 @@ def test_falls_back_to_torch_with_a_log_line(broken: str, tmp_path: Path, model_
 
         monkeypatch.setattr(onnx_encoder, "export", fail)
     embedder = Embedder(_settings(tmp_path, model_dir, embed_backend="auto"))
-    with caplog.at_level(logging.WARNING, logger="assistant.embeddings"):
+    with caplog.at_level(logging.WARNING, logger="assistant.embed.embeddings"):
         vecs = embedder.embed_passages(TEXTS[:3])
     assert embedder.backend == "torch"
     cause = "onnxruntime is not installed" if broken == "runtime missing" else "exporter exploded"

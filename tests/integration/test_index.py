@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.bm25 import BM25Index
-from assistant.index import KnowledgeIndex, ModelMismatchError
+from assistant.ingest.pipeline import KnowledgeIndex
+from assistant.search.bm25 import BM25Index
+from assistant.search.store import ModelMismatchError
 from tests.support import KNOWLEDGE, OFFICIAL, REPO, make_settings, require_shared, server_env
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-import assistant.embeddings as embeddings_mod
-import assistant.index as index_mod
+import assistant.embed.embeddings as embeddings_mod
+import assistant.ingest.pipeline as index_mod
 from assistant.config import Settings
-from assistant.documents import iter_documents
-from assistant.embeddings import Embedder
-from assistant.index import IngestError, KnowledgeIndex
+from assistant.embed.embeddings import Embedder
+from assistant.ingest.documents import iter_documents
+from assistant.ingest.pipeline import IngestError, KnowledgeIndex
 from assistant.models import Document
 from tests.support import KNOWLEDGE, clone_index, make_settings
 
@@ -69,7 +69,7 @@ def test_interrupted_ingest_resumes_from_written_vectors(kb_settings: Settings, 
 
 
 def test_late_chunked_span_vectors(model_dir: Path, tmp_path: Path) -> None:
-    from assistant.embeddings import get_embedder
+    from assistant.embed.embeddings import get_embedder
 
     embedder = get_embedder(make_settings(tmp_path / "data", model_dir))
     texts = ["Điều 9. Người ứng cử không được làm thành viên Tổ bầu cử. Cán bộ xã được kiêm nhiệm chức danh khác.",

@@ -66,7 +66,7 @@ def verify_in_subprocess(settings: Settings, questions: list[str] = QUESTIONS) -
 # --- failed and killed ingests ---------------------------------------------------------------------
 def test_failed_ingest_keeps_previous_index_and_rerun_reuses_vectors(kb_settings: Settings, tmp_path: Path) -> None:
     from assistant.answering.chain import Assistant
-    from assistant.index import IngestError, KnowledgeIndex
+    from assistant.ingest.pipeline import IngestError, KnowledgeIndex
 
     settings = clone_index(kb_settings, tmp_path / "data")
     before = assert_consistent(settings)
@@ -193,7 +193,7 @@ def test_model_mismatch_refuses_until_rebuild(tmp_path: Path, model_dir: Path) -
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -253,7 +253,7 @@ def test_flock_backup_blocks_ingest(tmp_path: Path, model_dir: Path) -> None:
 def test_backup_and_restore_embedded(kb_settings: Settings, tmp_path: Path) -> None:
     """tar of chroma/ + bm25/ taken under the lock, restored into a data dir, serves the old answers."""
     from assistant.answering.chain import Assistant
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     if not shutil.which("flock"):
         pytest.skip("flock(1) not installed")

@@ -41,7 +41,7 @@ def test_injection_wrapped_question_is_answered_normally(assistant: Any) -> None
 def planted_assistant(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Any:
     """A real index of the Q&A note with every planted variant (tests/support.py) in its answer."""
     from assistant.answering.chain import Assistant
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     root = tmp_path_factory.mktemp("planted")
     kb = planted_kb(root)

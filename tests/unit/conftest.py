@@ -17,7 +17,7 @@ def no_real_model() -> Iterator[None]:
 
     Module scope, not session: the patch must be undone before a test of another tier runs in the
     same session (``make test`` runs every tier in one process)."""
-    from assistant import embeddings
+    from assistant.embed import embeddings
 
     def refuse(*_: object, **__: object) -> None:
         raise AssertionError("the unit tier must not load the real model: use tests.support.FakeEmbedder "
@@ -42,7 +42,7 @@ def fake_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def fake_index(fake_settings: Settings, fake_embedder: FakeEmbedder):  # noqa: ANN201
     """A session-wide index of knowledge/ embedded by the fake (read-only for tests)."""
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     index = KnowledgeIndex(fake_settings, embedder=fake_embedder)
     report = index.ingest([KNOWLEDGE])

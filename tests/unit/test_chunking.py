@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.chunking import (
+from assistant.ingest.chunking import (
     article_section,
     body_invariant_holds,
     chunk_document,
@@ -20,7 +20,7 @@ from assistant.chunking import (
     provision_label,
     uncovered_text,
 )
-from assistant.documents import iter_documents, load_document
+from assistant.ingest.documents import iter_documents, load_document
 from assistant.models import Document, Passage
 from assistant.text import nfc
 from tests.support import KNOWLEDGE, OFFICIAL

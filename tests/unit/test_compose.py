@@ -20,7 +20,7 @@ from assistant.answering.references import follow_references
 from assistant.answering.turn import build_turn
 from assistant.config import Settings
 from assistant.models import Passage
-from assistant.retrieval import ScoredPassage, SentenceHit
+from assistant.search.retrieval import ScoredPassage, SentenceHit
 from assistant.text import fold, split_sentences
 
 
@@ -531,7 +531,7 @@ def test_a_question_with_its_own_subject_is_not_a_follow_up_for_ending_in_the_na
 
 
 def test_a_follow_up_read_with_an_undiacritised_question_gets_its_diacritics_back() -> None:
-    from assistant.retrieval import restore_folded_runs
+    from assistant.search.retrieval import restore_folded_runs
     from assistant.text import DiacriticRestorer
 
     r = DiacriticRestorer.from_texts(["Thành viên Ban bầu cử có được kiêm nhiệm thành viên Tổ bầu cử không?"])

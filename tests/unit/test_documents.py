@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunking import chunk_document
-from assistant.documents import LoadError, iter_documents, load_document, slugify
+from assistant.ingest.chunking import chunk_document
+from assistant.ingest.documents import LoadError, iter_documents, load_document, slugify
 from assistant.models import KINDS, STATUSES, Passage, SectionPeriod
 from assistant.text import nfc
 from tests.support import KNOWLEDGE
@@ -611,7 +611,7 @@ def _docx_with(tmp_path: Path, name: str, *, body_paragraphs: int = 0, extra_par
 
 
 def test_docx_bombs_are_refused_before_parsing(tmp_path):
-    from assistant.documents import DOCX_MAX_PARAGRAPHS, DOCX_MAX_PARTS, DocumentTooLargeError
+    from assistant.ingest.documents import DOCX_MAX_PARAGRAPHS, DOCX_MAX_PARTS, DocumentTooLargeError
 
     zeros = _docx_with(tmp_path, "zeros.docx", zero_part=8 << 20)
     assert zeros.stat().st_size < 100_000, "a small file that names a large part"

@@ -23,7 +23,7 @@ from assistant.answering.messages import EXAMPLE_QUESTIONS, refusal_out_of_domai
 from assistant.config import Settings
 from assistant.evaluation import out_of_domain as ood
 from assistant.models import Passage
-from assistant.retrieval import ScoredPassage
+from assistant.search.retrieval import ScoredPassage
 from assistant.text import has_diacritics
 from tests.support import REPO
 

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from assistant.documents import iter_documents
+from assistant.ingest.documents import iter_documents
 from assistant.models import Document
 from assistant.text import fold
 from tests.support import KNOWLEDGE

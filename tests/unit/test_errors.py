@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.documents import LoadError, load_document
 from assistant.errors import KiemnhiemError
 from assistant.evaluation import EvalSetError, fmt, load_questions
 from assistant.feedback import FeedbackError
-from assistant.index import IngestError, ModelMismatchError, StoreUnavailableError
+from assistant.ingest.documents import LoadError, load_document
+from assistant.ingest.pipeline import IngestError
+from assistant.search.store import ModelMismatchError, StoreUnavailableError
 
 
 def test_load_error_keeps_both_messages_and_the_place(tmp_path: Path) -> None:

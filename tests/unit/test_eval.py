@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from assistant import evaluation as ev
-from assistant.chunking import chunk_document
+from assistant.ingest.chunking import chunk_document
 from tests.support import REPO
 
 QUESTIONS = REPO / "eval" / "questions.jsonl"
@@ -316,7 +316,7 @@ def test_reader_fields_load_and_are_validated(tmp_path: Path) -> None:
 
 def test_gold_set_reader_fields_are_consistent() -> None:
     """Every lead/key fact is verbatim in a gold note, and the set keeps the sizes the issues ask for."""
-    from assistant.documents import load_document
+    from assistant.ingest.documents import load_document
 
     notes = {}
     for path in sorted((REPO / "knowledge").glob("*.md")):

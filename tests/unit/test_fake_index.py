@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings
-from assistant.retrieval import HybridSearcher
+from assistant.search.retrieval import HybridSearcher
 from tests.support import KNOWLEDGE, FakeEmbedder, make_settings
 
 QUESTION = "Ban bầu cử cấp xã có bao nhiêu thành viên?"
@@ -53,7 +53,7 @@ def test_rrf_sums_reciprocal_ranks_over_every_list(fake_index: Any, fake_setting
 def test_folded_passage_copies_when_switched_on(tmp_path: Path) -> None:
     """``folded_vectors=True`` stores a folded copy per passage and fuses its own dense list with weight 1;
     switching it on for an existing index embeds only the copies, switching it off embeds nothing."""
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -113,7 +113,7 @@ def _two_notes(tmp_path: Path) -> tuple[Path, FakeEmbedder, Settings]:
 
 
 def test_reingest_embeds_only_what_changed(tmp_path: Path) -> None:
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     notes, emb, settings = _two_notes(tmp_path)
     first = KnowledgeIndex(settings, embedder=emb).ingest([notes])
@@ -129,7 +129,8 @@ def test_reingest_embeds_only_what_changed(tmp_path: Path) -> None:
 
 
 def test_an_index_from_another_model_is_refused(fake_index: Any, fake_settings: Settings) -> None:
-    from assistant.index import KnowledgeIndex, ModelMismatchError
+    from assistant.ingest.pipeline import KnowledgeIndex
+    from assistant.search.store import ModelMismatchError
 
     other = FakeEmbedder()
     other.model_id = "another-embedding-model@v0"
@@ -140,7 +141,7 @@ def test_an_index_from_another_model_is_refused(fake_index: Any, fake_settings: 
 def test_a_reingest_with_nothing_changed_does_not_open_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The last ingest's state (documents' hashes, settings, model, generation) answers a no-op re-ingest
     without Chroma; any change, a lost state file or a failed ingest takes the full path."""
-    from assistant.index import IngestError, KnowledgeIndex
+    from assistant.ingest.pipeline import IngestError, KnowledgeIndex
 
     notes, emb, settings = _two_notes(tmp_path)
     first = KnowledgeIndex(settings, embedder=emb).ingest([notes])
@@ -151,7 +152,7 @@ def test_a_reingest_with_nothing_changed_does_not_open_the_store(tmp_path: Path,
         raise AssertionError("the store was opened")
 
     with monkeypatch.context() as m:
-        m.setattr("assistant.index.make_client", no_store)
+        m.setattr("assistant.search.store.make_client", no_store)
         again = KnowledgeIndex(settings, embedder=emb).ingest([notes])
     assert (again.generation, again.passages, again.vectors, again.unchanged, again.documents) == (
         first.generation, first.passages, first.vectors, first.passages, first.documents)
@@ -176,8 +177,8 @@ def test_a_reingest_with_nothing_changed_does_not_open_the_store(tmp_path: Path,
 
 def test_the_no_op_state_is_keyed_by_the_model_manifest(tmp_path: Path) -> None:
     """Another model (another manifest) means another key: its index never passes for ours."""
-    from assistant.documents import iter_documents
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.documents import iter_documents
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     notes, emb, settings = _two_notes(tmp_path)
     model = tmp_path / "model"

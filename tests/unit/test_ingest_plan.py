@@ -1,10 +1,10 @@
-"""Unit tier for ``assistant.ingest_plan.plan``: no model, no Chroma, a counting fake chunker."""
+"""Unit tier for ``assistant.ingest.plan.plan``: no model, no Chroma, a counting fake chunker."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from assistant.ingest_plan import Stored, document_hash, passage_records, plan, stored_from_rows
+from assistant.ingest.plan import Stored, document_hash, passage_records, plan, stored_from_rows
 from assistant.models import Document, Passage
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from assistant.answering.lead import ANSWER, CONTEXT, GROUPS, NONE, first_line, lead_kind
 from assistant.answering.turn import build_turn
+from assistant.answering.verdicts import verdict_word
 
 YES_NO = [
     "Bí thư chi bộ có được kiêm trưởng thôn không?",
@@ -103,3 +104,23 @@ def test_a_date_said_of_something_else_does_not_answer_when(question: str) -> No
     issued = "Nghị quyết 02-NQ/TU được Tỉnh ủy Bến Tre ban hành năm 2016. [1]"
     assert lead_kind(t, merger, False) == CONTEXT
     assert lead_kind(t, issued, False) == ANSWER
+
+
+THAI_SAN = [
+    "Công chức xã kiêm phần việc của công chức khác có được phụ cấp kiêm nhiệm không?",
+    "Tôi là công chức văn phòng xã ở Hà Tĩnh, năm 2024 được chủ tịch Hùng phân công làm thay phần việc của một "
+    "công chức khác nghỉ thai sản 6 tháng; vậy tôi có được hưởng phụ cấp kiêm nhiệm không?",
+    "cong chuc xa kiem phan viec cua cong chuc khac co duoc phu cap kiem nhiem khong",
+]
+
+
+@pytest.mark.parametrize("question", THAI_SAN)
+def test_a_verdict_said_of_another_post_is_not_the_asked_post_s(question: str) -> None:
+    """Principle: "Không." opens a yes/no answer only when the quote says it of the asked post; a rule whose
+    subject is another post (người hoạt động không chuyên trách) is not a công chức's answer."""
+    t = build_turn(question)
+    other = ("Mô hình người hoạt động không chuyên trách kiêm nhiệm chức danh không chuyên trách cấp xã không còn "
+             "cơ sở, không còn phụ cấp kiêm nhiệm.")
+    own = "Công chức cấp xã làm thay phần việc của người nghỉ thai sản thì không còn cơ sở hưởng phụ cấp kiêm nhiệm."
+    assert verdict_word(t, other) is None
+    assert verdict_word(t, own) == "Không."

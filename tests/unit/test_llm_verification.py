@@ -28,7 +28,7 @@ from assistant.answering.messages import LLM_FALLBACK_NOTE
 from assistant.answering.turn import build_turn
 from assistant.config import Settings
 from assistant.models import Passage
-from assistant.retrieval import ScoredPassage, SentenceHit
+from assistant.search.retrieval import ScoredPassage, SentenceHit
 from assistant.text import split_sentences
 
 ART27 = (

@@ -17,8 +17,8 @@ import pytest
 from assistant.answering.guard import SentenceGuard, best_quote, verify_llm_sentence
 from assistant.answering.safety import is_instruction_sentence, unsafe_quote
 from assistant.models import Passage
-from assistant.retrieval import ScoredPassage, SentenceHit
 from assistant.screening import planted_reason, screen_text, skeleton
+from assistant.search.retrieval import ScoredPassage, SentenceHit
 from assistant.text import split_sentences
 from tests.support import KNOWLEDGE, OFFICIAL, PLANTED_VARIANTS, REPO, make_settings, planted_kb
 
@@ -115,7 +115,7 @@ def test_screened_sentences_are_no_support() -> None:
 # ------------------------------------------------------------------------------------------ extractive + ingest
 @pytest.fixture(scope="module")
 def planted_ingest(tmp_path_factory: pytest.TempPathFactory, fake_embedder: Any) -> Any:
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     root = tmp_path_factory.mktemp("planted")
     kb = planted_kb(root)

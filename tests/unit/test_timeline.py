@@ -29,7 +29,7 @@ from assistant.answering.timeline import (
 from assistant.answering.turn import build_turn
 from assistant.answering.validity import issued_by_number, later_named, later_than, valid_on
 from assistant.models import Passage
-from assistant.retrieval import ScoredPassage, SentenceHit
+from assistant.search.retrieval import ScoredPassage, SentenceHit
 from assistant.text import split_sentences
 
 TODAY = date(2026, 11, 30)
@@ -373,3 +373,19 @@ def test_a_codified_article_s_provenance_line_is_never_quoted(question: str) -> 
     assert not any(x.startswith("(Điều 11") or x.startswith("(Điều này") for x in texts), texts
     if "2024" not in question:  # for 2024, a line naming a 2025 law is not quotable at all
         assert any("bãi bỏ" in x for x in texts)
+
+
+@pytest.mark.parametrize("question", [
+    "Công chức xã kiêm phần việc của công chức khác có được phụ cấp kiêm nhiệm không?",
+    "Tôi là công chức văn phòng xã ở Hà Tĩnh, năm 2026 được chủ tịch Hùng giao làm thay phần việc của một "
+    "công chức nghỉ thai sản; vậy công chức xã như tôi có được hưởng phụ cấp kiêm nhiệm không?",
+    "cong chuc xa kiem phan viec cua cong chuc khac co duoc phu cap kiem nhiem khong",
+])
+def test_what_is_gone_for_another_post_is_not_gone_for_the_asked_one(question: str) -> None:
+    """Principle: "cấp xã không còn dùng người hoạt động không chuyên trách" says a post is gone; it is no
+    "Không." for a công chức xã, whose post the sentence does not name."""
+    gone = passage("reform", "Mô hình người hoạt động không chuyên trách kiêm nhiệm ở cấp xã không còn cơ sở vì "
+                   "cấp xã không còn dùng người hoạt động không chuyên trách.", valid_from="2025-07-01")
+    t = turn(question)
+    plan = plan_answer(t, candidates(t, [hit(gone)], {}))
+    assert not plan.gone

@@ -1,4 +1,4 @@
-"""Dense search as the library grows (assistant/vector_store.py): the compact int8 scan with exact re-score
+"""Dense search as the library grows (assistant/search/vector_store.py): the compact int8 scan with exact re-score
 against exact search on synthetic e5-like matrices, the on-disk memory-mapped store, the choice by size,
 and a real Chroma index of knowledge/ (fake embedder) searched both ways, with the mode in ``/health``.
 No timing here: speed targets live in ``kiemnhiem dev bench --only scale``."""
@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from assistant.answering.chain import Assistant
 from assistant.config import Settings
-from assistant.vector_store import (
+from assistant.search.vector_store import (
     ARGSORT_MAX,
     CompactDense,
     ExactDense,
@@ -155,7 +155,7 @@ def test_store_round_trip_sorts_sentences_and_memory_maps(tmp_path: Path) -> Non
 
 @pytest.fixture(scope="module")
 def compact_index(tmp_path_factory: pytest.TempPathFactory, fake_embedder: FakeEmbedder) -> Any:
-    from assistant.index import KnowledgeIndex
+    from assistant.ingest.pipeline import KnowledgeIndex
 
     data = tmp_path_factory.mktemp("compact-kb")
     settings = make_settings(data, data / "no-model", compact_from_vectors=100)  # auto, and past the size
@@ -188,7 +188,7 @@ def test_a_large_index_switches_to_the_compact_store(compact_index: Any, fake_in
 
 
 def test_hybrid_answers_are_the_same_both_ways(compact_index: Any, fake_index: Any, fake_settings: Settings) -> None:
-    from assistant.retrieval import HybridSearcher
+    from assistant.search.retrieval import HybridSearcher
 
     for q in ("Ban bầu cử cấp xã có bao nhiêu thành viên?", "phu cap kiem nhiem la bao nhieu"):
         a = HybridSearcher(compact_index, compact_index.settings).search(q, k=5)

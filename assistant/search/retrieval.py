@@ -23,9 +23,10 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.config import Settings
-from assistant.index import KnowledgeIndex, Snapshot
 from assistant.lexicon import LEXICON
 from assistant.models import MODES, Passage
+from assistant.search.store import IndexStore, Snapshot
+from assistant.search.vector_store import top_indices
 from assistant.text import (
     DiacriticRestorer,
     fold,
@@ -35,7 +36,6 @@ from assistant.text import (
     tokenize,
     tokenize_folded,
 )
-from assistant.vector_store import top_indices
 
 # "Nghị định 33/2023", "KL 137", "Chỉ thị số 45", "34-KL/TW": users name documents by kind + number
 _KIND_WORDS = LEXICON.kind_words  # lexicon.yaml: document_words
@@ -151,7 +151,7 @@ def restore_folded_runs(text: str, restorer: DiacriticRestorer, min_words: int =
 class HybridSearcher:
     """Stateless over a snapshot: safe to share between threads of one worker."""
 
-    def __init__(self, index: KnowledgeIndex, settings: Settings) -> None:
+    def __init__(self, index: IndexStore, settings: Settings) -> None:
         self.index = index
         self.settings = settings
         self._restorer: tuple[int, DiacriticRestorer] | None = None

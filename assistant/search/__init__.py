@@ -1,0 +1,1 @@
+"""Search: the passage store (Chroma generations), BM25, the vector store, hybrid fusion and rerank."""
