@@ -237,7 +237,7 @@ def test_n16_a_reindex_that_hangs_holding_the_gil_is_stopped_and_health_answers(
     settings = make_settings(tmp_path / "data", model_dir, knowledge_paths=[kb], threads=1)
     assert not KnowledgeIndex(settings).ingest([kb]).errors
     pythonpath = os.pathsep.join(p for p in (str(hooks), os.environ.get("PYTHONPATH", "")) if p)
-    srv = Server(server_env(settings, KIEMNHIEM_ADMIN_KEY=ADMIN_KEY, KIEMNHIEM_REINDEX_TIMEOUT="15",
+    srv = Server(server_env(settings, KIEMNHIEM_ADMIN_KEY=ADMIN_KEY, KIEMNHIEM_REINDEX_TIMEOUT="45",
                             KIEMNHIEM_TEST_HANG_MARKER=str(marker), PYTHONPATH=pythonpath),
                  log_path=tmp_path / "server.log").wait()
     watch = HealthWatch(srv.url)
@@ -252,10 +252,11 @@ def test_n16_a_reindex_that_hangs_holding_the_gil_is_stopped_and_health_answers(
             t0 = time.monotonic()
             asking.start()
             try:
-                r = http.post("/admin/reindex", headers=ADMIN, timeout=90)
+                r = http.post("/admin/reindex", headers=ADMIN, timeout=150)
             except httpx.TimeoutException:
                 pytest.fail(f"the hanging reindex did not return in {time.monotonic() - t0:.0f} s")
             assert_error(r, 504, "index_write_timeout")
+            assert time.monotonic() - t0 < 120
             asking.join(60)
             assert [a.status_code for a in answers] == [200, 200, 200]
             assert "Bản sửa chưa lập chỉ mục" not in http.get(f"/sources/{HOI_DAP[:-3]}").json()["text"]
