@@ -341,6 +341,20 @@ def slugify(text: str, max_chars: int = MAX_ID_CHARS) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def read_front_matter(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    """A Markdown note's front matter (dates kept as text) and the file line of each key; ``({}, {})``
+    without one. For metadata read outside an ingest (``assistant.answering.milestones``)."""
+    try:
+        text = _decode_text(path, path.read_bytes())
+    except OSError as exc:
+        raise LoadError(path, f"không đọc được tệp: {exc.strerror or exc}",
+                        en=f"cannot read file: {exc.strerror or exc}") from exc
+    fm = _split_front_matter(path, text)
+    if fm is None:
+        return {}, {}
+    return _parse_yaml_mapping(path, fm[0], fm[1], "front matter")
+
+
 def _split_front_matter(path: Path, text: str) -> tuple[str, int, str, int] | None:
     """``(yaml_text, line of its first line, body, body_line)``, or None without front matter."""
     lines = text.split("\n")
