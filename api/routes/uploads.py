@@ -26,9 +26,9 @@ from api.errors import APIError
 from api.routes.sources import DOC_ID
 from api.writer import in_child, put_upload, remove_upload
 from assistant.config import Settings
+from assistant.ingest.discovery import SUPPORTED_SUFFIXES
 from assistant.ingest.documents import (
     MAX_ID_CHARS,
-    SUPPORTED_SUFFIXES,
     DocumentTooLargeError,
     LoadError,
     iter_documents,
