@@ -34,8 +34,9 @@ run: install
 test: install  # every tier: tests/unit, tests/integration (real model), tests/e2e (servers, browser)
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
+# the langsmith and schemathesis pytest plugins serve no unit test: not loading them saves ~2 s of start-up
 test-fast: install  # unit tier only: no model, no server; well under a minute while editing
-	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
+	$(PY) -m pytest -q tests/unit -p no:langsmith_plugin -p no:schemathesis $(PYTEST_ARGS)
 
 test-all: install  # also the long measurements (kill during a large ingest, RSS over 2,000 requests)
 	$(PY) -m pytest -q $(PYTEST_ARGS)

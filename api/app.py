@@ -20,9 +20,11 @@ from api.errors import install_error_handlers
 from api.limits import LLMGate
 from api.middleware import BodyLimitMiddleware, RequestGuardMiddleware, SecurityHeadersMiddleware
 from api.routes import admin, ask, feedback, health, openai_compat, share, sources, uploads, web
+from api.writer import in_child, reindex
 from assistant.answering.chain import Assistant
 from assistant.config import Settings, configure_threads, data_dir_problem
 from assistant.feedback import FeedbackStore, RateLimiter
+from assistant.ingest.uploads import pending
 from assistant.shares import ShareStore
 
 log = logging.getLogger("kiemnhiem.api")
@@ -43,6 +45,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         def warm() -> None:
+            if pending(settings.uploads_path):  # an upload change was interrupted (kill -9): folders and index agree
+                log.warning("interrupted upload changes %s: putting their folders back and reindexing",
+                            pending(settings.uploads_path))
+                try:
+                    in_child(reindex, settings, 300.0, timeout=settings.reindex_timeout)
+                except Exception as exc:  # noqa: BLE001 - serve what is indexed; the next writer recovers
+                    log.error("recovering interrupted uploads failed: %s", exc)
             _ = assistant.index.embedder  # load the model now, not on the first question
             try:
                 assistant.index.snapshot()
@@ -69,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.shares = ShareStore(settings.shares_db, settings.data_dir / "share.key",
                                   ttl_days=settings.share_ttl_days, max_count=settings.share_max_count)
     app.state.share_limiter = RateLimiter(settings.share_per_minute)
-    app.state.llm_gate = LLMGate(settings.llm_max_concurrent, settings.llm_max_queue)
+    app.state.llm_gate = LLMGate(settings.llm_max_concurrent, settings.llm_max_queue,
+                                 settings.llm_max_per_client)
     install_error_handlers(app)
     for router in (ask.router, sources.router, health.router, feedback.router, openai_compat.router, admin.router,
                    uploads.router, share.router, web.router):
@@ -83,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "Authorization", "X-Admin-Key"])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes,
-                       admin_key=settings.admin_key)
+                       admin_key=settings.admin_key, body_timeout=settings.body_timeout)
     app.add_middleware(RequestGuardMiddleware, allowed_hosts=settings.allowed_hosts,
                        max_header_count=settings.max_header_count)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: even a 413 or a 500 carries the headers

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.writer import WriterDiedError, WriteTimeoutError
 from assistant.answering.dates import AS_OF_ERROR
 from assistant.errors import KiemnhiemError
 from assistant.search.store import IndexStoreError, ModelMismatchError, StoreUnavailableError
@@ -109,6 +110,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _storage_full(_: Request, exc: StorageFullError) -> JSONResponse:
         log.warning("storage full: %s", exc)
         return JSONResponse({"error": exc.to_json()}, status_code=507)
+
+    @app.exception_handler(WriteTimeoutError)
+    async def _write_timeout(_: Request, exc: WriteTimeoutError) -> JSONResponse:
+        return JSONResponse({"error": exc.to_json()}, status_code=504)
+
+    @app.exception_handler(WriterDiedError)
+    async def _writer_died(_: Request, exc: WriterDiedError) -> JSONResponse:
+        log.error("index writer died: %s", exc)
+        return JSONResponse({"error": exc.to_json()}, status_code=500)
 
     @app.exception_handler(StoreUnavailableError)
     async def _store_down(_: Request, exc: StoreUnavailableError) -> JSONResponse:

@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from starlette.requests import Request
+
 from api.limits import run_answer
 from assistant.answering.answer import answer_pieces
 from assistant.answering.chain import AnswerResult
@@ -24,7 +26,7 @@ class LiveAnswer:
         self.sent = ""  # the text already passed on
 
     @classmethod
-    async def start(cls, state: Any, answerer: str, fn: Callable[..., AnswerResult], *args: Any) -> LiveAnswer:
+    async def start(cls, request: Request, answerer: str, fn: Callable[..., AnswerResult], *args: Any) -> LiveAnswer:
         """Run ``fn(*args, on_text)``; return once text or the result is there (raising what ``fn`` raised)."""
         loop = asyncio.get_running_loop()
         live = cls()
@@ -36,8 +38,8 @@ class LiveAnswer:
         def on_text(piece: str) -> None:  # called from the worker thread; runs on the loop before the result
             loop.call_soon_threadsafe(push, piece)
 
-        task = live.task = asyncio.ensure_future(run_answer(state, answerer, fn, *args, on_text))
-        # a client that leaves mid-answer: the answer still finishes in its thread; its outcome is read here
+        task = live.task = asyncio.ensure_future(run_answer(request, answerer, fn, *args, on_text))
+        # a client that leaves mid-answer: ``run_answer`` cancels the model call; the outcome is read here
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
         await live._wait()
         if not live.buffer and task.exception() is not None:

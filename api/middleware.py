@@ -1,7 +1,9 @@
-"""ASGI middleware: request body cap, header limits, allowed hosts and security headers on every response."""
+"""ASGI middleware: request body cap and deadline, header limits, allowed hosts and security headers on every
+response."""
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import json
 import logging
@@ -30,13 +32,20 @@ SECURITY_HEADERS = [
 
 
 class BodyLimitMiddleware:
-    """Reject bodies over ``max_bytes`` with 413, whether or not Content-Length is honest."""
+    """Reject bodies over ``max_bytes`` with 413, whether or not Content-Length is honest, and bodies still
+    incomplete ``body_timeout`` seconds after their request head with 408 (connection closed).
 
-    def __init__(self, app: Any, max_bytes: int, upload_bytes: int | None = None, admin_key: str | None = None) -> None:
+    The deadline is for the whole body, not between reads: a client trickling one byte a second would pass any
+    idle timeout and hold a connection and a worker task for as long as it liked (uvicorn has no body timeout).
+    """
+
+    def __init__(self, app: Any, max_bytes: int, upload_bytes: int | None = None, admin_key: str | None = None,
+                 body_timeout: float = 60.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.upload_bytes = upload_bytes or max_bytes  # document uploads (/admin/uploads) may be larger
         self.admin_key = admin_key
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -68,14 +77,24 @@ class BodyLimitMiddleware:
                     return
         received = 0
         started = False
+        body_done = False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.body_timeout
 
         async def limited_receive() -> Any:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:  # later calls wait for the client to disconnect (streamed answers): no deadline
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.0))
+            except TimeoutError:
+                log.info("request body not complete after %.0f s from %s: 408", self.body_timeout, _client(scope))
+                raise _BodyTimeout(self.body_timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise _TooLarge(limit)
+                body_done = not message.get("more_body", False)
             return message
 
         async def tracking_send(message: Any) -> None:
@@ -89,6 +108,9 @@ class BodyLimitMiddleware:
         except _TooLarge:
             if not started:
                 await _send_413(send, limit)
+        except _BodyTimeout as exc:
+            if not started:
+                await send_error(send, 408, exc.code, exc.message, exc.message_en, close=True)
 
 
 class _TooLarge(APIError):
@@ -99,16 +121,28 @@ class _TooLarge(APIError):
                          f"Request body exceeds {limit} bytes.")
 
 
+class _BodyTimeout(APIError):
+    """408 for a body that did not arrive in time; the connection is closed (its rest is never read)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, "body_timeout", f"Nội dung yêu cầu không được gửi hết trong {seconds:g} giây.",
+                         f"The request body was not received within {seconds:g} seconds.",
+                         headers={"Connection": "close"})
+
+
 async def _send_413(send: Any, limit: int) -> None:
     await send_error(send, 413, "payload_too_large", f"Nội dung gửi lên vượt quá {limit} byte.",
                      f"Request body exceeds {limit} bytes.")
 
 
-async def send_error(send: Any, status: int, code: str, message: str, message_en: str) -> None:
-    """A complete JSON error response in the one error shape, straight from ASGI middleware."""
+async def send_error(send: Any, status: int, code: str, message: str, message_en: str, close: bool = False) -> None:
+    """A complete JSON error response in the one error shape, straight from ASGI middleware; ``close`` ends the
+    connection after it (the rest of the request is never read)."""
     body = json.dumps(error_body(code, message, message_en), ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

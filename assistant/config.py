@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     llm_max_concurrent: int = Field(default=4, ge=1, le=256, description="LLM answers running at once per worker")
     llm_max_queue: int = Field(default=8, ge=0, le=10000,
                                description="LLM answers waiting for a slot per worker; beyond it 503 llm_busy")
+    llm_max_per_client: int = Field(
+        default=2, ge=1, le=10000,
+        description="LLM answers one client address may have running or waiting per worker; beyond it 429 "
+                    "llm_client_busy. Behind a reverse proxy every client has the proxy's address: raise it there")
 
     # --- API ---------------------------------------------------------------------------------
     admin_key: str | None = Field(default=None, description="Enables admin endpoints when set")
@@ -113,6 +117,9 @@ class Settings(BaseSettings):
     max_header_count: int = Field(default=100, ge=8, description="Request headers; beyond it 431")
     header_timeout: float = Field(default=10.0, gt=0,
                                   description="Seconds a connection may take to send a complete request head")
+    body_timeout: float = Field(default=60.0, gt=0,
+                                description="Seconds a client may take to send a whole request body, from the end of "
+                                            "its request head; beyond it 408 body_timeout and the connection is closed")
     allowed_hosts: list[str] = Field(default=["*"], description="Accepted Host headers (`*.example.vn` works); "
                                      "other hosts get 400 invalid_host")
     feedback_max_answer_chars: int = Field(default=8000, ge=1, description="Longest answer text stored as feedback")
@@ -127,6 +134,10 @@ class Settings(BaseSettings):
     share_per_minute: int = Field(default=20, ge=1, description="Shares per client address per minute")
 
     # --- ingestion limits --------------------------------------------------------------------
+    reindex_timeout: float = Field(
+        default=1800.0, gt=0,
+        description="Seconds an index write from the API (/admin/reindex, an upload, a delete) may take in its child "
+                    "process before it is killed and answered 504 index_write_timeout (the index stays as it was)")
     max_source_bytes: int = Field(default=5_000_000, ge=1, description="Largest source text (bytes of UTF-8) "
                                   "ingested; a bigger file is refused with an error naming it")
     follow_symlinks: bool = Field(default=False, description="Follow symbolic links inside knowledge folders")

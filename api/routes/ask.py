@@ -17,6 +17,7 @@ from api.live import LiveAnswer
 from api.schemas import AskRequest, AskResponse
 from assistant.answering.answer import answer_pieces
 from assistant.answering.chain import AnswerResult, Assistant
+from assistant.answering.llm import Abort
 from assistant.config import Settings
 from assistant.search.store import StoreUnavailableError
 
@@ -43,16 +44,17 @@ def validate_ask(req: AskRequest, settings: Settings) -> None:
                        f"History exceeds {settings.max_history_chars} characters.")
 
 
-def run_ask(assistant: Assistant, req: AskRequest, on_text: Callable[[str], None] | None = None) -> AnswerResult:
+def run_ask(assistant: Assistant, req: AskRequest, on_text: Callable[[str], None] | None = None,
+            abort: Abort | None = None) -> AnswerResult:
     return assistant.ask(req.question, history=[t.model_dump() for t in req.history], top_k=req.top_k,
                          filters=req.filters.as_dict() if req.filters else None, answerer=req.answerer,
-                         as_of=req.as_of, on_text=on_text)
+                         as_of=req.as_of, on_text=on_text, abort=abort)
 
 
 @router.post("/ask", response_model=AskResponse, responses=_ERRORS, summary="Hỏi một câu / ask a question")
 async def ask(req: AskRequest, assistant: AssistantDep, settings: SettingsDep, request: Request) -> dict[str, Any]:
     validate_ask(req, settings)
-    result = await run_answer(request.app.state, resolve_answerer(req.answerer, settings), run_ask, assistant, req)
+    result = await run_answer(request, resolve_answerer(req.answerer, settings), run_ask, assistant, req)
     return signed(request, req, result.to_json())
 
 
@@ -72,7 +74,7 @@ async def ask_stream(req: AskRequest, assistant: AssistantDep, settings: Setting
     sentence at a time; ``reset`` {} (rare) says the text sent so far was taken back and the whole answer follows."""
     validate_ask(req, settings)
     # the first text or the answer first: a failure before any byte is sent is a plain HTTP error
-    live = await LiveAnswer.start(request.app.state, resolve_answerer(req.answerer, settings), run_ask, assistant, req)
+    live = await LiveAnswer.start(request, resolve_answerer(req.answerer, settings), run_ask, assistant, req)
 
     def event(name: str, data: dict[str, Any]) -> dict[str, str]:
         return {"event": name, "data": json.dumps(data, ensure_ascii=False)}

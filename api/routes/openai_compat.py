@@ -80,7 +80,7 @@ async def chat_completions(req: ChatCompletionRequest, assistant: AssistantDep, 
     cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if not req.stream:
-        result: AnswerResult = await run_answer(request.app.state, settings.answerer, run_ask, assistant, ask)
+        result: AnswerResult = await run_answer(request, settings.answerer, run_ask, assistant, ask)
         # chat clients render this as Markdown/HTML: markup quoted from a source must show as text, never run
         content = for_chat(result.answer + footnotes(result))
         return {
@@ -92,7 +92,7 @@ async def chat_completions(req: ChatCompletionRequest, assistant: AssistantDep, 
         }
     # streamed: the LLM answer's verified sentences go out as they are written (escaping is per character,
     # so escaped pieces join into the escaped whole)
-    live = await LiveAnswer.start(request.app.state, settings.answerer, run_ask, assistant, ask)
+    live = await LiveAnswer.start(request, settings.answerer, run_ask, assistant, ask)
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
         body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_NAME,

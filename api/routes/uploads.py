@@ -2,15 +2,15 @@
 
 Each upload lives in its own folder ``<uploads>/<doc id>/`` (the file plus a ``.yaml`` sidecar with the
 form's metadata), which ``kiemnhiem ingest`` and ``/admin/reindex`` read next to ``knowledge/``. A file is
-validated with the same loaders (and ``file:line`` errors) as ingest before anything is stored; the
-index then changes in one ingest, and if that fails the uploads folder is put back as it was.
+validated with the same loaders (and ``file:line`` errors) as ingest in a hidden staging folder before
+anything is stored; the folder and the index then change together, under the ingest lock, crash-safe and
+in a child process with a deadline (``assistant.ingest.uploads``, ``api.writer``).
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,17 +24,20 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import AdminDep, AssistantDep, SettingsDep, audit_admin
 from api.errors import APIError
 from api.routes.sources import DOC_ID
+from api.writer import in_child, put_upload, remove_upload
 from assistant.config import Settings
+from assistant.ingest.discovery import SUPPORTED_SUFFIXES
 from assistant.ingest.documents import (
     MAX_ID_CHARS,
-    SUPPORTED_SUFFIXES,
     DocumentTooLargeError,
     LoadError,
     iter_documents,
     screen_document,
     slugify,
 )
-from assistant.ingest.pipeline import IngestBusyError, KnowledgeIndex
+from assistant.ingest.pipeline import IngestBusyError
+from assistant.ingest.uploads import NoPassagesError, UploadNotFoundError, staging_dir
+from assistant.search.store import IndexStoreError
 from assistant.storage import disk_full_error, is_disk_full
 
 router = APIRouter(prefix="/admin/uploads", tags=["admin"])
@@ -118,44 +121,27 @@ def _validate(staging: Path, filename: str, settings: Settings) -> Any:
     return docs[0]
 
 
-def _reingest(index: KnowledgeIndex, settings: Settings) -> dict[str, Any]:
+def _indexed(index: Any, doc_id: str) -> bool:
     try:
-        report = index.ingest(settings.ingest_paths(), lock_timeout=5.0).to_json()
+        return doc_id in index.snapshot().documents
+    except IndexStoreError:  # no index yet
+        return False
+
+
+UPLOAD_LOCK_TIMEOUT = 5.0  # seconds an upload or a delete waits for another ingest before 409 ingest_busy
+
+
+def _write(settings: Settings, fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """An index write in the child process; the library's errors as this API's statuses."""
+    try:
+        return in_child(fn, settings, *args, UPLOAD_LOCK_TIMEOUT, timeout=settings.reindex_timeout)
     except IngestBusyError as exc:
         raise APIError(409, "ingest_busy", "Đang có một tiến trình nạp dữ liệu khác, vui lòng thử lại sau.",
                        "Another ingest is running; try again later.") from exc
-    index.snapshot(refresh=True)  # listed immediately, not after the pointer check's delay
-    return report
-
-
-def _store_and_ingest(index: KnowledgeIndex, settings: Settings, staging: Path, doc_id: str) -> dict[str, Any]:
-    """Swap the upload's folder in, ingest everything, and restore the old folder if ingest fails."""
-    root = settings.uploads_path
-    root.mkdir(parents=True, exist_ok=True)
-    target = root / doc_id
-    backup = root / f".old-{doc_id}"
-    if backup.exists():
-        shutil.rmtree(backup)
-    if target.exists():
-        target.rename(backup)
-    shutil.move(str(staging), str(target))
-    ingested = False
-    try:
-        report = _reingest(index, settings)
-        ingested = True
-        if doc_id not in index.snapshot().documents:  # loaded, but not one passage to index: not "added"
-            raise APIError(422, "no_passages", "Tài liệu không có đoạn văn nào lập chỉ mục được (chỉ có tiêu đề hoặc "
-                           "quá ngắn?); chưa thêm gì.", "The document yields no passage to index (only a title, or "
-                           "too short?); nothing was added.", details=report["errors"])
-    except Exception:
-        shutil.rmtree(target, ignore_errors=True)
-        if backup.exists():
-            backup.rename(target)
-        if ingested:
-            _reingest(index, settings)  # the index follows the folder back
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
-    return report
+    except NoPassagesError as exc:
+        raise APIError.of(422, exc) from exc
+    except UploadNotFoundError as exc:
+        raise APIError.of(404, exc) from exc
 
 
 @router.get("", summary="Tài liệu đã tải lên (cần khóa quản trị) / uploaded documents (admin)")
@@ -199,8 +185,7 @@ async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep, re
     stem = slugify(meta.get("id") or Path(name).stem) or "tai-lieu"
 
     def work() -> dict[str, Any]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=settings.data_dir))
+        staging = staging_dir(settings.uploads_path)  # hidden: no ingest reads it
         try:
             (staging / f"{stem}{suffix}").write_bytes(data)
             if meta:
@@ -216,7 +201,8 @@ async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep, re
                 raise APIError(409, "already_uploaded", f"Đã có tài liệu tải lên mã '{doc.id}'; chọn 'Thay thế' để "
                                "thay bản cũ.", f"An upload with id '{doc.id}' exists; set replace to overwrite it.")
             warnings = screen_document(doc, name)  # suspected planted instructions, by file name and line
-            report = _store_and_ingest(assistant.index, settings, staging, doc.id)
+            report = _write(settings, put_upload, staging, doc.id)
+            assistant.index.snapshot(refresh=True)  # listed immediately, not after the pointer check's delay
             return {"id": doc.id, "title": doc.title, "report": report, "warnings": warnings}
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -228,20 +214,11 @@ async def upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep, re
 async def delete_upload(_: AdminDep, assistant: AssistantDep, settings: SettingsDep, request: Request,
                         doc_id: Annotated[str, PathParam(pattern=DOC_ID, max_length=MAX_ID_CHARS)]) -> dict[str, Any]:
     def work() -> dict[str, Any]:
-        target = settings.uploads_path / doc_id
-        if not target.is_dir():
+        if not (settings.uploads_path / doc_id).is_dir() and not _indexed(assistant.index, doc_id):
             raise APIError(404, "upload_not_found", f"Không có tài liệu tải lên mã '{doc_id}'.",
                            f"No uploaded document '{doc_id}'.")
-        trash = settings.uploads_path / f".deleted-{doc_id}"
-        if trash.exists():
-            shutil.rmtree(trash)
-        target.rename(trash)
-        try:
-            report = _reingest(assistant.index, settings)
-        except Exception:
-            trash.rename(target)
-            raise
-        shutil.rmtree(trash, ignore_errors=True)
+        report = _write(settings, remove_upload, doc_id)
+        assistant.index.snapshot(refresh=True)
         return {"id": doc_id, "deleted": True, "report": report}
 
     return await _audited(request, settings, work, action="delete", id=doc_id)

@@ -10,13 +10,14 @@ import {
   showAsOfPicker, showVersion, stopAnswer, updateComposer,
 } from "./js/ask.js";
 import { asOfUrl } from "./js/asof.js";
-import { clearAllHistory, renderHistoryList, setHistoryActions, toggleHistory } from "./js/history.js";
+import { clearAllHistory, renderHistoryList, setHistoryActions, showToast, toggleHistory } from "./js/history.js";
 import { onCopy, onFeedback, onShare, printOne, updateEmptyState, watchScroll } from "./js/messages.js";
 import { closeTop, currentEntry, onNavigate, pushPanel, pushSources, replaceChat } from "./js/nav.js";
 import { closePanel, openCitation, setOpenDocument, trapPanelFocus } from "./js/panel.js";
 import { openSharedAnswer, sharedId } from "./js/share.js";
 import { onTabKeydown, openDocument, selectTab } from "./js/sources.js";
 import { cacheElements, checkHealth, els, showBanner, state } from "./js/state.js";
+import { setAsideDamaged } from "./js/store.js";
 import { initUploads } from "./js/uploads.js";
 import { $, NETWORK_ERROR_MSG, isPhone } from "./js/util.js";
 
@@ -194,10 +195,20 @@ function openSharedQuestion() {
   return true;
 }
 
+/** Damaged conversations in this browser's store are set aside before anything draws them, and the reader told. */
+function setAsideDamagedConversations() {
+  const n = setAsideDamaged();
+  if (n) {
+    showToast(`${n} cuộc trò chuyện đã lưu trong trình duyệt bị hỏng nên không mở được; đã cất riêng để trang `
+      + "hoạt động bình thường. Các cuộc trò chuyện khác vẫn còn.");
+  }
+}
+
 function init() {
   cacheElements();
   bind();
   watchScroll();
+  setAsideDamagedConversations();
   setAsOf(new URLSearchParams(window.location.search).get("as_of") || "", { keep: false });
   const shareId = sharedId();
   const legacy = new URLSearchParams(window.location.search).has("q");

@@ -23,7 +23,7 @@ from assistant.answering.entities import detect_entities
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.intent import detect_intent, small_talk
 from assistant.answering.lead import lead_kind
-from assistant.answering.llm import LLMAnswerer
+from assistant.answering.llm import Abort, LLMAnswerer
 from assistant.answering.messages import (
     INJECTION_REFUSAL,
     REFUSAL,
@@ -51,6 +51,7 @@ from assistant.answering.timeline import (
 from assistant.answering.trace import Filters, Trace
 from assistant.answering.turn import Turn, build_turn
 from assistant.answering.validity import later_than
+from assistant.answering.validity_lines import validity_line
 from assistant.config import Settings
 from assistant.contract import AskResponse
 from assistant.ingest.pipeline import KnowledgeIndex
@@ -211,6 +212,8 @@ class Assistant:
         if verdict is not None and not verdict.in_domain:
             return replace(trace, decision="out-of-domain", suggestions=tuple(verdict.suggestions))
         if not self.answerable(hits, STEERED_MARGIN if turn.steered else 0.0, trace.query):
+            if turn.intent == "validity" and validity_line(turn, hits, self.index.snapshot().documents):
+                return trace  # a named document's status is read from its metadata, not from passage scores
             return replace(trace, decision="below-threshold")
         return trace
 
@@ -246,12 +249,13 @@ class Assistant:
         docs = self.index.snapshot().documents
         hits, later = split_hits(turn, trace.pool or trace.hits, docs, trace.top_k or self.settings.top_k)
         named = named_later(turn, later, docs)  # asked about a text that did not exist yet: say so
-        on_text = (config or {}).get("configurable", {}).get("on_text")
+        configurable = (config or {}).get("configurable", {})
+        on_text = configurable.get("on_text")
         if not hits or named is not None:
             ans = Answer(REFUSAL, [], refused=True, answered_by="refusal")
         elif (trace.answerer or self.settings.answerer) == "llm":
             ans = self.llm.answer(turn, hits, docs, self._releaser(trace, on_text) if on_text else None,
-                                  query=trace.search_query)
+                                  query=trace.search_query, abort=configurable.get("abort"))
         else:
             ans = self.extractive.answer(turn, hits, docs)
         ans = place_in_time(turn, ans, later, docs, named)
@@ -334,14 +338,17 @@ class Assistant:
     # --- public API ---------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[dict[str, str]] | None = None, top_k: int | None = None,
             filters: Filters | None = None, answerer: str | None = None,
-            as_of: date | None = None, on_text: Callable[[str], None] | None = None) -> AnswerResult:
+            as_of: date | None = None, on_text: Callable[[str], None] | None = None,
+            abort: Abort | None = None) -> AnswerResult:
         """Answer one question; ``as_of`` is the date the answer must speak for (default: today).
 
         ``on_text`` receives the LLM answer's verified text as it is generated (pieces that join into a prefix
         of the result's answer, usually the whole of it before its status notes); the extractive answer,
-        written at once, sends nothing through it.
+        written at once, sends nothing through it. Setting ``abort`` (the asker has gone) cancels the model
+        call, and ``ask`` raises :class:`~assistant.answering.llm.AnswerAborted`.
         """
-        config: RunnableConfig | None = {"configurable": {"on_text": on_text}} if on_text else None
+        configurable = {k: v for k, v in (("on_text", on_text), ("abort", abort)) if v is not None}
+        config: RunnableConfig | None = {"configurable": configurable} if configurable else None
         result: AnswerResult = self.chain.invoke({"question": question, "history": list(history or []), "top_k": top_k,
                                                   "filters": filters, "answerer": answerer, "as_of": as_of}, config)
         return result

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answering.mentions import LOCAL_LEVELS, mentions_level
+from assistant.answering.mentions import LOCAL_LEVELS, bodies_named, mentions_level
 from assistant.answering.sentences import LIST_ITEM_RE, Candidate
 from assistant.answering.turn import Turn
 
@@ -52,9 +52,30 @@ def answers_amount_text(turn: Turn, folded: str) -> bool:
         return False
     if asks_rate(turn.folded) and not has_rate(folded):
         return False
+    if not figure_for_asked_body(turn, folded):
+        return False
     unit = asked_unit(turn.folded)
     return unit is None or counts_unit(folded, unit) or (
         re.search(rf"\b{QUANTITY_WORDS} ({unit})\b", folded) is not None)
+
+
+_ITEM_SPLIT_RE = re.compile(r"(?:^|\s)-\s")  # list items; an item's own clauses keep its subject
+
+
+def figure_for_asked_body(turn: Turn, folded: str) -> bool:
+    """In a list of figures ("- Ban bầu cử …: 11 đến 13 người - Tổ bầu cử: 11 đến 21 người"), a figure answers
+    a question about an election body only when an item naming that body carries it: the list naming the
+    body somewhere else ("gồm cả Ủy ban bầu cử") gives no figure of it; an item naming no body speaks of the
+    passage's own. A text that is not a list passes."""
+    asked = bodies_named(turn.folded)
+    items = [x for x in _ITEM_SPLIT_RE.split(folded) if x.strip()]
+    if not asked or len(items) < 2:
+        return True
+    unit = asked_unit(turn.folded)
+    with_figures = [bodies_named(x) for x in items if (counts_unit(x, unit) if unit else has_quantity(x))]
+    # an item naming no body speaks of the passage's own ("- Số lượng: 23 đến 37 người" under its heading)
+    return any(not said or any(b == ab and (not q or not aq or q == aq) for b, q in said for ab, aq in asked)
+               for said in with_figures)
 
 
 def total_for_level(turn: Turn, folded: str) -> bool:

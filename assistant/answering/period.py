@@ -16,13 +16,11 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from assistant.answering.dates import YEAR_MAX, YEAR_MIN, parse_date, vn_date
+from assistant.answering.milestones import MILESTONES
 from assistant.text import fold
 
-# The 2025 reform (two-level local government, Luật 83/2025/QH15): the day the district level ended.
-REFORM_2025 = date(2025, 7, 1)
-
-# Election days named in knowledge/ (luat-bau-cu-85-2015-qh13.md); other election years are whole years.
-ELECTION_DAYS = {2016: date(2016, 5, 22), 2021: date(2021, 5, 23), 2026: date(2026, 3, 15)}
+# The 2025 reform day and the election days come from the knowledge notes' front matter (milestones.py);
+# an election year no note dates is a whole year.
 
 Source = Literal["question", "as_of"]
 
@@ -147,7 +145,7 @@ _REFORM_WORDS = (r"(?:cai[ \t]+cach|sap[ \t]+nhap|sap[ \t]+xep|sua[ \t]+doi|bo[ 
                  r"|chinh[ \t]+quyen[ \t]+(?:dia[ \t]+phuong[ \t]+)?hai[ \t]+cap|chinh[ \t]+quyen[ \t]+2[ \t]+cap)")
 
 _RE_BEFORE_AFTER_REFORM = re.compile(rf"\btruoc[ \t]+va[ \t]+sau[ \t]+(?:khi[ \t]+)?{_REFORM_WORDS}"
-                                     r"(?:[ \t]+(?:nam[ \t]+)?2025)?")
+                                     rf"(?:[ \t]+(?:nam[ \t]+)?{MILESTONES.reform_day.year})?")
 
 _RE_REFORM = re.compile(rf"\b(?P<rel>{_BEFORE}|{_AFTER})[ \t]+(?:cuoc[ \t]+|dot[ \t]+|viec[ \t]+)?{_REFORM_WORDS}"
                         r"(?:[ \t]+(?:nam[ \t]+)?(?P<y>\d{4}))?")
@@ -186,7 +184,7 @@ _RE_THIS_YEAR = re.compile(r"\bnam[ \t]+nay\b")
 
 
 def _is_election_year(y: int) -> bool:
-    return y in ELECTION_DAYS or (y >= 2011 and (y - 2011) % 5 == 0 and y < 2026) or (y > 2026 and (y - 2026) % 5 == 0)
+    return y in MILESTONES.election_days or (y >= 2011 and (y - 2011) % 5 == 0 and y < 2026) or (y > 2026 and (y - 2026) % 5 == 0)
 
 
 def _year_span(y: int) -> tuple[date, date]:
@@ -212,7 +210,7 @@ def _relative(rel: str | None, start: date, end: date, what: str) -> tuple[date 
 
 
 def _election_period(y: int) -> Period:
-    day = ELECTION_DAYS.get(y)
+    day = MILESTONES.election_days.get(y)
     if day is not None:
         return Period(day, day, f"cuộc bầu cử năm {y}", "question", (y,))
     s, e = _year_span(y)
@@ -222,6 +220,7 @@ def _election_period(y: int) -> Period:
 def detect_periods(text: str, today: date) -> list[Period]:
     """Every period ``text`` names, in order of appearance (see :func:`detect_period`)."""
     folded = fold(text)
+    reform, election_days = MILESTONES.reform_day, MILESTONES.election_days
     found: list[tuple[int, Period]] = []
     taken: list[tuple[int, int]] = []
 
@@ -234,24 +233,24 @@ def detect_periods(text: str, today: date) -> list[Period]:
             found.append((m.start(), period))
 
     for m in _RE_BEFORE_AFTER_REFORM.finditer(folded):
-        add(m, Period(None, REFORM_2025 - timedelta(days=1), f"trước ngày {vn_date(REFORM_2025)}"))
-        found.append((m.start() + 1, Period(REFORM_2025, None, f"từ ngày {vn_date(REFORM_2025)}")))
+        add(m, Period(None, reform - timedelta(days=1), f"trước ngày {vn_date(reform)}"))
+        found.append((m.start() + 1, Period(reform, None, f"từ ngày {vn_date(reform)}")))
     for m in _RE_REFORM.finditer(folded):
         y = m.group("y")
-        if y and int(y) != 2025:
+        if y and int(y) != reform.year:
             continue
         if m.group("rel").startswith("truoc"):
-            add(m, Period(None, REFORM_2025 - timedelta(days=1), f"trước ngày {vn_date(REFORM_2025)}"))
+            add(m, Period(None, reform - timedelta(days=1), f"trước ngày {vn_date(reform)}"))
         else:
-            add(m, Period(REFORM_2025, None, f"từ ngày {vn_date(REFORM_2025)}"))
+            add(m, Period(reform, None, f"từ ngày {vn_date(reform)}"))
     for m in _RE_DISTRICT.finditer(folded):
-        add(m, Period(None, REFORM_2025 - timedelta(days=1), f"khi còn cấp huyện (trước ngày {vn_date(REFORM_2025)})"))
+        add(m, Period(None, reform - timedelta(days=1), f"khi còn cấp huyện (trước ngày {vn_date(reform)})"))
     for m in _RE_TERM.finditer(folded):
         a, b = int(m.group("a")), int(m.group("b"))
         if not (YEAR_MIN <= a < b <= YEAR_MAX):
             continue
-        start = ELECTION_DAYS.get(a, date(a, 1, 1))
-        end = ELECTION_DAYS[b] - timedelta(days=1) if b in ELECTION_DAYS else date(b, 12, 31)
+        start = election_days.get(a, date(a, 1, 1))
+        end = election_days[b] - timedelta(days=1) if b in election_days else date(b, 12, 31)
         elections = (a,) if _is_election_year(a) else ()
         add(m, Period(start, end, f"nhiệm kỳ {a}–{b}", "question", elections))
     for m in _RE_DATE.finditer(folded):

@@ -70,6 +70,10 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
     if turn.intent in ("amount", "when", "authority"):
         # a figure, a deadline or an authority belongs to one body and one level: another's is no answer
         usable = [c for c in usable if not other_body_only(turn, c) and not other_level_only(turn, c)] or usable
+    elif turn.intent == "yesno":
+        # whether a post may hold another is asked of one level: a rule said only of another level (a
+        # provincial standing member's two posts, for a commune's deputy secretary) does not answer it
+        usable = [c for c in usable if not other_level_only(turn, c)] or usable
         # a whole list of figures is not the asked figure: its items are candidates of their own
         items = {c.passage.id for c in usable if not c.extended}
         usable = [c for c in usable if not (c.extended and ":" in c.text and c.passage.id in items)] or usable

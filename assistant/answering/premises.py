@@ -24,6 +24,7 @@ from assistant.answering.asks import (
 from assistant.answering.dates import parse_date
 from assistant.answering.figures import NUMBER_RE, has_quantity
 from assistant.answering.messages import REFUSAL, partial_note, premise_corrected, refusal_for_missing
+from assistant.answering.milestones import MILESTONES
 from assistant.answering.period import period_years
 from assistant.answering.turn import Turn
 from assistant.answering.validity import RULE_KINDS, passage_period
@@ -58,9 +59,6 @@ def premise_gaps(turn: Turn, evidence: str, corpus_numbers: Sequence[str]) -> li
         if nums and not any(re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", ev) for n in nums):
             gaps.append(amount)
     return gaps
-
-
-_ELECTION_YEARS = {2016, 2021, 2026}
 
 
 _YEAR_RANGE = re.compile(r"\b(?:19|20)\d\d\s*[-–—]\s*((?:19|20)\d\d)\b")
@@ -102,7 +100,7 @@ def year_gaps(turn: Turn, ans: Answer) -> list[str]:
         if y > turn.as_of.year:
             gaps.append(f"năm {y}")
             continue
-        if y in _ELECTION_YEARS or y == 2025:
+        if y in MILESTONES.election_days or y == MILESTONES.reform_day.year:
             continue
         if not any(_rule_covers_year(c.hit.passage, y) for c in ans.citations):
             gaps.append(f"năm {y}")

@@ -72,7 +72,7 @@ def validity_line(turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, 
     nums = turn.entities.document_numbers
     own = fold(turn.focus or turn.cleaned).strip()
     # the document must be what is asked about ("NĐ 92/2009 còn hiệu lực?"), not a time mark ("Sau KL 137, …")
-    if not nums or not (re.search(r"\b(hieu luc|thay the|bai bo|sua doi)\b", own) or re.match(
+    if not nums or not (re.search(r"\b(hieu luc|thay the|bai bo|sua doi|(con|het|khong con) ap dung)\b", own) or re.match(
             r"^(nghi dinh|nd|luat|thong tu|tt|quy dinh|qd|ket luan|kl|nghi quyet|nq|chi thi|ct|\d)", own)):
         return None
 

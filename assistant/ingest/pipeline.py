@@ -14,7 +14,8 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,7 @@ from assistant.ingest.plan import (
     stored_from_rows,
     text_hash,
 )
+from assistant.ingest.uploads import recover as recover_uploads
 from assistant.models import Document, Passage
 from assistant.search.bm25 import BM25Index
 from assistant.search.store import IndexStore, IndexStoreError
@@ -138,13 +140,19 @@ class KnowledgeIndex(IndexStore):
     """The passage store of one collection name, with ingestion: what the CLI, the API and the
     evaluations open (reading alone needs only :class:`IndexStore`)."""
 
-    def ingest(self, paths: Sequence[Path], *, rebuild: bool = False, strict: bool = False,
-               progress: ProgressFn | None = None, lock_timeout: float = 300.0,
-               documents: Iterable[Document] | None = None,
-               _fail_after_batches: int | None = None) -> IngestReport:
-        """Bring the index in line with ``paths`` (or given documents); see the module docstring."""
+    _write_lock: FileLock | None = None  # the ingest lock of this index (per thread, re-entrant): ``writing``
+
+    @contextmanager
+    def writing(self, lock_timeout: float = 300.0) -> Iterator[None]:
+        """Hold the ingest lock (one writer per data dir, across processes); re-entrant in the same thread, so
+        a change to the sources and the ingest that follows it happen under one lock. Whoever takes it first
+        puts back the upload folders of a change that was interrupted (``assistant.ingest.uploads.recover``)."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.settings.lock_path))
+        with self._lock:
+            if self._write_lock is None:
+                self._write_lock = FileLock(str(self.settings.lock_path))
+        lock = self._write_lock
+        first = not lock.is_locked
         try:
             lock.acquire(timeout=lock_timeout)
         except Timeout as exc:
@@ -153,14 +161,26 @@ class KnowledgeIndex(IndexStore):
                 f"Another ingest is running (lock {self.settings.lock_path}); try again when it finishes."
             ) from exc
         try:
-            return self._ingest_locked(paths, rebuild=rebuild, strict=strict, progress=progress or progress_logger(),
-                                       documents=documents, fail_after=_fail_after_batches)
-        except Exception as exc:
-            if is_disk_full(exc) and not isinstance(exc, KiemnhiemError):
-                raise disk_full_error(self.settings.data_dir, exc) from exc  # storage_full, not a traceback
-            raise
+            if first:
+                recover_uploads(self.settings.uploads_path)
+            yield
         finally:
             lock.release()
+
+    def ingest(self, paths: Sequence[Path], *, rebuild: bool = False, strict: bool = False,
+               progress: ProgressFn | None = None, lock_timeout: float = 300.0,
+               documents: Iterable[Document] | None = None,
+               _fail_after_batches: int | None = None) -> IngestReport:
+        """Bring the index in line with ``paths`` (or given documents); see the module docstring."""
+        with self.writing(lock_timeout):
+            try:
+                return self._ingest_locked(paths, rebuild=rebuild, strict=strict,
+                                           progress=progress or progress_logger(), documents=documents,
+                                           fail_after=_fail_after_batches)
+            except Exception as exc:
+                if is_disk_full(exc) and not isinstance(exc, KiemnhiemError):
+                    raise disk_full_error(self.settings.data_dir, exc) from exc  # storage_full, not a traceback
+                raise
 
     def _ingest_locked(self, paths: Sequence[Path], *, rebuild: bool, strict: bool,
                        progress: ProgressFn | None, documents: Iterable[Document] | None,

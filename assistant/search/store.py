@@ -39,6 +39,7 @@ from assistant.search.vector_store import (
     choose_mode,
     open_store,
 )
+from assistant.storage import disk_full_error, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,8 @@ class IndexStore:
             try:
                 self._client = make_client(self.settings)
             except Exception as exc:  # chromadb raises plain ValueError/ConnectionError here
+                if is_disk_full(exc):  # opening the embedded store writes to it: a full disk is storage_full
+                    raise disk_full_error(self.settings.data_dir, exc) from exc
                 raise StoreUnavailableError(f"Kho dữ liệu Chroma không truy cập được: {exc}",
                                             f"Chroma store unavailable: {exc}") from exc
         return self._client

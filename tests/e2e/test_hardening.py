@@ -124,7 +124,9 @@ def env(tmp_path_factory: pytest.TempPathFactory, model_dir: Path, stub_llm: Stu
         KIEMNHIEM_HEADER_TIMEOUT=str(HEADER_TIMEOUT), KIEMNHIEM_FEEDBACK_PER_MINUTE=str(FEEDBACK_PER_MINUTE),
         KIEMNHIEM_MAX_SOURCE_BYTES=str(MAX_SOURCE_BYTES), KIEMNHIEM_LLM_URL=stub_llm.url,
         KIEMNHIEM_ALLOWED_ANSWERERS='["extractive", "llm"]', KIEMNHIEM_LLM_MAX_CONCURRENT="1",
-        KIEMNHIEM_LLM_MAX_QUEUE="1"), log_path=log).wait()
+        KIEMNHIEM_LLM_MAX_QUEUE="1",
+        KIEMNHIEM_LLM_MAX_PER_CLIENT="10"),  # every test request is one client (127.0.0.1): test the whole pool
+        log_path=log).wait()
     yield {"server": srv, "settings": settings, "kb": kb, "root": root, "log": log}
     srv.stop()
 

@@ -7,6 +7,7 @@ validation, keys); a real ``kiemnhiem serve`` process where the server's own beh
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -202,6 +203,73 @@ def test_n16_disk_full_then_freed_reindex_is_bounded_and_health_answers(
     assert watch.probes >= 1 and not watch.failures, (watch.probes, watch.slowest, watch.failures)
 
 
+HANG = """
+import os
+if os.environ.get("KIEMNHIEM_TEST_HANG_MARKER"):
+    import re
+    import assistant.ingest.pipeline as where
+    _write = where.KnowledgeIndex._write_generation
+
+    def _hanging(self, *args, **kwargs):
+        if os.path.exists(os.environ["KIEMNHIEM_TEST_HANG_MARKER"]):
+            re.fullmatch(r"(a+)+b", "a" * 64)  # hours inside C code holding the GIL, as the store's hang did
+        return _write(self, *args, **kwargs)
+
+    where.KnowledgeIndex._write_generation = _hanging
+"""
+
+
+def test_n16_a_reindex_that_hangs_holding_the_gil_is_stopped_and_health_answers(
+        tmp_path: Path, model_dir: Path) -> None:
+    """The freeze itself, made on purpose: writing the next generation never returns and holds the GIL (a
+    ``sitecustomize`` in the server's environment patches the write; no test hook in the product). The server
+    answers /health and questions throughout, the reindex is stopped after KIEMNHIEM_REINDEX_TIMEOUT with 504,
+    the index is unchanged, and the next reindex, with the fault gone, succeeds."""
+    from assistant.ingest.pipeline import KnowledgeIndex
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    shutil.copy(KNOWLEDGE / HOI_DAP, kb)
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(HANG, "utf-8")
+    marker = tmp_path / "hang-now"
+    settings = make_settings(tmp_path / "data", model_dir, knowledge_paths=[kb], threads=1)
+    assert not KnowledgeIndex(settings).ingest([kb]).errors
+    pythonpath = os.pathsep.join(p for p in (str(hooks), os.environ.get("PYTHONPATH", "")) if p)
+    srv = Server(server_env(settings, KIEMNHIEM_ADMIN_KEY=ADMIN_KEY, KIEMNHIEM_REINDEX_TIMEOUT="45",
+                            KIEMNHIEM_TEST_HANG_MARKER=str(marker), PYTHONPATH=pythonpath),
+                 log_path=tmp_path / "server.log").wait()
+    watch = HealthWatch(srv.url)
+    note = kb / HOI_DAP
+    try:
+        with httpx.Client(base_url=srv.url, timeout=120) as http:
+            note.write_text(note.read_text("utf-8") + "\n\n## Ghi chú\n\nBản sửa chưa lập chỉ mục.\n", "utf-8")
+            marker.touch()
+            answers: list[httpx.Response] = []
+            asking = threading.Thread(target=lambda: answers.extend(
+                http.post("/ask", json={"question": QUESTION}) for _ in range(3)))
+            t0 = time.monotonic()
+            asking.start()
+            try:
+                r = http.post("/admin/reindex", headers=ADMIN, timeout=150)
+            except httpx.TimeoutException:
+                pytest.fail(f"the hanging reindex did not return in {time.monotonic() - t0:.0f} s")
+            assert_error(r, 504, "index_write_timeout")
+            assert time.monotonic() - t0 < 120
+            asking.join(60)
+            assert [a.status_code for a in answers] == [200, 200, 200]
+            assert "Bản sửa chưa lập chỉ mục" not in http.get(f"/sources/{HOI_DAP[:-3]}").json()["text"]
+            marker.unlink()
+            r = http.post("/admin/reindex", headers=ADMIN, timeout=150)
+            assert r.status_code == 200 and r.json()["documents"] == 1, r.text[:300]
+            assert "Bản sửa chưa lập chỉ mục" in http.get(f"/sources/{HOI_DAP[:-3]}").json()["text"]
+    finally:
+        watch.stop()
+        srv.stop()
+    assert watch.probes >= 10 and not watch.failures, (watch.probes, watch.slowest, watch.failures)
+
+
 def test_n15_cli_ingest_on_a_read_only_data_dir_names_it(tmp_path: Path, model_dir: Path) -> None:
     data = tmp_path / "ro-data"
     data.mkdir()
@@ -352,3 +420,100 @@ def test_n3_upload_with_a_wrong_key_is_refused_before_its_body(tmp_path: Path, m
         body_read.clear()
         asyncio.run(call(key))
         assert sent and sent[0]["status"] == 401 and not body_read.is_set(), sent[:1]
+
+
+# ------------------------------------------------------------------------------------------ N11
+def test_n11_an_upload_refused_as_busy_leaves_nothing_and_an_indexed_upload_deletes(upload_app: Any) -> None:
+    """A CLI ingest holds the lock: the upload waits, then is refused 409; at no moment can an ingest that reads
+    the folders meanwhile (the queued CLI ingest) find it. An upload indexed whose folder is gone still deletes."""
+    from filelock import FileLock
+
+    from assistant.ingest.documents import iter_documents
+    from assistant.ingest.pipeline import KnowledgeIndex
+
+    client, settings = upload_app
+    seen: set[str] = set()
+    with FileLock(str(settings.lock_path)):  # the running CLI ingest
+        answer: list[httpx.Response] = []
+        upload = threading.Thread(target=lambda: answer.append(client.post(
+            "/admin/uploads", headers=ADMIN, files={"file": ("cho-khoa.md", NOTE.encode())})))
+        upload.start()
+        while upload.is_alive():  # what an ingest reading the folders right now would index
+            seen |= {d.id for d in iter_documents(settings.ingest_paths())[0]}
+            time.sleep(0.05)
+    assert_error(answer[0], 409, "ingest_busy")
+    assert "cho-khoa" not in seen, "the refused upload was on disk where an ingest reads while it waited"
+    KnowledgeIndex(settings).ingest(settings.ingest_paths())  # the queued CLI ingest, after the 409
+    assert client.get("/sources/cho-khoa").status_code == 404
+    assert all(u["id"] != "cho-khoa" for u in client.get("/admin/uploads", headers=ADMIN).json())
+    # an upload in the index whose folder is gone (what the race left before): it can still be deleted
+    assert client.post("/admin/uploads", headers=ADMIN, files={"file": ("mo-coi.md", NOTE.encode())}).status_code == 201
+    shutil.rmtree(settings.uploads_path / "mo-coi")
+    assert client.get("/sources/mo-coi").status_code == 200
+    r = client.delete("/admin/uploads/mo-coi", headers=ADMIN)
+    assert r.status_code == 200 and r.json()["deleted"], r.text[:300]
+    assert client.get("/sources/mo-coi").status_code == 404
+    # a knowledge/ document is not an upload: 404, and it stays
+    assert_error(client.delete(f"/admin/uploads/{HOI_DAP[:-3]}", headers=ADMIN), 404, "upload_not_found")
+    assert client.get(f"/sources/{HOI_DAP[:-3]}").status_code == 200
+
+
+# ------------------------------------------------------------------------------------------ N14
+def version(n: str, paragraphs: int = 1) -> bytes:
+    body = "\n\n".join(f"## Mục {i}\n\nPhiên bản {n}: bí thư chi bộ kiêm trưởng thôn, đoạn {i}, được hưởng phụ cấp "
+                       f"kiêm nhiệm theo quy định của tỉnh." for i in range(1, paragraphs + 1))
+    return f"# Ghi chú thay thế\n\n{body}\n".encode()
+
+
+def test_n14_kill_9_during_a_replacing_upload_leaves_folder_and_index_agreeing(tmp_path: Path, model_dir: Path) -> None:
+    import signal
+
+    from assistant.ingest.pipeline import KnowledgeIndex
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    shutil.copy(KNOWLEDGE / HOI_DAP, kb)
+    settings = make_settings(tmp_path / "data", model_dir, knowledge_paths=[kb], threads=1)
+    assert not KnowledgeIndex(settings).ingest([kb]).errors
+    env = server_env(settings, KIEMNHIEM_ADMIN_KEY=ADMIN_KEY)
+    root = settings.uploads_path
+    srv = Server(env, log_path=tmp_path / "server.log").wait()
+    try:
+        r = httpx.post(srv.url + "/admin/uploads", headers=ADMIN, files={"file": ("thay-the.md", version("một"))},
+                       timeout=120)
+        assert r.status_code == 201, r.text[:300]
+
+        def replace() -> None:
+            with contextlib.suppress(httpx.HTTPError):  # the server is killed under it
+                httpx.post(srv.url + "/admin/uploads", headers=ADMIN, data={"replace": "true"},
+                           files={"file": ("thay-the.md", version("hai", 40))}, timeout=120)
+
+        replacing = threading.Thread(target=replace, daemon=True)
+        replacing.start()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (root / ".old-thay-the").exists():  # the swap is under way
+            time.sleep(0.005)
+        assert (root / ".old-thay-the").exists(), "the replacing upload never started to swap folders"
+        os.kill(srv.proc.pid, signal.SIGKILL)
+        srv.proc.wait(30)
+    finally:
+        srv.stop()
+    srv = Server(env, log_path=tmp_path / "server-2.log").wait()
+    try:
+        on_disk = (root / "thay-the" / "thay-the.md").read_text("utf-8")
+        served = httpx.get(srv.url + "/sources/thay-the", timeout=30).json()["text"]
+        listed = httpx.get(srv.url + "/admin/uploads", headers=ADMIN, timeout=30).json()
+        for n in ("một", "hai"):
+            assert (f"Phiên bản {n}:" in on_disk) == (f"Phiên bản {n}:" in served), (n, on_disk[:200], served[:200])
+        # the replacement was never acknowledged: it did not happen, and nothing of it is left behind
+        assert "Phiên bản một:" in on_disk and [u["id"] for u in listed] == ["thay-the"]
+        assert not [p.name for p in root.iterdir() if p.name.startswith(".")], list(root.iterdir())
+        # and the document is an ordinary upload again: replaced, then deleted
+        r = httpx.post(srv.url + "/admin/uploads", headers=ADMIN, data={"replace": "true"},
+                       files={"file": ("thay-the.md", version("ba"))}, timeout=120)
+        assert r.status_code == 201, r.text[:300]
+        assert "Phiên bản ba:" in httpx.get(srv.url + "/sources/thay-the", timeout=30).json()["text"]
+        assert httpx.delete(srv.url + "/admin/uploads/thay-the", headers=ADMIN, timeout=120).status_code == 200
+        assert httpx.get(srv.url + "/sources/thay-the", timeout=30).status_code == 404
+    finally:
+        srv.stop()

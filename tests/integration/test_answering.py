@@ -117,6 +117,20 @@ def test_status_line_for_expired_source(assistant: Assistant) -> None:
     assert re.search(r"Lưu ý: nguồn \[\d+\] \(.*92/2009.*\) đã hết hiệu lực", r.answer), r.answer
 
 
+@pytest.mark.parametrize("question", [
+    "Nghị định 92 năm 2009 về cán bộ xã còn áp dụng không?",
+    "Tôi là công chức văn phòng xã Tân Lập, Phú Thọ; anh Quân trưởng thôn nói Nghị định 92 năm 2009 về cán bộ xã "
+    "vẫn còn áp dụng, có đúng không?",
+    "nghi dinh 92 nam 2009 ve can bo xa bay gio con ap dung khong",
+])
+def test_a_named_document_s_status_is_read_from_its_metadata(assistant: Assistant, question: str) -> None:
+    """Principle: "is text X still in force?" about a document the index holds is answered from the document's
+    own status, whatever the passages score: the threshold judges passages, the status is not one."""
+    r = assistant.ask(question)
+    assert not r.refused, r.answer
+    assert r.answer.startswith("Nghị định 92/2009/NĐ-CP đã hết hiệu lực từ 01/08/2023"), r.answer
+
+
 def test_greeting_gets_introduction(assistant: Assistant) -> None:
     r = assistant.ask("Xin chào")
     assert not r.refused and not r.citations and "Trợ lý Kiêm nhiệm" in r.answer

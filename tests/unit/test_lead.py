@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.answering.figures import answers_amount_text
 from assistant.answering.lead import ANSWER, CONTEXT, GROUPS, NONE, first_line, lead_kind
 from assistant.answering.turn import build_turn
 from assistant.answering.verdicts import verdict_word
+from assistant.text import fold
 
 YES_NO = [
     "Bí thư chi bộ có được kiêm trưởng thôn không?",
@@ -124,3 +126,23 @@ def test_a_verdict_said_of_another_post_is_not_the_asked_post_s(question: str) -
     own = "Công chức cấp xã làm thay phần việc của người nghỉ thai sản thì không còn cơ sở hưởng phụ cấp kiêm nhiệm."
     assert verdict_word(t, other) is None
     assert verdict_word(t, own) == "Không."
+
+
+PROVINCE_COMMITTEE = [
+    "Ủy ban bầu cử ở tỉnh có bao nhiêu thành viên?",
+    "Năm 2021 tôi làm ở Sở Nội vụ Long An, chị Thảo hỏi tôi: Ủy ban bầu cử ở tỉnh hồi đó gồm bao nhiêu thành viên?",
+    "uy ban bau cu o tinh co bao nhieu thanh vien",
+]
+
+
+@pytest.mark.parametrize("question", PROVINCE_COMMITTEE)
+def test_a_list_of_figures_answers_a_body_only_through_its_own_item(question: str) -> None:
+    """Principle: in a list of figures for several election bodies, the figure of the asked body is in the item
+    that names it; a list naming that body elsewhere ("gồm cả Ủy ban bầu cử") gives none of its figures."""
+    t = build_turn(question)
+    others = ("Các số liệu dưới đây áp dụng cho các cuộc bầu cử 2016 và 2021: - Tổ chức phụ trách bầu cử gồm cả Ủy "
+              "ban bầu cử và Ban bầu cử. - Ban bầu cử đại biểu Hội đồng nhân dân: cấp tỉnh từ 11 đến 13 người. "
+              "- Tổ bầu cử có từ 11 đến 21 thành viên.")
+    own = others + " - Ủy ban bầu cử ở tỉnh có từ 21 đến 31 thành viên."
+    assert not answers_amount_text(t, fold(others))
+    assert answers_amount_text(t, fold(own))

@@ -7,6 +7,10 @@ on the gold set (see docs/benchmarks.md).
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
 import pytest
@@ -19,7 +23,7 @@ from assistant.answering.guard import (
     split_generated,
     verify_llm_sentence,
 )
-from assistant.answering.llm import LLMAnswerer, build_prompt
+from assistant.answering.llm import Abort, AnswerAborted, LLMAnswerer, build_prompt
 from assistant.answering.messages import LLM_FALLBACK_NOTE
 from assistant.answering.turn import build_turn
 from assistant.config import Settings
@@ -171,15 +175,15 @@ def test_a_finished_sentence_never_changes_as_the_reply_grows(reply: str) -> Non
 
 
 class _StreamingChat:
-    """The chat model's two calls, on a scripted reply (the real HTTP path is in tests/test_llm_stream.py)."""
+    """The chat model's two (async) calls, on a scripted reply (the real HTTP path is in tests/test_llm_stream.py)."""
 
     def __init__(self, pieces: list[str]) -> None:
         self.pieces = pieces
 
-    def invoke(self, _messages: object) -> SimpleNamespace:
+    async def ainvoke(self, _messages: object) -> SimpleNamespace:
         return SimpleNamespace(content="".join(self.pieces))
 
-    def stream(self, _messages: object) -> object:
+    async def astream(self, _messages: object) -> AsyncIterator[SimpleNamespace]:
         for piece in self.pieces:
             yield SimpleNamespace(content=piece)
 
@@ -198,3 +202,38 @@ def test_streaming_releases_only_verified_sentences_and_ends_as_the_whole_reply(
     assert whole.text.startswith(partial[-1]) and partial[-1].startswith(partial[0])
     assert not any("70%" in text for text in partial) and "70%" not in whole.text
     assert "cử. [2]" in whole.text and " ." not in whole.text  # the marker's space does not stay before the stop
+
+
+class _SilentChat:
+    """A model that never finishes its reply; records whether its call was cancelled (its connection closed)."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+
+    async def _hold(self) -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+    async def ainvoke(self, _messages: object) -> SimpleNamespace:
+        await self._hold()
+        return SimpleNamespace(content="")
+
+    async def astream(self, _messages: object) -> AsyncIterator[SimpleNamespace]:
+        yield SimpleNamespace(content="Câu đầu ")
+        await self._hold()
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_abort_cancels_the_model_call_and_ends_the_answer(streamed: bool) -> None:
+    answerer = _answerer()
+    chat = answerer._llm = _SilentChat()  # type: ignore[assignment]
+    abort = Abort()
+    threading.Timer(0.3, abort.set).start()
+    t0 = time.monotonic()
+    with pytest.raises(AnswerAborted):
+        answerer.answer(build_turn("Phụ cấp kiêm nhiệm bằng bao nhiêu?"), HITS, {},
+                        on_partial=(lambda _a: None) if streamed else None, abort=abort)
+    assert time.monotonic() - t0 < 5 and chat.cancelled.wait(5)

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from assistant.answering.dates import fmt_date, parse_as_of, vn_date
+from assistant.answering.milestones import MILESTONES
 from assistant.answering.period import (
-    REFORM_2025,
     Period,
     as_of_period,
     detect_period,
@@ -69,7 +69,7 @@ NEWS_2016 = passage("", "2025-06-30", "2016", effective="", kind="hoi-dap")
         ("Trước năm 2019 thì sao?", None, D(2018, 12, 31), "trước năm 2019", ()),
         ("Trước cải cách 2025 bí thư huyện ủy có kiêm chủ tịch không?", None, D(2025, 6, 30),
          "trước ngày 01/7/2025", ()),
-        ("sau sap nhap thi ban bau cu xa co bao nhieu nguoi", REFORM_2025, None, "từ ngày 01/7/2025", ()),
+        ("sau sap nhap thi ban bau cu xa co bao nhieu nguoi", MILESTONES.reform_day, None, "từ ngày 01/7/2025", ()),
         ("Trước khi sửa đổi năm 2025, Ban bầu cử tỉnh có bao nhiêu người?", None, D(2025, 6, 30),
          "trước ngày 01/7/2025", ()),
         ("Khi còn cấp huyện, trưởng ban tuyên giáo có kiêm giám đốc trung tâm chính trị không?", None,
@@ -112,7 +112,7 @@ def test_no_period(question):
 
 def test_before_and_after_gives_both_periods():
     got = detect_periods("Trước và sau cải cách khác gì về Ban bầu cử?", TODAY)
-    assert [(p.start, p.end) for p in got] == [(None, D(2025, 6, 30)), (REFORM_2025, None)]
+    assert [(p.start, p.end) for p in got] == [(None, D(2025, 6, 30)), (MILESTONES.reform_day, None)]
 
 
 def test_first_named_period_wins_and_all_are_listed():

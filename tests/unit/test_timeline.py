@@ -389,3 +389,21 @@ def test_what_is_gone_for_another_post_is_not_gone_for_the_asked_one(question: s
     t = turn(question)
     plan = plan_answer(t, candidates(t, [hit(gone)], {}))
     assert not plan.gone
+
+
+@pytest.mark.parametrize("question", [
+    "Phó bí thư đảng ủy xã có được kiêm chủ tịch HĐND xã không?",
+    "Tôi là phó bí thư thường trực đảng ủy một xã ở Tuyên Quang, năm 2026 anh Dũng bí thư hỏi: phó bí thư "
+    "đảng ủy xã có được đồng thời làm chủ tịch HĐND xã không?",
+    "pho bi thu dang uy xa co duoc kiem chu tich hdnd xa khong",
+])
+def test_a_yes_no_rule_said_only_of_another_level_does_not_lead(question: str) -> None:
+    """Principle: whether a post may hold another is asked of one level; a rule said only of another level (a
+    provincial standing member's two posts) does not answer a commune's question while one of its level does."""
+    province = passage("ct45", "Thường trực cấp ủy cấp tỉnh không giữ quá 2 chức danh bí thư, phó bí thư, chủ tịch "
+                       "Hội đồng nhân dân.", issued="2025-04-14")
+    commune = passage("ct45b", "Ở cấp xã, bí thư hoặc phó bí thư cấp ủy đồng thời là chủ tịch Hội đồng nhân dân.",
+                      issued="2025-04-14")
+    t = turn(question)
+    cands = candidates(t, [_scored(province, 0.93, 0.9), _scored(commune, 0.9, 0.8)], {})
+    assert plan_answer(t, cands).lead.passage.doc_id == "ct45b"

@@ -2,6 +2,8 @@
 
 const KEY = "kiemnhiem.conversations.v1";
 const CURRENT = "kiemnhiem.current.v1";
+const ASIDE = "kiemnhiem.quarantine.v1"; // damaged conversations, kept aside (not lost) for whoever looks
+const ASIDE_MAX_CHARS = 200_000;
 const MAX_CONVERSATIONS = 50;
 const MAX_TURNS = 40;
 // only what re-drawing an answer and its sources needs (passages are fetched again when a source opens)
@@ -27,9 +29,79 @@ function write(key, value) {
   }
 }
 
+// ---------------------------------------------------------------- what a kept conversation must look like
+// Anything else in the store (an extension, a hand edit, another version of the page, a bug wrote it) would
+// break drawing it, and with it start-up and Send on every load: such entries are set aside instead.
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const absentOr = (v, type) => v === undefined || v === null || typeof v === type;
+const listOf = (v, ok) => v === undefined || v === null || (Array.isArray(v) && v.every(ok));
+const ANSWER_TEXT = ["answer", "answered_by", "as_of", "lead", "query", "share_token"];
+
+function isCitation(c) {
+  return isObject(c) && Number.isInteger(c.n) && c.n > 0 && CITATION_FIELDS.every((k) => k === "n"
+    || absentOr(c[k], "string") || (typeof c[k] === "number" && Number.isFinite(c[k])));
+}
+
+function isAnswer(r) {
+  return isObject(r) && ANSWER_TEXT.every((k) => absentOr(r[k], "string")) && absentOr(r.refused, "boolean")
+    && listOf(r.citations, isCitation) && listOf(r.suggestions, (x) => typeof x === "string");
+}
+
+function isTurn(t) {
+  return isAnswer(t) && typeof t.question === "string" && absentOr(t.as_of_chosen, "string")
+    && listOf(t.versions, isAnswer) && (t.version == null || Number.isInteger(t.version))
+    && (t.feedback == null || (isObject(t.feedback) && absentOr(t.feedback.rating, "string")));
+}
+
+export function isConversation(c) {
+  return isObject(c) && typeof c.id === "string" && /^[\w-]{1,64}$/.test(c.id)
+    && ["title", "created", "updated", "as_of"].every((k) => absentOr(c[k], "string"))
+    && Array.isArray(c.turns) && c.turns.every(isTurn);
+}
+
+/** Keep `values` (raw text) under ASIDE, newest last, dropping the oldest beyond ASIDE_MAX_CHARS. */
+function keepAside(values) {
+  const kept = read(ASIDE, []);
+  const all = [...(Array.isArray(kept) ? kept : []), ...values.map((value) => ({ at: new Date().toISOString(), value }))];
+  while (all.length > 1 && JSON.stringify(all).length > ASIDE_MAX_CHARS) all.shift();
+  if (JSON.stringify(all).length <= ASIDE_MAX_CHARS) write(ASIDE, all);
+}
+
+/**
+ * On start-up: move every stored conversation the page could not draw out of the list, under ASIDE, and
+ * return how many (the page tells the reader). A store that is not a JSON list at all is set aside whole.
+ */
+export function setAsideDamaged() {
+  let raw = null;
+  try {
+    raw = localStorage.getItem(KEY);
+  } catch {
+    return 0; // storage off: nothing kept, nothing damaged
+  }
+  let damaged = [];
+  if (raw) {
+    let list;
+    try {
+      list = JSON.parse(raw);
+    } catch {
+      list = undefined;
+    }
+    if (Array.isArray(list)) {
+      damaged = list.filter((c) => !isConversation(c)).map((c) => JSON.stringify(c) ?? String(c));
+      if (damaged.length) write(KEY, list.filter(isConversation));
+    } else {
+      damaged = [raw];
+      write(KEY, []);
+    }
+  }
+  if (typeof read(CURRENT, "") !== "string") setCurrentId("");
+  if (damaged.length) keepAside(damaged);
+  return damaged.length;
+}
+
 export function listConversations() {
   const list = read(KEY, []);
-  return Array.isArray(list) ? list.filter((c) => c && typeof c === "object" && Array.isArray(c.turns)) : [];
+  return Array.isArray(list) ? list.filter(isConversation) : [];
 }
 
 export function getConversation(id) {
@@ -52,7 +124,8 @@ export function replaceAll(list) {
 }
 
 export function currentId() {
-  return read(CURRENT, "") || "";
+  const id = read(CURRENT, "");
+  return typeof id === "string" ? id : "";
 }
 
 export function setCurrentId(id) {
