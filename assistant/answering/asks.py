@@ -45,7 +45,7 @@ _ASK_END_RE = re.compile(rf"\b(khong|chua|ko|k|hong|sao){_PARTICLES}\s*[?.!]*$")
 # "mấy" asks; "máy"/"may" do not: with diacritics only the typed form decides
 _MAY_RE = re.compile(r"(?<!\w)mấy(?!\w)")
 _CLAUSE_SPLIT_RE = re.compile(r"[,;:]\s+|\s+[-–—]\s+")
-_SENTENCE_END_RE = re.compile(r"(?<=[.?!…])\s+|\n+")
+_SENTENCE_END_RE = re.compile(r"(?<=[.?!…;])\s+|\n+")  # "…; vậy …?": a semicolon ends a statement too
 # a clause that only says which text the ask is about ("Theo Nghị định 99/2024, …") belongs to the ask
 _SOURCE_CLAUSE_RE = re.compile(r"^(theo|can cu|tai|trong|o)\s+(nghi dinh|luat|thong tu|quyet dinh|nghi quyet|"
                                r"ket luan|chi thi|quy dinh|van ban|nd|tt|qd|nq|kl)\b")

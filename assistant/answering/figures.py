@@ -22,7 +22,7 @@ NUMBER_RE = re.compile(r"\d+(?:[.,/]\d+)*")
 
 _UNITS = {"thanh vien": "thanh vien|nguoi", "nguoi": "nguoi|thanh vien", "truong hop": "truong hop|nguoi",
           "can bo": "truong hop|nguoi|can bo", "dong": "dong|trieu|nghin", "tien": "dong|trieu|nghin",
-          "chuc danh": "chuc danh|nguoi", "ngay": "ngay", "muc": "muc|%", "phan tram": "%"}
+          "chuc danh": "chuc danh|nguoi", "ngay": "ngay", "muc": "muc|%", "phan tram": "%|phan tram"}
 
 
 def asked_unit(folded_question: str) -> str | None:
@@ -89,7 +89,8 @@ def counts_unit(folded: str, unit: str) -> bool:
     """The text gives a count of ``unit``: "9 đến 17 người", or "hai phần ba tổng số thành viên" (a share of them)."""
     if unit == "muc":  # a number of allowances or levels: "một mức", "2 mức"; "50% mức lương" is a rate
         return re.search(rf"(\d+|\b{_NUMERALS}) muc\b(?! luong)", folded) is not None
-    return bool(re.search(rf"\d[\d.,]*\s*(%\s*)?({unit})\b", folded)
+    # "(?!\w)", not "\b": a unit may end in "%", after which a space is no word boundary ("50% mức lương")
+    return bool(re.search(rf"\d[\d.,]*\s*(%\s*)?({unit})(?!\w)", folded)
                 or re.search(rf"{_SHARE}( tong so)? ({unit})\b", folded))
 
 

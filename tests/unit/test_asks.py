@@ -16,7 +16,7 @@ from assistant.answering.asks import (
     without_places,
 )
 from assistant.answering.turn import build_turn
-from assistant.text import mask_counts
+from assistant.text import fold, mask_counts
 
 
 def _turn(q: str):  # noqa: ANN202 - a Turn
@@ -159,3 +159,18 @@ def test_a_place_of_the_story_is_left_out_of_the_search(question: str, kept: str
 def test_a_place_whose_facts_are_asked_is_searched() -> None:
     q = "Tỉnh Thanh Hóa có bao nhiêu trường hợp bí thư kiêm chủ tịch?"
     assert search_text(q, reliance(_turn(q)).incidental_places)[0] == q
+
+
+@pytest.mark.parametrize("question", [
+    "Tôi kiêm thêm chức danh văn phòng; phụ cấp kiêm nhiệm bao nhiêu?",
+    "Tôi là công chức địa chính xã ở Thanh Hóa, năm 2026 được giao kiêm thêm văn phòng - thống kê; anh Sơn kế "
+    "toán bảo phụ cấp kiêm nhiệm được bao nhiêu phần trăm lương?",
+    "toi la cong chuc dia chinh xa o thanh hoa, duoc giao kiem them van phong thong ke; phu cap kiem nhiem duoc "
+    "bao nhieu phan tram luong",
+])
+def test_a_semicolon_ends_the_story_before_the_ask(question: str) -> None:
+    """Principle: "…; vậy …?" ends a statement at the semicolon as a full stop would: the story before it is
+    the situation, what follows asks."""
+    reading = read_question(question).by_sentence
+    assert "phu cap kiem nhiem" in fold(reading.ask)
+    assert "van phong" in fold(reading.situation) and "van phong" not in fold(reading.ask)

@@ -146,3 +146,20 @@ def test_a_list_of_figures_answers_a_body_only_through_its_own_item(question: st
     own = others + " - Ủy ban bầu cử ở tỉnh có từ 21 đến 31 thành viên."
     assert not answers_amount_text(t, fold(others))
     assert answers_amount_text(t, fold(own))
+
+
+PERCENT = [
+    "Phụ cấp kiêm nhiệm bao nhiêu phần trăm?",
+    "Tôi là công chức địa chính xã ở Thanh Hóa, năm 2026 được giao kiêm thêm văn phòng - thống kê. Anh Sơn kế toán "
+    "hỏi: phụ cấp kiêm nhiệm được bao nhiêu phần trăm lương?",
+    "phu cap kiem nhiem bao nhieu phan tram",
+]
+
+
+@pytest.mark.parametrize("question", PERCENT)
+def test_a_percentage_asked_is_answered_by_a_percentage(question: str) -> None:
+    """Principle: "bao nhiêu phần trăm" is answered by a rate written "50%" as well as "50 phần trăm"."""
+    t = build_turn(question)
+    assert answers_amount_text(t, fold("Mức phụ cấp kiêm nhiệm bằng 50% mức lương bậc 1."))
+    assert answers_amount_text(t, fold("Mức phụ cấp bằng 50 phần trăm mức lương bậc 1."))
+    assert not answers_amount_text(t, fold("Phụ cấp kiêm nhiệm không dùng để tính đóng bảo hiểm xã hội."))
