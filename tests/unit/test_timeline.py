@@ -407,3 +407,27 @@ def test_a_yes_no_rule_said_only_of_another_level_does_not_lead(question: str) -
     t = turn(question)
     cands = candidates(t, [_scored(province, 0.93, 0.9), _scored(commune, 0.9, 0.8)], {})
     assert plan_answer(t, cands).lead.passage.doc_id == "ct45b"
+
+
+@pytest.mark.parametrize("question", [
+    "Phụ cấp kiêm nhiệm của công chức xã là bao nhiêu?",
+    "Năm 2016 tôi là công chức tư pháp xã ở Quảng Ngãi, anh Bình chủ tịch giao kiêm thêm văn phòng; phụ cấp kiêm "
+    "nhiệm của công chức xã lúc đó là bao nhiêu?",
+    "phu cap kiem nhiem cua cong chuc xa la bao nhieu",
+])
+def test_the_later_line_names_the_rule_in_force_the_day_after_the_quoted_one_ended(question: str) -> None:
+    """Principle: "Sau ngày D: … từ X áp dụng quy định mới (…)" names the rule that applies the day after the
+    quoted rule ended, not any later text (a 2025 summary for a decree replaced in 2023)."""
+    old = passage("nd92", "Mức phụ cấp kiêm nhiệm bằng 20% mức lương hiện hưởng.", issued="2009-10-22",
+                  valid_to="2023-07-31", label="Khoản 1 Điều 10, Nghị định 92/2009")
+    successor = passage("nd33", "Mức phụ cấp kiêm nhiệm bằng 50% mức lương bậc 1.", issued="2023-06-10",
+                        valid_from="2023-08-01", label="Điều 20, Nghị định 33/2023")
+    summary = passage("reform", "Mức phụ cấp kiêm nhiệm sau cải cách bằng 50% mức lương bậc 1.",
+                      valid_from="2025-07-01", label="Tình trạng sau cải cách, Tổng hợp 2025")
+    t = turn(question, D(2016, 5, 22))
+    line = old.text.splitlines()[1]
+    ans = Answer(f"{line} [1]", [Citation(1, hit(old), line)])
+    out = place_in_time(t, ans, [hit(summary, 0.95), hit(successor, 0.9)], {})
+    later = [ln for ln in out.text.split("\n") if ln.startswith(LATER_LABEL)]
+    assert later == [f"{LATER_LABEL} {'22/05/2016' if '2016' not in question else '31/12/2016'}: quy định trên áp "
+                     "dụng đến 31/07/2023; từ 01/08/2023 áp dụng quy định mới (Điều 20, Nghị định 33/2023)."], out.text
