@@ -16,7 +16,13 @@ from assistant.answering.answer import Answer, Citation, document_name, status_l
 from assistant.answering.candidates import candidates
 from assistant.answering.dates import fmt_date
 from assistant.answering.mentions import POST_NAMES
-from assistant.answering.messages import NO_FIGURE, REFUSAL, unanswered_pair_line, unverified_reply
+from assistant.answering.messages import (
+    NO_FIGURE,
+    NO_FIGURE_PART,
+    REFUSAL,
+    unanswered_pair_line,
+    unverified_reply,
+)
 from assistant.answering.planning import Plan, overlaps, plan_answer
 from assistant.answering.provisions import governing_provision, provision_name
 from assistant.answering.sentences import Candidate, display
@@ -55,9 +61,13 @@ class ExtractiveAnswerer:
             if changed is not None:
                 return changed
         plan = self.plan(turn, hits, docs)
-        lead = plan.lead
+        gap = ""
         if plan.no_figure:
-            return Answer(NO_FIGURE, [], refused=True, answered_by="refusal")
+            part = self._part_without_figure(turn, hits, docs)
+            if part is None:
+                return Answer(NO_FIGURE, [], refused=True, answered_by="refusal")
+            (turn, plan), gap = part, NO_FIGURE_PART
+        lead = plan.lead
         if lead is None:
             return Answer(REFUSAL, [], refused=True, answered_by="refusal")
         if plan.unverified_lead and not (turn.intent == "validity" and validity_line(turn, hits, docs)):
@@ -131,13 +141,26 @@ class ExtractiveAnswerer:
         for c in plan.support:
             label = period_prefix(turn, c, docs) if not c.in_period else ""
             lines.append(f"{label}{display(c.text)} {markers(c)}")
-        text = "\n".join(lines)
+        text = "\n".join(lines + ([gap] if gap else []))
         notes = [n for n in status_lines(citations) if not any(f"({document_name(c.hit.passage)})" in n
                                                               and c.hit.passage.doc_id in covered_docs
                                                               for c in citations)]
         if notes:
             text += "\n\n" + "\n".join(notes)
         return Answer(text, citations)
+
+    def _part_without_figure(self, turn: Turn, hits: Sequence[ScoredPassage],
+                             docs: Mapping[str, Mapping[str, Any]]) -> tuple[Turn, Plan] | None:
+        """A message that also asks something other than the missing figure ("có được kiêm không? nếu kiêm thì
+        phụ cấp thế nào?") is answered on that part, and the answer says the figure is not in the sources: a
+        partial answer, never a refusal of what the sources do cover. None when no other part is answered."""
+        for sub in sub_turns(turn):
+            if sub.intent == "amount":
+                continue
+            plan = self.plan(sub, hits, docs)
+            if plan.lead is not None and not plan.no_figure and not plan.unverified_lead:
+                return sub, plan
+        return None
 
     def _each_part(self, turn: Turn, hits: Sequence[ScoredPassage], docs: Mapping[str, Mapping[str, Any]],
                    plan: Plan, reach: float = 0.4) -> tuple[Candidate, Turn] | None:

@@ -46,8 +46,20 @@ def answers_amount(turn: Turn, c: Candidate) -> bool:
     return answers_amount_text(turn, c.folded)
 
 
+# "Mức phụ cấp cụ thể … do Hội đồng nhân dân cấp tỉnh quyết định": where no national figure exists, the
+# sentence naming who fixes the amount answers "how much" (the asker learns where the figure is set)
+SETS_AMOUNT_RE = re.compile(
+    r"\bmuc\b[^.;:]{0,80}\bdo (hoi dong nhan dan|uy ban nhan dan|chinh phu|thu tuong|bo truong|bo noi vu|"
+    r"co quan co tham quyen|cap co tham quyen)\b[^.;:]{0,60}\b(quyet dinh|quy dinh)\b")
+
+
 def answers_amount_text(turn: Turn, folded: str) -> bool:
-    """``answers_amount`` on a folded sentence (the answer's first line is judged the same way)."""
+    """``answers_amount`` on a folded sentence (the answer's first line is judged the same way).
+
+    A sentence saying who fixes the amount answers too: the sources then hold no figure to give, and "do Hội
+    đồng nhân dân cấp tỉnh quyết định" is the whole national rule."""
+    if SETS_AMOUNT_RE.search(folded) and asked_unit(turn.folded) in (None, "dong|trieu|nghin"):
+        return True
     if not has_quantity(folded) or total_for_level(turn, folded) or FIGURES_REMARK_RE.search(folded):
         return False
     if asks_rate(turn.folded) and not has_rate(folded):
@@ -108,9 +120,15 @@ def _figure_text(folded: str) -> str:
     return _NOT_QUANTITY_RE.sub(" ", LIST_ITEM_RE.sub("", folded))
 
 
+# a figure that counts posts, people or households ("tối đa 03 chức danh", "350 hộ") is not an amount of money
+_COUNTED_RE = re.compile(r"\b\d+(?:[.,]\d+)*\s+(chuc danh|chuc vu|nguoi|thanh vien|truong hop|ho|can bo|cu tri|"
+                         r"don vi|thon|xa|phuong|to dan pho)\b")
+
+
 def has_rate(folded: str) -> bool:
-    """A written figure (50 %, hệ số 2,34, 10 %): a rate or a sum, not "một mức" nor a document number."""
-    return NUMBER_RE.search(_figure_text(folded)) is not None
+    """A written figure (50 %, hệ số 2,34, 10 %): a rate or a sum, not "một mức", a document number, nor a
+    count of posts, people or households ("tối đa 03 chức danh" says who is paid, not how much)."""
+    return NUMBER_RE.search(_COUNTED_RE.sub(" ", _figure_text(folded))) is not None
 
 
 def has_quantity(folded: str) -> bool:

@@ -49,12 +49,25 @@ def says_gone(folded: str, level: str) -> bool:
 
 
 def other_level_only(turn: Turn, c: Candidate) -> bool:
+    """The candidate speaks only of another level than the asked one.
+
+    A sentence's level is the one it names; a sentence that names none is read under its article's heading
+    ("Điều 20. Phụ cấp kiêm nhiệm … của cán bộ, công chức cấp xã": its "50%" is a commune's rate, no answer
+    for a village).
+    """
     asked = [lv for lv in turn.entities.levels if lv in LOCAL_LEVELS]
     if not asked:
         return False
-    f = c.folded
-    mentions = {lv for lv in LOCAL_LEVELS if mentions_level(f, lv, explicit=True)}
+    mentions = {lv for lv in LOCAL_LEVELS if mentions_level(c.folded, lv, explicit=True)}
+    if not mentions:
+        head = heading_folded(c.passage.heading)
+        mentions = {lv for lv in LOCAL_LEVELS if mentions_level(head, lv, explicit=True)}
     return bool(mentions) and not (mentions & set(asked))
+
+
+@lru_cache(maxsize=4096)
+def heading_folded(heading: str) -> str:
+    return fold(heading)
 
 
 # --- election bodies ------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ NO_FIGURE = (
     + REFUSAL.split(". ", 1)[1]
 )
 
+# a message asking two things, one of them a figure the sources do not give: the other is answered, then this
+NO_FIGURE_PART = "Về con số cụ thể bạn hỏi: các nguồn hiện có không nêu con số này."
+
 LLM_FALLBACK_NOTE = "(Câu trả lời của mô hình ngôn ngữ không qua được bước kiểm tra trích dẫn, nên dưới đây là các câu trích nguyên văn từ nguồn.)"
 
 STATUS_NOTES = {

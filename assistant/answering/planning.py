@@ -80,10 +80,19 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
     if not usable:
         return Plan(None, [])
     valid = [c for c in usable if c.in_period]
-    # "nothing in force answers" is a matter of score: an in-force span far below the best one is about
-    # something else, and the older rule the question is about answers, under its period's label
+    # "nothing in force answers" is a matter of relevance: an in-force span far below the best span is
+    # about something else, and the older rule the question is about answers, under its period's label.
+    # Relevance is compared before the other-period penalty: that penalty orders rules that say the same
+    # thing, and counting it here as well let an off-topic in-force sentence beat the expired law asked about
     w = weights or WEIGHTS
-    pool = valid if valid and valid[0].score >= usable[0].score - w.in_force_margin else usable
+    def relevance(c: Candidate) -> float:
+        return c.score + (0.0 if c.in_period else w.other_period)
+
+    best_relevance = max(relevance(c) for c in usable)
+    if valid and valid[0].score >= best_relevance - w.in_force_margin:
+        pool = valid
+    else:  # the rule the question is about, whatever its period (its label says which)
+        pool = sorted(usable, key=relevance, reverse=True)
     pool = [c for c in pool if not c.unverified] or pool
     best = max(usable, key=lambda c: c.score)
     inner = [c for c in usable if c.passage.id == best.passage.id and best.start <= c.start and c.end <= best.end
@@ -103,8 +112,10 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
         # the asked figure, from this period if the sources have it, else from another (then labelled)
         with_figure = [c for c in pool if answers_amount(turn, c) and c.score >= lead.score - 2 * margin]
         if not with_figure:
+            # further below, only another period's figure for the same rule (labelled): a figure of this
+            # period that far below the best sentence is about something else (another post's allowance)
             with_figure = [c for c in usable if answers_amount(turn, c) and not c.unverified
-                           and c.score >= usable[0].score - 0.3]
+                           and c.score >= usable[0].score - 0.3 and c.in_period != lead.in_period]
         if not with_figure:
             return Plan(None, [], no_figure=True, considered=list(cands))  # the sources do not give it
         lead = with_figure[0]

@@ -351,6 +351,11 @@ def test_an_expired_text_answers_when_nothing_in_force_is_about_the_question(que
     # an in-force sentence as relevant as the old one still wins: what applies today comes first
     cands = candidates(t, [_scored(old, 0.92, 0.95), _scored(other, 0.9, 0.9)], {})
     assert plan_answer(t, cands).lead.passage.doc_id == "kl137"
+    # relevance is compared before the other-period penalty: counted twice, it let a sentence well below the old
+    # rule (about something else) answer, because the penalty alone put the old rule below it
+    cands = candidates(t, [_scored(old, 0.92, 0.95), _scored(other, 0.88, 0.8)], {})
+    lead = plan_answer(t, cands).lead
+    assert lead is not None and lead.passage.doc_id == "luat-cp", [(c.text, c.score) for c in cands]
 
 
 @pytest.mark.parametrize("question", [

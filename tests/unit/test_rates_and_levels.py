@@ -1,0 +1,145 @@
+"""How much, and for which level: a count of posts is not an amount of money, and a sentence that names no level
+speaks for the level its article's heading names. Hand-made passages, no model; three wordings per rule
+(short, a long story with a place, a year and a name that do not matter, and without diacritics).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from assistant.answering.candidates import candidates
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.figures import has_rate
+from assistant.answering.messages import NO_FIGURE_PART
+from assistant.answering.planning import plan_answer
+from assistant.answering.turn import build_turn
+from assistant.config import Settings
+from assistant.models import Passage
+from assistant.search.retrieval import ScoredPassage, SentenceHit
+from assistant.text import fold, split_sentences
+
+TODAY = date(2026, 11, 30)
+
+
+def article(pid: str, heading: str, body: str) -> Passage:
+    text = f"{heading}\n{body}"
+    return Passage(id=f"{pid}::1", doc_id=pid, title=pid, section=heading.split(".")[0], heading=heading,
+                   label=f"{heading.split('.')[0]}, {pid}", text=text, start=0, end=len(text), kind="nghi-dinh",
+                   status="con-hieu-luc", issued="2023-06-10")
+
+
+def scored(p: Passage, score: float, sentence: float) -> ScoredPassage:
+    spans = split_sentences(p.text)[1:]
+    return ScoredPassage(p, score, sentences=[SentenceHit(a, b, sentence - 0.01 * i, sentence, 0.5)
+                                              for i, (a, b) in enumerate(spans)])
+
+
+@pytest.mark.parametrize(("sentence", "rate"), [
+    ("Phụ cấp hằng tháng ở mỗi thôn chỉ dành cho tối đa 03 chức danh không chuyên trách.", False),
+    ("Mỗi thôn có từ 350 hộ trở lên.", False),
+    ("Mức phụ cấp kiêm nhiệm bằng 50% mức lương bậc 1.", True),
+    ("Mức 6,0 lần mức lương cơ sở: áp dụng cho thôn từ 350 hộ trở lên.", True),
+])
+def test_a_count_of_posts_or_households_is_not_an_amount(sentence: str, rate: bool) -> None:
+    """Principle: "how much is the allowance" asks for money; "03 chức danh" says who is paid, not how much."""
+    assert has_rate(fold(sentence)) is rate
+
+
+@pytest.mark.parametrize("question", [
+    "Phụ cấp của trưởng thôn kiêm công an viên tính thế nào?",
+    "Tôi ở Yên Bái, năm 2024 được bầu làm trưởng thôn, anh Hải bí thư giao kiêm luôn công an viên thôn; "
+    "vậy phụ cấp của tôi được tính thế nào?",
+    "phu cap truong thon kiem cong an vien tinh the nao",
+])
+def test_who_is_paid_does_not_answer_how_much(question: str) -> None:
+    who = article("nd33a", "Điều 33. Người hoạt động không chuyên trách ở thôn",
+                  "Phụ cấp hằng tháng ở mỗi thôn chỉ dành cho tối đa 03 chức danh: Bí thư chi bộ; Trưởng thôn; "
+                  "Trưởng Ban công tác Mặt trận.")
+    how = article("nd33b", "Điều 34. Quỹ phụ cấp khoán ở thôn",
+                  "Mức 6,0 lần mức lương cơ sở áp dụng cho thôn từ 350 hộ trở lên.")
+    t = build_turn(question, today=TODAY)
+    plan = plan_answer(t, candidates(t, [scored(who, 0.9, 0.86), scored(how, 0.88, 0.84)], {}))
+    assert plan.lead is not None and plan.lead.passage.doc_id == "nd33b", plan.lead.text if plan.lead else None
+
+
+COMMUNE = article("nd33-20", "Điều 20. Phụ cấp kiêm nhiệm chức vụ, chức danh của cán bộ, công chức cấp xã",
+                  "Mức phụ cấp kiêm nhiệm bằng 50% mức lương bậc 1 cộng phụ cấp chức vụ lãnh đạo.")
+VILLAGE = article("nd33-34", "Điều 34. Quỹ phụ cấp khoán ở thôn, tổ dân phố",
+                  "Mức phụ cấp cụ thể cho từng chức danh ở thôn, tổ dân phố do Hội đồng nhân dân cấp tỉnh "
+                  "quyết định, trong phạm vi 4,5 lần mức lương cơ sở.")
+
+
+@pytest.mark.parametrize("question", [
+    "Ở thôn thì phụ cấp kiêm nhiệm bao nhiêu?",
+    "Tôi là bí thư chi bộ một thôn ở Thanh Hóa, từ năm 2024 anh Lâm bí thư đảng ủy giao kiêm trưởng thôn; "
+    "ở thôn như tôi thì phụ cấp kiêm nhiệm được bao nhiêu?",
+    "o thon thi phu cap kiem nhiem bao nhieu",
+])
+def test_a_sentence_without_a_level_speaks_for_its_heading_s_level(question: str) -> None:
+    """Principle: "Mức phụ cấp kiêm nhiệm bằng 50%…" under "…của cán bộ, công chức cấp xã" is a commune's rate; a
+    village's question is answered by the village's rule, even when the commune's sentence scores higher."""
+    t = build_turn(question, today=TODAY)
+    plan = plan_answer(t, candidates(t, [scored(COMMUNE, 0.92, 0.9), scored(VILLAGE, 0.88, 0.82)], {}))
+    assert plan.lead is not None and plan.lead.passage.doc_id == "nd33-34", plan.lead.text if plan.lead else None
+    assert all("50%" not in c.text for c in plan.support)
+
+
+def test_the_commune_s_rate_still_answers_the_commune() -> None:
+    t = build_turn("Công chức xã kiêm nhiệm chức danh khác được phụ cấp bao nhiêu?", today=TODAY)
+    plan = plan_answer(t, candidates(t, [scored(COMMUNE, 0.92, 0.9), scored(VILLAGE, 0.88, 0.82)], {}))
+    assert plan.lead is not None and "50%" in plan.lead.text
+
+
+@pytest.mark.parametrize("question", [
+    "Bí thư chi bộ có được kiêm trưởng thôn không? Nếu kiêm thì phụ cấp bao nhiêu?",
+    "Tôi là bí thư chi bộ một thôn ở Hà Giang, năm 2025 anh Tùng bí thư đảng ủy đề nghị tôi kiêm luôn trưởng "
+    "thôn. Tôi có được kiêm trưởng thôn không? Nếu kiêm thì phụ cấp tính thế nào?",
+    "bi thu chi bo co duoc kiem truong thon khong? neu kiem thi phu cap bao nhieu?",
+])
+def test_a_missing_figure_does_not_refuse_the_other_question(question: str) -> None:
+    """Principle: a message asking whether a post may be held and how much it pays is answered on the first
+    part when the sources give no figure, and says the figure is not there: partial, never all-or-nothing."""
+    rule = article("nd33", "Điều 33. Người hoạt động không chuyên trách ở thôn",
+                   "Nghị định khuyến khích Bí thư chi bộ kiêm nhiệm chức danh Trưởng thôn.")
+    t = build_turn(question, today=TODAY)
+    ans = ExtractiveAnswerer(Settings()).answer(t, [scored(rule, 0.9, 0.85)], {})
+    assert not ans.refused, ans.text
+    assert "khuyến khích Bí thư chi bộ kiêm nhiệm" in ans.text
+    assert NO_FIGURE_PART in ans.text
+
+
+@pytest.mark.parametrize("question", [
+    "Phụ cấp trưởng thôn bao nhiêu?",
+    "Tôi mới được bầu làm trưởng thôn ở Nghệ An năm 2024, chị Hoa kế toán xã nói phụ cấp do tỉnh định; vậy phụ "
+    "cấp trưởng thôn là bao nhiêu?",
+    "phu cap truong thon la bao nhieu",
+])
+def test_who_fixes_the_amount_answers_how_much(question: str) -> None:
+    """Principle: where the sources fix no national figure, "mức … do Hội đồng nhân dân cấp tỉnh quyết định" is
+    the answer to "how much" (where the figure is set), not a reason to say the sources give no figure."""
+    only = article("nd33-34", "Điều 34. Phụ cấp ở thôn, tổ dân phố",
+                   "Mức phụ cấp cụ thể cho từng chức danh ở thôn, tổ dân phố do Hội đồng nhân dân cấp tỉnh quyết "
+                   "định.")
+    t = build_turn(question, today=TODAY)
+    ans = ExtractiveAnswerer(Settings()).answer(t, [scored(only, 0.9, 0.85)], {})
+    assert not ans.refused and "Hội đồng nhân dân cấp tỉnh" in ans.text, ans.text
+
+
+@pytest.mark.parametrize("question", [
+    "Người hoạt động không chuyên trách kiêm chức danh khác thì phụ cấp bao nhiêu?",
+    "Tôi là người hoạt động không chuyên trách ở một xã của Lạng Sơn, năm 2024 chủ tịch Bình giao kiêm thêm "
+    "một chức danh; phụ cấp kiêm nhiệm của tôi là bao nhiêu?",
+    "nguoi hoat dong khong chuyen trach kiem chuc danh khac phu cap bao nhieu",
+])
+def test_a_far_lower_figure_of_the_same_period_is_not_the_asked_one(question: str) -> None:
+    """Principle: when the best sentence gives no figure, a figure far below it from the same period is another
+    post's (a chairman's coefficient); only the same rule's figure from another period may stand in, labelled."""
+    rule = article("nd33-33", "Điều 33. Người hoạt động không chuyên trách",
+                   "Người hoạt động không chuyên trách có thể kiêm thêm chức danh không chuyên trách khác.")
+    other = article("nd07", "Điều 1. Phụ cấp chức vụ",
+                    "Hệ số phụ cấp chức vụ của Chủ tịch Ủy ban nhân dân cấp xã là 0,70.")
+    t = build_turn(question, today=TODAY)
+    plan = plan_answer(t, candidates(t, [scored(rule, 0.92, 0.95), scored(other, 0.8, 0.72)], {}))
+    assert plan.lead is None or "0,70" not in plan.lead.text
