@@ -11,6 +11,7 @@ import re
 from assistant.answering.mentions import LOCAL_LEVELS, bodies_named, mentions_level
 from assistant.answering.sentences import LIST_ITEM_RE, Candidate
 from assistant.answering.turn import Turn
+from assistant.text import fold
 
 _NUMERALS = r"(mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi)"
 
@@ -23,6 +24,23 @@ NUMBER_RE = re.compile(r"\d+(?:[.,/]\d+)*")
 _UNITS = {"thanh vien": "thanh vien|nguoi", "nguoi": "nguoi|thanh vien", "truong hop": "truong hop|nguoi",
           "can bo": "truong hop|nguoi|can bo", "dong": "dong|trieu|nghin", "tien": "dong|trieu|nghin",
           "chuc danh": "chuc danh|nguoi", "ngay": "ngay", "muc": "muc|%", "phan tram": "%|phan tram"}
+
+
+_OWN_AMOUNT_ASK_RE = re.compile(r"\b(bao nhieu|may|muc nao|tinh the nao|tinh nhu the nao)\b")
+
+
+def amount_ask(turn: Turn) -> str:
+    """The folded text whose words say what amount is asked: a follow-up's own words when they ask one.
+
+    Why: "Mỗi thôn có tối đa mấy chức danh…?" then "quỹ phụ cấp thì bao nhiêu?" asks for money; the resolved
+    question still holds the first one's "mấy chức danh", which read as the unit made the posts' count the
+    answer again. The previous question lends the subject, not the unit.
+    """
+    if turn.focus is not None:
+        own = fold(turn.cleaned)
+        if _OWN_AMOUNT_ASK_RE.search(own) and (asks_rate(own) or asked_unit(own) is not None):
+            return own  # "cấp huyện chiếm bao nhiêu?" names no unit of its own: the previous one's still counts
+    return turn.folded
 
 
 def asked_unit(folded_question: str) -> str | None:
@@ -58,15 +76,15 @@ def answers_amount_text(turn: Turn, folded: str) -> bool:
 
     A sentence saying who fixes the amount answers too: the sources then hold no figure to give, and "do Hội
     đồng nhân dân cấp tỉnh quyết định" is the whole national rule."""
-    if SETS_AMOUNT_RE.search(folded) and asked_unit(turn.folded) in (None, "dong|trieu|nghin"):
+    if SETS_AMOUNT_RE.search(folded) and asked_unit(amount_ask(turn)) in (None, "dong|trieu|nghin"):
         return True
     if not has_quantity(folded) or total_for_level(turn, folded) or FIGURES_REMARK_RE.search(folded):
         return False
-    if asks_rate(turn.folded) and not has_rate(folded):
+    if asks_rate(amount_ask(turn)) and not has_rate(folded):
         return False
     if not figure_for_asked_body(turn, folded):
         return False
-    unit = asked_unit(turn.folded)
+    unit = asked_unit(amount_ask(turn))
     return unit is None or counts_unit(folded, unit) or (
         re.search(rf"\b{QUANTITY_WORDS} ({unit})\b", folded) is not None)
 
@@ -83,7 +101,7 @@ def figure_for_asked_body(turn: Turn, folded: str) -> bool:
     items = [x for x in _ITEM_SPLIT_RE.split(folded) if x.strip()]
     if not asked or len(items) < 2:
         return True
-    unit = asked_unit(turn.folded)
+    unit = asked_unit(amount_ask(turn))
     with_figures = [bodies_named(x) for x in items if (counts_unit(x, unit) if unit else has_quantity(x))]
     # an item naming no body speaks of the passage's own ("- Số lượng: 23 đến 37 người" under its heading)
     return any(not said or any(b == ab and (not q or not aq or q == aq) for b, q in said for ab, aq in asked)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.answering.figures import answers_amount_text, asks_rate
+from assistant.answering.figures import amount_ask, answers_amount_text, asks_rate
 from assistant.answering.intent import WHEN_RE
 from assistant.answering.mentions import mentions_level
 from assistant.answering.turn import Turn
@@ -120,7 +120,7 @@ def lead_kind(turn: Turn, text: str, refused: bool, lines_rates: Sequence[str] |
     if _LEANS_RE.search(f) or _UNKNOWN_RE.search(f):
         return CONTEXT  # "Cũng tại khoản 6, …" alone, or "the source does not say": neither is the answer
     if intent == "amount":
-        rate = asks_rate(turn.folded)
+        rate = asks_rate(amount_ask(turn))
         if not answers_amount_text(turn, f) or (rate and not _RATE_RE.search(f)) or _other_group_only(turn, f):
             return CONTEXT
         all_rates = set().union(*(_rates(fold(x)) for x in (lines_rates or text.split("\n"))))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from assistant.answering.figures import (
     FIGURES_REMARK_RE,
     QUANTITY_WORDS,
+    amount_ask,
     asked_unit,
     asks_rate,
     counts_unit,
@@ -64,7 +65,7 @@ def features(c: Candidate, turn: Turn) -> dict[str, float]:
         elif VERDICT_RE.search(f):
             out["yesno_verdict_words"] = 1
     if turn.intent == "amount":
-        rate = asks_rate(turn.folded)
+        rate = asks_rate(amount_ask(turn))
         if rate:
             has_number = has_rate(f)  # "chỉ hưởng một mức phụ cấp" counts allowances, it is not how much
         if has_number:
@@ -73,7 +74,7 @@ def features(c: Candidate, turn: Turn) -> dict[str, float]:
             out["amount_figure_in_words"] = 1
         else:
             out["amount_no_figure"] = 1
-        unit = asked_unit(turn.folded)
+        unit = asked_unit(amount_ask(turn))
         if unit and counts_unit(f, unit) and not total_for_level(turn, f):
             out["amount_counts_unit"] = 1  # counts what was asked ("9 đến 17 người"), not a deadline or an article number
         if not ents.levels and sum(mentions_level(f, lv, explicit=True) for lv in LOCAL_LEVELS[:3]) == 1:

@@ -11,7 +11,7 @@ import pytest
 
 from assistant.answering.candidates import candidates
 from assistant.answering.extractive import ExtractiveAnswerer
-from assistant.answering.figures import has_rate
+from assistant.answering.figures import amount_ask, asked_unit, asks_rate, has_rate
 from assistant.answering.messages import NO_FIGURE_PART
 from assistant.answering.planning import plan_answer
 from assistant.answering.turn import build_turn
@@ -143,3 +143,40 @@ def test_a_far_lower_figure_of_the_same_period_is_not_the_asked_one(question: st
     t = build_turn(question, today=TODAY)
     plan = plan_answer(t, candidates(t, [scored(rule, 0.92, 0.95), scored(other, 0.8, 0.72)], {}))
     assert plan.lead is None or "0,70" not in plan.lead.text
+
+
+HISTORY = [{"role": "user", "content": "Mỗi thôn có tối đa mấy chức danh hưởng phụ cấp hằng tháng?"},
+           {"role": "assistant", "content": "Theo khoản 6 Điều 33, tối đa 03 chức danh."}]
+
+
+@pytest.mark.parametrize("question", [
+    "Quỹ phụ cấp thì bao nhiêu?",
+    "Thôn tôi ở Phú Thọ có khoảng 400 hộ, năm 2024 anh Quang trưởng thôn hỏi tôi: còn quỹ phụ cấp khoán cho thôn "
+    "thì bao nhiêu?",
+    "con quy phu cap thi bao nhieu",
+])
+def test_a_follow_up_asks_its_own_amount(question: str) -> None:
+    """Principle: the previous question lends a follow-up its subject, not its unit: after "tối đa mấy chức danh",
+    "quỹ phụ cấp thì bao nhiêu?" asks for money, and a count of posts does not answer it."""
+    t = build_turn(question, HISTORY, today=TODAY)
+    assert asks_rate(amount_ask(t)) and asked_unit(amount_ask(t)) is None
+    posts = article("nd33a", "Điều 33. Người hoạt động không chuyên trách ở thôn",
+                    "Phụ cấp hằng tháng ở mỗi thôn chỉ dành cho tối đa 03 chức danh không chuyên trách.")
+    fund = article("nd33b", "Điều 34. Quỹ phụ cấp khoán ở thôn", "Mức 4,5 lần mức lương cơ sở áp dụng cho mọi thôn.")
+    plan = plan_answer(t, candidates(t, [scored(posts, 0.92, 0.9), scored(fund, 0.88, 0.84)], {}))
+    assert plan.lead is not None and "4,5 lần" in plan.lead.text, plan.lead.text if plan.lead else None
+
+
+@pytest.mark.parametrize("question", [
+    "Cấp huyện chiếm bao nhiêu?",
+    "Tôi đọc tin ở Bến Tre năm 2023 thấy anh Tư nói nhiều lắm; riêng cấp huyện thì chiếm bao nhiêu?",
+    "cap huyen chiem bao nhieu",
+])
+def test_a_follow_up_without_its_own_unit_keeps_the_previous_one(question: str) -> None:
+    """Principle: a follow-up that names only a level ("cấp huyện chiếm bao nhiêu?") still counts what the previous
+    question counted (trường hợp)."""
+    history = [{"role": "user", "content": "Bến Tre có bao nhiêu trường hợp kiêm nhiệm?"},
+               {"role": "assistant", "content": "Sau hai năm có 1.017 trường hợp."}]
+    t = build_turn(question, history, today=TODAY)
+    if t.focus is not None:
+        assert asked_unit(amount_ask(t)) is not None
