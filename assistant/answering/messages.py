@@ -80,6 +80,13 @@ def refusal_for_missing(names: Sequence[str], suggestion: str = "") -> str:
     return text + " " + REFUSAL.split(". ", 1)[1]
 
 
+def refusal_for_other_body(asked: str, others: Sequence[str]) -> str:
+    """The quotes found speak of other election bodies only: say so instead of answering with them."""
+    named = ", ".join(others)
+    return (f"Các nguồn hiện có không có quy định về {asked} cho điều bạn hỏi (những quy định tìm được nói về "
+            f"{named}), nên tôi không trả lời được câu hỏi này. " + REFUSAL.split(". ", 1)[1])
+
+
 def llm_error_note(error: str) -> str:
     """Heads the extractive answer when the language model could not be reached."""
     return f"(Không gọi được mô hình ngôn ngữ: {error}; dưới đây là các câu trích nguyên văn từ nguồn.)"

@@ -22,8 +22,16 @@ from assistant.answering.asks import (
     reliance,
 )
 from assistant.answering.dates import parse_date
+from assistant.answering.entities import BODIES
 from assistant.answering.figures import NUMBER_RE, has_quantity
-from assistant.answering.messages import REFUSAL, partial_note, premise_corrected, refusal_for_missing
+from assistant.answering.mentions import has_body
+from assistant.answering.messages import (
+    REFUSAL,
+    partial_note,
+    premise_corrected,
+    refusal_for_missing,
+    refusal_for_other_body,
+)
 from assistant.answering.milestones import MILESTONES
 from assistant.answering.period import period_years
 from assistant.answering.turn import Turn
@@ -174,6 +182,27 @@ def covered_asks(turn: Turn, missing: Sequence[str]) -> str | None:
     return " ".join(keep)
 
 
+def other_bodies_only(turn: Turn, ans: Answer) -> list[str]:
+    """The names of the other election bodies the answer's quotes speak of, when the question asks about one body
+    and no quote (nor its heading) names it; else [].
+
+    Why: "Hội đồng bầu cử quốc gia có cơ cấu tổ chức thế nào?" found only the rules of the local boards ("Ủy ban
+    bầu cử, Ban bầu cử và Tổ bầu cử làm việc theo chế độ tập thể"); quoted, they read as the national council's.
+    A quote naming no body at all is not judged (it may be the asked body's own article).
+    """
+    if len(turn.entities.bodies) != 1:
+        return []
+    asked = turn.entities.bodies[0]
+    texts = [fold(f"{c.quote} {c.hit.passage.heading}") for c in ans.citations]
+    if any(has_body(t, asked) for t in texts):
+        return []
+    return [_capital(BODIES[b]) for b in BODIES if b != asked and any(has_body(t, b) for t in texts)]
+
+
+def _capital(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
 def premise_failure(turn: Turn, ans: Answer, suggestion: Callable[[], str]) -> Answer | None:
     """The answer refused or corrected when a premise it depends on fails, else None.
 
@@ -197,6 +226,10 @@ def premise_failure(turn: Turn, ans: Answer, suggestion: Callable[[], str]) -> A
     gaps = premise_gaps(replace(turn, entities=places), quoted, []) + years
     if gaps:
         return Answer(refusal_for_missing(gaps, suggestion()), [], refused=True, answered_by="refusal")
+    others = other_bodies_only(turn, ans)
+    if others:
+        return Answer(refusal_for_other_body(_capital(BODIES[turn.entities.bodies[0]]), others), [], refused=True,
+                      answered_by="refusal")
     wrong = premise_gaps(replace(turn, entities=amounts), passages, [])
     return correct_premise(turn, ans, wrong) if wrong else None
 
