@@ -21,7 +21,7 @@ from assistant.evaluation.split import partition
 from assistant.ingest import chunking
 from assistant.ingest.pipeline import KnowledgeIndex
 from assistant.models import MODES, Document
-from assistant.search.framing import with_choices
+from assistant.search.choices import with_choices
 from assistant.search.retrieval import HybridSearcher
 from assistant.text import collapse_ws, fold
 

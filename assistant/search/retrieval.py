@@ -25,7 +25,6 @@ from pydantic import ConfigDict
 from assistant.config import Settings
 from assistant.lexicon import LEXICON
 from assistant.models import MODES, Passage
-from assistant.search.framing import question_topic
 from assistant.search.store import IndexStore, Snapshot
 from assistant.search.vector_store import top_indices
 from assistant.text import (
@@ -246,8 +245,7 @@ class HybridSearcher:
         k = k or self.settings.top_k
         filters = {key: v for key, v in (filters or {}).items() if v not in (None, "", [])}
         snap = self.index.snapshot()
-        # ranked by what a statement asserts, not by its framing ("…, đúng hay sai?", "nào sau đây")
-        q = self.prepare(question_topic(question), need_vectors=mode != "bm25", snap=snap)
+        q = self.prepare(question, need_vectors=mode != "bm25", snap=snap)
         n = self.settings.candidates
         mask = self._mask(snap, filters)
         lists: dict[str, list[int]] = {}
