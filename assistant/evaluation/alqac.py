@@ -21,6 +21,7 @@ from assistant.evaluation.split import partition
 from assistant.ingest import chunking
 from assistant.ingest.pipeline import KnowledgeIndex
 from assistant.models import MODES, Document
+from assistant.search.choices import with_choices
 from assistant.search.retrieval import HybridSearcher
 from assistant.text import collapse_ws, fold
 
@@ -140,6 +141,8 @@ def article_of(section: str) -> str | None:
 
 
 def load_alqac_questions(path: Path | str) -> list[dict[str, Any]]:
+    """Questions with their gold articles; ``query`` is what is searched: the text, and for a
+    multiple-choice question its options too (:func:`with_choices`), since they are part of the ask."""
     data = _load_json(Path(path), "questions")
     if not isinstance(data, list):
         raise AlqacError(f"{path}: expected a list of questions")
@@ -153,8 +156,10 @@ def load_alqac_questions(path: Path | str) -> list[dict[str, Any]]:
             if not isinstance(r, dict) or "law_id" not in r or "article_id" not in r:
                 raise AlqacError(f"{path}: question #{i + 1}: relevant_articles need law_id and article_id")
             rel.append((str(r["law_id"]), str(r["article_id"])))
+        choices = q.get("choices")
+        choices = {str(k): str(v) for k, v in choices.items()} if isinstance(choices, dict) else None
         out.append({"id": str(q.get("question_id", i + 1)), "text": q["text"], "relevant": rel,
-                    "type": q.get("question_type", "")})
+                    "type": q.get("question_type", ""), "query": with_choices(q["text"], choices)})
     return out
 
 
@@ -271,7 +276,7 @@ def evaluate_alqac(settings: Settings, laws_path: Path | str, questions_path: Pa
         row: dict[str, Any] = {"id": q["id"], "type": q["type"], "relevant": [list(a) for a in q["relevant"]]}
         for mode in modes:
             # ask for a few more than kmax: dedupe by article can only shrink the list
-            res = searcher.search(q["text"], k=kmax + 5, mode=mode)
+            res = searcher.search(q["query"], k=kmax + 5, mode=mode)
             ranked = dedupe_articles(key_of.get(h.passage.id) for h in res.hits)[:kmax]
             m = alqac_rank_metrics(ranked, q["relevant"], ks)
             per_mode[mode].append(m)

@@ -25,6 +25,7 @@ from pydantic import ConfigDict
 from assistant.config import Settings
 from assistant.lexicon import LEXICON
 from assistant.models import MODES, Passage
+from assistant.search.statements import is_statement_check
 from assistant.search.store import IndexStore, Snapshot
 from assistant.search.vector_store import top_indices
 from assistant.text import (
@@ -388,6 +389,7 @@ class HybridSearcher:
     def _rerank(self, snap: Snapshot, q: QueryInfo, pool: list[ScoredPassage], idx_of: dict[int, int],
                 focus: str | None) -> None:
         qv = q.vector if not q.folded_input or q.vector_folded is None else q.vector_folded
+        statement = is_statement_check(q.text)
         focus_q = self.prepare(focus, need_vectors=False) if focus else None
         top_rrf = max(h.rrf for h in pool) or 1.0
         for h in pool:
@@ -414,8 +416,11 @@ class HybridSearcher:
             h.sentences = sent_hits
             best = [s.dense for s in sorted(sent_hits, key=lambda s: -s.dense)[:2]]
             best_sent = float(np.mean(best)) if best else (h.dense or 0.0)
+            # a statement is checked against the sentence that states it, not the whole article's words
+            # (assistant/search/statements.py); h.coverage stays passage-wide for the refusal gate
+            cov = max((s.lexical for s in sent_hits), default=h.coverage) if statement else h.coverage
             h.score = (RERANK_WEIGHTS[0] * best_sent + RERANK_WEIGHTS[1] * (h.dense or 0.0)
-                       + RERANK_WEIGHTS[2] * h.coverage + RERANK_WEIGHTS[3] * (h.rrf / top_rrf))
+                       + RERANK_WEIGHTS[2] * cov + RERANK_WEIGHTS[3] * (h.rrf / top_rrf))
 
     def sentence_hits(self, question: str, passage: Passage, focus: str | None = None) -> list[SentenceHit]:
         """Score the sentences of one passage for a question (used when no rerank ran)."""

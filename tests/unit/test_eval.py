@@ -463,3 +463,15 @@ def test_alqac_rank_metrics() -> None:
     assert ranked == [("L", "1"), ("L", "7"), ("M", "2")]
     m = ev.alqac_rank_metrics(ranked, [("L", "7"), ("X", "9")], ks=(1, 5, 10))
     assert m == {"recall@1": 0.0, "recall@5": 0.5, "recall@10": 0.5, "mrr@10": 0.5}
+
+
+def test_alqac_multiple_choice_is_searched_with_its_options(tmp_path: Path) -> None:
+    qs = [{"question_id": "X-1", "question_type": "Trắc nghiệm", "text": "Ai được thử nghiệm?",
+           "choices": {"A": "Người đủ 18 tuổi", "B": "Cả A và C đều đúng"},
+           "relevant_articles": [{"law_id": "L", "article_id": "1"}]},
+          {"question_id": "X-2", "text": "Thử nghiệm là gì?", "relevant_articles": []}]
+    path = tmp_path / "q.json"
+    path.write_text(json.dumps(qs, ensure_ascii=False), "utf-8")
+    first, second = ev.load_alqac_questions(path)
+    assert first["query"] == "Ai được thử nghiệm? Người đủ 18 tuổi." and first["text"] == qs[0]["text"]
+    assert second["query"] == "Thử nghiệm là gì?"
