@@ -25,7 +25,7 @@ from assistant.answering.messages import (
 )
 from assistant.answering.planning import Plan, overlaps, plan_answer
 from assistant.answering.provisions import governing_provision, provision_name
-from assistant.answering.sentences import Candidate, display
+from assistant.answering.sentences import Candidate, display, list_lead_in
 from assistant.answering.turn import Turn, sub_turns
 from assistant.answering.validity import passage_period, period_phrase
 from assistant.answering.validity_lines import period_prefix, validity_caveat, validity_line
@@ -133,7 +133,7 @@ class ExtractiveAnswerer:
             lines.append(unanswered_pair_line(a, b))
             asked = None
         prefix = "Không." if plan.gone and turn.intent == "yesno" else (
-            verdict_word(asked, lead.text) if asked is not None else None) or ""
+            _verdict(asked, lead) if asked is not None else None) or ""
         contested = any(not c.in_period and c.hit.passage.doc_id == lead.passage.doc_id for c in plan.considered)
         period = period_prefix(turn, lead, docs, contested) if not covered_docs and not named else ""
         head = " ".join(x for x in (prefix, period) if x)
@@ -226,6 +226,17 @@ class ExtractiveAnswerer:
         notes = status_lines(citations)
         text = "\n".join(lines) + ("\n\n" + "\n".join(notes) if notes else "")
         return Answer(text, citations)
+
+
+def _verdict(turn: Turn, lead: Candidate) -> str | None:
+    """The verdict the lead states, read with its list's lead-in when the lead is an item of a list whose
+    introduction carries the rule ("Không được ứng cử … đối với: … người đang chấp hành hình phạt tù")."""
+    word = verdict_word(turn, lead.text)
+    if word is None:
+        intro = list_lead_in(lead.passage.text, lead.start)
+        if intro is not None:
+            word = verdict_word(turn, f"{intro} {lead.text}")
+    return word
 
 
 def _word_pairs(folded: str) -> set[str]:

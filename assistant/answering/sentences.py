@@ -246,3 +246,25 @@ def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
         if seg_end - (a + lead) > 25:
             spans.append((a + lead, seg_end))
     return spans
+
+
+def list_lead_in(text: str, start: int) -> str | None:
+    """The line that introduces the numbered list a span at ``start`` belongs to ("Không được ứng cử … đối với:"),
+    or None when the span is not a list item.
+
+    Why: an item ("Người đang chấp hành hình phạt tù;") says nothing by itself; what it is an item *of* carries
+    the rule ("không được ứng cử"), and a yes/no verdict read from the item alone is missing.
+    """
+    line_start = text.rfind("\n", 0, start) + 1
+    if not LIST_ITEM_RE.match(text[line_start:start + 1] if start > line_start else text[line_start:]):
+        return None
+    pos = line_start
+    while pos > 0:
+        prev_start = text.rfind("\n", 0, pos - 1) + 1
+        line = text[prev_start:pos - 1].strip()
+        if not line:
+            return None
+        if not LIST_ITEM_RE.match(line):
+            return line if line.endswith(":") else None
+        pos = prev_start
+    return None

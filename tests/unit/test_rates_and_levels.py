@@ -14,6 +14,7 @@ from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.figures import amount_ask, asked_unit, asks_rate, has_rate
 from assistant.answering.messages import NO_FIGURE_PART
 from assistant.answering.planning import plan_answer
+from assistant.answering.sentences import list_lead_in
 from assistant.answering.turn import build_turn
 from assistant.config import Settings
 from assistant.models import Passage
@@ -180,3 +181,33 @@ def test_a_follow_up_without_its_own_unit_keeps_the_previous_one(question: str) 
     t = build_turn(question, history, today=TODAY)
     if t.focus is not None:
         assert asked_unit(amount_ask(t)) is not None
+
+
+LIST_ARTICLE = article("luat-37", "Điều 37. Những trường hợp không được ứng cử",
+                       "Không được ứng cử đại biểu Quốc hội hoặc đại biểu Hội đồng nhân dân đối với:\n"
+                       "1. Người đang chấp hành hình phạt tù;\n2. Người đang bị khởi tố bị can;\n"
+                       "3. Người bị mất năng lực hành vi dân sự.\n" + "".join(
+                           f"{i}. Người đang chấp hành biện pháp xử lý hành chính đưa vào cơ sở giáo dục bắt buộc, "
+                           f"cơ sở cai nghiện bắt buộc hoặc giáo dục tại xã, phường, đặc khu theo quyết định số {i}.\n"
+                           for i in range(4, 9)))  # longer than a quote may run: the items are quoted alone
+
+
+@pytest.mark.parametrize("question", [
+    "Người đang chấp hành hình phạt tù có được ứng cử đại biểu HĐND không?",
+    "Em trai tôi ở Cà Mau năm 2025 đang chấp hành hình phạt tù, anh Tám hàng xóm bảo vẫn ra ứng cử được; vậy người "
+    "đang chấp hành hình phạt tù có được ứng cử đại biểu HĐND không?",
+    "nguoi dang chap hanh hinh phat tu co duoc ung cu dai bieu hdnd khong",
+])
+def test_a_list_item_is_judged_with_its_lead_in(question: str) -> None:
+    """Principle: "Người đang chấp hành hình phạt tù;" is an item of "Không được ứng cử … đối với:"; the yes/no
+    verdict is the lead-in's, read with the item."""
+    t = build_turn(question, today=TODAY)
+    body = LIST_ARTICLE.text.index("\n") + 1
+    spans = [(a, b) for a, b in split_sentences(LIST_ARTICLE.text) if a >= body]
+    item = LIST_ARTICLE.text.index("1. Người")  # the item scores best, its lead-in low (as retrieval ranks them)
+    hit = ScoredPassage(LIST_ARTICLE, 0.9, sentences=[SentenceHit(a, b, 0.95 if a == item else 0.5, 0.9, 0.5)
+                                                      for a, b in spans])
+    ans = ExtractiveAnswerer(Settings()).answer(t, [hit], {})
+    assert ans.text.startswith("Không."), ans.text
+    assert list_lead_in(LIST_ARTICLE.text, LIST_ARTICLE.text.index("2. Người")).startswith("Không được ứng cử")
+    assert list_lead_in(LIST_ARTICLE.text, LIST_ARTICLE.text.index("Không được")) is None
