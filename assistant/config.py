@@ -191,6 +191,10 @@ class Settings(BaseSettings):
         return self.data_dir / "vectors"
 
     @property
+    def passages_dir(self) -> Path:
+        return self.data_dir / "passages"
+
+    @property
     def shares_db(self) -> Path:
         return self.data_dir / "shares.sqlite3"
 

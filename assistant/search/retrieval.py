@@ -156,18 +156,13 @@ class HybridSearcher:
     def __init__(self, index: IndexStore, settings: Settings) -> None:
         self.index = index
         self.settings = settings
-        self._restorer: tuple[int, DiacriticRestorer] | None = None
         # IDF per (token, folded) of one snapshot: the rerank asks for the same few words ~2,000 times
         # per question. Replaced whole when the snapshot changes, so readers never see a mixed cache.
         self._idf: tuple[Snapshot | None, dict[tuple[str, bool], float]] = (None, {})
 
     def restorer(self, snap: Snapshot) -> DiacriticRestorer:
-        """Built lazily from the snapshot's passages, once per index generation."""
-        cached = self._restorer
-        if cached is None or cached[0] != snap.generation:
-            cached = (snap.generation, DiacriticRestorer.from_texts([p.text for p in snap.passages]))
-            self._restorer = cached
-        return cached[1]
+        """The snapshot's restorer: persisted with its generation, or built once from its passages."""
+        return snap.restorer()
 
     # --- query preparation --------------------------------------------------------------------
     def prepare(self, question: str, need_vectors: bool = True, snap: Snapshot | None = None) -> QueryInfo:
