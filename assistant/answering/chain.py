@@ -18,6 +18,7 @@ from langchain_core.runnables import Runnable, RunnableBranch, RunnableConfig, R
 
 from assistant.answering.answer import Answer, answer_pieces
 from assistant.answering.asks import read_question, reliance, search_text
+from assistant.answering.cache import AnswerCache, answer_key
 from assistant.answering.domain import DomainGate, phrase_support
 from assistant.answering.entities import detect_entities
 from assistant.answering.extractive import ExtractiveAnswerer
@@ -56,6 +57,7 @@ from assistant.config import Settings
 from assistant.contract import AskResponse
 from assistant.ingest.pipeline import KnowledgeIndex
 from assistant.search.retrieval import HybridSearcher, KiemNhiemRetriever, ScoredPassage, passages_payload
+from assistant.search.store import IndexStoreError
 from assistant.text import fold
 
 STEERED_MARGIN = 0.05
@@ -108,6 +110,7 @@ class Assistant:
         self.domain = DomainGate(settings)
         self.chain = self._build_chain()
         self._numbers: tuple[int, list[str]] | None = None
+        self.answers = AnswerCache(settings.answer_cache)  # whole extractive answers (answering/cache.py)
 
     # --- the runnable pipeline: every step takes and returns a Trace ---------------------------
     def _build_chain(self) -> Runnable[dict[str, Any], AnswerResult]:
@@ -347,10 +350,25 @@ class Assistant:
         written at once, sends nothing through it. Setting ``abort`` (the asker has gone) cancels the model
         call, and ``ask`` raises :class:`~assistant.answering.llm.AnswerAborted`.
         """
+        t0 = time.perf_counter()
+        key, generation = None, None
+        if self.answers.size and (answerer or self.settings.answerer) == "extractive":
+            try:
+                generation = self.index.snapshot().generation
+            except IndexStoreError:
+                generation = None  # no index: the chain says so, nothing is kept
+            if generation is not None:
+                key = answer_key(question, history, top_k, filters, "extractive", as_of, date.today())
+                kept: AnswerResult | None = self.answers.get(generation, key)
+                if kept is not None:
+                    total = (time.perf_counter() - t0) * 1000
+                    return replace(kept, timings_ms={"retrieve": 0.0, "generate": 0.0, "total": total})
         configurable = {k: v for k, v in (("on_text", on_text), ("abort", abort)) if v is not None}
         config: RunnableConfig | None = {"configurable": configurable} if configurable else None
         result: AnswerResult = self.chain.invoke({"question": question, "history": list(history or []), "top_k": top_k,
                                                   "filters": filters, "answerer": answerer, "as_of": as_of}, config)
+        if key is not None and generation is not None:
+            self.answers.put(generation, key, result)
         return result
 
     def stream(self, question: str, history: Sequence[dict[str, str]] | None = None, top_k: int | None = None,
