@@ -84,10 +84,13 @@ def open_passage_file(directory: Path, generation: int, model: str, stamp: str,
                 or manifest.get("model") != model or manifest.get("stamp") != stamp):
             return None
         rows: list[Row] = []
+        # a document's title, number, issuer, dates repeat on every one of its passages: one string each
+        shared: dict[str, str] = {}
         with (directory / "passages.jsonl").open(encoding="utf-8") as fh:
             for line in fh:
                 text, meta = json.loads(line)
-                rows.append((str(text), dict(meta)))
+                rows.append((str(text), {k: shared.setdefault(v, v) if isinstance(v, str) and k != "text_hash"
+                                         else v for k, v in meta.items()}))
     except (OSError, ValueError, TypeError, KeyError):
         return None
     if len(rows) != int(manifest.get("passages", -1)) or (passages is not None and len(rows) != passages):

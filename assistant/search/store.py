@@ -334,8 +334,9 @@ class IndexStore:
         passages = [Passage.from_record(str(meta["passage_id"]), doc or "", meta) for doc, meta, _ in rows]
         pfile = open_passage_file(self.passages_path(gen), gen, str(pointer.get("model", "")),
                                   pointer_stamp(pointer), len(passages))
-        if pfile is not None and [t for t, _ in pfile.rows] != [p.text for p in passages]:
-            pfile = None
+        if pfile is not None:
+            same = [t for t, _ in pfile.rows] == [p.text for p in passages]
+            pfile = PassageFile([], pfile.directory) if same else None
         dim = self.embedder.dim
         pvec = np.asarray([r[2] for r in rows], dtype=np.float32).reshape(len(rows), dim)
         ids = [p.id for p in passages]
@@ -438,6 +439,7 @@ class IndexStore:
         gen, name, model = int(pointer["generation"]), str(pointer["active"]), str(pointer.get("model", ""))
         pfile, source = self.stored_passages(pointer)
         passages = [Passage.from_record(str(meta["passage_id"]), text, meta) for text, meta in pfile.rows]
+        pfile = PassageFile([], pfile.directory)  # the rows' metadata dicts are not kept (~1 kB a passage)
         store = self.vector_store(gen, name, model, [p.id for p in passages], vectors)
         dense = store.dense()
         offsets = store.sentence_offsets
