@@ -392,23 +392,28 @@ class IndexStore:
     def passages_path(self, generation: int) -> Path:
         return self.settings.passages_dir / self.name / f"g{generation:04d}"
 
-    def stored_passages(self, pointer: dict[str, Any]) -> tuple[PassageFile, str]:
+    def stored_passages(self, pointer: dict[str, Any],
+                        make: Callable[[str, dict[str, Any]], Any] | None = None) -> tuple[PassageFile, str]:
         """The active generation's passage rows from its passage folder, and where they came from.
 
         A generation written before the folder existed (or whose folder was lost) is read from Chroma once and
         the folder written then, one process at a time; the others wait for it and read the folder. A data dir
-        a worker cannot write still serves, from Chroma.
+        a worker cannot write still serves, from Chroma. ``make(text, metadata)``: what each row becomes.
         """
+
+        def made(rows: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+            return [make(t, m) for t, m in rows] if make is not None else list(rows)
+
         gen, name, model = int(pointer["generation"]), str(pointer["active"]), str(pointer.get("model", ""))
         stamp, count = pointer_stamp(pointer), int(pointer.get("passages") or 0) or None
         directory = self.passages_path(gen)
-        found = open_passage_file(directory, gen, model, stamp, count)
+        found = open_passage_file(directory, gen, model, stamp, count, make)
         if found is not None:
             return found, "file"
         try:
             directory.parent.mkdir(parents=True, exist_ok=True)
             with FileLock(str(directory.parent / ".write.lock"), timeout=1800):
-                found = open_passage_file(directory, gen, model, stamp, count)
+                found = open_passage_file(directory, gen, model, stamp, count, make)
                 if found is not None:
                     return found, "file"
                 rows = self._chroma_passage_rows(name)
@@ -416,10 +421,10 @@ class IndexStore:
                 write_passage_file(directory, gen, model, stamp, rows)
                 log.info("passage folder g%04d: %d passages written from Chroma in %.1f s", gen, len(rows),
                          time.perf_counter() - t0)
-                return PassageFile(rows, directory), "chroma"
+                return PassageFile(made(rows), directory), "chroma"
         except (OSError, Timeout) as exc:
             log.warning("passage folder %s not written (%s): passages read from Chroma", directory, exc)
-            return PassageFile(self._chroma_passage_rows(name), None), "chroma"
+            return PassageFile(made(self._chroma_passage_rows(name)), None), "chroma"
 
     def _chroma_passage_rows(self, name: str) -> list[tuple[str, dict[str, Any]]]:
         return [(doc or "", meta) for doc, meta in self._passage_rows(self._collection(name), embeddings=False)]
@@ -437,9 +442,10 @@ class IndexStore:
         """A large generation: passage texts from its passage folder, vectors memory-mapped from its vector
         store; the embedded Chroma is never read (its segments would stay in every worker's memory)."""
         gen, name, model = int(pointer["generation"]), str(pointer["active"]), str(pointer.get("model", ""))
-        pfile, source = self.stored_passages(pointer)
-        passages = [Passage.from_record(str(meta["passage_id"]), text, meta) for text, meta in pfile.rows]
-        pfile = PassageFile([], pfile.directory)  # the rows' metadata dicts are not kept (~1 kB a passage)
+        pfile, source = self.stored_passages(pointer, lambda text, meta: Passage.from_record(
+            str(meta["passage_id"]), text, meta))
+        passages: list[Passage] = pfile.rows
+        pfile = PassageFile([], pfile.directory)  # the snapshot holds the passages, not a second list
         store = self.vector_store(gen, name, model, [p.id for p in passages], vectors)
         dense = store.dense()
         offsets = store.sentence_offsets
