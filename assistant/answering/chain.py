@@ -65,9 +65,6 @@ STEERED_MARGIN = 0.05
 ENTITY_POOL = 6
 # passages searched inside one document when a secondary source's article is fetched (every article of a note)
 FOLLOW_POOL = 50
-# document numbers as sources write them: 33/2023/NĐ-CP, 83/2025/QH15, 34-KL/TW, 580/2018/UBTVQH14
-_DOCNUM_RE = re.compile(r"\b\d{1,4}/\d{4}/[A-ZĐa-zđ]{2,8}(?:-[A-ZĐa-zđ]{1,6})?\d*|\b\d{1,4}-[A-ZĐ]{2,3}/[A-ZĐ]{2,4}\b|"
-                        r"\b\d{1,4}/\d{4}\b")
 
 
 @dataclass
@@ -186,11 +183,7 @@ class Assistant:
         snap = self.index.snapshot()
         cached = self._numbers
         if cached is None or cached[0] != snap.generation:
-            found = {str(d.get("number", "")) for d in snap.documents.values()}
-            for p in snap.passages:
-                found.update(m.group(0) for m in _DOCNUM_RE.finditer(p.text))
-                found.update(x.strip() for x in p.amended_by.split(",") if x.strip())
-            cached = (snap.generation, sorted(n for n in found if n))
+            cached = (snap.generation, snap.corpus_numbers())  # persisted with the generation (passage folder)
             self._numbers = cached
         return cached[1]
 

@@ -11,6 +11,9 @@ flips the pointer, ``<data_dir>/passages/<collection>/gNNNN/``:
   ordinal), exactly the rows Chroma returns, so a worker builds the same :class:`Passage` objects;
 * ``restorer.json``: the :class:`DiacriticRestorer` counts built from those texts (insertion order kept:
   the restorer's ties are broken by it);
+* ``numbers.json``: every document number the passages hold or mention (``text.corpus_numbers``), which
+  the answer's premise checks read (~80 s over 144,485 passages when a worker computed it at its first
+  question); a folder written before it existed gets it from the first worker that computes it;
 * ``manifest.json``: format, generation, model, the pointer's stamp and the passage count, written last.
 
 The folder is written in a temporary sibling and renamed into place, so a reader sees all of it or none.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -29,8 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.models import Passage
 from assistant.search.vector_store import replace_dir
-from assistant.text import DiacriticRestorer
+from assistant.text import DiacriticRestorer, corpus_numbers
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,24 @@ class PassageFile:
         """The persisted counts, or None when there are none or they are unreadable (callers rebuild)."""
         return load_restorer(self.directory / "restorer.json") if self.directory is not None else None
 
+    def numbers(self) -> list[str] | None:
+        """The persisted document numbers, or None (callers compute them, and :meth:`keep_numbers`)."""
+        if self.directory is None:
+            return None
+        try:
+            data = json.loads((self.directory / "numbers.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        return [str(n) for n in data] if isinstance(data, list) else None
+
+    def keep_numbers(self, numbers: list[str]) -> None:
+        """Add the numbers to a folder written without them (best effort: a read-only data dir is fine)."""
+        if self.directory is not None:
+            try:
+                save_numbers(numbers, self.directory / "numbers.json")
+            except OSError as exc:
+                log.warning("could not persist document numbers in %s: %s", self.directory, exc)
+
 
 def write_passage_file(directory: Path, generation: int, model: str, stamp: str, rows: Sequence[Row]) -> None:
     """Write the folder for one generation atomically (temp folder renamed over ``directory``)."""
@@ -68,6 +91,7 @@ def write_passage_file(directory: Path, generation: int, model: str, stamp: str,
                 fh.write(json.dumps([text, meta], ensure_ascii=False))
                 fh.write("\n")
         save_restorer(DiacriticRestorer.from_texts([text for text, _ in rows]), tmp / "restorer.json")
+        save_numbers(numbers_of_rows(rows), tmp / "numbers.json")
         manifest = {"format": PASSAGES_FORMAT, "generation": generation, "model": model, "stamp": stamp,
                     "passages": len(rows)}
         (tmp / "manifest.json").write_text(json.dumps(manifest), "utf-8")
@@ -102,6 +126,23 @@ def open_passage_file(directory: Path, generation: int, model: str, stamp: str, 
     if len(rows) != int(manifest.get("passages", -1)) or (passages is not None and len(rows) != passages):
         return None
     return PassageFile(rows, directory)
+
+
+def numbers_of_rows(rows: Sequence[Row]) -> list[str]:
+    """``text.corpus_numbers`` of a generation's rows, as a snapshot computes it from its passages (the
+    documents' numbers are their first passage's, as ``store._documents_of`` takes them)."""
+    first: dict[str, str] = {}
+    passages = [Passage.from_record(str(meta["passage_id"]), text, meta) for text, meta in rows]
+    for p in passages:
+        first.setdefault(p.doc_id, str(p.number))
+    return corpus_numbers(first.values(), ((p.text, p.amended_by) for p in passages))
+
+
+def save_numbers(numbers: list[str], path: Path) -> None:
+    """Written to a temp file renamed into place: a reader sees the whole list or none."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(numbers, ensure_ascii=False), "utf-8")
+    os.replace(tmp, path)
 
 
 def save_restorer(restorer: DiacriticRestorer, path: Path) -> None:

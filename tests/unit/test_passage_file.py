@@ -157,3 +157,19 @@ def test_the_small_exact_path_uses_the_persisted_counts_too(fake_index: Any) -> 
     assert snap.dense_mode == "exact" and snap.passage_file is not None
     rebuilt = DiacriticRestorer.from_texts([p.text for p in snap.passages])
     assert [snap.restorer().restore(q) for q in QUERIES] == [rebuilt.restore(q) for q in QUERIES]
+
+
+def test_document_numbers_are_persisted_and_the_same_as_computed(compact: KnowledgeIndex) -> None:
+    from assistant.text import corpus_numbers
+
+    snap = _fresh(compact).snapshot()
+    computed = corpus_numbers((str(d.get("number", "")) for d in snap.documents.values()),
+                              ((p.text, p.amended_by) for p in snap.passages))
+    assert computed and snap.passage_file is not None and snap.passage_file.numbers() == computed
+    assert snap.corpus_numbers() == computed
+    # a folder written before the numbers were: the first worker computes them and adds them to it
+    numbers = compact.passages_path(snap.generation) / "numbers.json"
+    numbers.unlink()
+    again = _fresh(compact).snapshot()
+    assert again.corpus_numbers() == computed and numbers.exists()
+    assert _fresh(compact).snapshot().passage_file.numbers() == computed  # type: ignore[union-attr]
