@@ -39,7 +39,7 @@ from assistant.answering.premises import (
     premise_failure,
     with_note,
 )
-from assistant.answering.references import follow_references
+from assistant.answering.references import follow_references, primary_documents
 from assistant.answering.scoring import entity_rerank
 from assistant.answering.timeline import (
     TIME_POOL,
@@ -57,7 +57,7 @@ from assistant.config import Settings
 from assistant.contract import AskResponse
 from assistant.ingest.pipeline import KnowledgeIndex
 from assistant.search.retrieval import HybridSearcher, KiemNhiemRetriever, ScoredPassage, passages_payload
-from assistant.search.store import IndexStoreError
+from assistant.search.store import IndexStoreError, Snapshot
 from assistant.text import fold
 
 STEERED_MARGIN = 0.05
@@ -107,6 +107,7 @@ class Assistant:
         self.domain = DomainGate(settings)
         self.chain = self._build_chain()
         self._numbers: tuple[int, list[str]] | None = None
+        self._primary: tuple[int, list[str]] | None = None
         self.answers = AnswerCache(settings.answer_cache)  # whole extractive answers (answering/cache.py)
 
     # --- the runnable pipeline: every step takes and returns a Trace ---------------------------
@@ -156,7 +157,8 @@ class Assistant:
         snap = self.index.snapshot()
         hits = follow_references(pool[:k], snap.passages, snap.documents, lambda doc_id: self.searcher.search(
             turn.standalone, k=FOLLOW_POOL, filters={**(trace.filters or {}), "doc_id": doc_id},
-            focus=turn.focus).hits)  # the caller's filters hold for the followed article too
+            focus=turn.focus).hits,  # the caller's filters hold for the followed article too
+            primary_docs=self._primary_docs(snap), doc_passages=snap.doc_passages)
         pool = hits + [h for h in pool[k:] if all(h.passage.id != x.passage.id for x in hits)]
         return replace(trace, hits=tuple(hits), pool=tuple(pool), search_query=res.query,
                        t_retrieved=time.perf_counter())
@@ -177,6 +179,14 @@ class Assistant:
             if phrase_support(query, hits[: self.settings.top_k]) == 0.0:  # None: no phrase to judge by
                 return False
         return True
+
+    def _primary_docs(self, snap: Snapshot) -> list[str]:
+        """``references.primary_documents`` of the snapshot, once per generation (a scan of every passage)."""
+        cached = self._primary
+        if cached is None or cached[0] != snap.generation:
+            cached = (snap.generation, primary_documents(snap.passages))
+            self._primary = cached
+        return cached[1]
 
     def _corpus_numbers(self) -> list[str]:
         """Every document number the sources hold or mention (a note may quote a decree it is not)."""

@@ -97,6 +97,7 @@ class Snapshot:
         # per-question lookups that used to scan every passage: built once per generation
         self.positions: dict[str, int] = {p.id: i for i, p in enumerate(self.passages)}
         self._by_doc: dict[str, list[Passage]] | None = None
+        self._doc_rows: dict[str, np.ndarray] | None = None
         self._restorer: DiacriticRestorer | None = None
         self._numbers: list[str] | None = None
 
@@ -129,6 +130,25 @@ class Snapshot:
         """Rows of passage ``i``'s sentences in ``sentence_vectors`` / ``sentence_spans``."""
         assert self.sentence_offsets is not None
         return slice(int(self.sentence_offsets[i]), int(self.sentence_offsets[i + 1]))
+
+    def doc_rows(self, doc_ids: Any) -> np.ndarray:
+        """Rows (ascending) of every passage of the documents ``doc_ids``: a filter by document without a
+        scan of every passage (~50 ms per scan at 144,485 passages)."""
+        if self._doc_rows is None:
+            rows: dict[str, list[int]] = {}
+            for i, p in enumerate(self.passages):
+                rows.setdefault(p.doc_id, []).append(i)
+            self._doc_rows = {d: np.asarray(r, dtype=np.int64) for d, r in rows.items()}
+        parts = [self._doc_rows[d] for d in {str(d) for d in doc_ids} if d in self._doc_rows]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def row_mask(self, key: str, allowed: set[str]) -> np.ndarray:
+        """Rows whose passage's ``key`` (as a string) is one of ``allowed``; by document without a scan."""
+        if key == "doc_id":
+            mask = np.zeros(len(self.passages), dtype=bool)
+            mask[self.doc_rows(allowed)] = True
+            return mask
+        return np.fromiter((str(getattr(p, key, "")) in allowed for p in self.passages), bool, len(self.passages))
 
     def doc_passages(self, doc_id: str) -> list[Passage]:
         if self._by_doc is None:
@@ -167,7 +187,7 @@ def _snapshot_search(snap: Snapshot, vector: np.ndarray, k: int,
         keep = np.ones(len(snap.passages), dtype=bool)
         for key, value in where.items():
             allowed = {str(v) for v in value} if isinstance(value, list | tuple | set) else {str(value)}
-            keep &= np.fromiter((str(getattr(p, key, "")) in allowed for p in snap.passages), bool, len(snap.passages))
+            keep &= snap.row_mask(key, allowed)
     rows, sims = snap.dense.search(vector, k, keep)
     return [(snap.passages[i].id, float(s)) for i, s in zip(rows, sims, strict=True)]
 
