@@ -77,6 +77,13 @@ class Settings(BaseSettings):
                     "again is not encoded again, ~1.5 kB each. The vector is the one the encoder gave, so "
                     "answers do not change")
 
+    answer_cache: int = Field(
+        default=1024, ge=0,
+        description="Whole extractive answers kept per worker (least recently used out first; 0 = off), keyed "
+                    "by the question, history, options, as-of date, today's date and the index generation, and "
+                    "emptied when the generation changes: an answer asked again is returned as first made "
+                    "(same JSON except timings_ms), ~10-30 kB each")
+
     # --- retrieval ---------------------------------------------------------------------------
     top_k: int = Field(default=5, ge=1, le=50, description="Passages returned to the answerer")
     candidates: int = Field(default=30, ge=5, le=500, description="Candidates per retriever before fusion")
@@ -189,6 +196,10 @@ class Settings(BaseSettings):
     @property
     def vectors_dir(self) -> Path:
         return self.data_dir / "vectors"
+
+    @property
+    def passages_dir(self) -> Path:
+        return self.data_dir / "passages"
 
     @property
     def shares_db(self) -> Path:

@@ -18,6 +18,7 @@ from langchain_core.runnables import Runnable, RunnableBranch, RunnableConfig, R
 
 from assistant.answering.answer import Answer, answer_pieces
 from assistant.answering.asks import read_question, reliance, search_text
+from assistant.answering.cache import AnswerCache, answer_key
 from assistant.answering.domain import DomainGate, phrase_support
 from assistant.answering.entities import detect_entities
 from assistant.answering.extractive import ExtractiveAnswerer
@@ -38,7 +39,7 @@ from assistant.answering.premises import (
     premise_failure,
     with_note,
 )
-from assistant.answering.references import follow_references
+from assistant.answering.references import follow_references, primary_documents
 from assistant.answering.scoring import entity_rerank
 from assistant.answering.timeline import (
     TIME_POOL,
@@ -56,6 +57,7 @@ from assistant.config import Settings
 from assistant.contract import AskResponse
 from assistant.ingest.pipeline import KnowledgeIndex
 from assistant.search.retrieval import HybridSearcher, KiemNhiemRetriever, ScoredPassage, passages_payload
+from assistant.search.store import IndexStoreError, Snapshot
 from assistant.text import fold
 
 STEERED_MARGIN = 0.05
@@ -63,9 +65,6 @@ STEERED_MARGIN = 0.05
 ENTITY_POOL = 6
 # passages searched inside one document when a secondary source's article is fetched (every article of a note)
 FOLLOW_POOL = 50
-# document numbers as sources write them: 33/2023/NĐ-CP, 83/2025/QH15, 34-KL/TW, 580/2018/UBTVQH14
-_DOCNUM_RE = re.compile(r"\b\d{1,4}/\d{4}/[A-ZĐa-zđ]{2,8}(?:-[A-ZĐa-zđ]{1,6})?\d*|\b\d{1,4}-[A-ZĐ]{2,3}/[A-ZĐ]{2,4}\b|"
-                        r"\b\d{1,4}/\d{4}\b")
 
 
 @dataclass
@@ -108,6 +107,8 @@ class Assistant:
         self.domain = DomainGate(settings)
         self.chain = self._build_chain()
         self._numbers: tuple[int, list[str]] | None = None
+        self._primary: tuple[int, list[str]] | None = None
+        self.answers = AnswerCache(settings.answer_cache)  # whole extractive answers (answering/cache.py)
 
     # --- the runnable pipeline: every step takes and returns a Trace ---------------------------
     def _build_chain(self) -> Runnable[dict[str, Any], AnswerResult]:
@@ -156,7 +157,8 @@ class Assistant:
         snap = self.index.snapshot()
         hits = follow_references(pool[:k], snap.passages, snap.documents, lambda doc_id: self.searcher.search(
             turn.standalone, k=FOLLOW_POOL, filters={**(trace.filters or {}), "doc_id": doc_id},
-            focus=turn.focus).hits)  # the caller's filters hold for the followed article too
+            focus=turn.focus).hits,  # the caller's filters hold for the followed article too
+            primary_docs=self._primary_docs(snap), doc_passages=snap.doc_passages)
         pool = hits + [h for h in pool[k:] if all(h.passage.id != x.passage.id for x in hits)]
         return replace(trace, hits=tuple(hits), pool=tuple(pool), search_query=res.query,
                        t_retrieved=time.perf_counter())
@@ -178,16 +180,20 @@ class Assistant:
                 return False
         return True
 
+    def _primary_docs(self, snap: Snapshot) -> list[str]:
+        """``references.primary_documents`` of the snapshot, once per generation (a scan of every passage)."""
+        cached = self._primary
+        if cached is None or cached[0] != snap.generation:
+            cached = (snap.generation, primary_documents(snap.passages))
+            self._primary = cached
+        return cached[1]
+
     def _corpus_numbers(self) -> list[str]:
         """Every document number the sources hold or mention (a note may quote a decree it is not)."""
         snap = self.index.snapshot()
         cached = self._numbers
         if cached is None or cached[0] != snap.generation:
-            found = {str(d.get("number", "")) for d in snap.documents.values()}
-            for p in snap.passages:
-                found.update(m.group(0) for m in _DOCNUM_RE.finditer(p.text))
-                found.update(x.strip() for x in p.amended_by.split(",") if x.strip())
-            cached = (snap.generation, sorted(n for n in found if n))
+            cached = (snap.generation, snap.corpus_numbers())  # persisted with the generation (passage folder)
             self._numbers = cached
         return cached[1]
 
@@ -347,10 +353,25 @@ class Assistant:
         written at once, sends nothing through it. Setting ``abort`` (the asker has gone) cancels the model
         call, and ``ask`` raises :class:`~assistant.answering.llm.AnswerAborted`.
         """
+        t0 = time.perf_counter()
+        key, generation = None, None
+        if self.answers.size and (answerer or self.settings.answerer) == "extractive":
+            try:
+                generation = self.index.snapshot().generation
+            except IndexStoreError:
+                generation = None  # no index: the chain says so, nothing is kept
+            if generation is not None:
+                key = answer_key(question, history, top_k, filters, "extractive", as_of, date.today())
+                kept: AnswerResult | None = self.answers.get(generation, key)
+                if kept is not None:
+                    total = (time.perf_counter() - t0) * 1000
+                    return replace(kept, timings_ms={"retrieve": 0.0, "generate": 0.0, "total": total})
         configurable = {k: v for k, v in (("on_text", on_text), ("abort", abort)) if v is not None}
         config: RunnableConfig | None = {"configurable": configurable} if configurable else None
         result: AnswerResult = self.chain.invoke({"question": question, "history": list(history or []), "top_k": top_k,
                                                   "filters": filters, "answerer": answerer, "as_of": as_of}, config)
+        if key is not None and generation is not None:
+            self.answers.put(generation, key, result)
         return result
 
     def stream(self, question: str, history: Sequence[dict[str, str]] | None = None, top_k: int | None = None,

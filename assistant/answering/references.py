@@ -94,12 +94,22 @@ def leaned_on_article(hit: ScoredPassage) -> list[int]:
     return article_numbers(text[chosen.start:chosen.end])
 
 
+def primary_documents(passages: Sequence[Passage]) -> list[str]:
+    """The documents with at least one primary passage (what a secondary passage's reference may name)."""
+    return sorted({p.doc_id for p in passages if primacy(p) > SECONDARY_MAX_PRIMACY})
+
+
 def follow_references(hits: Sequence[ScoredPassage], snapshot_passages: Sequence[Passage],
-                      documents: Mapping[str, Mapping[str, Any]], search: Search) -> list[ScoredPassage]:
+                      documents: Mapping[str, Mapping[str, Any]], search: Search, *,
+                      primary_docs: Sequence[str] | None = None,
+                      doc_passages: Callable[[str], Sequence[Passage]] | None = None) -> list[ScoredPassage]:
     """``hits`` with the article that the top secondary passage rests on placed right after it.
 
     Only the top hit is followed: it is the passage the answer's lead comes from. Nothing changes when
     the top hit is primary already, names no article, or the article is not indexed or already present.
+    ``primary_docs`` (:func:`primary_documents`) and ``doc_passages`` (a document's passages in snapshot
+    order) are what a caller keeps per generation: computed from ``snapshot_passages`` here they scan every
+    passage, ~0.7 s per followed question at 144,485 passages.
     """
     out = list(hits)
     if not out or primacy(out[0].passage) > SECONDARY_MAX_PRIMACY:
@@ -108,11 +118,13 @@ def follow_references(hits: Sequence[ScoredPassage], snapshot_passages: Sequence
     numbers = leaned_on_article(top)
     if not numbers:
         return out
-    primary_docs = sorted({p.doc_id for p in snapshot_passages if primacy(p) > SECONDARY_MAX_PRIMACY})
-    doc_id = referenced_document(top.passage, documents, primary_docs)
+    if primary_docs is None:
+        primary_docs = primary_documents(snapshot_passages)
+    doc_id = referenced_document(top.passage, documents, list(primary_docs))
     if doc_id is None:
         return out
-    own = [p for p in snapshot_passages if p.doc_id == doc_id]
+    own = (list(doc_passages(doc_id)) if doc_passages is not None
+           else [p for p in snapshot_passages if p.doc_id == doc_id])
     target = next((a for n in numbers if (a := article_passage(own, n)) is not None), None)
     if target is None or any(h.passage.id == target.id for h in out[:2]):
         return out

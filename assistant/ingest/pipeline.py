@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -291,12 +292,7 @@ class KnowledgeIndex(IndexStore):
         passages = the_plan.passages
         BM25Index.build([p.id for p in passages], [p.text for p in passages], str(gen)).save(self.bm25_path(gen))
         phase("bm25")
-        if self.dense_mode(len(the_plan.records)) == "compact":
-            # written before the pointer flips, so workers that swap to this generation only open it
-            ids = [str(meta["passage_id"]) for _, meta in self._passage_rows(self._collection(name), embeddings=False)]
-            self.vector_store(gen, name, embedder.model_id, ids, len(the_plan.records))
-            phase("vectors")
-        self._set_pointer({
+        pointer_next = {
             "active": name,
             "generation": gen,
             "model": embedder.model_id,
@@ -304,7 +300,17 @@ class KnowledgeIndex(IndexStore):
             "passages": len(passages),
             "vectors": len(the_plan.records),
             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        })
+            "stamp": uuid.uuid4().hex,  # ties the passage folder to this generation (passage_file.py)
+        }
+        # written before the pointer flips, so workers that swap to this generation only open them: the
+        # passage texts and restorer counts (never paged out of Chroma by a worker), and past a size the vectors
+        rows = self.write_passages(pointer_next)
+        phase("passages")
+        if self.dense_mode(len(the_plan.records)) == "compact":
+            ids = [str(meta["passage_id"]) for _, meta in rows]
+            self.vector_store(gen, name, embedder.model_id, ids, len(the_plan.records))
+            phase("vectors")
+        self._set_pointer(pointer_next)
         self._cleanup(keep={gen, old_gen}, generations=[*generations, (gen, name)])
         with self._lock:
             self._snapshot = None

@@ -157,18 +157,13 @@ class HybridSearcher:
     def __init__(self, index: IndexStore, settings: Settings) -> None:
         self.index = index
         self.settings = settings
-        self._restorer: tuple[int, DiacriticRestorer] | None = None
         # IDF per (token, folded) of one snapshot: the rerank asks for the same few words ~2,000 times
         # per question. Replaced whole when the snapshot changes, so readers never see a mixed cache.
         self._idf: tuple[Snapshot | None, dict[tuple[str, bool], float]] = (None, {})
 
     def restorer(self, snap: Snapshot) -> DiacriticRestorer:
-        """Built lazily from the snapshot's passages, once per index generation."""
-        cached = self._restorer
-        if cached is None or cached[0] != snap.generation:
-            cached = (snap.generation, DiacriticRestorer.from_texts([p.text for p in snap.passages]))
-            self._restorer = cached
-        return cached[1]
+        """The snapshot's restorer: persisted with its generation, or built once from its passages."""
+        return snap.restorer()
 
     # --- query preparation --------------------------------------------------------------------
     def prepare(self, question: str, need_vectors: bool = True, snap: Snapshot | None = None) -> QueryInfo:
@@ -203,7 +198,10 @@ class HybridSearcher:
         mask = np.ones(len(snap.passages), dtype=bool)
         for key, value in filters.items():
             allowed = set(value) if isinstance(value, list | tuple | set) else {value}
-            mask &= np.asarray([str(getattr(p, key, "")) in allowed for p in snap.passages], dtype=bool)
+            if key == "doc_id" and all(isinstance(v, str) for v in allowed):
+                mask &= snap.row_mask(key, allowed)  # the document's rows, not a scan of every passage
+            else:
+                mask &= np.asarray([str(getattr(p, key, "")) in allowed for p in snap.passages], dtype=bool)
         return mask
 
     def _bm25_lists(self, snap: Snapshot, q: QueryInfo, mask: np.ndarray | None, n: int) -> dict[str, list[int]]:
@@ -261,7 +259,7 @@ class HybridSearcher:
         refs = referenced_documents(question, snap.documents)
         if refs and mode != "dense":
             # a named document is a strong signal: its passages form one more ranked list
-            named = [i for i, p in enumerate(snap.passages) if p.doc_id in refs and (mask is None or mask[i])]
+            named = [int(i) for i in snap.doc_rows(refs) if mask is None or mask[i]]
             if "bm25" in lists:
                 order_in = {i: r for r, i in enumerate(lists["bm25"])}
                 named.sort(key=lambda i: order_in.get(i, len(order_in)))

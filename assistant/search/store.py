@@ -24,13 +24,14 @@ from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from assistant.config import Settings
 from assistant.embed.embeddings import get_embedder
 from assistant.errors import KiemnhiemError
 from assistant.models import Passage
 from assistant.search.bm25 import BM25Index
+from assistant.search.passage_file import PassageFile, open_passage_file, pointer_stamp, write_passage_file
 from assistant.search.vector_store import (
     DenseIndex,
     ExactDense,
@@ -40,6 +41,7 @@ from assistant.search.vector_store import (
     open_store,
 )
 from assistant.storage import disk_full_error, is_disk_full
+from assistant.text import DiacriticRestorer, corpus_numbers
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,9 @@ class Snapshot:
     sentence_offsets: np.ndarray | None = None
     dense: DenseIndex | None = None  # how passages are searched: exact, or compact (vector_store.py)
     vectors: int = 0  # stored vectors of the generation (passage + folded + sentence rows)
+    # the generation's passage folder (passage_file.py): where the restorer's counts are persisted
+    passage_file: PassageFile | None = None
+    passages_from: str = "chroma"  # where the passage texts were read: "file" or "chroma" (/health)
 
     def __post_init__(self) -> None:
         if self.sentence_offsets is None:
@@ -92,6 +97,30 @@ class Snapshot:
         # per-question lookups that used to scan every passage: built once per generation
         self.positions: dict[str, int] = {p.id: i for i, p in enumerate(self.passages)}
         self._by_doc: dict[str, list[Passage]] | None = None
+        self._doc_rows: dict[str, np.ndarray] | None = None
+        self._restorer: DiacriticRestorer | None = None
+        self._numbers: list[str] | None = None
+
+    def restorer(self) -> DiacriticRestorer:
+        """The diacritic restorer of this generation: its persisted counts, else built from the passage
+        texts (what every worker did at start before the counts were written at ingest: 380 s at 1M)."""
+        if self._restorer is None:
+            saved = self.passage_file.restorer() if self.passage_file is not None else None
+            self._restorer = saved or DiacriticRestorer.from_texts([p.text for p in self.passages])
+        return self._restorer
+
+    def corpus_numbers(self) -> list[str]:
+        """Every document number the generation holds or mention (``text.corpus_numbers``): persisted in its
+        passage folder, else computed from the passages (~80 s at 1M) and added to the folder."""
+        if self._numbers is None:
+            saved = self.passage_file.numbers() if self.passage_file is not None else None
+            if saved is None:
+                saved = corpus_numbers((str(d.get("number", "")) for d in self.documents.values()),
+                                       ((p.text, p.amended_by) for p in self.passages))
+                if self.passage_file is not None:
+                    self.passage_file.keep_numbers(saved)
+            self._numbers = saved
+        return self._numbers
 
     @property
     def dense_mode(self) -> str:
@@ -101,6 +130,25 @@ class Snapshot:
         """Rows of passage ``i``'s sentences in ``sentence_vectors`` / ``sentence_spans``."""
         assert self.sentence_offsets is not None
         return slice(int(self.sentence_offsets[i]), int(self.sentence_offsets[i + 1]))
+
+    def doc_rows(self, doc_ids: Any) -> np.ndarray:
+        """Rows (ascending) of every passage of the documents ``doc_ids``: a filter by document without a
+        scan of every passage (~50 ms per scan at 144,485 passages)."""
+        if self._doc_rows is None:
+            rows: dict[str, list[int]] = {}
+            for i, p in enumerate(self.passages):
+                rows.setdefault(p.doc_id, []).append(i)
+            self._doc_rows = {d: np.asarray(r, dtype=np.int64) for d, r in rows.items()}
+        parts = [self._doc_rows[d] for d in {str(d) for d in doc_ids} if d in self._doc_rows]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def row_mask(self, key: str, allowed: set[str]) -> np.ndarray:
+        """Rows whose passage's ``key`` (as a string) is one of ``allowed``; by document without a scan."""
+        if key == "doc_id":
+            mask = np.zeros(len(self.passages), dtype=bool)
+            mask[self.doc_rows(allowed)] = True
+            return mask
+        return np.fromiter((str(getattr(p, key, "")) in allowed for p in self.passages), bool, len(self.passages))
 
     def doc_passages(self, doc_id: str) -> list[Passage]:
         if self._by_doc is None:
@@ -139,7 +187,7 @@ def _snapshot_search(snap: Snapshot, vector: np.ndarray, k: int,
         keep = np.ones(len(snap.passages), dtype=bool)
         for key, value in where.items():
             allowed = {str(v) for v in value} if isinstance(value, list | tuple | set) else {str(value)}
-            keep &= np.fromiter((str(getattr(p, key, "")) in allowed for p in snap.passages), bool, len(snap.passages))
+            keep &= snap.row_mask(key, allowed)
     rows, sims = snap.dense.search(vector, k, keep)
     return [(snap.passages[i].id, float(s)) for i, s in zip(rows, sims, strict=True)]
 
@@ -268,8 +316,11 @@ class IndexStore:
         else:
             vectors = stats["vectors"]
             mode = self.dense_mode(vectors) if vectors else "exact"
-        return {"dense": mode, "vectors": vectors, "setting": self.settings.dense_search,
-                "compact_from_vectors": self.settings.compact_from_vectors}
+        out = {"dense": mode, "vectors": vectors, "setting": self.settings.dense_search,
+               "compact_from_vectors": self.settings.compact_from_vectors}
+        if snap is not None and snap.generation == stats["generation"]:
+            out["passages_from"] = snap.passages_from
+        return out
 
     def exists(self) -> bool:
         return bool(self._pointer().get("active"))
@@ -304,15 +355,22 @@ class IndexStore:
     def _load_snapshot(self, pointer: dict[str, Any]) -> Snapshot:
         gen = int(pointer["generation"])
         name = str(pointer["active"])
-        col = self._collection(name)
-        vectors = int(pointer.get("vectors") or 0) or int(self._call(col.count))
+        vectors = int(pointer.get("vectors") or 0) or int(self._call(self._collection(name).count))
         if self.dense_mode(vectors) == "compact":
             try:
-                return self._load_compact(pointer, col, vectors)
+                return self._load_compact(pointer, vectors)
             except OSError as exc:  # e.g. a read-only data dir on a worker host: the in-memory path still works
                 log.warning("compact vector store unavailable (%s): exact search in memory", exc)
+        # a small generation: every vector is read from Chroma into memory (the path the gold set was measured
+        # on); the passage folder, when it is there and matches, only spares the restorer's counts
+        col = self._collection(name)
         rows = self._passage_rows(col, embeddings=True)
         passages = [Passage.from_record(str(meta["passage_id"]), doc or "", meta) for doc, meta, _ in rows]
+        pfile = open_passage_file(self.passages_path(gen), gen, str(pointer.get("model", "")),
+                                  pointer_stamp(pointer), len(passages))
+        if pfile is not None:
+            same = [t for t, _ in pfile.rows] == [p.text for p in passages]
+            pfile = PassageFile([], pfile.directory) if same else None
         dim = self.embedder.dim
         pvec = np.asarray([r[2] for r in rows], dtype=np.float32).reshape(len(rows), dim)
         ids = [p.id for p in passages]
@@ -327,7 +385,7 @@ class IndexStore:
         s_vec = np.asarray([sents["embeddings"][i] for i in order], dtype=np.float32).reshape(len(order), dim)
         return Snapshot(gen, name, str(pointer.get("model", "")), passages, {p.id: p for p in passages},
                         self._bm25_for(gen, passages), _documents_of(passages), pvec, s_pass, s_span, s_vec,
-                        vectors=vectors)
+                        vectors=vectors, passage_file=pfile)
 
     def dense_mode(self, vectors: int) -> str:
         """``exact`` or ``compact`` for a generation of ``vectors`` stored vectors (Settings.dense_search)."""
@@ -365,18 +423,71 @@ class IndexStore:
                 log.warning("could not persist BM25 index: %s", exc)
         return bm25
 
-    def _load_compact(self, pointer: dict[str, Any], col: Any, vectors: int) -> Snapshot:
-        """A large generation: passage texts from Chroma, vectors memory-mapped from its vector store."""
+    def passages_path(self, generation: int) -> Path:
+        return self.settings.passages_dir / self.name / f"g{generation:04d}"
+
+    def stored_passages(self, pointer: dict[str, Any],
+                        make: Callable[[str, dict[str, Any]], Any] | None = None) -> tuple[PassageFile, str]:
+        """The active generation's passage rows from its passage folder, and where they came from.
+
+        A generation written before the folder existed (or whose folder was lost) is read from Chroma once and
+        the folder written then, one process at a time; the others wait for it and read the folder. A data dir
+        a worker cannot write still serves, from Chroma. ``make(text, metadata)``: what each row becomes.
+        """
+
+        def made(rows: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+            return [make(t, m) for t, m in rows] if make is not None else list(rows)
+
         gen, name, model = int(pointer["generation"]), str(pointer["active"]), str(pointer.get("model", ""))
-        rows = self._passage_rows(col, embeddings=False)
-        passages = [Passage.from_record(str(meta["passage_id"]), doc or "", meta) for doc, meta in rows]
+        stamp, count = pointer_stamp(pointer), int(pointer.get("passages") or 0) or None
+        directory = self.passages_path(gen)
+        found = open_passage_file(directory, gen, model, stamp, count, make)
+        if found is not None:
+            return found, "file"
+        try:
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(directory.parent / ".write.lock"), timeout=1800):
+                found = open_passage_file(directory, gen, model, stamp, count, make)
+                if found is not None:
+                    return found, "file"
+                rows = self._chroma_passage_rows(name)
+                t0 = time.perf_counter()
+                write_passage_file(directory, gen, model, stamp, rows)
+                log.info("passage folder g%04d: %d passages written from Chroma in %.1f s", gen, len(rows),
+                         time.perf_counter() - t0)
+                return PassageFile(made(rows), directory), "chroma"
+        except (OSError, Timeout) as exc:
+            log.warning("passage folder %s not written (%s): passages read from Chroma", directory, exc)
+            return PassageFile(made(self._chroma_passage_rows(name)), None), "chroma"
+
+    def _chroma_passage_rows(self, name: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(doc or "", meta) for doc, meta in self._passage_rows(self._collection(name), embeddings=False)]
+
+    def write_passages(self, pointer: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """Write the passage folder of the generation ``pointer`` names (before the pointer is set) from its
+        Chroma rows: the ingest's step, so workers never page passages out of Chroma. Returns the rows."""
+        gen, name = int(pointer["generation"]), str(pointer["active"])
+        rows = self._chroma_passage_rows(name)
+        write_passage_file(self.passages_path(gen), gen, str(pointer.get("model", "")), pointer_stamp(pointer),
+                           rows)
+        return rows
+
+    def _load_compact(self, pointer: dict[str, Any], vectors: int) -> Snapshot:
+        """A large generation: passage texts from its passage folder, vectors memory-mapped from its vector
+        store; the embedded Chroma is never read (its segments would stay in every worker's memory)."""
+        gen, name, model = int(pointer["generation"]), str(pointer["active"]), str(pointer.get("model", ""))
+        pfile, source = self.stored_passages(pointer, lambda text, meta: Passage.from_record(
+            str(meta["passage_id"]), text, meta))
+        passages: list[Passage] = pfile.rows
+        pfile = PassageFile([], pfile.directory)  # the snapshot holds the passages, not a second list
         store = self.vector_store(gen, name, model, [p.id for p in passages], vectors)
         dense = store.dense()
         offsets = store.sentence_offsets
         s_pass = np.repeat(np.arange(len(passages), dtype=np.int64), np.diff(offsets))
         return Snapshot(gen, name, model, passages, {p.id: p for p in passages}, self._bm25_for(gen, passages),
                         _documents_of(passages), store.passage_vectors, s_pass, store.sentence_spans,
-                        store.sentence_vectors, sentence_offsets=offsets, dense=dense, vectors=vectors)
+                        store.sentence_vectors, sentence_offsets=offsets, dense=dense, vectors=vectors,
+                        passage_file=pfile, passages_from=source)
 
     def vectors_path(self, generation: int) -> Path:
         return self.settings.vectors_dir / self.name / f"g{generation:04d}"
@@ -468,12 +579,12 @@ class IndexStore:
                 m = re.fullmatch(r"g(\d{4,})(\.old)?", d.name)
                 if d.name.startswith(".bm25-") or (m and int(m.group(1)) not in keep):
                     shutil.rmtree(d, ignore_errors=True)
-        vroot = self.settings.vectors_dir / self.name
-        if vroot.exists():
-            for d in vroot.iterdir():
-                m = re.fullmatch(r"g(\d{4,})(\.old)?", d.name)
-                if m and int(m.group(1)) not in keep:
-                    shutil.rmtree(d, ignore_errors=True)
+        for vroot in (self.settings.vectors_dir / self.name, self.settings.passages_dir / self.name):
+            if vroot.exists():
+                for d in vroot.iterdir():
+                    m = re.fullmatch(r"g(\d{4,})(\.old)?", d.name)
+                    if m and int(m.group(1)) not in keep:
+                        shutil.rmtree(d, ignore_errors=True)
 
     def _remove_orphan_segment_dirs(self) -> None:
         """Embedded Chroma keeps the folder of a deleted collection's vector segment: remove folders that no
@@ -500,6 +611,7 @@ class IndexStore:
                 raise
         shutil.rmtree(self.settings.bm25_dir / self.name, ignore_errors=True)
         shutil.rmtree(self.settings.vectors_dir / self.name, ignore_errors=True)
+        shutil.rmtree(self.settings.passages_dir / self.name, ignore_errors=True)
         self._snapshot = None
 
 

@@ -42,6 +42,9 @@ def serve_env(settings: Settings, **extra: str) -> dict[str, str]:
         "KIEMNHIEM_FOLDED_VECTORS": "true" if settings.folded_vectors else "false",
         "KIEMNHIEM_SENTENCE_VECTORS": settings.sentence_vectors,
         "KIEMNHIEM_KNOWLEDGE_PATHS": json.dumps([str(p) for p in settings.knowledge_paths]),
+        # what a measurement must be able to turn off: a warm cache is not a cold answer
+        "KIEMNHIEM_QUERY_CACHE": str(settings.query_cache),
+        "KIEMNHIEM_ANSWER_CACHE": str(settings.answer_cache),
         "HF_HUB_OFFLINE": "1",
         "PYTHONUNBUFFERED": "1",
     })
