@@ -56,7 +56,7 @@ FIGURES_REMARK_RE = re.compile(r"\bso lieu\b[^.;]*\b(khong con phan anh|khong ph
 
 _NOT_QUANTITY_RE = re.compile(
     r"\b\d+(?:-[a-z]+)?/[a-z0-9/-]+|\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{1,2}/\d{4}\b|\b(?:dieu|khoan|diem|muc|chuong|nam|ngay|thang)"
-    r" \d+\b|\b(19|20)\d\d\b")
+    r" \d+\b(?![.,]?\d*\s*(?:%|phan tram|lan\b))|\b(19|20)\d\d\b")  # "mức 10%" is a rate, "mục 10" a section
 
 
 def answers_amount(turn: Turn, c: Candidate) -> bool:

@@ -112,10 +112,11 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
         # the asked figure, from this period if the sources have it, else from another (then labelled)
         with_figure = [c for c in pool if answers_amount(turn, c) and c.score >= lead.score - 2 * margin]
         if not with_figure:
-            # further below, only another period's figure for the same rule (labelled): a figure of this
-            # period that far below the best sentence is about something else (another post's allowance)
+            # further below, only the same text's figure or another period's (labelled): a figure of another
+            # text that far below the best sentence is about something else (another post's allowance)
             with_figure = [c for c in usable if answers_amount(turn, c) and not c.unverified
-                           and c.score >= usable[0].score - 0.3 and c.in_period != lead.in_period]
+                           and c.score >= usable[0].score - 0.3
+                           and (c.in_period != lead.in_period or c.passage.doc_id == lead.passage.doc_id)]
         if not with_figure:
             return Plan(None, [], no_figure=True, considered=list(cands))  # the sources do not give it
         lead = with_figure[0]

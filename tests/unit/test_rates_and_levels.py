@@ -42,6 +42,8 @@ def scored(p: Passage, score: float, sentence: float) -> ScoredPassage:
     ("Mỗi thôn có từ 350 hộ trở lên.", False),
     ("Mức phụ cấp kiêm nhiệm bằng 50% mức lương bậc 1.", True),
     ("Mức 6,0 lần mức lương cơ sở: áp dụng cho thôn từ 350 hộ trở lên.", True),
+    ("Mức 10% của Thông tư 78/2005 là chế độ chung.", True),  # "mức 10%" folds like "mục 10": a rate, not a section
+    ("Theo Mục 10 của Thông tư 78/2005.", False),
 ])
 def test_a_count_of_posts_or_households_is_not_an_amount(sentence: str, rate: bool) -> None:
     """Principle: "how much is the allowance" asks for money; "03 chức danh" says who is paid, not how much."""
@@ -211,3 +213,23 @@ def test_a_list_item_is_judged_with_its_lead_in(question: str) -> None:
     assert ans.text.startswith("Không."), ans.text
     assert list_lead_in(LIST_ARTICLE.text, LIST_ARTICLE.text.index("2. Người")).startswith("Không được ứng cử")
     assert list_lead_in(LIST_ARTICLE.text, LIST_ARTICLE.text.index("Không được")) is None
+
+
+@pytest.mark.parametrize("question", [
+    "Phụ cấp kiêm nhiệm chức danh người đứng đầu là bao nhiêu?",
+    "Tôi là phó giám đốc sở ở Bình Định, năm 2024 anh Khoa giám đốc giao tôi kiêm giám đốc một trung tâm; phụ cấp "
+    "kiêm nhiệm chức danh người đứng đầu là bao nhiêu?",
+    "phu cap kiem nhiem chuc danh nguoi dung dau la bao nhieu",
+])
+def test_the_same_text_s_figure_answers_even_far_below(question: str) -> None:
+    """Principle: when the best sentence gives no figure, the figure of the same text answers even well below it
+    (its rate, after its "only one allowance" rule); it is another text's figure that far below that does not."""
+    rule = article("tt78", "Mục 2. Mức phụ cấp kiêm nhiệm",
+                   "Người kiêm nhiệm nhiều chức danh lãnh đạo đứng đầu cũng chỉ được hưởng một mức phụ cấp kiêm "
+                   "nhiệm.\nCông thức: phụ cấp kiêm nhiệm = 10% × lương đang hưởng.")
+    t = build_turn(question, today=TODAY)
+    spans = [(a, b) for a, b in split_sentences(rule.text) if a > rule.text.index("\n")]
+    hit = ScoredPassage(rule, 0.9, sentences=[SentenceHit(a, b, 0.95 if i == 0 else 0.62, 0.9, 0.5)
+                                              for i, (a, b) in enumerate(spans)])
+    plan = plan_answer(t, candidates(t, [hit], {}))
+    assert plan.lead is not None and "10%" in plan.lead.text, plan.lead.text if plan.lead else None
