@@ -167,3 +167,15 @@ def figure_units(folded: str) -> set[str]:
     figures of different units are parts of one rule (a rate and the one post it must save).
     """
     return {(m.group(1) or "%").replace("phan tram", "%") for m in _FIGURE_UNIT_RE.finditer(_figure_text(folded))}
+
+
+_ALLOWANCE_RE = re.compile(r"\bphu cap ((?:kiem nhiem|chuc vu|trach nhiem|khu vuc|tham nien|cong vu|dac biet|uu dai)\b)")
+
+
+def names_allowance(turn: Turn, folded: str) -> bool:
+    """The sentence names the allowance the question asks about, if it asks about one by name.
+
+    Why: "phụ cấp kiêm nhiệm tính thế nào?" is not answered by a coefficient of "phụ cấp chức vụ lãnh đạo",
+    even from the same summary."""
+    m = _ALLOWANCE_RE.search(amount_ask(turn))
+    return m is None or m.group(1) in folded

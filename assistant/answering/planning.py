@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
-from assistant.answering.figures import NUMBER_RE, answers_amount, figure_units
+from assistant.answering.figures import NUMBER_RE, answers_amount, figure_units, names_allowance
 from assistant.answering.mentions import (
     LOCAL_LEVELS,
     mentions_level,
@@ -116,7 +116,8 @@ def plan_answer(turn: Turn, cands: Sequence[Candidate], max_sentences: int = 4, 
             # text that far below the best sentence is about something else (another post's allowance)
             with_figure = [c for c in usable if answers_amount(turn, c) and not c.unverified
                            and c.score >= usable[0].score - 0.3
-                           and (c.in_period != lead.in_period or c.passage.doc_id == lead.passage.doc_id)]
+                           and (c.in_period != lead.in_period or c.passage.doc_id == lead.passage.doc_id
+                                and names_allowance(turn, c.folded))]
         if not with_figure:
             return Plan(None, [], no_figure=True, considered=list(cands))  # the sources do not give it
         lead = with_figure[0]

@@ -11,7 +11,7 @@ import pytest
 
 from assistant.answering.candidates import candidates
 from assistant.answering.extractive import ExtractiveAnswerer
-from assistant.answering.figures import amount_ask, asked_unit, asks_rate, has_rate
+from assistant.answering.figures import amount_ask, asked_unit, asks_rate, has_rate, names_allowance
 from assistant.answering.messages import NO_FIGURE_PART
 from assistant.answering.planning import plan_answer
 from assistant.answering.sentences import list_lead_in
@@ -233,3 +233,25 @@ def test_the_same_text_s_figure_answers_even_far_below(question: str) -> None:
                                               for i, (a, b) in enumerate(spans)])
     plan = plan_answer(t, candidates(t, [hit], {}))
     assert plan.lead is not None and "10%" in plan.lead.text, plan.lead.text if plan.lead else None
+
+
+@pytest.mark.parametrize("question", [
+    "Phụ cấp kiêm nhiệm tính thế nào?",
+    "Tôi là người hoạt động không chuyên trách ở một xã của Sơn La, năm 2024 chủ tịch Lò giao kiêm thêm việc; vậy "
+    "phụ cấp kiêm nhiệm của tôi tính thế nào?",
+    "phu cap kiem nhiem tinh the nao",
+])
+def test_a_stand_in_figure_names_the_asked_allowance(question: str) -> None:
+    """Principle: "phụ cấp kiêm nhiệm tính thế nào?" is not answered by a coefficient of "phụ cấp chức vụ lãnh
+    đạo", even one found in the same summary as the best sentence."""
+    t = build_turn(question, today=TODAY)
+    assert names_allowance(t, fold("phụ cấp kiêm nhiệm = 10% × lương đang hưởng"))
+    assert not names_allowance(t, fold("hệ số phụ cấp chức vụ lãnh đạo của Chủ tịch là 0,70"))
+    summary = article("cai-cach", "Mục 3. Phụ cấp và chính sách",
+                      "Người hoạt động không chuyên trách có thể kiêm thêm chức danh khác.\n"
+                      "Hệ số phụ cấp chức vụ lãnh đạo của Chủ tịch Ủy ban nhân dân xã là 0,70.")
+    spans = [(a, b) for a, b in split_sentences(summary.text) if a > summary.text.index("\n")]
+    hit = ScoredPassage(summary, 0.9, sentences=[SentenceHit(a, b, 0.95 if i == 0 else 0.62, 0.9, 0.5)
+                                                 for i, (a, b) in enumerate(spans)])
+    plan = plan_answer(t, candidates(t, [hit], {}))
+    assert plan.lead is None or "0,70" not in plan.lead.text
