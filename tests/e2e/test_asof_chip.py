@@ -6,8 +6,9 @@ for 23/05/2021 that cites nothing issued or applying later. Debian's Chromium vi
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -52,7 +53,9 @@ def test_the_past_date_walk(server: Server, browser: Browser) -> None:
     tab = open_tab(browser, **EN_US)
     try:
         page = load(tab, server.url)
-        today = date.today().strftime("%d/%m/%Y")
+        # the chip shows the reader's day, in the browser's time zone (UTC+7 here): from 17:00 UTC that is
+        # already tomorrow on the test machine's clock
+        today = datetime.now(ZoneInfo(EN_US["timezone_id"])).strftime("%d/%m/%Y")
         label, clear = page.locator("#asof-label"), page.locator("#asof-clear")
         expect(label).to_have_text(f"Áp dụng tại ngày {today}")
         expect(clear).to_be_hidden()
