@@ -60,14 +60,9 @@ def other_level_only(turn: Turn, c: Candidate) -> bool:
         return False
     mentions = {lv for lv in LOCAL_LEVELS if mentions_level(c.folded, lv, explicit=True)}
     if not mentions:
-        head = heading_folded(c.passage.heading)
+        head = fold(c.passage.heading)  # fold is cached
         mentions = {lv for lv in LOCAL_LEVELS if mentions_level(head, lv, explicit=True)}
     return bool(mentions) and not (mentions & set(asked))
-
-
-@lru_cache(maxsize=4096)
-def heading_folded(heading: str) -> str:
-    return fold(heading)
 
 
 # --- election bodies ------------------------------------------------------------------------------
